@@ -1,0 +1,33 @@
+@{
+    RootModule           = 'PSSocket.dll'
+    ModuleVersion        = '0.0.0'  # stamped by build.ps1 from src/Directory.Build.props
+    GUID                 = '5b0f3c4e-8d2a-4c7e-9a51-2f6c1d8e7b34'
+    Author               = 'PSSocket contributors'
+    CompanyName          = 'PSSocket'
+    Copyright            = '(c) PSSocket contributors. MIT License.'
+    Description          = 'Sockets as cmdlets: TCP sessions that live between pipeline calls, listeners, UDP datagrams, raw sockets, TLS and fast parallel port checks, with real objects, help and errors.'
+    CompatiblePSEditions = @('Desktop', 'Core')
+    PowerShellVersion    = '5.1'
+    RequiredAssemblies   = @('PSSocket.Core.dll')
+    FormatsToProcess     = @('PSSocket.Format.ps1xml')
+    FunctionsToExport    = @()
+    CmdletsToExport      = @(
+        'Connect-TcpSocket'
+        'New-TcpListener'
+        'Wait-TcpConnection'
+        'Send-SocketData'
+        'Receive-SocketData'
+        'Get-SocketSession'
+        'Remove-SocketSession'
+    )
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('socket', 'tcp', 'udp', 'tls', 'network', 'port', 'netcat', 'listener', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+            LicenseUri   = 'https://example.invalid/pssocket/LICENSE'
+            ProjectUri   = 'https://example.invalid/pssocket'
+            ReleaseNotes = 'See the project README.'
+        }
+    }
+}

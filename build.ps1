@@ -1,0 +1,175 @@
+#Requires -Version 7.2
+<#
+.SYNOPSIS
+    The one entry point for building, testing, documenting, benchmarking and packaging PSSocket.
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Docs', 'Bench', 'Demo', 'Package', 'Stress')]
+    [string[]] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Pester test files or folders to run (default: all of tests/Pester).
+    [string[]] $PesterPath,
+
+    # Benchmarks to run (file names under tests/perf without .ps1; default: all).
+    [string[]] $Bench
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+$Root = $PSScriptRoot
+$PesterVersion = '6.2.0'
+
+function Get-ModuleVersion {
+    [xml] $props = Get-Content -Raw (Join-Path $Root 'src/Directory.Build.props')
+    $props.Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
+}
+
+function Get-ModuleOutput {
+    Join-Path $Root "out/PSSocket/$(Get-ModuleVersion)"
+}
+
+# The pwsh running this script, as a command line that starts a fresh one (works for the
+# dotnet local tool, where the host is dotnet and pwsh is a dll).
+function Get-PwshCommand {
+    $exe = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') {
+        return @($exe, (Join-Path $PSHOME 'pwsh.dll'))
+    }
+    @($exe)
+}
+
+function Invoke-Native {
+    param([string] $What, [scriptblock] $Command)
+    & $Command
+    if ($LASTEXITCODE -ne 0) { throw "$What failed with exit code $LASTEXITCODE" }
+}
+
+function Invoke-Build {
+    Write-Host "==> Build ($Configuration)" -ForegroundColor Cyan
+    Invoke-Native 'dotnet build' { dotnet build (Join-Path $Root 'src/PSSocket/PSSocket.csproj') -c $Configuration --nologo -v:q -clp:NoSummary }
+    $bin = Join-Path $Root "src/PSSocket/bin/$Configuration/netstandard2.0"
+    $out = Get-ModuleOutput
+    if (Test-Path $out) { Remove-Item -Recurse -Force $out }
+    New-Item -ItemType Directory -Force $out | Out-Null
+    foreach ($f in 'PSSocket.dll', 'PSSocket.Core.dll', 'PSSocket.Format.ps1xml', 'PSSocket.pdb', 'PSSocket.Core.pdb') {
+        Copy-Item (Join-Path $bin $f) $out
+    }
+    $manifest = Get-Content -Raw (Join-Path $Root 'PSSocket.psd1')
+    $manifest = $manifest -replace "ModuleVersion\s*=\s*'[^']*'[^\r\n]*", "ModuleVersion        = '$(Get-ModuleVersion)'"
+    Set-Content -Path (Join-Path $out 'PSSocket.psd1') -Value $manifest -Encoding utf8NoBOM
+    Invoke-Docs
+    Write-Host "    module: $out"
+}
+
+function Invoke-Docs {
+    $converter = Join-Path $Root 'tools/ConvertTo-Maml.ps1'
+    $docs = Join-Path $Root 'docs/en-US'
+    if (-not (Test-Path $converter) -or -not (Get-ChildItem $docs -Filter *.md -ErrorAction SilentlyContinue)) { return }
+    Write-Host '==> Docs' -ForegroundColor Cyan
+    & $converter -DocsPath $docs -OutputPath (Join-Path (Get-ModuleOutput) 'en-US') -ModuleName PSSocket
+}
+
+function Get-PesterModulePath {
+    $globalPackages = (dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', ''
+    Join-Path $globalPackages.Trim() "pester/$PesterVersion/tools/Pester.psd1"
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $passed = 0; $failed = 0; $skipped = 0
+
+    Write-Host '==> xunit (tests/PSSocket.Core.Tests)' -ForegroundColor Cyan
+    $project = Join-Path $Root 'tests/PSSocket.Core.Tests/PSSocket.Core.Tests.csproj'
+    $trxDir = Join-Path $Root 'out/TestResults'
+    if (Test-Path $trxDir) { Remove-Item -Recurse -Force $trxDir }
+    dotnet test $project -c $Configuration --nologo --logger 'trx;LogFileName=core.trx' --logger 'console;verbosity=normal' --results-directory $trxDir | Out-Host
+    $trx = Join-Path $trxDir 'core.trx'
+    if (Test-Path $trx) {
+        [xml] $x = Get-Content -Raw $trx
+        $c = $x.TestRun.ResultSummary.Counters
+        $passed += [int] $c.passed
+        $failed += [int] $c.failed + [int] $c.error + [int] $c.timeout + [int] $c.aborted
+        $skipped += [int] $c.notExecuted
+    }
+    else {
+        Write-Host 'xunit produced no results: counted as one failure' -ForegroundColor Red
+        $failed++
+    }
+
+    Write-Host '==> Pester (tests/Pester)' -ForegroundColor Cyan
+    $pester = Get-PesterModulePath
+    if (-not (Test-Path $pester)) { throw "Pester $PesterVersion was not restored to $pester" }
+    $resultFile = Join-Path $Root 'out/pester-summary.json'
+    Remove-Item $resultFile -ErrorAction SilentlyContinue
+    $paths = if ($PesterPath) { $PesterPath | ForEach-Object { (Resolve-Path $_).Path } } else { @(Join-Path $Root 'tests/Pester') }
+    $runner = Join-Path $Root 'tests/Pester/Run-Pester.ps1'
+    $pwsh = Get-PwshCommand
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath (Get-ModuleOutput) -Path $paths -SummaryPath $resultFile | Out-Host
+    if (Test-Path $resultFile) {
+        $s = Get-Content -Raw $resultFile | ConvertFrom-Json
+        $passed += $s.Passed; $failed += $s.Failed; $skipped += $s.Skipped
+    }
+    else {
+        Write-Host 'Pester produced no summary: counted as one failure' -ForegroundColor Red
+        $failed++
+    }
+
+    $line = "$passed passed, $failed failed"
+    if ($skipped) { $line += ", $skipped skipped" }
+    Write-Host ''
+    Write-Host $line
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    Write-Host '==> Demo' -ForegroundColor Cyan
+    $pwsh = Get-PwshCommand
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Demo.ps1') -ModulePath (Get-ModuleOutput)
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    $perf = Join-Path $Root 'tests/perf'
+    $scripts = Get-ChildItem $perf -Filter '*.ps1' | Where-Object { $_.Name -notlike '_*' -and (-not $Bench -or $_.BaseName -in $Bench) }
+    $pwsh = Get-PwshCommand
+    foreach ($s in $scripts) {
+        Write-Host "==> Bench $($s.BaseName)" -ForegroundColor Cyan
+        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $s.FullName -ModulePath (Get-ModuleOutput)
+        if ($LASTEXITCODE -ne 0) { Write-Host "bench $($s.BaseName) exited with $LASTEXITCODE" -ForegroundColor Red }
+    }
+}
+
+function Invoke-Stress {
+    Invoke-Build
+    $script = Join-Path $Root 'tests/perf/_Stress.ps1'
+    if (-not (Test-Path $script)) { throw 'tests/perf/_Stress.ps1 is missing' }
+    $pwsh = Get-PwshCommand
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $script -ModulePath (Get-ModuleOutput)
+}
+
+function Invoke-Package {
+    Invoke-Build
+    $script = Join-Path $Root 'tools/New-ModulePackage.ps1'
+    if (-not (Test-Path $script)) { throw 'tools/New-ModulePackage.ps1 is missing' }
+    & $script -ModulePath (Get-ModuleOutput) -OutputPath (Join-Path $Root 'out')
+}
+
+foreach ($t in $Task) {
+    switch ($t) {
+        'Build' { Invoke-Build }
+        'Docs' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-Demo }
+        'Bench' { Invoke-Bench }
+        'Stress' { Invoke-Stress }
+        'Package' { Invoke-Package }
+    }
+}

@@ -1,0 +1,148 @@
+using System;
+
+namespace PSSocket
+{
+    /// <summary>
+    /// The bytes a session has received and no cmdlet has taken yet. Reads that overrun a stop
+    /// point leave the rest here. The array is allocated on first use and dropped when drained
+    /// if it grew large, so idle sessions cost little.
+    /// </summary>
+    internal sealed class ReceiveBuffer
+    {
+        private const int InitialSize = 4096;
+        private const int KeepWhenDrained = 16 * 1024;
+        private byte[]? _buf;
+        private int _start;
+        private int _end;
+
+        public int Count => _end - _start;
+
+        public int Capacity => _buf?.Length ?? 0;
+
+        /// <summary>The byte at offset i from the start of the buffered data.</summary>
+        public byte this[int i] => _buf![_start + i];
+
+        public void Append(byte[] source, int offset, int count)
+        {
+            if (count <= 0)
+            {
+                return;
+            }
+
+            EnsureFree(count);
+            Buffer.BlockCopy(source, offset, _buf!, _end, count);
+            _end += count;
+        }
+
+        private void EnsureFree(int count)
+        {
+            if (_buf is null)
+            {
+                _buf = new byte[Math.Max(InitialSize, count)];
+                return;
+            }
+
+            if (_buf.Length - _end >= count)
+            {
+                return;
+            }
+
+            int used = Count;
+            if (_buf.Length - used >= count && used <= _buf.Length / 2)
+            {
+                Buffer.BlockCopy(_buf, _start, _buf, 0, used);
+            }
+            else
+            {
+                long want = Math.Max((long)_buf.Length * 2, (long)used + count);
+                var bigger = new byte[(int)Math.Min(want, int.MaxValue - 64)];
+                Buffer.BlockCopy(_buf, _start, bigger, 0, used);
+                _buf = bigger;
+            }
+
+            _start = 0;
+            _end = used;
+        }
+
+        /// <summary>Index (from the start of the data) of the first occurrence of pattern at or after from, or -1.</summary>
+        public int IndexOf(byte[] pattern, int from = 0)
+        {
+            if (_buf is null || pattern.Length == 0)
+            {
+                return -1;
+            }
+
+            int count = Count;
+            int last = count - pattern.Length;
+            byte first = pattern[0];
+            for (int i = Math.Max(0, from); i <= last; i++)
+            {
+                int at = Array.IndexOf(_buf, first, _start + i, last - i + 1);
+                if (at < 0)
+                {
+                    return -1;
+                }
+
+                i = at - _start;
+                int k = 1;
+                while (k < pattern.Length && _buf[at + k] == pattern[k])
+                {
+                    k++;
+                }
+
+                if (k == pattern.Length)
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        /// <summary>Copies out and removes the first count bytes.</summary>
+        public byte[] Take(int count)
+        {
+            if (count < 0 || count > Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(count));
+            }
+
+            var result = new byte[count];
+            if (count > 0)
+            {
+                Buffer.BlockCopy(_buf!, _start, result, 0, count);
+            }
+
+            Skip(count);
+            return result;
+        }
+
+        /// <summary>Copies the first count bytes without removing them.</summary>
+        public byte[] Peek(int count)
+        {
+            var result = new byte[Math.Min(count, Count)];
+            if (result.Length > 0)
+            {
+                Buffer.BlockCopy(_buf!, _start, result, 0, result.Length);
+            }
+
+            return result;
+        }
+
+        /// <summary>The array and offset of the buffered data, for writing it out without a copy.</summary>
+        public ArraySegment<byte> Segment => _buf is null ? new ArraySegment<byte>(Array.Empty<byte>()) : new ArraySegment<byte>(_buf, _start, Count);
+
+        public void Skip(int count)
+        {
+            _start += count;
+            if (_start == _end)
+            {
+                _start = _end = 0;
+                if (_buf is not null && _buf.Length > KeepWhenDrained)
+                {
+                    _buf = null;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+namespace PSSocket
+{
+    /// <summary>The kind of socket a session holds.</summary>
+    public enum SessionKind
+    {
+        /// <summary>A connected TCP stream, client or accepted.</summary>
+        Tcp,
+        /// <summary>A listening TCP socket that Wait-TcpConnection accepts from.</summary>
+        TcpListener,
+        /// <summary>A listener served by Start-SocketServer.</summary>
+        TcpServer,
+        /// <summary>A bound UDP socket.</summary>
+        Udp,
+        /// <summary>A UDP responder served by Start-SocketServer -Udp.</summary>
+        UdpServer,
+        /// <summary>A raw IP socket.</summary>
+        Raw,
+    }
+
+    /// <summary>Where a session is in its life.</summary>
+    public enum SessionState
+    {
+        /// <summary>Connected or bound and usable.</summary>
+        Open,
+        /// <summary>Accepting connections.</summary>
+        Listening,
+        /// <summary>The peer closed its side; buffered data can still be read.</summary>
+        RemoteClosed,
+        /// <summary>Closed locally.</summary>
+        Closed,
+        /// <summary>The connection failed (reset, aborted); buffered data can still be read.</summary>
+        Faulted,
+    }
+}

@@ -1,0 +1,595 @@
+using System;
+using System.IO;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using PSSocket.Net;
+
+namespace PSSocket
+{
+    /// <summary>
+    /// A connected TCP stream (client or accepted). Sends are serialized and receives are
+    /// serialized, so two runspaces can share a session without corrupting it. A read that
+    /// times out or is cancelled stays pending and its bytes land in the buffer later: nothing
+    /// is ever dropped between calls.
+    /// </summary>
+    public class TcpSession : SocketSession
+    {
+        /// <summary>What Receive-SocketData may buffer in one call unless told otherwise.</summary>
+        public const int DefaultMaxBytes = 16 * 1024 * 1024;
+
+        private readonly SemaphoreSlim _receiveLock = new(1, 1);
+        private readonly SemaphoreSlim _sendLock = new(1, 1);
+        private readonly ReceiveBuffer _buffer = new();
+        private Stream _stream;
+        private Task<int>? _pendingRead;
+        private byte[]? _readChunk;
+        private Task? _pendingWrite;
+        private bool _eof;
+        private PSSocketException? _fault;
+
+        /// <summary>Wraps a connected socket.</summary>
+        public TcpSession(Socket socket, Stream? stream = null)
+            : base(SessionKind.Tcp)
+        {
+            Socket = socket ?? throw new ArgumentNullException(nameof(socket));
+            _stream = stream ?? new NetworkStream(socket, ownsSocket: true);
+            LocalEndPoint = socket.LocalEndPoint;
+            RemoteEndPoint = socket.RemoteEndPoint;
+        }
+
+        /// <summary>The underlying socket.</summary>
+        public Socket Socket { get; }
+
+        /// <summary>The stream data moves through (a TLS stream once encrypted).</summary>
+        internal Stream Stream => _stream;
+
+        /// <inheritdoc />
+        protected override SessionState CurrentState =>
+            _fault is not null ? SessionState.Faulted : _eof ? SessionState.RemoteClosed : SessionState.Open;
+
+        /// <inheritdoc />
+        public override int Available => _buffer.Count;
+
+        /// <summary>True once the peer has closed its sending side.</summary>
+        public bool RemoteClosedSeen => _eof;
+
+        /// <summary>Replaces the stream (for TLS upgrade); the caller holds both locks.</summary>
+        internal void ReplaceStream(Stream stream) => _stream = stream;
+
+        /// <summary>Runs an action while holding both the send and the receive lock.</summary>
+        internal async Task<T> ExclusiveAsync<T>(Func<Task<T>> action, Deadline deadline, CancellationToken token)
+        {
+            await AcquireAsync(_receiveLock, deadline, SocketErrorKind.ReceiveTimeout, token).ConfigureAwait(false);
+            try
+            {
+                await AcquireAsync(_sendLock, deadline, SocketErrorKind.SendTimeout, token).ConfigureAwait(false);
+                try
+                {
+                    if (_pendingRead is not null)
+                    {
+                        throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Session {this} has a read in progress; receive what is pending first.", target: this);
+                    }
+
+                    return await action().ConfigureAwait(false);
+                }
+                finally
+                {
+                    _sendLock.Release();
+                }
+            }
+            finally
+            {
+                _receiveLock.Release();
+            }
+        }
+
+        // ---- sending -------------------------------------------------------------------------
+
+        /// <summary>Writes bytes; the deadline bounds how long the peer may refuse to take them.</summary>
+        public async Task SendAsync(byte[] data, int offset, int count, Deadline deadline, CancellationToken token)
+        {
+            await AcquireAsync(_sendLock, deadline, SocketErrorKind.SendTimeout, token).ConfigureAwait(false);
+            try
+            {
+                await WriteLockedAsync(data, offset, count, deadline, token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
+
+        /// <summary>
+        /// Copies a stream to the socket in chunks with constant memory. The timeout applies to
+        /// each chunk (how long the peer may stall), not to the whole transfer.
+        /// </summary>
+        public async Task<long> SendStreamAsync(Stream source, TimeSpan stallTimeout, CancellationToken token, Action<long>? progress = null)
+        {
+            await AcquireAsync(_sendLock, Deadline.After(stallTimeout), SocketErrorKind.SendTimeout, token).ConfigureAwait(false);
+            var chunk = new byte[256 * 1024];
+            long total = 0;
+            try
+            {
+                int n;
+                while ((n = await source.ReadAsync(chunk, 0, chunk.Length, token).ConfigureAwait(false)) > 0)
+                {
+                    await WriteLockedAsync(chunk, 0, n, Deadline.After(stallTimeout), token).ConfigureAwait(false);
+                    total += n;
+                    progress?.Invoke(total);
+                }
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+
+            return total;
+        }
+
+        private async Task WriteLockedAsync(byte[] data, int offset, int count, Deadline deadline, CancellationToken token)
+        {
+            ThrowIfClosed();
+            if (_pendingWrite is not null)
+            {
+                await FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
+            }
+
+            if (count == 0)
+            {
+                return;
+            }
+
+            Task write;
+            try
+            {
+                write = _stream.WriteAsync(data, offset, count, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+            {
+                throw Faulted(ex, "Sending");
+            }
+
+            // A write that outlives its deadline keeps going; the next send waits for it first,
+            // so bytes are never reordered or half-dropped.
+            _pendingWrite = write;
+            await FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
+            CountSent(count);
+        }
+
+        private async Task FinishPendingWriteAsync(Deadline deadline, CancellationToken token)
+        {
+            var write = _pendingWrite!;
+            if (!await deadline.WaitAsync(write, token).ConfigureAwait(false))
+            {
+                throw new PSSocketException(SocketErrorKind.SendTimeout,
+                    $"The peer of session {this} did not take the data within the timeout (it is not reading). The data stays queued; the session is still open.", target: this);
+            }
+
+            _pendingWrite = null;
+            try
+            {
+                await write.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+            {
+                throw Faulted(ex, "Sending");
+            }
+        }
+
+        /// <summary>Shuts down our sending side (the peer sees end of stream); receiving goes on.</summary>
+        public void ShutdownSend()
+        {
+            ThrowIfClosed();
+            Socket.Shutdown(SocketShutdown.Send);
+        }
+
+        // ---- receiving -----------------------------------------------------------------------
+
+        /// <summary>Whatever is buffered, or else what arrives first; waits until the deadline for at least one byte.</summary>
+        public Task<byte[]> ReceiveAvailableAsync(int maxBytes, Encoding? wholeCharsOf, Deadline deadline, CancellationToken token) =>
+            ReceiveCoreAsync(deadline, () =>
+            {
+                if (_buffer.Count == 0)
+                {
+                    return null;
+                }
+
+                DrainSocketWithoutWaiting(maxBytes);
+                int n = Math.Min(_buffer.Count, maxBytes);
+                if (wholeCharsOf is not null && !_eof)
+                {
+                    int whole = TextEncoding.CompleteLength(wholeCharsOf, View, n);
+                    if (whole == 0)
+                    {
+                        return null;
+                    }
+
+                    n = whole;
+                }
+
+                return _buffer.Take(n);
+            }, int.MaxValue, null, false, token);
+
+        /// <summary>Exactly count bytes.</summary>
+        public Task<byte[]> ReceiveCountAsync(int count, Deadline deadline, CancellationToken token) =>
+            ReceiveCoreAsync(deadline, () => _buffer.Count >= count ? _buffer.Take(count) : null, int.MaxValue, count, false, token);
+
+        /// <summary>
+        /// Everything up to and including the delimiter; returns the data and the delimiter's
+        /// length. Bytes after the delimiter stay buffered.
+        /// </summary>
+        public Task<byte[]> ReceiveUntilAsync(byte[] delimiter, int maxBytes, Deadline deadline, CancellationToken token)
+        {
+            if (delimiter is null || delimiter.Length == 0)
+            {
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, "The delimiter is empty.");
+            }
+
+            int scanned = 0;
+            return ReceiveCoreAsync(deadline, () =>
+            {
+                int at = _buffer.IndexOf(delimiter, scanned);
+                if (at < 0)
+                {
+                    scanned = Math.Max(0, _buffer.Count - delimiter.Length + 1);
+                    return null;
+                }
+
+                return _buffer.Take(at + delimiter.Length);
+            }, maxBytes, null, false, token);
+        }
+
+        /// <summary>
+        /// One line without its terminator. A line ends at the session NewLine; when NewLine is
+        /// "\n" or "\r\n", either ends a line (a trailing "\r" is removed).
+        /// </summary>
+        public async Task<byte[]> ReceiveLineAsync(Encoding encoding, int maxBytes, Deadline deadline, CancellationToken token)
+        {
+            string nl = NewLine;
+            bool lf = nl == "\n" || nl == "\r\n";
+            var delimiter = encoding.GetBytes(lf ? "\n" : nl);
+            var data = await ReceiveUntilAsync(delimiter, maxBytes, deadline, token).ConfigureAwait(false);
+            int len = data.Length - delimiter.Length;
+            if (lf)
+            {
+                var cr = encoding.GetBytes("\r");
+                if (len >= cr.Length && EndsWith(data, len, cr))
+                {
+                    len -= cr.Length;
+                }
+            }
+
+            if (len == data.Length)
+            {
+                return data;
+            }
+
+            var line = new byte[len];
+            Buffer.BlockCopy(data, 0, line, 0, len);
+            return line;
+        }
+
+        private static bool EndsWith(byte[] data, int end, byte[] suffix)
+        {
+            for (int i = 0; i < suffix.Length; i++)
+            {
+                if (data[end - suffix.Length + i] != suffix[i])
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        /// <summary>
+        /// Text up to the end of the first match of the pattern. Bytes after the match stay
+        /// buffered. Returns the consumed text and the match.
+        /// </summary>
+        public async Task<(string Text, Match Match)> ReceivePatternAsync(Regex pattern, Encoding encoding, int maxBytes, Deadline deadline, CancellationToken token)
+        {
+            string? text = null;
+            Match? match = null;
+            await ReceiveCoreAsync(deadline, () =>
+            {
+                if (_buffer.Count == 0)
+                {
+                    return null;
+                }
+
+                var (decoded, byteEnds) = DecodeWithOffsets(encoding, _buffer.Count);
+                var m = pattern.Match(decoded);
+                if (!m.Success)
+                {
+                    return null;
+                }
+
+                int charEnd = m.Index + m.Length;
+                int bytes = charEnd == 0 ? 0 : byteEnds[charEnd - 1];
+                _buffer.Skip(bytes);
+                text = decoded.Substring(0, charEnd);
+                match = m;
+                return Array.Empty<byte>();
+            }, maxBytes, null, false, token).ConfigureAwait(false);
+            return (text!, match!);
+        }
+
+        /// <summary>Decodes the buffered bytes, recording for each char the byte offset just after it.</summary>
+        private (string Text, int[] ByteEnds) DecodeWithOffsets(Encoding encoding, int count)
+        {
+            var decoder = encoding.GetDecoder();
+            var seg = _buffer.Segment;
+            var sb = new StringBuilder(count);
+            var ends = new int[count * 2 + 2];
+            var one = new char[4];
+            int nChars = 0;
+            for (int i = 0; i < count; i++)
+            {
+                int produced = decoder.GetChars(seg.Array!, seg.Offset + i, 1, one, 0, flush: false);
+                for (int c = 0; c < produced; c++)
+                {
+                    sb.Append(one[c]);
+                    ends[nChars++] = i + 1;
+                }
+            }
+
+            Array.Resize(ref ends, nChars);
+            return (sb.ToString(), ends);
+        }
+
+        /// <summary>Everything until the peer closes its side.</summary>
+        public Task<byte[]> ReceiveToEndAsync(int maxBytes, Deadline deadline, CancellationToken token) =>
+            ReceiveCoreAsync(deadline, () => _eof ? _buffer.Take(_buffer.Count) : null, maxBytes, null, true, token);
+
+        /// <summary>
+        /// Streams received bytes into destination with constant memory: count bytes, or until
+        /// the peer closes (count null). The deadline bounds each wait for more data.
+        /// </summary>
+        public async Task<long> ReceiveToStreamAsync(Stream destination, long? count, TimeSpan stallTimeout, CancellationToken token, Action<long>? progress = null)
+        {
+            await AcquireAsync(_receiveLock, Deadline.After(stallTimeout), SocketErrorKind.ReceiveTimeout, token).ConfigureAwait(false);
+            long written = 0;
+            try
+            {
+                while (count is null || written < count)
+                {
+                    if (_buffer.Count > 0)
+                    {
+                        int n = (int)Math.Min(_buffer.Count, (count ?? long.MaxValue) - written);
+                        var seg = _buffer.Segment;
+                        await destination.WriteAsync(seg.Array!, seg.Offset, n, token).ConfigureAwait(false);
+                        _buffer.Skip(n);
+                        written += n;
+                        progress?.Invoke(written);
+                        continue;
+                    }
+
+                    if (_eof)
+                    {
+                        if (count is null)
+                        {
+                            break;
+                        }
+
+                        throw new PSSocketException(SocketErrorKind.RemoteClosed,
+                            $"The peer of session {this} closed the connection after {written} of {count} bytes.", target: this);
+                    }
+
+                    ThrowIfFaulted();
+                    await FillAsync(Deadline.After(stallTimeout), token).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _receiveLock.Release();
+            }
+
+            return written;
+        }
+
+        /// <summary>
+        /// The one receive loop: take if the stop point is buffered, else fill, until the
+        /// deadline, end of stream or the limit.
+        /// </summary>
+        private async Task<byte[]> ReceiveCoreAsync(Deadline deadline, Func<byte[]?> tryTake, int maxBytes, int? needBytes, bool endIsSuccess, CancellationToken token)
+        {
+            await AcquireAsync(_receiveLock, deadline, SocketErrorKind.ReceiveTimeout, token).ConfigureAwait(false);
+            try
+            {
+                while (true)
+                {
+                    var taken = tryTake();
+                    if (taken is not null)
+                    {
+                        return taken;
+                    }
+
+                    if (_eof && !endIsSuccess)
+                    {
+                        throw new PSSocketException(SocketErrorKind.RemoteClosed,
+                            _buffer.Count == 0
+                                ? $"The peer of session {this} has closed the connection and nothing is left to read."
+                                : $"The peer of session {this} closed the connection before the stop point; {_buffer.Count} bytes stay buffered (read them with -ToEnd or -Count).",
+                            target: this);
+                    }
+
+                    ThrowIfFaulted();
+                    if (_buffer.Count >= maxBytes)
+                    {
+                        throw new PSSocketException(SocketErrorKind.ReceiveLimitExceeded,
+                            $"Session {this} has buffered {_buffer.Count} bytes without reaching the stop point, which is the -MaxBytes limit ({maxBytes}). The data stays buffered: read it with -Count, or raise -MaxBytes.",
+                            target: this);
+                    }
+
+                    if (!await FillAsync(deadline, token).ConfigureAwait(false))
+                    {
+                        string got = needBytes is int need ? $" ({_buffer.Count} of {need} bytes arrived)" : _buffer.Count > 0 ? $" ({_buffer.Count} bytes arrived and stay buffered)" : "";
+                        throw new PSSocketException(SocketErrorKind.ReceiveTimeout,
+                            $"Nothing that completes the read arrived on session {this} within the timeout{got}. The session is still open.",
+                            target: this);
+                    }
+                }
+            }
+            finally
+            {
+                _receiveLock.Release();
+            }
+        }
+
+        private ReceiveBufferView View => new(_buffer.Segment.Array!, _buffer.Segment.Offset);
+
+        /// <summary>Moves bytes the kernel already holds into the buffer without waiting.</summary>
+        private void DrainSocketWithoutWaiting(int limit)
+        {
+            while (_buffer.Count < limit && !_eof && _fault is null)
+            {
+                if (_pendingRead is not null)
+                {
+                    if (!_pendingRead.IsCompleted)
+                    {
+                        return;
+                    }
+
+                    CompletePendingRead();
+                    continue;
+                }
+
+                bool ready;
+                try
+                {
+                    ready = Socket.Available > 0 && _stream is NetworkStream;
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                if (!ready)
+                {
+                    return;
+                }
+
+                StartRead();
+            }
+        }
+
+        /// <summary>Waits for one read to complete. False on timeout (the read stays pending).</summary>
+        private async Task<bool> FillAsync(Deadline deadline, CancellationToken token)
+        {
+            ThrowIfClosed();
+            if (_pendingRead is null)
+            {
+                StartRead();
+            }
+
+            if (!await deadline.WaitAsync(_pendingRead!, token).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            CompletePendingRead();
+            return true;
+        }
+
+        private void StartRead()
+        {
+            _readChunk ??= ChunkPool.Rent();
+            try
+            {
+                _pendingRead = _stream.ReadAsync(_readChunk, 0, _readChunk.Length, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+            {
+                _pendingRead = Task.FromException<int>(ex);
+            }
+        }
+
+        private void CompletePendingRead()
+        {
+            var read = _pendingRead!;
+            _pendingRead = null;
+            int n;
+            try
+            {
+                n = read.GetAwaiter().GetResult();
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                _readChunk = null;
+                ThrowIfClosed();
+                throw Faulted(ex, "Receiving");
+            }
+
+            if (n == 0)
+            {
+                _eof = true;
+                SetReason("The peer closed the connection");
+            }
+            else
+            {
+                _buffer.Append(_readChunk!, 0, n);
+                CountReceived(n);
+            }
+
+            ChunkPool.Return(_readChunk!);
+            _readChunk = null;
+        }
+
+        private void ThrowIfFaulted()
+        {
+            if (_fault is not null)
+            {
+                throw _fault;
+            }
+        }
+
+        private PSSocketException Faulted(Exception ex, string doing)
+        {
+            ThrowIfClosed();
+            var socketEx = ex as SocketException ?? ex.InnerException as SocketException;
+            var error = socketEx?.SocketErrorCode ?? System.Net.Sockets.SocketError.ConnectionReset;
+            SocketError = error;
+            var fault = new PSSocketException(
+                PSSocketException.Classify(error) is var k && k == SocketErrorKind.SocketError ? SocketErrorKind.ConnectionReset : k,
+                $"{doing} on session {this} failed: {socketEx?.Message ?? ex.Message}. Data already buffered can still be read.",
+                ex, error, this);
+            SetReason(fault.Message);
+            _fault ??= fault;
+            return fault;
+        }
+
+        private async Task AcquireAsync(SemaphoreSlim gate, Deadline deadline, SocketErrorKind onTimeout, CancellationToken token)
+        {
+            ThrowIfClosed();
+            if (gate.Wait(0, CancellationToken.None))
+            {
+                return;
+            }
+
+            var remaining = deadline.Remaining;
+            if (!await gate.WaitAsync(remaining, token).ConfigureAwait(false))
+            {
+                throw new PSSocketException(onTimeout, $"Session {this} is busy with another {(onTimeout == SocketErrorKind.SendTimeout ? "send" : "receive")} that did not finish within the timeout.", target: this);
+            }
+        }
+
+        /// <inheritdoc />
+        protected override void OnClose()
+        {
+            try
+            {
+                Socket.Close(0);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already released by the stream: nothing left to close.
+            }
+
+            _stream.Dispose();
+        }
+    }
+}

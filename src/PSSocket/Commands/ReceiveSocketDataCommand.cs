@@ -1,0 +1,233 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using System.Text;
+using System.Text.RegularExpressions;
+using PSSocket.Net;
+
+namespace PSSocket.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Reads from a session: what arrives, a byte count, up to a delimiter or pattern, a line, or to the end.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommunications.Receive, "SocketData", DefaultParameterSetName = AvailableSet)]
+    [OutputType(typeof(string), typeof(byte[]))]
+    [OutputType(typeof(Match), ParameterSetName = new[] { PatternSet })]
+    public sealed class ReceiveSocketDataCommand : SessionCmdlet
+    {
+        private const string AvailableSet = "Available";
+        private const string CountSet = "Count";
+        private const string UntilSet = "Until";
+        private const string PatternSet = "Pattern";
+        private const string LineSet = "Line";
+        private const string ToEndSet = "ToEnd";
+
+        /// <summary>The session: a session object, Id or Name.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("Id", "SessionId")]
+        [ArgumentCompleter(typeof(SessionCompleter))]
+        [ValidateNotNull]
+        public object Session { get; set; } = null!;
+
+        /// <summary>Exactly this many bytes; with -Line, this many lines.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = CountSet)]
+        [Parameter(ParameterSetName = LineSet)]
+        [ValidateRange(1, int.MaxValue)]
+        public int Count { get; set; } = 1;
+
+        /// <summary>Everything up to and including this text (encoded with the session encoding). What follows stays buffered.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = UntilSet)]
+        [ValidateNotNullOrEmpty]
+        public string Until { get; set; } = "";
+
+        /// <summary>Text up to the end of the first match of this regular expression. What follows stays buffered.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = PatternSet)]
+        [ValidateNotNullOrEmpty]
+        public string Pattern { get; set; } = "";
+
+        /// <summary>With -Pattern, outputs the Match object (groups, captures) instead of the text.</summary>
+        [Parameter(ParameterSetName = PatternSet)]
+        public SwitchParameter AsMatch { get; set; }
+
+        /// <summary>One line (ended by the session NewLine; "`n" and "`r`n" both end a line by default), without its terminator.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = LineSet)]
+        public SwitchParameter Line { get; set; }
+
+        /// <summary>Everything until the peer closes the connection.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ToEndSet)]
+        public SwitchParameter ToEnd { get; set; }
+
+        /// <summary>Seconds to wait (default 10; 0 waits forever). With -Path, the longest pause allowed between chunks. A timeout leaves the session open and its data buffered.</summary>
+        [Parameter]
+        [Alias("TimeoutSec")]
+        public double Timeout { get; set; } = 10;
+
+        /// <summary>Outputs bytes (byte[]) instead of text.</summary>
+        [Parameter]
+        public SwitchParameter AsBytes { get; set; }
+
+        /// <summary>Writes what is received to this file instead of the pipeline; -Count and -ToEnd stream with constant memory.</summary>
+        [Parameter]
+        [Alias("OutFile", "FilePath")]
+        [ValidateNotNullOrEmpty]
+        public string? Path { get; set; }
+
+        /// <summary>With -Path, appends to the file instead of replacing it.</summary>
+        [Parameter]
+        public SwitchParameter Append { get; set; }
+
+        /// <summary>The most bytes -Until, -Pattern, -Line and -ToEnd may buffer while looking for their stop point (default 16 MiB).</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int MaxBytes { get; set; } = TcpSession.DefaultMaxBytes;
+
+        /// <summary>Decodes (and encodes -Until) with this encoding instead of the session's.</summary>
+        [Parameter]
+        [EncodingTransformation]
+        [ArgumentCompleter(typeof(EncodingCompleter))]
+        public Encoding? Encoding { get; set; }
+
+        private Regex? _regex;
+
+        /// <inheritdoc />
+        protected override object? SessionArgument => Session;
+
+        /// <inheritdoc />
+        protected override void BeginProcessing()
+        {
+            if (ParameterSetName == PatternSet)
+            {
+                try
+                {
+                    _regex = new Regex(Pattern, RegexOptions.CultureInvariant | RegexOptions.Multiline, TimeSpan.FromSeconds(2));
+                }
+                catch (ArgumentException ex)
+                {
+                    ThrowTerminatingError(new ErrorRecord(ex, "InvalidPattern", ErrorCategory.InvalidArgument, Pattern));
+                }
+            }
+        }
+
+        /// <inheritdoc />
+        protected override void ProcessSession(SocketSession session)
+        {
+            if (session is TcpSession tcp)
+            {
+                ReceiveTcp(tcp);
+                return;
+            }
+
+            WriteError(ErrorRecords.WrongKind(session, "Receive-SocketData needs a connected Tcp session"));
+        }
+
+        private void ReceiveTcp(TcpSession tcp)
+        {
+            var encoding = Encoding ?? tcp.Encoding;
+            var deadline = Deadline.AfterSeconds(Timeout);
+            if (Path is not null && ParameterSetName is ToEndSet or CountSet or AvailableSet)
+            {
+                StreamToFile(tcp);
+                return;
+            }
+
+            switch (ParameterSetName)
+            {
+                case CountSet:
+                    Emit(tcp, Run(t => tcp.ReceiveCountAsync(Count, deadline, t)), encoding);
+                    break;
+                case UntilSet:
+                    var delimiter = encoding.GetBytes(Until);
+                    Emit(tcp, Run(t => tcp.ReceiveUntilAsync(delimiter, MaxBytes, deadline, t)), encoding);
+                    break;
+                case PatternSet:
+                    var (text, match) = Run(t => tcp.ReceivePatternAsync(_regex!, encoding, MaxBytes, deadline, t));
+                    if (AsMatch)
+                    {
+                        WriteObject(match);
+                    }
+                    else
+                    {
+                        Emit(tcp, encoding.GetBytes(text), encoding, text);
+                    }
+
+                    break;
+                case LineSet:
+                    for (int i = 0; i < Count; i++)
+                    {
+                        Emit(tcp, Run(t => tcp.ReceiveLineAsync(encoding, MaxBytes, deadline, t)), encoding);
+                    }
+
+                    break;
+                case ToEndSet:
+                    Emit(tcp, Run(t => tcp.ReceiveToEndAsync(MaxBytes, deadline, t)), encoding);
+                    break;
+                default:
+                    Emit(tcp, Run(t => tcp.ReceiveAvailableAsync(MaxBytes, AsBytes ? null : encoding, deadline, t)), encoding);
+                    break;
+            }
+        }
+
+        private void Emit(TcpSession tcp, byte[] data, Encoding encoding, string? text = null)
+        {
+            if (DebugOn)
+            {
+                WriteDebug($"Received {data.Length} bytes on session {tcp.Id}: {Hex.Preview(data)}");
+            }
+            else
+            {
+                Verbose(() => $"Received {data.Length} bytes on session {tcp.Id} ({tcp.Available} still buffered)");
+            }
+
+            if (Path is not null)
+            {
+                using var file = OpenOutput();
+                file.Write(data, 0, data.Length);
+                return;
+            }
+
+            if (AsBytes)
+            {
+                WriteObject(data, enumerateCollection: false);
+            }
+            else
+            {
+                WriteObject(text ?? encoding.GetString(data));
+            }
+        }
+
+        private FileStream OpenOutput()
+        {
+            string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+            return new FileStream(full, Append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+        }
+
+        private void StreamToFile(TcpSession tcp)
+        {
+            FileStream file;
+            try
+            {
+                file = OpenOutput();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+            {
+                WriteError(new ErrorRecord(ex, "FileOpenFailed", ex is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.WriteError, Path));
+                return;
+            }
+
+            using (file)
+            {
+                if (ParameterSetName == AvailableSet)
+                {
+                    var data = Run(t => tcp.ReceiveAvailableAsync(MaxBytes, null, Deadline.AfterSeconds(Timeout), t));
+                    file.Write(data, 0, data.Length);
+                    return;
+                }
+
+                long? count = ParameterSetName == CountSet ? Count : null;
+                string activity = $"Receiving into {System.IO.Path.GetFileName(file.Name)} on session {tcp.Id}";
+                long n = RunWithProgress((t, report) => tcp.ReceiveToStreamAsync(file, count, Seconds(Timeout), t, report), activity, count ?? 0);
+                Verbose(() => $"Wrote {n} bytes from session {tcp.Id} to {file.Name}");
+            }
+        }
+    }
+}

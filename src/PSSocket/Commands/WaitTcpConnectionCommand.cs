@@ -1,0 +1,67 @@
+using System.Management.Automation;
+using PSSocket.Net;
+
+namespace PSSocket.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Accepts the next client(s) of a listener; each becomes a registered Tcp session.</para>
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Wait, "TcpConnection")]
+    [OutputType(typeof(TcpSession))]
+    public sealed class WaitTcpConnectionCommand : SessionCmdlet
+    {
+        /// <summary>The listener: a session object, Id or Name.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("Session", "Id", "SessionId")]
+        [ArgumentCompleter(typeof(SessionCompleter))]
+        [ValidateNotNull]
+        public object Listener { get; set; } = null!;
+
+        /// <summary>Seconds to wait for all -Count clients; 0 (the default) waits until a client comes or Ctrl+C.</summary>
+        [Parameter]
+        [Alias("TimeoutSec")]
+        public double Timeout { get; set; }
+
+        /// <summary>How many clients to accept (default 1).</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int Count { get; set; } = 1;
+
+        /// <summary>A name for the accepted session (with -Count above 1, each gets the name and a number).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Name { get; set; }
+
+        /// <inheritdoc />
+        protected override object? SessionArgument => Listener;
+
+        /// <inheritdoc />
+        protected override void ProcessSession(SocketSession session)
+        {
+            if (session is not TcpListenerSession listener)
+            {
+                WriteError(ErrorRecords.WrongKind(session, "Wait-TcpConnection needs a listener from New-TcpListener"));
+                return;
+            }
+
+            var deadline = Deadline.AfterSeconds(Timeout);
+            for (int i = 1; i <= Count; i++)
+            {
+                var socket = Run(t => listener.AcceptAsync(deadline, t));
+                var client = listener.CreateAcceptedSession(socket);
+                try
+                {
+                    SessionManager.Register(client, Name is null ? null : Count == 1 ? Name : $"{Name}{i}");
+                }
+                catch
+                {
+                    client.Close("Not registered");
+                    throw;
+                }
+
+                Verbose(() => $"Accepted {Endpoints.Format(client.RemoteEndPoint)} on {Endpoints.Format(client.LocalEndPoint)} (session {client.Id})");
+                WriteObject(client);
+            }
+        }
+    }
+}

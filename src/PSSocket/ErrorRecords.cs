@@ -1,0 +1,49 @@
+using System;
+using System.Management.Automation;
+
+namespace PSSocket
+{
+    /// <summary>The one place engine failures become ErrorRecords: stable ErrorId, category, target.</summary>
+    internal static class ErrorRecords
+    {
+        public static ErrorCategory CategoryOf(SocketErrorKind kind) => kind switch
+        {
+            SocketErrorKind.ConnectionRefused or SocketErrorKind.ConnectionReset or SocketErrorKind.RemoteClosed
+                or SocketErrorKind.NetworkUnreachable or SocketErrorKind.SocketError => ErrorCategory.ConnectionError,
+            SocketErrorKind.ConnectionTimedOut or SocketErrorKind.ReceiveTimeout or SocketErrorKind.SendTimeout
+                or SocketErrorKind.AcceptTimeout => ErrorCategory.OperationTimeout,
+            SocketErrorKind.HostNotFound or SocketErrorKind.SessionNotFound => ErrorCategory.ObjectNotFound,
+            SocketErrorKind.SessionClosed or SocketErrorKind.AddressInUse or SocketErrorKind.AddressNotAvailable => ErrorCategory.ResourceUnavailable,
+            SocketErrorKind.DuplicateSessionName => ErrorCategory.ResourceExists,
+            SocketErrorKind.ReceiveLimitExceeded => ErrorCategory.LimitsExceeded,
+            SocketErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
+            SocketErrorKind.AuthenticationFailed => ErrorCategory.AuthenticationError,
+            _ => ErrorCategory.InvalidArgument,
+        };
+
+        /// <summary>An ErrorRecord whose ErrorId is the failure kind.</summary>
+        public static ErrorRecord From(PSSocketException ex, object? target = null) =>
+            new(ex, ex.Kind.ToString(), CategoryOf(ex.Kind), target ?? ex.Target);
+
+        public static ErrorRecord Create(SocketErrorKind kind, string message, object? target) =>
+            From(new PSSocketException(kind, message, target: target), target);
+
+        public static ErrorRecord SessionNotFound(object? value) =>
+            Create(SocketErrorKind.SessionNotFound,
+                $"No session matches '{Describe(value)}'. Get-SocketSession lists the open sessions.", value);
+
+        public static ErrorRecord WrongKind(SocketSession session, string what) =>
+            Create(SocketErrorKind.WrongSessionKind, $"Session {session} is a {session.Kind} session; {what}.", session);
+
+        public static ErrorRecord InvalidArgument(string message, object? target) =>
+            Create(SocketErrorKind.InvalidArgument, message, target);
+
+        private static string Describe(object? value) => value switch
+        {
+            null => "(null)",
+            PSObject pso => Describe(pso.BaseObject),
+            SocketSession s => s.ToString(),
+            _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+        };
+    }
+}

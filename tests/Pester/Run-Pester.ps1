@@ -1,0 +1,27 @@
+<#
+.SYNOPSIS
+    Runs Pester in this fresh pwsh against the built module; build.ps1 -Task Test calls it.
+#>
+param(
+    [Parameter(Mandatory)] [string] $PesterModule,
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string[]] $Path,
+    [Parameter(Mandatory)] [string] $SummaryPath
+)
+$ErrorActionPreference = 'Stop'
+Import-Module $PesterModule -Force
+$env:PSSOCKET_MODULE = $ModulePath
+
+$config = New-PesterConfiguration
+$config.Run.Path = $Path
+$config.Run.PassThru = $true
+$config.Run.Exit = $false
+$config.Output.Verbosity = 'Detailed'
+$result = Invoke-Pester -Configuration $config
+
+$failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+[pscustomobject]@{
+    Passed  = $result.PassedCount
+    Failed  = $failed
+    Skipped = $result.SkippedCount
+} | ConvertTo-Json | Set-Content -Path $SummaryPath -Encoding utf8NoBOM
