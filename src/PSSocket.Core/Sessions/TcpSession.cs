@@ -580,16 +580,19 @@ namespace PSSocket
         /// <inheritdoc />
         protected override void OnClose()
         {
+            // A graceful close: data still in the kernel's send buffer reaches the peer before
+            // the FIN (Close(0) would reset the connection and drop it).
             try
             {
-                Socket.Close(0);
+                Socket.Shutdown(SocketShutdown.Both);
             }
-            catch (ObjectDisposedException)
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
-                // Already released by the stream: nothing left to close.
+                SetReason($"Shutdown: {ex.Message}");
             }
 
             _stream.Dispose();
+            Socket.Dispose();
         }
     }
 }
