@@ -109,7 +109,7 @@ function Invoke-Test {
     Remove-Item $resultFile -ErrorAction SilentlyContinue
     $paths = if ($PesterPath) { $PesterPath | ForEach-Object { (Resolve-Path $_).Path } } else { @(Join-Path $Root 'tests/Pester') }
     $runner = Join-Path $Root 'tests/Pester/Run-Pester.ps1'
-    $pwsh = Get-PwshCommand
+    $pwsh = @(Get-PwshCommand)
     & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath (Get-ModuleOutput) -Path $paths -SummaryPath $resultFile | Out-Host
     if (Test-Path $resultFile) {
         $s = Get-Content -Raw $resultFile | ConvertFrom-Json
@@ -130,7 +130,7 @@ function Invoke-Test {
 function Invoke-Demo {
     Invoke-Build
     Write-Host '==> Demo' -ForegroundColor Cyan
-    $pwsh = Get-PwshCommand
+    $pwsh = @(Get-PwshCommand)
     & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Demo.ps1') -ModulePath (Get-ModuleOutput)
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
@@ -139,7 +139,7 @@ function Invoke-Bench {
     Invoke-Build
     $perf = Join-Path $Root 'tests/perf'
     $scripts = Get-ChildItem $perf -Filter '*.ps1' | Where-Object { $_.Name -notlike '_*' -and (-not $Bench -or $_.BaseName -in $Bench) }
-    $pwsh = Get-PwshCommand
+    $pwsh = @(Get-PwshCommand)
     foreach ($s in $scripts) {
         Write-Host "==> Bench $($s.BaseName)" -ForegroundColor Cyan
         & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $s.FullName -ModulePath (Get-ModuleOutput)
@@ -151,7 +151,7 @@ function Invoke-Stress {
     Invoke-Build
     $script = Join-Path $Root 'tests/perf/_Stress.ps1'
     if (-not (Test-Path $script)) { throw 'tests/perf/_Stress.ps1 is missing' }
-    $pwsh = Get-PwshCommand
+    $pwsh = @(Get-PwshCommand)
     & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $script -ModulePath (Get-ModuleOutput)
 }
 
