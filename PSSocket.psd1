@@ -19,6 +19,9 @@
         'Receive-SocketData'
         'Get-SocketSession'
         'Remove-SocketSession'
+        'Start-SocketServer'
+        'Stop-SocketServer'
+        'Receive-SocketServerOutput'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

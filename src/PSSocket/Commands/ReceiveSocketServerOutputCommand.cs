@@ -1,0 +1,89 @@
+using System.Management.Automation;
+using PSSocket.Net;
+
+namespace PSSocket.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Returns what a server's script block produced for each client that has finished: endpoint, timing, output and errors.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommunications.Receive, "SocketServerOutput")]
+    [OutputType(typeof(ServerClientRecord))]
+    public sealed class ReceiveSocketServerOutputCommand : SessionCmdlet
+    {
+        /// <summary>The server: a session object (also after it was removed), Id or Name.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("Session", "Id", "SessionId")]
+        [ArgumentCompleter(typeof(SessionCompleter))]
+        [ValidateNotNull]
+        public object Server { get; set; } = null!;
+
+        /// <summary>Keeps returning records as clients finish until the server has stopped (or -Timeout passes, or Ctrl+C).</summary>
+        [Parameter]
+        public SwitchParameter Wait { get; set; }
+
+        /// <summary>With -Wait: stop waiting after this many seconds (no error); 0 (the default) waits until the server stops.</summary>
+        [Parameter]
+        [Alias("TimeoutSec")]
+        public double Timeout { get; set; }
+
+        /// <inheritdoc />
+        protected override object? SessionArgument => Server;
+
+        /// <inheritdoc />
+        protected override void ProcessRecord()
+        {
+            // A server object is readable after Remove-SocketSession unregistered it.
+            var raw = Server is PSObject pso ? pso.BaseObject : Server;
+            if (raw is SocketServerSession direct && SessionManager.Resolve(direct) is null)
+            {
+                ProcessSession(direct);
+                return;
+            }
+
+            base.ProcessRecord();
+        }
+
+        /// <inheritdoc />
+        protected override void ProcessSession(SocketSession session)
+        {
+            if (session is not SocketServerSession server)
+            {
+                WriteError(ErrorRecords.WrongKind(session, "Receive-SocketServerOutput reads servers from Start-SocketServer (use Receive-SocketData for other sessions)"));
+                return;
+            }
+
+            long dropped = server.RecordsDropped;
+            if (dropped > 0)
+            {
+                WriteWarning($"Server {server} dropped {dropped} unread client records (it keeps the last {SocketServerSession.MaxRecords}); read them more often.");
+            }
+
+            var deadline = Deadline.AfterSeconds(Timeout);
+            while (true)
+            {
+                foreach (var record in server.TakeRecords())
+                {
+                    WriteObject(record);
+                }
+
+                if (!Wait || server.Completion.IsCompleted)
+                {
+                    if (Wait)
+                    {
+                        foreach (var record in server.TakeRecords())
+                        {
+                            WriteObject(record);
+                        }
+                    }
+
+                    return;
+                }
+
+                if (!Run(t => server.WaitForRecordsAsync(deadline, t)))
+                {
+                    return;
+                }
+            }
+        }
+    }
+}

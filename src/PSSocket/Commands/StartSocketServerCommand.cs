@@ -1,0 +1,175 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using PSSocket.Net;
+
+namespace PSSocket.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Listens and serves every client concurrently with a script block, each on its own runspace.</para>
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Start, "SocketServer")]
+    [OutputType(typeof(SocketServerSession))]
+    public sealed class StartSocketServerCommand : PSSocketCmdlet
+    {
+        /// <summary>How many clients are served at once unless -ThrottleLimit says otherwise.</summary>
+        public const int DefaultThrottleLimit = 32;
+
+        /// <summary>The port to listen on; 0 lets the system pick a free one, shown on the server session (Port, LocalEndPoint).</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        [Alias("LocalPort")]
+        [ValidateRange(0, 65535)]
+        public int Port { get; set; }
+
+        /// <summary>
+        /// The script block run for each client. <c>$_</c> (and the first argument) is the client's
+        /// Tcp session, or with -Udp a request with RemoteEndPoint, Bytes and Text. It runs in its
+        /// own runspace with PSSocket imported; the caller's variables are not visible (pass them
+        /// with -ArgumentList).
+        /// </summary>
+        [Parameter(Mandatory = true, Position = 1)]
+        [ValidateNotNull]
+        public ScriptBlock ScriptBlock { get; set; } = null!;
+
+        /// <summary>Arguments passed to the script block after the client.</summary>
+        [Parameter]
+        [Alias("Args")]
+        public object[]? ArgumentList { get; set; }
+
+        /// <summary>The local address: Loopback (default, 127.0.0.1), Any (every interface), IPv6Loopback, or an address of this machine.</summary>
+        [Parameter]
+        [Alias("LocalAddress", "BindAddress")]
+        [ArgumentCompleter(typeof(BindAddressCompleter))]
+        public string Address { get; set; } = "Loopback";
+
+        /// <summary>How many clients (datagrams, with -Udp) are served at once (default 32); more clients wait in the accept backlog until one finishes.</summary>
+        [Parameter]
+        [ValidateRange(1, 1024)]
+        public int ThrottleLimit { get; set; } = DefaultThrottleLimit;
+
+        /// <summary>A name for the server session.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Name { get; set; }
+
+        /// <summary>
+        /// Makes it a TLS server: an X509Certificate2 with its private key, or the path of a PFX
+        /// (PKCS#12) file without a password. Each accepted connection is authenticated before the
+        /// script block runs.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNull]
+        public object? Certificate { get; set; }
+
+        /// <summary>Serves UDP datagrams instead of TCP connections; what the script block outputs is sent back to the sender.</summary>
+        [Parameter]
+        public SwitchParameter Udp { get; set; }
+
+        /// <summary>The encoding client sessions (and UDP request Text and replies) use (default UTF-8 without BOM).</summary>
+        [Parameter]
+        [EncodingTransformation]
+        [ArgumentCompleter(typeof(EncodingCompleter))]
+        public Encoding? Encoding { get; set; }
+
+        /// <summary>The NewLine client sessions start with (default "`n").</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? NewLine { get; set; }
+
+        /// <inheritdoc />
+        protected override void ProcessRecord()
+        {
+            SocketServerSession? server = null;
+            try
+            {
+                var certificate = ResolveCertificate();
+                if (certificate is null && Certificate is not null)
+                {
+                    return;
+                }
+
+                var address = Endpoints.ParseBindAddress(Address);
+                server = new SocketServerSession(address, Port, Udp.IsPresent, ThrottleLimit, certificate);
+                if (Encoding is not null)
+                {
+                    server.Encoding = Encoding;
+                }
+
+                if (NewLine is not null)
+                {
+                    server.NewLine = NewLine;
+                }
+
+                SessionManager.Register(server, Name);
+                var handler = new ScriptBlockServerHandler(ScriptBlock.ToString(), ArgumentList, ThrottleLimit, ModulePath(), server.Encoding);
+                server.Start(handler);
+                Verbose(() => $"Serving {(Udp ? "UDP" : certificate is null ? "TCP" : "TLS")} on {Endpoints.Format(server.LocalEndPoint)} (session {server.Id}, {ThrottleLimit} at a time)");
+                WriteObject(server);
+            }
+            catch (PSSocketException ex)
+            {
+                if (server is not null)
+                {
+                    SessionManager.Remove(server, "Not started");
+                }
+
+                WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
+            }
+            catch
+            {
+                if (server is not null)
+                {
+                    SessionManager.Remove(server, "Not started");
+                }
+
+                throw;
+            }
+        }
+
+        private X509Certificate2? ResolveCertificate()
+        {
+            var raw = Certificate is PSObject pso ? pso.BaseObject : Certificate;
+            switch (raw)
+            {
+                case null:
+                    return null;
+                case X509Certificate2 cert:
+                    return cert;
+                case string or FileInfo:
+                    string path = GetUnresolvedProviderPathFromPSPath(raw.ToString());
+                    try
+                    {
+                        return new X509Certificate2(path);
+                    }
+                    catch (Exception ex) when (ex is CryptographicException or IOException or PlatformNotSupportedException)
+                    {
+                        WriteError(new ErrorRecord(ex, nameof(SocketErrorKind.InvalidArgument), ErrorCategory.InvalidArgument, raw)
+                        {
+                            ErrorDetails = new ErrorDetails($"Cannot load the certificate '{path}': {ex.Message}. Give a PFX file without a password, or load the certificate yourself and pass the X509Certificate2."),
+                        });
+                        return null;
+                    }
+
+                default:
+                    WriteError(ErrorRecords.InvalidArgument($"-Certificate takes an X509Certificate2 or the path of a PFX file, not a {raw.GetType().Name}.", raw));
+                    return null;
+            }
+        }
+
+        private string ModulePath()
+        {
+            var module = MyInvocation.MyCommand.Module;
+            if (module is not null && !string.IsNullOrEmpty(module.Path))
+            {
+                // Prefer the manifest beside the dll, so the pool runspaces get the same exports.
+                string manifest = Path.Combine(Path.GetDirectoryName(module.Path) ?? "", "PSSocket.psd1");
+                return File.Exists(manifest) ? manifest : module.Path;
+            }
+
+            return typeof(StartSocketServerCommand).Assembly.Location;
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Management.Automation;
+using PSSocket.Net;
+
+namespace PSSocket.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Stops a server from Start-SocketServer: stops accepting, optionally lets clients finish, closes the rest and releases its runspaces.</para>
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Stop, "SocketServer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [OutputType(typeof(SocketServerSession))]
+    public sealed class StopSocketServerCommand : SessionCmdlet
+    {
+        /// <summary>The server: a session object, Id or Name.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("Session", "Id", "SessionId")]
+        [ArgumentCompleter(typeof(SessionCompleter))]
+        [ValidateNotNull]
+        public object Server { get; set; } = null!;
+
+        /// <summary>Lets clients being served finish their script blocks before closing them (until -Timeout, or Ctrl+C, which stops the server at once).</summary>
+        [Parameter]
+        public SwitchParameter Wait { get; set; }
+
+        /// <summary>With -Wait: seconds to wait for clients before closing the rest; 0 (the default) waits until they finish.</summary>
+        [Parameter]
+        [Alias("TimeoutSec")]
+        public double Timeout { get; set; }
+
+        /// <summary>Outputs the stopped server session.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        /// <inheritdoc />
+        protected override object? SessionArgument => Server;
+
+        /// <inheritdoc />
+        protected override void ProcessSession(SocketSession session)
+        {
+            if (session is not SocketServerSession server)
+            {
+                WriteError(ErrorRecords.WrongKind(session, "Stop-SocketServer stops servers from Start-SocketServer (use Remove-SocketSession for other sessions)"));
+                return;
+            }
+
+            if (!ShouldProcess($"{server.Kind} session {server} ({Endpoints.Format(server.LocalEndPoint)}, {server.ClientsActive} clients active)", "Stop"))
+            {
+                return;
+            }
+
+            int active = server.ClientsActive;
+            Run(t => server.StopAsync(Deadline.AfterSeconds(Timeout), Wait.IsPresent, t));
+            Verbose(() => $"Stopped {server}: {server.ClientsAccepted} clients accepted, {server.ClientsFailed} failed, {active} were active");
+            if (PassThru)
+            {
+                WriteObject(server);
+            }
+        }
+    }
+}
