@@ -36,7 +36,7 @@ namespace PSSocket
         private readonly CancellationTokenSource _acceptCts = new();
         private readonly CancellationTokenSource _clientsCts = new();
         private readonly ConcurrentDictionary<int, Task> _handlers = new();
-        private readonly ConcurrentDictionary<int, TcpSession> _clients = new();
+        private readonly ConcurrentDictionary<int, ServerClientSession> _clients = new();
         private readonly object _recordLock = new();
         private readonly Queue<ServerClientRecord> _records = new();
         private readonly TaskCompletionSource<bool> _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -279,14 +279,14 @@ namespace PSSocket
             var started = DateTime.Now;
             var clock = Stopwatch.StartNew();
             EndPoint? remote = null;
-            TcpSession? session = null;
+            ServerClientSession? session = null;
             ServerHandlerResult result;
             try
             {
                 remote = socket.RemoteEndPoint;
                 socket.NoDelay = true;
                 var stream = Certificate is null ? null : await AuthenticateAsync(socket).ConfigureAwait(false);
-                session = new TcpSession(socket, stream) { Encoding = Encoding, NewLine = NewLine };
+                session = new ServerClientSession(socket, stream, this) { Encoding = Encoding, NewLine = NewLine };
                 SessionManager.Register(session);
                 _clients[session.Id] = session;
                 _clientsCts.Token.ThrowIfCancellationRequested();
@@ -315,6 +315,7 @@ namespace PSSocket
 
         private async Task<System.IO.Stream> AuthenticateAsync(Socket socket)
         {
+            string client = Endpoints.Format(socket.RemoteEndPoint);
             var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
             var handshake = ssl.AuthenticateAsServerAsync(Certificate!, clientCertificateRequired: false, SslProtocols.None, checkCertificateRevocation: false);
             bool done;
@@ -332,17 +333,17 @@ namespace PSSocket
             {
                 ssl.Dispose();
                 _ = handshake.ContinueWith(t => t.Exception, TaskScheduler.Default);
-                throw new PSSocketException(SocketErrorKind.AuthenticationFailed, $"The client at {Endpoints.Format(socket.RemoteEndPoint)} did not complete the TLS handshake within {s_tlsHandshakeTimeout.TotalSeconds} s.", target: this);
+                throw new PSSocketException(SocketErrorKind.AuthenticationFailed, $"The client at {client} did not complete the TLS handshake within {s_tlsHandshakeTimeout.TotalSeconds} s.", target: this);
             }
 
             try
             {
                 await handshake.ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is AuthenticationException or System.IO.IOException or SocketException)
+            catch (Exception ex) when (ex is AuthenticationException or System.IO.IOException or SocketException or ObjectDisposedException)
             {
                 ssl.Dispose();
-                throw new PSSocketException(SocketErrorKind.AuthenticationFailed, $"The TLS handshake with {Endpoints.Format(socket.RemoteEndPoint)} failed: {ex.Message}", ex, target: this);
+                throw new PSSocketException(SocketErrorKind.AuthenticationFailed, $"The TLS handshake with {client} failed: {ex.Message}", ex, target: this);
             }
 
             return ssl;
