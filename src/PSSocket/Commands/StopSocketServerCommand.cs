@@ -21,7 +21,7 @@ namespace PSSocket.Commands
         [Parameter]
         public SwitchParameter Wait { get; set; }
 
-        /// <summary>With -Wait: seconds to wait for clients before closing the rest; 0 (the default) waits until they finish.</summary>
+        /// <summary>Seconds to wait for clients before closing the rest (implies -Wait); 0 (the default) with -Wait waits until they finish.</summary>
         [Parameter]
         [Alias("TimeoutSec")]
         public double Timeout { get; set; }
@@ -48,7 +48,8 @@ namespace PSSocket.Commands
             }
 
             int active = server.ClientsActive;
-            Run(t => server.StopAsync(Deadline.AfterSeconds(Timeout), Wait.IsPresent, t));
+            bool wait = Wait.IsPresent || Timeout > 0;
+            Run(t => server.StopAsync(Deadline.AfterSeconds(Timeout), wait, t));
             Verbose(() => $"Stopped {server}: {server.ClientsAccepted} clients accepted, {server.ClientsFailed} failed, {active} were active");
             if (PassThru)
             {

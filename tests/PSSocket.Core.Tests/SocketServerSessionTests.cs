@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using PSSocket.Net;
+using Xunit;
+
+namespace PSSocket.Tests
+{
+    public class SocketServerSessionTests
+    {
+        private sealed class DelegateHandler : IServerClientHandler
+        {
+            private readonly Func<object, CancellationToken, Task<ServerHandlerResult>> _serve;
+
+            public DelegateHandler(Func<object, CancellationToken, Task<ServerHandlerResult>> serve) => _serve = serve;
+
+            public int Disposed;
+
+            public Task<ServerHandlerResult> HandleAsync(object client, CancellationToken token) => _serve(client, token);
+
+            public void Dispose() => Interlocked.Increment(ref Disposed);
+        }
+
+        private static async Task<string> EchoOneLineAsync(TcpClient client, string line)
+        {
+            var stream = client.GetStream();
+            var bytes = Encoding.ASCII.GetBytes(line + "\n");
+            await stream.WriteAsync(bytes);
+            var buffer = new byte[256];
+            int n = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            return Encoding.ASCII.GetString(buffer, 0, n).TrimEnd('\n');
+        }
+
+        [Fact]
+        public async Task ServesNoMoreThanTheThrottleLimitAndTheNextClientWaitsInTheBacklog()
+        {
+            var release = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var handler = new DelegateHandler(async (client, token) =>
+            {
+                var session = (TcpSession)client;
+                var line = await session.ReceiveLineAsync(Encoding.ASCII, 1024, Deadline.AfterSeconds(10), token);
+                await session.SendAsync(line.Concat(new byte[] { 10 }).ToArray(), 0, line.Length + 1, Deadline.AfterSeconds(10), token);
+                await release.Task.WaitAsync(TimeSpan.FromSeconds(20), token);
+                return new ServerHandlerResult(new object[] { "done" }, null, threw: false);
+            });
+            using var server = new SocketServerSession(IPAddress.Loopback, 0, udp: false, throttleLimit: 1);
+            server.Start(handler);
+            using var first = new TcpClient();
+            await first.ConnectAsync(IPAddress.Loopback, server.Port);
+            Assert.Equal("one", await EchoOneLineAsync(first, "one"));
+
+            using var second = new TcpClient();
+            await second.ConnectAsync(IPAddress.Loopback, server.Port);
+            var waiting = EchoOneLineAsync(second, "two");
+            await Task.Delay(300);
+            Assert.False(waiting.IsCompleted);
+            Assert.True(server.ClientsActive <= 1);
+
+            release.SetResult(true);
+            Assert.Equal("two", await waiting);
+            await server.StopAsync(Deadline.AfterSeconds(10), wait: true, CancellationToken.None);
+            Assert.Contains(server.TakeRecords(), r => r.Succeeded && r.Output.SequenceEqual(new object[] { "done" }));
+            Assert.Equal(1, handler.Disposed);
+            Assert.Equal(SessionState.Closed, server.State);
+        }
+
+        [Fact]
+        public async Task StoppingCancelsHandlersClosesClientsAndReleasesTheHandler()
+        {
+            var started = new TaskCompletionSource<TcpSession>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var handler = new DelegateHandler(async (client, token) =>
+            {
+                started.TrySetResult((TcpSession)client);
+                await Task.Delay(Timeout.Infinite, token);
+                return new ServerHandlerResult(null, null, threw: false);
+            });
+            var server = new SocketServerSession(IPAddress.Loopback, 0, udp: false, throttleLimit: 4);
+            server.Start(handler);
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, server.Port);
+            var session = await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.NotNull(SessionManager.Get(session.Id));
+
+            server.Close("test");
+            await server.Completion.WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.Equal(1, handler.Disposed);
+            Assert.Equal(0, server.ClientsActive);
+            Assert.True(session.IsClosed);
+            Assert.Null(SessionManager.Get(session.Id));
+            Assert.Equal(0, await client.GetStream().ReadAsync(new byte[16]).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        [Fact]
+        public async Task UdpRepliesGoBackToTheSender()
+        {
+            var handler = new DelegateHandler((client, token) =>
+            {
+                var request = (UdpServerRequest)client;
+                var replies = ServerReplies.ToDatagrams(new object[] { "re:" + request.Text }, Encoding.ASCII);
+                return Task.FromResult(new ServerHandlerResult(new object[] { request.Text }, null, false, replies));
+            });
+            using var server = new SocketServerSession(IPAddress.Loopback, 0, udp: true, throttleLimit: 2);
+            server.Start(handler);
+            using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+            await udp.SendAsync(Encoding.ASCII.GetBytes("hi"), 2, new IPEndPoint(IPAddress.Loopback, server.Port));
+            var reply = await udp.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal("re:hi", Encoding.ASCII.GetString(reply.Buffer));
+            Assert.Equal(SessionKind.UdpServer, server.Kind);
+        }
+
+        [Fact]
+        public void RepliesJoinRunsOfBytesAndEncodeText()
+        {
+            var datagrams = ServerReplies.ToDatagrams(new object?[] { (byte)1, (byte)2, "ab", null, new byte[] { 9 }, (byte)3, 42 }, Encoding.ASCII);
+            Assert.Equal(new List<byte[]> { new byte[] { 1, 2 }, "ab"u8.ToArray(), new byte[] { 9 }, new byte[] { 3 }, "42"u8.ToArray() }, datagrams);
+        }
+
+        [Fact]
+        public void RefusesAThrottleLimitBelowOne()
+        {
+            Assert.Equal(SocketErrorKind.InvalidArgument,
+                Assert.Throws<PSSocketException>(() => new SocketServerSession(IPAddress.Loopback, 0, udp: false, throttleLimit: 0)).Kind);
+        }
+    }
+}
