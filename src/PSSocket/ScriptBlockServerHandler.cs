@@ -16,13 +16,13 @@ namespace PSSocket
     /// </summary>
     internal sealed class ScriptBlockServerHandler : IServerClientHandler
     {
-        // $_ is the client, so is the first argument; -ArgumentList follows it.
+        // $_ is the client (also in a process block), so is the first argument; -ArgumentList follows it.
         private const string Wrapper = @"
 param([string] $__PSSocketScript, $__PSSocketClient, [object[]] $__PSSocketArguments)
 $__PSSocketBlock = [scriptblock]::Create($__PSSocketScript)
 if ($null -eq $__PSSocketArguments) { $__PSSocketArguments = @() }
 Remove-Variable -Name __PSSocketScript
-,$__PSSocketClient | ForEach-Object -Process { & $__PSSocketBlock $_ @__PSSocketArguments }
+,$__PSSocketClient | ForEach-Object -Process { $_ | & $__PSSocketBlock $_ @__PSSocketArguments }
 ";
 
         private readonly RunspacePool _pool;

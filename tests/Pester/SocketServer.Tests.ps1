@@ -317,6 +317,18 @@ time.sleep(120)
         finally { Remove-Item -Recurse -Force $dir -ErrorAction Ignore }
     }
 
+    It 'hands the client to a process block too' {
+        $srv = Start-SocketServer -Port 0 { process { Send-SocketData $_ "kind=$($_.Kind)" -Line } }
+        $c = Connect-TcpSocket 127.0.0.1 $srv.Port
+        Receive-SocketData $c -Line -Timeout 10 | Should -Be 'kind=Tcp'
+    }
+
+    It 'refuses $using: with a pointer to -ArgumentList' {
+        $x = 1
+        { Start-SocketServer -Port 0 { $using:x } } | Should -Throw -ErrorId 'InvalidArgument*'
+        Get-SocketSession -Kind TcpServer | Should -BeNullOrEmpty
+    }
+
     It 'writes AddressInUse for a port that is taken and registers nothing' {
         $srv = Start-SocketServer -Port 0 $script:Echo
         $n = (Get-SocketSession).Count

@@ -20,6 +20,9 @@ namespace PSSocket
         public SocketServerSession Server { get; }
 
         /// <inheritdoc />
+        public override bool IsTls => Server.IsTls;
+
+        /// <inheritdoc />
         protected override void OnClose()
         {
             try

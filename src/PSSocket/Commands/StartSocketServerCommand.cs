@@ -82,6 +82,13 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
+            if (ScriptBlock.Ast.Find(a => a is System.Management.Automation.Language.UsingExpressionAst, searchNestedScriptBlocks: true) is { } usingAst)
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument(
+                    $"The script block uses {usingAst.Extent.Text}, but it runs in the server's own runspaces where $using: has no caller to read from. Pass the value with -ArgumentList and take it with param().",
+                    ScriptBlock));
+            }
+
             SocketServerSession? server = null;
             try
             {
