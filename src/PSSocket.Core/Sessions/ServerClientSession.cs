@@ -4,9 +4,9 @@ using System.Net.Sockets;
 namespace PSSocket
 {
     /// <summary>
-    /// A client accepted by Start-SocketServer. Unlike other sessions it closes gracefully
-    /// (FIN after the last reply, not a reset), so a client reading to the end, such as an
-    /// HTTP client with "Connection: close", gets everything the script block sent.
+    /// A client accepted by Start-SocketServer: a Tcp session that knows its server. It is
+    /// registered while its script block runs and closed (gracefully, like every TcpSession)
+    /// and removed when the script block ends.
     /// </summary>
     public sealed class ServerClientSession : TcpSession
     {
@@ -21,25 +21,5 @@ namespace PSSocket
 
         /// <inheritdoc />
         public override bool IsTls => Server.IsTls;
-
-        /// <inheritdoc />
-        protected override void OnClose()
-        {
-            try
-            {
-                Socket.Shutdown(SocketShutdown.Both);
-                Socket.Close();
-            }
-            catch (SocketException)
-            {
-                // The peer is already gone (reset): the base close below releases the handle.
-            }
-            catch (System.ObjectDisposedException)
-            {
-                // Already released.
-            }
-
-            base.OnClose();
-        }
     }
 }
