@@ -18,10 +18,11 @@ namespace PSSocket
     {
         // $_ is the client (also in a process block), so is the first argument; -ArgumentList follows it.
         private const string Wrapper = @"
-param([string] $__PSSocketScript, $__PSSocketClient, [object[]] $__PSSocketArguments)
+param([string] $__PSSocketScript, $__PSSocketClient, [object[]] $__PSSocketArguments, [Action] $__PSSocketEnter)
+$__PSSocketEnter.Invoke()
 $__PSSocketBlock = [scriptblock]::Create($__PSSocketScript)
 if ($null -eq $__PSSocketArguments) { $__PSSocketArguments = @() }
-Remove-Variable -Name __PSSocketScript
+Remove-Variable -Name __PSSocketScript, __PSSocketEnter
 ,$__PSSocketClient | ForEach-Object -Process { $_ | & $__PSSocketBlock $_ @__PSSocketArguments }
 ";
 
@@ -29,6 +30,8 @@ Remove-Variable -Name __PSSocketScript
         private readonly string _script;
         private readonly object[] _arguments;
         private readonly System.Text.Encoding _encoding;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> _poolRunspaces = new();
+        private readonly Action _enter;
         private int _disposed;
 
         public ScriptBlockServerHandler(string script, object[]? arguments, int throttleLimit, string? modulePath, System.Text.Encoding encoding)
@@ -36,6 +39,13 @@ Remove-Variable -Name __PSSocketScript
             _script = script;
             _arguments = arguments ?? Array.Empty<object>();
             _encoding = encoding;
+            _enter = () =>
+            {
+                if (Runspace.DefaultRunspace is { } runspace)
+                {
+                    _poolRunspaces[runspace.InstanceId] = true;
+                }
+            };
             var iss = InitialSessionState.CreateDefault2();
             if (!string.IsNullOrEmpty(modulePath))
             {
@@ -55,7 +65,8 @@ Remove-Variable -Name __PSSocketScript
             ps.AddScript(Wrapper, useLocalScope: true)
                 .AddArgument(_script)
                 .AddArgument(client)
-                .AddArgument(_arguments);
+                .AddArgument(_arguments)
+                .AddArgument(_enter);
             var errors = new List<object>();
             bool threw = false;
             token.ThrowIfCancellationRequested();
@@ -88,6 +99,8 @@ Remove-Variable -Name __PSSocketScript
                 : null;
             return new ServerHandlerResult(items, errors, threw, replies);
         }
+
+        public bool IsServingThread => Runspace.DefaultRunspace is { } runspace && _poolRunspaces.ContainsKey(runspace.InstanceId);
 
         private static void StopQuietly(PowerShell ps)
         {

@@ -21,6 +21,8 @@ namespace PSSocket.Tests
 
             public int Disposed;
 
+            public bool IsServingThread => false;
+
             public Task<ServerHandlerResult> HandleAsync(object client, CancellationToken token) => _serve(client, token);
 
             public void Dispose() => Interlocked.Increment(ref Disposed);

@@ -254,6 +254,22 @@ time.sleep(120)
         (Get-RecordOf $srv $c).Count | Should -Be 1
     }
 
+    It 'can be stopped by its own script block (a mock device''s "reload" command)' {
+        $rs0 = @(Get-Runspace).Count
+        $srv = Start-SocketServer -Port 0 {
+            while ($null -ne ($l = Receive-SocketData $_ -Line -Timeout 30 -ErrorAction Ignore)) {
+                if ($l -eq 'reload') { Send-SocketData $_ 'bye' -Line; Stop-SocketServer $_.Server; return }
+                Send-SocketData $_ $l -Line
+            }
+        }
+        $c = Connect-TcpSocket 127.0.0.1 $srv.Port
+        Send-SocketData $c 'reload' -Line
+        Receive-SocketData $c -Line -Timeout 10 | Should -Be 'bye'
+        Wait-Until { $srv.Completion.IsCompleted } -TimeoutSec 5 | Should -BeTrue
+        $srv.State | Should -Be 'Closed'
+        Wait-Until { @(Get-Runspace).Count -le $rs0 } -TimeoutSec 10 | Should -BeTrue
+    }
+
     It 'Ctrl+C during Stop-SocketServer -Wait stops the server at once' {
         $rs0 = @(Get-Runspace).Count
         $srv = Start-SocketServer -Port 0 $script:Echo

@@ -17,6 +17,12 @@ namespace PSSocket
     {
         /// <summary>Serves the client; the token is cancelled when the server stops.</summary>
         Task<ServerHandlerResult> HandleAsync(object client, CancellationToken token);
+
+        /// <summary>
+        /// True when called from inside a client's handler (a script block stopping its own
+        /// server), which must not wait for the handlers to end: it is one of them.
+        /// </summary>
+        bool IsServingThread { get; }
     }
 
     /// <summary>What serving one client produced.</summary>

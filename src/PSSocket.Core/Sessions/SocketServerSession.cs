@@ -456,7 +456,9 @@ namespace PSSocket
         /// </summary>
         public async Task StopAsync(Deadline waitForClients, bool wait, CancellationToken token)
         {
+            bool fromInside = _handler?.IsServingThread == true;
             StopAccepting();
+            wait &= !fromInside;
             try
             {
                 if (wait)
@@ -469,7 +471,10 @@ namespace PSSocket
                 Close(wait ? "Stopped by Stop-SocketServer after waiting for its clients" : "Stopped by Stop-SocketServer");
             }
 
-            await Deadline.After(TeardownWait + TeardownWait).WaitAsync(_completed.Task, CancellationToken.None).ConfigureAwait(false);
+            if (!fromInside)
+            {
+                await Deadline.After(TeardownWait + TeardownWait).WaitAsync(_completed.Task, CancellationToken.None).ConfigureAwait(false);
+            }
         }
 
         private void StopAccepting()
@@ -497,11 +502,16 @@ namespace PSSocket
         /// <inheritdoc />
         protected override void OnClose()
         {
+            bool fromInside = _handler?.IsServingThread == true;
             StopAccepting();
             _teardown = Task.Run(TeardownAsync);
 
-            // Bounded: a script block that removes its own server would otherwise wait for itself.
-            _teardown.Wait(TeardownWait + TimeSpan.FromSeconds(2));
+            // A script block stopping its own server must not wait for itself; it ends once its
+            // pipeline is stopped, and the teardown finishes in the background.
+            if (!fromInside)
+            {
+                _teardown.Wait(TeardownWait + TimeSpan.FromSeconds(2));
+            }
         }
 
         private async Task TeardownAsync()
