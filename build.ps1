@@ -102,6 +102,10 @@ function Invoke-Test {
         $failed++
     }
 
+    Write-Host '==> dotnet format --verify-no-changes (style and analyzers)' -ForegroundColor Cyan
+    dotnet format (Join-Path $Root 'PSSocket.sln') --verify-no-changes | Out-Host
+    if ($LASTEXITCODE -eq 0) { $passed++ } else { Write-Host 'dotnet format found changes to make: counted as one failure' -ForegroundColor Red; $failed++ }
+
     Write-Host '==> Pester (tests/Pester)' -ForegroundColor Cyan
     $pester = Get-PesterModulePath
     if (-not (Test-Path $pester)) { throw "Pester $PesterVersion was not restored to $pester" }
