@@ -22,6 +22,7 @@
         'Start-SocketServer'
         'Stop-SocketServer'
         'Receive-SocketServerOutput'
+        'Start-SocketTls'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

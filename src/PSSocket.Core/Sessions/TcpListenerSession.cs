@@ -99,6 +99,16 @@ namespace PSSocket
         }
 
         /// <summary>
+        /// Accepts the next client and wraps it as a session; a TLS listener also runs the
+        /// server handshake, bounded by the same deadline and token.
+        /// </summary>
+        public virtual async Task<TcpSession> AcceptSessionAsync(Deadline deadline, CancellationToken token)
+        {
+            var socket = await AcceptAsync(deadline, token).ConfigureAwait(false);
+            return CreateAcceptedSession(socket);
+        }
+
+        /// <summary>
         /// Wraps an accepted socket as a session carrying the listener's Encoding and NewLine.
         /// Subclasses (TLS) override this to wrap the stream.
         /// </summary>

@@ -16,7 +16,7 @@ namespace PSSocket
     /// times out or is cancelled stays pending and its bytes land in the buffer later: nothing
     /// is ever dropped between calls.
     /// </summary>
-    public class TcpSession : SocketSession
+    public partial class TcpSession : SocketSession
     {
         /// <summary>What Receive-SocketData may buffer in one call unless told otherwise.</summary>
         public const int DefaultMaxBytes = 16 * 1024 * 1024;
@@ -69,6 +69,11 @@ namespace PSSocket
                 await AcquireAsync(_sendLock, deadline, SocketErrorKind.SendTimeout, token).ConfigureAwait(false);
                 try
                 {
+                    if (_pendingRead is { IsCompleted: true })
+                    {
+                        CompletePendingRead();
+                    }
+
                     if (_pendingRead is not null)
                     {
                         throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Session {this} has a read in progress; receive what is pending first.", target: this);
@@ -461,7 +466,9 @@ namespace PSSocket
                 bool ready;
                 try
                 {
-                    ready = Socket.Available > 0 && _stream is NetworkStream;
+                    // Over TLS a started read may wait for the rest of a record; it then stays pending
+                    // like any other read, so this still returns at once.
+                    ready = Socket.Available > 0 && (_stream is NetworkStream || _ssl is not null);
                 }
                 catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
                 {

@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation;
 using System.Net.Sockets;
+using System.Security;
 using System.Text;
 using PSSocket.Net;
 
@@ -58,6 +59,82 @@ namespace PSSocket.Commands
         [Parameter]
         public SwitchParameter KeepAlive { get; set; }
 
+        /// <summary>Encrypts the session with TLS right after connecting; the server certificate is validated (chain, name, expiry) unless -SkipCertificateCheck.</summary>
+        [Parameter]
+        [Alias("Tls", "Ssl", "UseSsl")]
+        public SwitchParameter UseTls { get; set; }
+
+        /// <summary>The name sent as SNI and checked against the server certificate (default: the host name connected to).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [Alias("ServerName", "Sni")]
+        public string? TlsServerName { get; set; }
+
+        /// <summary>Accepts any server certificate: no chain, name or expiry check. For tests and devices with self-signed certificates only.</summary>
+        [Parameter]
+        public SwitchParameter SkipCertificateCheck { get; set; }
+
+        /// <summary>A client certificate with its private key, for servers that ask for one: an X509Certificate2, a Cert: drive path, or the path of a PFX or PEM (certificate and key) file.</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public object? ClientCertificate { get; set; }
+
+        /// <summary>The password of a -ClientCertificate PFX file.</summary>
+        [Parameter]
+        public SecureString? ClientCertificatePassword { get; set; }
+
+        /// <summary>The TLS versions allowed (default: what the operating system allows, the secure choice).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public TlsVersion[]? TlsProtocol { get; set; }
+
+        /// <summary>
+        /// Extra certificates to trust without touching any certificate store: a CA certificate
+        /// (object or PEM/DER/PFX path) whose chain the server certificate must end in, or the
+        /// server certificate itself.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [Alias("CertificateAuthority", "CACertificate")]
+        public object[]? TrustedCertificate { get; set; }
+
+        private TlsClientOptions? _tls;
+
+        /// <inheritdoc />
+        protected override void BeginProcessing()
+        {
+            bool tlsDetail = TlsServerName is not null || SkipCertificateCheck.IsPresent || ClientCertificate is not null
+                || ClientCertificatePassword is not null || TlsProtocol is not null || TrustedCertificate is not null;
+            if (!UseTls)
+            {
+                if (tlsDetail)
+                {
+                    ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck, -ClientCertificate, -TlsProtocol and -TrustedCertificate apply to TLS: add -UseTls.", null));
+                }
+
+                return;
+            }
+
+            try
+            {
+                _tls = new TlsClientOptions
+                {
+                    SkipCertificateCheck = SkipCertificateCheck,
+                    Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
+                };
+                if (ClientCertificate is not null)
+                {
+                    _tls.ClientCertificate = CertificateArguments.WithPrivateKey(this, ClientCertificate, ClientCertificatePassword, nameof(ClientCertificate));
+                }
+
+                CertificateArguments.AddTrusted(this, TrustedCertificate, _tls.TrustedCertificates);
+            }
+            catch (PSSocketException ex)
+            {
+                ThrowTerminatingError(ErrorRecords.From(ex));
+            }
+        }
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
@@ -97,6 +174,27 @@ namespace PSSocket.Commands
                     session.NewLine = NewLine;
                 }
 
+                session.ConnectedHost = host;
+                if (_tls is not null)
+                {
+                    var tls = new TlsClientOptions { SkipCertificateCheck = _tls.SkipCertificateCheck, Protocols = _tls.Protocols, ClientCertificate = _tls.ClientCertificate, ServerName = TlsServerName ?? host };
+                    tls.TrustedCertificates.AddRange(_tls.TrustedCertificates);
+                    Verbose(() => $"Starting TLS with {tls.ServerName}{(tls.SkipCertificateCheck ? " (certificate check skipped)" : "")}");
+                    try
+                    {
+                        Run(t => session.StartTlsAsClientAsync(tls, Deadline.After(Seconds(Timeout)), t));
+                    }
+                    finally
+                    {
+                        if (!session.IsTls)
+                        {
+                            session.Close("TLS was not established");
+                        }
+                    }
+
+                    Verbose(() => $"TLS established: {session.TlsProtocol}, {session.CipherSuite}; server certificate for '{session.RemoteCertificate?.Subject}', valid until {session.RemoteCertificate?.NotAfter:u}");
+                }
+
                 try
                 {
                     SessionManager.Register(session, Name);
@@ -112,7 +210,7 @@ namespace PSSocket.Commands
             }
             catch (PSSocketException ex)
             {
-                WriteSocketError(ex, ex.Target ?? $"{host}:{port}");
+                WriteSocketError(ex, ex.Target is null or SocketSession ? $"{host}:{port}" : ex.Target);
             }
             finally
             {

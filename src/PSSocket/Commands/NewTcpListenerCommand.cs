@@ -1,4 +1,6 @@
+using System;
 using System.Management.Automation;
+using System.Security;
 using System.Text;
 using PSSocket.Net;
 
@@ -44,13 +46,45 @@ namespace PSSocket.Commands
         [ValidateNotNullOrEmpty]
         public string? NewLine { get; set; }
 
+        /// <summary>
+        /// Makes accepted sessions TLS server sessions with this certificate and its private key:
+        /// an X509Certificate2, a Cert: drive path, or the path of a PFX or PEM (certificate and key) file.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNull]
+        public object? Certificate { get; set; }
+
+        /// <summary>The password of a -Certificate PFX file.</summary>
+        [Parameter]
+        public SecureString? CertificatePassword { get; set; }
+
+        /// <summary>Asks every client for a certificate and refuses clients without one that validates (against the machine's trust and -TrustedCertificate).</summary>
+        [Parameter]
+        public SwitchParameter RequireClientCertificate { get; set; }
+
+        /// <summary>Extra CA certificates (objects or PEM/DER/PFX paths) that client certificates may chain to, without touching any certificate store.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [Alias("CertificateAuthority", "CACertificate")]
+        public object[]? TrustedCertificate { get; set; }
+
+        /// <summary>The TLS versions accepted (default: what the operating system allows).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public TlsVersion[]? TlsProtocol { get; set; }
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
+            if (Certificate is null && (CertificatePassword is not null || RequireClientCertificate || TrustedCertificate is not null || TlsProtocol is not null))
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-CertificatePassword, -RequireClientCertificate, -TrustedCertificate and -TlsProtocol apply to a TLS listener: add -Certificate.", null));
+            }
+
             try
             {
                 var address = Endpoints.ParseBindAddress(Address);
-                var listener = new TcpListenerSession(address, Port, Backlog);
+                var listener = Certificate is null ? new TcpListenerSession(address, Port, Backlog) : new TlsListenerSession(address, Port, Backlog, ServerOptions(Certificate));
                 if (Encoding is not null)
                 {
                     listener.Encoding = Encoding;
@@ -71,13 +105,29 @@ namespace PSSocket.Commands
                     throw;
                 }
 
-                Verbose(() => $"Listening on {Endpoints.Format(listener.LocalEndPoint)} (session {listener.Id})");
+                Verbose(() => $"Listening on {Endpoints.Format(listener.LocalEndPoint)} (session {listener.Id}){(listener is TlsListenerSession tls ? $" with TLS as '{tls.Certificate.Subject}'" : "")}");
                 WriteObject(listener);
             }
             catch (PSSocketException ex)
             {
                 WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
             }
+        }
+
+        private TlsServerOptions ServerOptions(object certificate)
+        {
+            if (!RequireClientCertificate && TrustedCertificate is not null)
+            {
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, "-TrustedCertificate validates client certificates: add -RequireClientCertificate.", target: nameof(TrustedCertificate));
+            }
+
+            var options = new TlsServerOptions(CertificateArguments.WithPrivateKey(this, certificate, CertificatePassword, nameof(Certificate)))
+            {
+                RequireClientCertificate = RequireClientCertificate,
+                Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
+            };
+            CertificateArguments.AddTrusted(this, TrustedCertificate, options.TrustedCertificates);
+            return options;
         }
     }
 }

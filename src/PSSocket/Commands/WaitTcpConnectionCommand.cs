@@ -47,8 +47,23 @@ namespace PSSocket.Commands
             var deadline = Deadline.AfterSeconds(Timeout);
             for (int i = 1; i <= Count; i++)
             {
-                var socket = Run(t => listener.AcceptAsync(deadline, t));
-                var client = listener.CreateAcceptedSession(socket);
+                TcpSession client;
+                try
+                {
+                    client = Run(t => listener.AcceptSessionAsync(deadline, t));
+                }
+                catch (PSSocketException ex) when (ex.Target is TcpSession failed && ex.Kind is SocketErrorKind.AuthenticationFailed or SocketErrorKind.ConnectionTimedOut)
+                {
+                    // One client that fails the TLS handshake must not stop the listener's caller.
+                    WriteSocketError(ex, Endpoints.Format(failed.RemoteEndPoint));
+                    if (deadline.Expired)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
                 try
                 {
                     SessionManager.Register(client, Name is null ? null : Count == 1 ? Name : $"{Name}{i}");
@@ -59,7 +74,7 @@ namespace PSSocket.Commands
                     throw;
                 }
 
-                Verbose(() => $"Accepted {Endpoints.Format(client.RemoteEndPoint)} on {Endpoints.Format(client.LocalEndPoint)} (session {client.Id})");
+                Verbose(() => $"Accepted {Endpoints.Format(client.RemoteEndPoint)} on {Endpoints.Format(client.LocalEndPoint)} (session {client.Id}){(client.IsTls ? $", TLS {client.TlsProtocol} {client.CipherSuite}" : "")}");
                 WriteObject(client);
             }
         }

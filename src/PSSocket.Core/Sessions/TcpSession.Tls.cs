@@ -1,0 +1,328 @@
+using System;
+using System.ComponentModel;
+using System.IO;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading;
+using System.Threading.Tasks;
+using PSSocket.Net;
+
+namespace PSSocket
+{
+    /// <summary>TLS on a TCP session: started at connect, on accept, or later in place (STARTTLS).</summary>
+    public partial class TcpSession
+    {
+        private const byte TlsHandshakeRecord = 0x16;
+        private SslStream? _ssl;
+
+        /// <inheritdoc />
+        public override bool IsTls => _ssl is not null;
+
+        /// <summary>The negotiated TLS version, or null when the session is not encrypted.</summary>
+        public SslProtocols? TlsProtocol { get; private set; }
+
+        /// <summary>
+        /// The negotiated cipher suite (its IANA name where the runtime exposes it, else the
+        /// cipher, hash and key exchange algorithms), or null when the session is not encrypted.
+        /// </summary>
+        public string? CipherSuite { get; private set; }
+
+        /// <summary>The peer's certificate: the server's on a client session, the client's (if it sent one) on a server session.</summary>
+        public X509Certificate2? RemoteCertificate { get; private set; }
+
+        /// <summary>The name TLS was started for: the SNI and checked name on a client session, the SNI the client asked for on a server session.</summary>
+        public string? TlsServerName { get; private set; }
+
+        /// <summary>True when this end is the TLS server (accepted by a TLS listener, or Start-SocketTls -AsServer).</summary>
+        public bool IsTlsServer { get; private set; }
+
+        /// <summary>The host name the session was connected to, the default TLS server name.</summary>
+        internal string? ConnectedHost { get; set; }
+
+        /// <summary>
+        /// Starts TLS as the client over the connection as it is (right after connect, or after a
+        /// STARTTLS exchange). On failure the session is closed and AuthenticationFailed names why.
+        /// </summary>
+        public Task StartTlsAsClientAsync(TlsClientOptions options, Deadline deadline, CancellationToken token)
+        {
+            if (options is null)
+            {
+                throw new ArgumentNullException(nameof(options));
+            }
+
+            string serverName = string.IsNullOrEmpty(options.ServerName) ? DefaultServerName() : options.ServerName;
+            string? rejection = null;
+            bool Validate(object sender, X509Certificate? cert, X509Chain? chain, SslPolicyErrors errors)
+            {
+                if (options.SkipCertificateCheck)
+                {
+                    return true;
+                }
+
+                rejection = CertificateValidator.Validate(cert, chain, errors, options.TrustedCertificates, checkName: true, serverName);
+                return rejection is null;
+            }
+
+            X509Certificate? Select(object sender, string host, X509CertificateCollection local, X509Certificate? remote, string[] issuers) =>
+                options.ClientCertificate;
+
+            var clientCerts = new X509CertificateCollection();
+            if (options.ClientCertificate is not null)
+            {
+                clientCerts.Add(options.ClientCertificate);
+            }
+
+            return UpgradeAsync(
+                inner => new SslStream(inner, false, Validate, Select),
+                ssl => ssl.AuthenticateAsClientAsync(serverName, clientCerts, options.SslProtocols, checkCertificateRevocation: false),
+                () => rejection is null ? null : $"the server certificate was rejected: {rejection}",
+                serverName, isServer: false, deadline, token);
+        }
+
+        /// <summary>
+        /// Starts TLS as the server with the given certificate (on accept, or after a STARTTLS
+        /// request). On failure the session is closed and AuthenticationFailed names why.
+        /// </summary>
+        public Task StartTlsAsServerAsync(TlsServerOptions options, Deadline deadline, CancellationToken token)
+        {
+            if (options is null)
+            {
+                throw new ArgumentNullException(nameof(options));
+            }
+
+            string? rejection = null;
+            bool Validate(object sender, X509Certificate? cert, X509Chain? chain, SslPolicyErrors errors)
+            {
+                if (!options.RequireClientCertificate)
+                {
+                    return true;
+                }
+
+                rejection = CertificateValidator.Validate(cert, chain, errors, options.TrustedCertificates, checkName: false, null);
+                return rejection is null;
+            }
+
+            return UpgradeAsync(
+                inner => new SslStream(inner, false, Validate),
+                ssl => ssl.AuthenticateAsServerAsync(options.Certificate, options.RequireClientCertificate, options.SslProtocols, checkCertificateRevocation: false),
+                () => rejection is null ? null : $"the client certificate was rejected: {rejection}",
+                null, isServer: true, deadline, token);
+        }
+
+        private string OnSession => Id == 0 ? "" : $" on session {this}";
+
+        private string DefaultServerName() =>
+            !string.IsNullOrEmpty(ConnectedHost) ? ConnectedHost! : (RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "";
+
+        private Task<bool> UpgradeAsync(Func<Stream, SslStream> wrap, Func<SslStream, Task> handshake, Func<string?> rejection, string? serverName, bool isServer, Deadline deadline, CancellationToken token) =>
+            ExclusiveAsync(async () =>
+            {
+                if (_ssl is not null)
+                {
+                    throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Session {this} already uses TLS.", target: this);
+                }
+
+                ThrowIfFaulted();
+                if (_eof)
+                {
+                    throw new PSSocketException(SocketErrorKind.RemoteClosed, $"The peer of session {this} has closed the connection; TLS cannot start.", target: this);
+                }
+
+                if (_pendingWrite is not null)
+                {
+                    await FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
+                }
+
+                var inner = _stream;
+                if (_buffer.Count > 0)
+                {
+                    // Bytes read ahead of the upgrade are only kept when they are the start of the
+                    // peer's TLS handshake; plaintext there would be an injection (CVE-2011-0411 style).
+                    if (_buffer.Segment.Array![_buffer.Segment.Offset] != TlsHandshakeRecord)
+                    {
+                        throw new PSSocketException(SocketErrorKind.InvalidArgument,
+                            $"Session {this} still holds {_buffer.Count} unencrypted bytes that arrived before TLS was started. Read them with Receive-SocketData first; they cannot be part of the encrypted conversation.",
+                            target: this);
+                    }
+
+                    inner = new PrefixedStream(_buffer.Take(_buffer.Count), _stream);
+                }
+
+                var ssl = wrap(inner);
+                string peer = Endpoints.Format(RemoteEndPoint);
+                Task task;
+                try
+                {
+                    task = handshake(ssl);
+                }
+                catch (Exception ex) when (ex is IOException or AuthenticationException or ArgumentException or InvalidOperationException or NotSupportedException)
+                {
+                    throw HandshakeFailed(ssl, ex, rejection(), peer);
+                }
+
+                bool done;
+                try
+                {
+                    done = await deadline.WaitAsync(task, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    Abandon(ssl, task, "TLS handshake stopped");
+                    throw;
+                }
+
+                if (!done)
+                {
+                    Abandon(ssl, task, "TLS handshake timed out");
+                    throw new PSSocketException(SocketErrorKind.ConnectionTimedOut,
+                        $"The TLS handshake with {peer}{OnSession} did not finish within the timeout (is the peer speaking TLS?). The session is closed.",
+                        target: this);
+                }
+
+                try
+                {
+                    await task.ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or AuthenticationException or SocketException or Win32Exception or InvalidOperationException or NotSupportedException)
+                {
+                    throw HandshakeFailed(ssl, ex, rejection(), peer);
+                }
+
+                _ssl = ssl;
+                ReplaceStream(ssl);
+                IsTlsServer = isServer;
+                TlsProtocol = ssl.SslProtocol;
+                CipherSuite = ReadCipherSuite(ssl);
+                RemoteCertificate = ssl.RemoteCertificate is { } remote ? new X509Certificate2(remote.GetRawCertData()) : null;
+                TlsServerName = isServer ? ReadString(ssl, "TargetHostName") : serverName;
+                Touch();
+                return true;
+            }, deadline, token);
+
+        private PSSocketException HandshakeFailed(SslStream ssl, Exception ex, string? rejection, string peer)
+        {
+            string why = rejection ?? $"the TLS handshake failed: {Describe(ex)}";
+            var fault = new PSSocketException(SocketErrorKind.AuthenticationFailed, $"TLS with {peer}{OnSession} failed: {why}.", ex, target: this);
+            Close(fault.Message);
+            ssl.Dispose();
+            return fault;
+        }
+
+        private void Abandon(SslStream ssl, Task handshake, string reason)
+        {
+            Close(reason);
+            ssl.Dispose();
+            _ = handshake.ContinueWith(t => t.Exception, TaskScheduler.Default);
+        }
+
+        private static string Describe(Exception ex)
+        {
+            var message = ex.Message;
+            for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+            {
+                message += " " + inner.Message;
+            }
+
+            return message.TrimEnd('.');
+        }
+
+        private static string ReadCipherSuite(SslStream ssl)
+        {
+            // NegotiatedCipherSuite exists on .NET Core 3.0+ only; netstandard2.0 cannot name it.
+            var suite = ReadString(ssl, "NegotiatedCipherSuite");
+            if (!string.IsNullOrEmpty(suite))
+            {
+                return suite!;
+            }
+
+            try
+            {
+                return $"{ssl.CipherAlgorithm} {ssl.CipherStrength}-bit, {ssl.HashAlgorithm}, {ssl.KeyExchangeAlgorithm}";
+            }
+            catch (NotSupportedException)
+            {
+                return "unknown";
+            }
+        }
+
+        private static string? ReadString(SslStream ssl, string property)
+        {
+            try
+            {
+                return typeof(SslStream).GetProperty(property)?.GetValue(ssl)?.ToString();
+            }
+            catch (System.Reflection.TargetInvocationException)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>Gives the bytes read ahead of a TLS upgrade to SslStream before the socket's own.</summary>
+        private sealed class PrefixedStream : Stream
+        {
+            private readonly byte[] _prefix;
+            private readonly Stream _inner;
+            private int _used;
+
+            public PrefixedStream(byte[] prefix, Stream inner)
+            {
+                _prefix = prefix;
+                _inner = inner;
+            }
+
+            public override bool CanRead => true;
+
+            public override bool CanSeek => false;
+
+            public override bool CanWrite => _inner.CanWrite;
+
+            public override long Length => throw new NotSupportedException();
+
+            public override long Position
+            {
+                get => throw new NotSupportedException();
+                set => throw new NotSupportedException();
+            }
+
+            private int TakePrefix(byte[] buffer, int offset, int count)
+            {
+                int n = Math.Min(count, _prefix.Length - _used);
+                Buffer.BlockCopy(_prefix, _used, buffer, offset, n);
+                _used += n;
+                return n;
+            }
+
+            public override int Read(byte[] buffer, int offset, int count) =>
+                _used < _prefix.Length ? TakePrefix(buffer, offset, count) : _inner.Read(buffer, offset, count);
+
+            public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+                _used < _prefix.Length ? Task.FromResult(TakePrefix(buffer, offset, count)) : _inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+            public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
+
+            public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+                _inner.WriteAsync(buffer, offset, count, cancellationToken);
+
+            public override void Flush() => _inner.Flush();
+
+            public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
+
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+            public override void SetLength(long value) => throw new NotSupportedException();
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing)
+                {
+                    _inner.Dispose();
+                }
+
+                base.Dispose(disposing);
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System;
+using System.Management.Automation;
+using System.Security;
+using PSSocket.Net;
+
+namespace PSSocket.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Upgrades an open TCP session to TLS in place (STARTTLS), as the client or, with -AsServer, as the server.</para>
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Start, "SocketTls", DefaultParameterSetName = ClientSet)]
+    [OutputType(typeof(TcpSession))]
+    public sealed class StartSocketTlsCommand : SessionCmdlet
+    {
+        private const string ClientSet = "Client";
+        private const string ServerSet = "Server";
+
+        /// <summary>The TCP session to encrypt: a session object, Id or Name.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("Id", "SessionId")]
+        [ArgumentCompleter(typeof(SessionCompleter))]
+        [ValidateNotNull]
+        public object Session { get; set; } = null!;
+
+        /// <summary>The name sent as SNI and checked against the server certificate (default: the host name the session connected to).</summary>
+        [Parameter(ParameterSetName = ClientSet)]
+        [ValidateNotNullOrEmpty]
+        [Alias("ServerName", "Sni")]
+        public string? TlsServerName { get; set; }
+
+        /// <summary>Accepts any server certificate: no chain, name or expiry check. For tests and devices with self-signed certificates only.</summary>
+        [Parameter(ParameterSetName = ClientSet)]
+        public SwitchParameter SkipCertificateCheck { get; set; }
+
+        /// <summary>A client certificate with its private key, for servers that ask for one: an X509Certificate2, a Cert: drive path, or the path of a PFX or PEM file.</summary>
+        [Parameter(ParameterSetName = ClientSet)]
+        [ValidateNotNull]
+        public object? ClientCertificate { get; set; }
+
+        /// <summary>The password of a -ClientCertificate PFX file.</summary>
+        [Parameter(ParameterSetName = ClientSet)]
+        public SecureString? ClientCertificatePassword { get; set; }
+
+        /// <summary>Takes the server side of the handshake (the peer sent STARTTLS to us).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ServerSet)]
+        public SwitchParameter AsServer { get; set; }
+
+        /// <summary>The server certificate with its private key: an X509Certificate2, a Cert: drive path, or the path of a PFX or PEM file.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ServerSet)]
+        [ValidateNotNull]
+        public object Certificate { get; set; } = null!;
+
+        /// <summary>The password of a -Certificate PFX file.</summary>
+        [Parameter(ParameterSetName = ServerSet)]
+        public SecureString? CertificatePassword { get; set; }
+
+        /// <summary>Asks the client for a certificate and refuses the handshake without one that validates.</summary>
+        [Parameter(ParameterSetName = ServerSet)]
+        public SwitchParameter RequireClientCertificate { get; set; }
+
+        /// <summary>
+        /// Extra certificates to trust without touching any certificate store: a CA certificate
+        /// (object or PEM/DER/PFX path) the peer's certificate must chain to, or the peer certificate itself.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [Alias("CertificateAuthority", "CACertificate")]
+        public object[]? TrustedCertificate { get; set; }
+
+        /// <summary>The TLS versions allowed (default: what the operating system allows).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public TlsVersion[]? TlsProtocol { get; set; }
+
+        /// <summary>Seconds the handshake may take (default 10; 0 waits until done or Ctrl+C).</summary>
+        [Parameter]
+        [Alias("TimeoutSec")]
+        public double Timeout { get; set; } = 10;
+
+        /// <summary>Writes the session to the pipeline once encrypted.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        /// <inheritdoc />
+        protected override object? SessionArgument => Session;
+
+        /// <inheritdoc />
+        protected override void ProcessSession(SocketSession session)
+        {
+            if (session is not TcpSession tcp)
+            {
+                WriteError(ErrorRecords.WrongKind(session, "Start-SocketTls needs a TCP session from Connect-TcpSocket or Wait-TcpConnection"));
+                return;
+            }
+
+            var deadline = Deadline.AfterSeconds(Timeout);
+            if (AsServer)
+            {
+                var options = new TlsServerOptions(CertificateArguments.WithPrivateKey(this, Certificate, CertificatePassword, nameof(Certificate)))
+                {
+                    RequireClientCertificate = RequireClientCertificate,
+                    Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
+                };
+                CertificateArguments.AddTrusted(this, TrustedCertificate, options.TrustedCertificates);
+                Verbose(() => $"Starting TLS as the server on session {tcp} with '{options.Certificate.Subject}'");
+                Run(t => tcp.StartTlsAsServerAsync(options, deadline, t));
+            }
+            else
+            {
+                var options = new TlsClientOptions
+                {
+                    ServerName = TlsServerName ?? "",
+                    SkipCertificateCheck = SkipCertificateCheck,
+                    Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
+                };
+                if (ClientCertificate is not null)
+                {
+                    options.ClientCertificate = CertificateArguments.WithPrivateKey(this, ClientCertificate, ClientCertificatePassword, nameof(ClientCertificate));
+                }
+
+                CertificateArguments.AddTrusted(this, TrustedCertificate, options.TrustedCertificates);
+                Verbose(() => $"Starting TLS as the client on session {tcp}{(SkipCertificateCheck ? " (certificate check skipped)" : "")}");
+                Run(t => tcp.StartTlsAsClientAsync(options, deadline, t));
+            }
+
+            Verbose(() => $"TLS established on session {tcp}: {tcp.TlsProtocol}, {tcp.CipherSuite}; peer certificate '{tcp.RemoteCertificate?.Subject}'");
+            if (PassThru)
+            {
+                WriteObject(tcp);
+            }
+        }
+    }
+}
