@@ -1,0 +1,154 @@
+using System;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using PSSocket.Net;
+using Xunit;
+
+namespace PSSocket.Tests
+{
+    public class TlsTests
+    {
+        private static X509Certificate2 SelfSigned(string name, DateTimeOffset notBefore, DateTimeOffset notAfter)
+        {
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+            var san = new SubjectAlternativeNameBuilder();
+            san.AddDnsName(name);
+            san.AddIpAddress(IPAddress.Loopback);
+            request.CertificateExtensions.Add(san.Build());
+            return request.CreateSelfSigned(notBefore, notAfter);
+        }
+
+        private static X509Certificate2 Current(string name = "localhost") =>
+            SelfSigned(name, DateTimeOffset.Now.AddDays(-1), DateTimeOffset.Now.AddDays(1));
+
+        [Fact]
+        public void NamesAnUntrustedSelfSignedCertificate()
+        {
+            using var cert = Current();
+            using var chain = new X509Chain();
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            chain.Build(cert);
+            var reason = CertificateValidator.Validate(cert, chain, SslPolicyErrors.RemoteCertificateChainErrors, null, true, "localhost");
+            Assert.NotNull(reason);
+            Assert.Contains("untrusted root", reason);
+            Assert.Contains("self-signed", reason);
+        }
+
+        [Fact]
+        public void AcceptsACertificateGivenAsTrusted()
+        {
+            using var cert = Current();
+            var trusted = new X509Certificate2Collection { X509CertificateLoader.LoadCertificate(cert.RawData) };
+            Assert.Null(CertificateValidator.Validate(cert, null, SslPolicyErrors.RemoteCertificateChainErrors, trusted, true, "localhost"));
+        }
+
+        [Fact]
+        public void ReportsExpiryAndNameMismatchEvenWhenTrusted()
+        {
+            using var cert = SelfSigned("localhost", DateTimeOffset.Now.AddDays(-10), DateTimeOffset.Now.AddDays(-1));
+            var trusted = new X509Certificate2Collection { X509CertificateLoader.LoadCertificate(cert.RawData) };
+            var reason = CertificateValidator.Validate(cert, null, SslPolicyErrors.RemoteCertificateChainErrors | SslPolicyErrors.RemoteCertificateNameMismatch, trusted, true, "other.example");
+            Assert.NotNull(reason);
+            Assert.Contains("expired", reason);
+            Assert.Contains("name mismatch", reason);
+            Assert.Contains("other.example", reason);
+            Assert.DoesNotContain("untrusted root", reason);
+        }
+
+        [Fact]
+        public void ParsesEveryCertificateOfAPemBundle()
+        {
+            using var a = Current("a.test");
+            using var b = Current("b.test");
+            string pem = a.ExportCertificatePem() + "\n" + b.ExportCertificatePem() + "\n";
+            var list = CertificateLoader.ParsePemCertificates(pem);
+            Assert.Equal(2, list.Count);
+            Assert.Equal(a.RawData, list[0]);
+            Assert.Equal(b.RawData, list[1]);
+        }
+
+        [Fact]
+        public void MapsVersionsOntoSslProtocols()
+        {
+            Assert.Equal(SslProtocols.None, TlsOptions.ToSslProtocols(null));
+            Assert.Equal(SslProtocols.Tls12 | SslProtocols.Tls13, TlsOptions.ToSslProtocols(new[] { TlsVersion.Tls12, TlsVersion.Tls13 }));
+        }
+
+        [Fact]
+        public async Task UpgradesInPlaceAndKeepsAClientHelloThatWasReadAhead()
+        {
+            using var cert = Current();
+            using var listenSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listenSocket.Listen(1);
+            var clientSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await clientSocket.ConnectAsync(listenSocket.LocalEndPoint!);
+            var serverSocket = await listenSocket.AcceptAsync();
+            using var client = new TcpSession(clientSocket);
+            using var server = new TcpSession(serverSocket);
+            var deadline = Deadline.After(TimeSpan.FromSeconds(20));
+
+            // The client pipelines: STARTTLS and its ClientHello leave before any answer, so the
+            // server reads both in one chunk and must hand the TLS bytes to the handshake.
+            var command = Encoding.ASCII.GetBytes("STARTTLS\r\n");
+            await client.SendAsync(command, 0, command.Length, deadline, CancellationToken.None);
+            var options = new TlsClientOptions { ServerName = "localhost" };
+            options.TrustedCertificates.Add(X509CertificateLoader.LoadCertificate(cert.RawData));
+            var clientTls = client.StartTlsAsClientAsync(options, deadline, CancellationToken.None);
+            for (int i = 0; i < 200 && serverSocket.Available <= command.Length; i++)
+            {
+                await Task.Delay(10);
+            }
+
+            var line = await server.ReceiveUntilAsync(Encoding.ASCII.GetBytes("\r\n"), 1 << 20, deadline, CancellationToken.None);
+            Assert.Equal("STARTTLS\r\n", Encoding.ASCII.GetString(line));
+            Assert.True(server.Available > 0);
+            await server.StartTlsAsServerAsync(new TlsServerOptions(cert), deadline, CancellationToken.None);
+            await clientTls;
+
+            Assert.True(client.IsTls);
+            Assert.True(server.IsTls);
+            Assert.True(server.IsTlsServer);
+            Assert.Equal("CN=localhost", client.RemoteCertificate!.Subject);
+            Assert.False(string.IsNullOrEmpty(client.CipherSuite));
+
+            var hello = Encoding.ASCII.GetBytes("secret;after");
+            await client.SendAsync(hello, 0, hello.Length, deadline, CancellationToken.None);
+            var first = await server.ReceiveUntilAsync(Encoding.ASCII.GetBytes(";"), 1 << 20, deadline, CancellationToken.None);
+            Assert.Equal("secret;", Encoding.ASCII.GetString(first));
+            var rest = await server.ReceiveCountAsync(5, deadline, CancellationToken.None);
+            Assert.Equal("after", Encoding.ASCII.GetString(rest));
+        }
+
+        [Fact]
+        public async Task ClosesTheSessionAndNamesTheReasonWhenValidationFails()
+        {
+            using var cert = Current();
+            using var listenSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listenSocket.Listen(1);
+            var clientSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await clientSocket.ConnectAsync(listenSocket.LocalEndPoint!);
+            using var server = new TcpSession(await listenSocket.AcceptAsync());
+            using var client = new TcpSession(clientSocket);
+            var deadline = Deadline.After(TimeSpan.FromSeconds(20));
+            var serverTls = server.StartTlsAsServerAsync(new TlsServerOptions(cert), deadline, CancellationToken.None);
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => client.StartTlsAsClientAsync(new TlsClientOptions { ServerName = "localhost" }, deadline, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.AuthenticationFailed, ex.Kind);
+            Assert.Contains("untrusted root", ex.Message);
+            Assert.Equal(SessionState.Closed, client.State);
+            Assert.False(client.IsTls);
+            // With TLS 1.3 the server finishes before the client rejects it; either outcome is fine here.
+            await Task.WhenAny(serverTls, Task.Delay(TimeSpan.FromSeconds(10)));
+            _ = serverTls.Exception;
+        }
+    }
+}
