@@ -16,6 +16,7 @@ namespace PSSocket
     public partial class TcpSession
     {
         private const byte TlsHandshakeRecord = 0x16;
+        private static readonly System.Reflection.MethodInfo? s_shutdownAsync = typeof(SslStream).GetMethod("ShutdownAsync", Type.EmptyTypes);
         private SslStream? _ssl;
 
         /// <inheritdoc />
@@ -110,6 +111,37 @@ namespace PSSocket
                 ssl => ssl.AuthenticateAsServerAsync(options.Certificate, options.RequireClientCertificate, options.SslProtocols, checkCertificateRevocation: false),
                 () => rejection is null ? null : $"the client certificate was rejected: {rejection}",
                 null, isServer: true, deadline, token);
+        }
+
+        /// <summary>
+        /// Tells a TLS peer the conversation ends on purpose (close_notify), so it does not take
+        /// the close for a truncation attack. Bounded: a peer that does not read cannot hold it up.
+        /// </summary>
+        private void SendTlsCloseNotify()
+        {
+            var ssl = _ssl;
+            if (ssl is null || _fault is not null || _pendingWrite is { IsCompleted: false })
+            {
+                return;
+            }
+
+            try
+            {
+                // ShutdownAsync is missing from netstandard2.0 but present on .NET Framework 4.7+ and .NET Core.
+                if (s_shutdownAsync?.Invoke(ssl, null) is not Task shutdown)
+                {
+                    return;
+                }
+
+                if (!shutdown.Wait(TimeSpan.FromSeconds(1)))
+                {
+                    _ = shutdown.ContinueWith(t => t.Exception, TaskScheduler.Default);
+                }
+            }
+            catch (Exception ex) when (ex is AggregateException or IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException or System.Reflection.TargetInvocationException)
+            {
+                SetReason($"TLS close: {ex.GetBaseException().Message}");
+            }
         }
 
         private string OnSession => Id == 0 ? "" : $" on session {this}";

@@ -587,6 +587,7 @@ namespace PSSocket
         /// <inheritdoc />
         protected override void OnClose()
         {
+            SendTlsCloseNotify();
             // A graceful close: data still in the kernel's send buffer reaches the peer before
             // the FIN (Close(0) would reset the connection and drop it).
             try
