@@ -188,8 +188,9 @@ Describe 'Connect-TcpSocket -UseTls against openssl s_server' {
     }
 
     It 'prints no certificate or key material in Verbose output' {
-        $verbose = Connect-TcpSocket 127.0.0.1 $script:CaPort -UseTls -TrustedCertificate $script:CaPem -ClientCertificate $script:ClientPfx -ClientCertificatePassword $script:PfxPassword -Verbose 4>&1 |
+        $verbose = Connect-TcpSocket localhost $script:CaPort -AddressFamily IPv4 -UseTls -TrustedCertificate $script:CaPem -ClientCertificate $script:ClientPfx -ClientCertificatePassword $script:PfxPassword -Verbose 4>&1 |
             Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | Out-String
+        $verbose | Should -Match 'Connecting to localhost'
         $verbose | Should -Match 'TLS established'
         $verbose | Should -Not -Match 'BEGIN|PRIVATE|pfx-secret'
         $raw = [Convert]::ToBase64String([System.Security.Cryptography.X509Certificates.X509Certificate2]::new($script:ServerPem).RawData)

@@ -189,6 +189,7 @@ namespace PSSocket
         public void ShutdownSend()
         {
             ThrowIfClosed();
+            SendTlsCloseNotify();
             Socket.Shutdown(SocketShutdown.Send);
         }
 

@@ -153,15 +153,29 @@ namespace PSSocket.Commands
                 NoDelay = NoDelay,
                 KeepAlive = KeepAlive,
             };
+            // Attempts are reported from pool threads (after an async name lookup), where a
+            // cmdlet must not write: collect them and write them from the pipeline thread.
+            var attempts = new System.Collections.Concurrent.ConcurrentQueue<System.Net.IPEndPoint>();
             if (VerboseOn)
             {
-                options.OnAttempt = ep => Verbose(() => $"Connecting to {host} at {Endpoints.Format(ep)}");
+                options.OnAttempt = attempts.Enqueue;
             }
 
             Socket? socket = null;
             try
             {
-                socket = Run(t => TcpConnector.ConnectAsync(host, port, options, t));
+                try
+                {
+                    socket = Run(t => TcpConnector.ConnectAsync(host, port, options, t));
+                }
+                finally
+                {
+                    while (attempts.TryDequeue(out var ep))
+                    {
+                        Verbose(() => $"Connecting to {host} at {Endpoints.Format(ep)}");
+                    }
+                }
+
                 var session = new TcpSession(socket);
                 socket = null;
                 if (Encoding is not null)
