@@ -174,6 +174,17 @@ Describe 'Connect-TcpSocket -UseTls against openssl s_server' {
         $err[0].Exception.Message | Should -Not -Match 'untrusted root'
     }
 
+    It 'negotiates the version asked for with -TlsProtocol and fails clearly when the server has none of them' {
+        $port12 = Start-OpenSslServer -Name server -Extra @('-www', '-tls1_2')
+        $s = Connect-TcpSocket 127.0.0.1 $port12 -UseTls -TrustedCertificate $script:CaPem -TlsProtocol Tls12
+        $s.TlsProtocol | Should -Be 'Tls12'
+        Remove-SocketSession $s   # s_server serves one connection at a time
+        $err = $null
+        Connect-TcpSocket 127.0.0.1 $port12 -UseTls -TrustedCertificate $script:CaPem -TlsProtocol Tls13 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
+        $err[0].Exception.Message | Should -Match 'handshake failed'
+    }
+
     It 'asks for -UseTls when a TLS parameter is given without it' {
         { Connect-TcpSocket 127.0.0.1 $script:CaPort -SkipCertificateCheck } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.ConnectTcpSocketCommand'
     }
@@ -234,6 +245,15 @@ Describe 'Client certificates' {
         $err = $null
         Connect-TcpSocket 127.0.0.1 $script:VerifyPort -UseTls -TrustedCertificate $script:CaPem -TlsProtocol Tls12 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
+    }
+
+    It 'names the missing client certificate when TLS 1.3 refuses it after the handshake' {
+        $s = Connect-TcpSocket 127.0.0.1 $script:VerifyPort -UseTls -TrustedCertificate $script:CaPem -TlsProtocol Tls13
+        Send-SocketData $s "GET / HTTP/1.0`r`n`r`n" -ErrorAction SilentlyContinue
+        $err = $null
+        Receive-SocketData $s -ToEnd -Timeout 10 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].Exception.Message | Should -Match 'certificate required'
+        $err[0].Exception.Message | Should -Match '-ClientCertificate'
     }
 
     It 'refuses a wrong PFX password with a clear terminating error' {
@@ -440,6 +460,13 @@ while True:
         $err[0].Exception.Message | Should -Match 'untrusted root'
         $s.IsTls | Should -BeFalse
         $s.State | Should -Be 'Closed'
+    }
+
+    It 'refuses a session that is not a TCP stream' {
+        $listener = New-TcpListener -Port 0
+        $err = $null
+        Start-SocketTls $listener -SkipCertificateCheck -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'WrongSessionKind,*'
     }
 
     It 'refuses to upgrade while unencrypted bytes are still buffered' {

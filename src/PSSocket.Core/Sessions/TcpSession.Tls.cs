@@ -252,13 +252,27 @@ namespace PSSocket
 
         private static string Describe(Exception ex)
         {
-            var message = ex.Message;
-            for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+            var parts = new System.Collections.Generic.List<string>();
+            for (var e = ex; e is not null; e = e.InnerException)
             {
-                message += " " + inner.Message;
+                // Wrappers that only point at their inner exception add nothing.
+                if (e.Message.IndexOf("inner exception", StringComparison.OrdinalIgnoreCase) < 0 && !parts.Contains(e.Message.TrimEnd('.')))
+                {
+                    parts.Add(e.Message.TrimEnd('.'));
+                }
             }
 
-            return message.TrimEnd('.');
+            var message = parts.Count == 0 ? ex.Message.TrimEnd('.') : string.Join(": ", parts);
+            if (message.IndexOf("protocol version", StringComparison.OrdinalIgnoreCase) >= 0)
+            {
+                message += " (the peer accepts none of the TLS versions allowed; see -TlsProtocol)";
+            }
+            else if (message.IndexOf("certificate required", StringComparison.OrdinalIgnoreCase) >= 0 || message.IndexOf("handshake failure", StringComparison.OrdinalIgnoreCase) >= 0)
+            {
+                message += " (the peer may require a client certificate: -ClientCertificate)";
+            }
+
+            return message;
         }
 
         private static string ReadCipherSuite(SslStream ssl)

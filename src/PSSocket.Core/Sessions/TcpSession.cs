@@ -563,7 +563,7 @@ namespace PSSocket
             SocketError = error;
             var fault = new PSSocketException(
                 PSSocketException.Classify(error) is var k && k == SocketErrorKind.SocketError ? SocketErrorKind.ConnectionReset : k,
-                $"{doing} on session {this} failed: {socketEx?.Message ?? ex.Message}. Data already buffered can still be read.",
+                $"{doing} on session {this} failed: {socketEx?.Message ?? Describe(ex)}. Data already buffered can still be read.",
                 ex, error, this);
             SetReason(fault.Message);
             _fault ??= fault;
