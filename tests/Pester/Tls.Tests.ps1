@@ -376,6 +376,20 @@ Describe 'New-TcpListener -Certificate with openssl s_client' {
     }
 }
 
+Describe 'Start-SocketServer -Certificate' {
+    AfterEach { Remove-AllSocketSessions }
+
+    It 'gives each served client the same TLS facts as any TLS session' {
+        $cert = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($script:ServerPfx, 'pfx-secret')
+        $srv = Start-SocketServer -Port 0 -Certificate $cert {
+            Send-SocketData $_ "$($_.IsTls) $($_.TlsProtocol) $($_.TlsServerName) $([bool]$_.CipherSuite)" -Line
+        }
+        $c = Connect-TcpSocket localhost $srv.Port -AddressFamily IPv4 -UseTls -TrustedCertificate $script:CaPem
+        Receive-SocketData $c -Line -Timeout 10 | Should -Match '^True Tls1[23] localhost True$'
+        Stop-SocketServer $srv -Wait -Timeout 10
+    }
+}
+
 Describe 'Start-SocketTls (STARTTLS)' {
     BeforeAll {
         $script:SmtpScript = Join-Path $script:CertDir 'smtp.py'

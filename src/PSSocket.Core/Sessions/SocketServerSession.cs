@@ -3,9 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
@@ -285,8 +283,14 @@ namespace PSSocket
             {
                 remote = socket.RemoteEndPoint;
                 socket.NoDelay = true;
-                var stream = Certificate is null ? null : await AuthenticateAsync(socket).ConfigureAwait(false);
-                session = new ServerClientSession(socket, stream, this) { Encoding = Encoding, NewLine = NewLine };
+                session = new ServerClientSession(socket, null, this) { Encoding = Encoding, NewLine = NewLine };
+                if (Certificate is not null)
+                {
+                    // The same server handshake as a TLS listener, so the session shows TlsProtocol,
+                    // CipherSuite and the SNI like every other TLS session.
+                    await session.StartTlsAsServerAsync(new TlsServerOptions(Certificate), Deadline.After(s_tlsHandshakeTimeout), _clientsCts.Token).ConfigureAwait(false);
+                }
+
                 SessionManager.Register(session);
                 _clients[session.Id] = session;
                 _clientsCts.Token.ThrowIfCancellationRequested();
@@ -311,42 +315,6 @@ namespace PSSocket
             {
                 Finish(new ServerClientRecord(this, session?.Id ?? 0, remote, started, clock.Elapsed, result));
             }
-        }
-
-        private async Task<System.IO.Stream> AuthenticateAsync(Socket socket)
-        {
-            string client = Endpoints.Format(socket.RemoteEndPoint);
-            var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
-            var handshake = ssl.AuthenticateAsServerAsync(Certificate!, clientCertificateRequired: false, SslProtocols.None, checkCertificateRevocation: false);
-            bool done;
-            try
-            {
-                done = await Deadline.After(s_tlsHandshakeTimeout).WaitAsync(handshake, _clientsCts.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                ssl.Dispose();
-                throw;
-            }
-
-            if (!done)
-            {
-                ssl.Dispose();
-                _ = handshake.ContinueWith(t => t.Exception, TaskScheduler.Default);
-                throw new PSSocketException(SocketErrorKind.AuthenticationFailed, $"The client at {client} did not complete the TLS handshake within {s_tlsHandshakeTimeout.TotalSeconds} s.", target: this);
-            }
-
-            try
-            {
-                await handshake.ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is AuthenticationException or System.IO.IOException or SocketException or ObjectDisposedException)
-            {
-                ssl.Dispose();
-                throw new PSSocketException(SocketErrorKind.AuthenticationFailed, $"The TLS handshake with {client} failed: {ex.Message}", ex, target: this);
-            }
-
-            return ssl;
         }
 
         private async Task ServeUdpAsync(UdpServerRequest request)
