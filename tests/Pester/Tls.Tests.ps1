@@ -198,6 +198,25 @@ Describe 'Connect-TcpSocket -UseTls against openssl s_server' {
         @(Get-SocketSession | Where-Object Kind -EQ 'Tcp').Count | Should -Be 0
     }
 
+    It 'stops a handshake that never ends at Ctrl+C and registers nothing' {
+        $plain = New-TcpListener -Port 0
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$((Get-Module PSSocket).Path)'; Connect-TcpSocket 127.0.0.1 $($plain.Port) -UseTls -Timeout 0")
+            $async = $ps.BeginInvoke()
+            $deadline = [DateTime]::UtcNow.AddSeconds(10)
+            while ($plain.AcceptedCount -eq 0 -and [DateTime]::UtcNow -lt $deadline) {
+                $null = Wait-TcpConnection $plain -Timeout 0.2 -ErrorAction SilentlyContinue
+            }
+            Start-Sleep -Milliseconds 300
+            $async.IsCompleted | Should -BeFalse
+            $stop = $ps.BeginStop($null, $null)
+            $stop.AsyncWaitHandle.WaitOne(5000) | Should -BeTrue
+            @(Get-SocketSession | Where-Object { $_.Kind -eq 'Tcp' -and $_.RemoteEndPoint.Port -eq $plain.Port }).Count | Should -Be 0
+        }
+        finally { $ps.Dispose() }
+    }
+
     It 'prints no certificate or key material in Verbose output' {
         $verbose = Connect-TcpSocket localhost $script:CaPort -AddressFamily IPv4 -UseTls -TrustedCertificate $script:CaPem -ClientCertificate $script:ClientPfx -ClientCertificatePassword $script:PfxPassword -Verbose 4>&1 |
             Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | Out-String
