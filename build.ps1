@@ -114,7 +114,7 @@ function Invoke-Test {
     $paths = if ($PesterPath) { $PesterPath | ForEach-Object { (Resolve-Path $_).Path } } else { @(Join-Path $Root 'tests/Pester') }
     $runner = Join-Path $Root 'tests/Pester/Run-Pester.ps1'
     $pwsh = @(Get-PwshCommand)
-    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath (Get-ModuleOutput) -Path $paths -SummaryPath $resultFile | Out-Host
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath (Get-ModuleOutput) -Path ($paths -join [IO.Path]::PathSeparator) -SummaryPath $resultFile | Out-Host
     if (Test-Path $resultFile) {
         $s = Get-Content -Raw $resultFile | ConvertFrom-Json
         $passed += $s.Passed; $failed += $s.Failed; $skipped += $s.Skipped

@@ -13,7 +13,8 @@ Import-Module $PesterModule -Force
 $env:PSSOCKET_MODULE = $ModulePath
 
 $config = New-PesterConfiguration
-$config.Run.Path = $Path
+# build.ps1 passes several paths joined with the path separator (a native argument list cannot carry an array).
+$config.Run.Path = @($Path | ForEach-Object { $_ -split [IO.Path]::PathSeparator } | Where-Object { $_ })
 $config.Run.PassThru = $true
 $config.Run.Exit = $false
 $config.Output.Verbosity = 'Detailed'
