@@ -48,8 +48,58 @@ namespace PSSocket
         internal Stream Stream => _stream;
 
         /// <inheritdoc />
-        protected override SessionState CurrentState =>
-            _fault is not null ? SessionState.Faulted : _eof ? SessionState.RemoteClosed : SessionState.Open;
+        protected override SessionState CurrentState
+        {
+            get
+            {
+                if (_fault is null && !_eof)
+                {
+                    ProbeRemote();
+                }
+
+                return _fault is not null ? SessionState.Faulted : _eof ? SessionState.RemoteClosed : SessionState.Open;
+            }
+        }
+
+        /// <summary>
+        /// Notices a peer close or reset that no read has seen yet (so State shows RemoteClosed
+        /// or Faulted right after the last data was taken), without waiting and only while no
+        /// receive runs. Data it happens to read lands in the buffer like any other.
+        /// </summary>
+        private void ProbeRemote()
+        {
+            if (IsClosed || !_receiveLock.Wait(0))
+            {
+                return;
+            }
+
+            try
+            {
+                if (_pendingRead is null)
+                {
+                    if (_stream is not NetworkStream || !Socket.Poll(0, SelectMode.SelectRead) || Socket.Available > 0)
+                    {
+                        return;
+                    }
+
+                    // Readable with nothing to read: end of stream or an error, either completes at once.
+                    StartRead();
+                }
+
+                if (_pendingRead!.IsCompleted)
+                {
+                    CompletePendingRead();
+                }
+            }
+            catch (Exception ex) when (ex is PSSocketException or SocketException or ObjectDisposedException)
+            {
+                // A fault is recorded in _fault by CompletePendingRead; a closed socket shows as Closed.
+            }
+            finally
+            {
+                _receiveLock.Release();
+            }
+        }
 
         /// <inheritdoc />
         public override int Available => _buffer.Count;
@@ -386,7 +436,12 @@ namespace PSSocket
                     }
 
                     ThrowIfFaulted();
-                    await FillAsync(Deadline.After(stallTimeout), token).ConfigureAwait(false);
+                    if (!await FillAsync(Deadline.After(stallTimeout), token).ConfigureAwait(false))
+                    {
+                        throw new PSSocketException(SocketErrorKind.ReceiveTimeout,
+                            $"Nothing arrived on session {this} within the timeout after {written}{(count is null ? "" : $" of {count}")} bytes. The session is still open.",
+                            target: this);
+                    }
                 }
             }
             finally
@@ -460,7 +515,16 @@ namespace PSSocket
                         return;
                     }
 
-                    CompletePendingRead();
+                    try
+                    {
+                        CompletePendingRead();
+                    }
+                    catch (PSSocketException) when (_fault is not null)
+                    {
+                        // The fault is recorded; what is buffered is returned first and the next read reports it.
+                        return;
+                    }
+
                     continue;
                 }
 
