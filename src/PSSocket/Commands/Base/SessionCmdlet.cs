@@ -37,13 +37,35 @@ namespace PSSocket.Commands
         protected SocketSession? ResolveSession(object? value)
         {
             var raw = value is PSObject pso ? pso.BaseObject : value;
-            var session = SessionManager.Resolve(raw);
+            var session = SessionManager.Resolve(raw) ?? ResolveByProperty(value);
             if (session is null)
             {
                 WriteError(ErrorRecords.SessionNotFound(raw));
             }
 
             return session;
+        }
+
+        // -Session takes pipeline input by value (as object) and by property name; PowerShell
+        // binds by value first, so an object carrying SessionId, Id or Name arrives whole.
+        private static SocketSession? ResolveByProperty(object? value)
+        {
+            if (value is not PSObject pso || pso.BaseObject is SocketSession or string or System.ValueType)
+            {
+                return null;
+            }
+
+            foreach (string property in new[] { "SessionId", "Id", "Name" })
+            {
+                var v = pso.Properties[property]?.Value;
+                var found = SessionManager.Resolve(v is PSObject inner ? inner.BaseObject : v);
+                if (found is not null)
+                {
+                    return found;
+                }
+            }
+
+            return null;
         }
     }
 }
