@@ -1,0 +1,371 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using PSSocket.Net;
+using Xunit;
+
+namespace PSSocket.Tests
+{
+    /// <summary>TcpSession receive modes over a real loopback connection; the peer is a plain socket.</summary>
+    public sealed class TcpSessionTests : IDisposable
+    {
+        private static readonly Encoding Utf8 = TextEncoding.Utf8NoBom;
+        private readonly TcpSession _session;
+        private readonly Socket _peer;
+
+        public TcpSessionTests()
+        {
+            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(1);
+            _peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            _peer.Connect(listener.LocalEndPoint!);
+            _session = new TcpSession(listener.Accept());
+        }
+
+        public void Dispose()
+        {
+            _session.Close("test over");
+            _peer.Dispose();
+        }
+
+        private static Deadline Soon => Deadline.After(TimeSpan.FromSeconds(10));
+
+        private static Deadline Short => Deadline.After(TimeSpan.FromMilliseconds(300));
+
+        private void PeerSend(string text) => PeerSend(Utf8.GetBytes(text));
+
+        private void PeerSend(byte[] bytes)
+        {
+            int sent = 0;
+            while (sent < bytes.Length)
+            {
+                sent += _peer.Send(bytes, sent, bytes.Length - sent, SocketFlags.None);
+            }
+        }
+
+        private static string Text(byte[] b) => Utf8.GetString(b);
+
+        private async Task WaitBuffered(int n)
+        {
+            // Waits (bounded) until the kernel holds what the peer sent, so a test sees it arrive in one piece.
+            for (int i = 0; i < 100 && _session.Socket.Available < n; i++)
+            {
+                await Task.Delay(10);
+            }
+        }
+
+        [Fact]
+        public async Task CountLeavesTheSurplusForTheNextCall()
+        {
+            PeerSend("abcdef");
+            Assert.Equal("ab", Text(await _session.ReceiveCountAsync(2, Soon, CancellationToken.None)));
+            Assert.Equal(4, _session.Available);
+            Assert.Equal("cdef", Text(await _session.ReceiveCountAsync(4, Soon, CancellationToken.None)));
+            Assert.Equal(0, _session.Available);
+            Assert.Equal(6, _session.BytesReceived);
+        }
+
+        [Fact]
+        public async Task UntilFindsADelimiterSplitAcrossReadsAndKeepsWhatFollows()
+        {
+            var receive = _session.ReceiveUntilAsync(Utf8.GetBytes("\r\n"), 1000, Soon, CancellationToken.None);
+            PeerSend("hel");
+            await Task.Delay(50);
+            PeerSend("lo\r");
+            await Task.Delay(50);
+            Assert.False(receive.IsCompleted);
+            PeerSend("\nrest");
+            Assert.Equal("hello\r\n", Text(await receive));
+            Assert.Equal("rest", Text(await _session.ReceiveCountAsync(4, Soon, CancellationToken.None)));
+        }
+
+        [Fact]
+        public async Task ThreeLinesInOneWriteAreThreeLines()
+        {
+            PeerSend("one\r\ntwo\nthree\n");
+            Assert.Equal("one", Text(await _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("two", Text(await _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("three", Text(await _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal(0, _session.Available);
+        }
+
+        [Fact]
+        public async Task ACustomNewLineEndsLines()
+        {
+            _session.NewLine = "||";
+            PeerSend("a|b||c||");
+            Assert.Equal("a|b", Text(await _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("c", Text(await _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None)));
+        }
+
+        [Fact]
+        public async Task LinesInUtf16AreFound()
+        {
+            var utf16 = new UnicodeEncoding(false, false);
+            PeerSend(utf16.GetBytes("héllo\r\nnext\n"));
+            Assert.Equal("héllo", utf16.GetString(await _session.ReceiveLineAsync(utf16, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("next", utf16.GetString(await _session.ReceiveLineAsync(utf16, 1000, Soon, CancellationToken.None)));
+        }
+
+        [Fact]
+        public async Task AvailableNeverCutsAUtf8CharacterAcrossReads()
+        {
+            var euro = Utf8.GetBytes("a€");
+            PeerSend(euro.Take(3).ToArray());
+            await WaitBuffered(3);
+            Assert.Equal("a", Text(await _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None)));
+            Assert.Equal(2, _session.Available);
+            var next = _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None);
+            await Task.Delay(100);
+            Assert.False(next.IsCompleted);
+            PeerSend(euro.Skip(3).ToArray());
+            Assert.Equal("€", Text(await next));
+        }
+
+        [Fact]
+        public async Task AvailableAsBytesReturnsPartialCharactersToo()
+        {
+            PeerSend(new byte[] { 0x61, 0xE2, 0x82 });
+            await WaitBuffered(3);
+            var b = await _session.ReceiveAvailableAsync(1000, null, Soon, CancellationToken.None);
+            Assert.Equal(new byte[] { 0x61, 0xE2, 0x82 }, b);
+        }
+
+        [Fact]
+        public async Task AvailableReturnsAsSoonAsSomethingArrives()
+        {
+            var receive = _session.ReceiveAvailableAsync(1 << 20, Utf8, Deadline.Infinite, CancellationToken.None);
+            await Task.Delay(50);
+            PeerSend("ping");
+            var done = await Task.WhenAny(receive, Task.Delay(TimeSpan.FromSeconds(10)));
+            Assert.Same(receive, done);
+            Assert.Equal("ping", Text(await receive));
+        }
+
+        [Fact]
+        public async Task AvailableTakesEverythingTheKernelHoldsUpToTheLimit()
+        {
+            var data = new byte[200_000];
+            new Random(1).NextBytes(data);
+            PeerSend(data);
+            await WaitBuffered(data.Length);
+            var got = await _session.ReceiveAvailableAsync(150_000, null, Soon, CancellationToken.None);
+            Assert.InRange(got.Length, 1, 150_000);
+            var rest = await _session.ReceiveCountAsync(data.Length - got.Length, Soon, CancellationToken.None);
+            Assert.Equal(data, got.Concat(rest).ToArray());
+        }
+
+        [Fact]
+        public async Task PatternLeavesAnIncompleteTrailingCharacterBuffered()
+        {
+            var euro = Utf8.GetBytes("€");
+            PeerSend(Utf8.GetBytes("é id=42;").Concat(euro.Take(2)).ToArray());
+            var (text, match) = await _session.ReceivePatternAsync(new Regex(@"id=(\d+);"), Utf8, 1000, Soon, CancellationToken.None);
+            Assert.Equal("é id=42;", text);
+            Assert.Equal("42", match.Groups[1].Value);
+            Assert.Equal(2, _session.Available);
+            PeerSend(euro.Skip(2).ToArray());
+            Assert.Equal("€", Text(await _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None)));
+        }
+
+        [Fact]
+        public async Task PatternWaitsForTheMatchAcrossReadsAndKeepsTheRest()
+        {
+            var receive = _session.ReceivePatternAsync(new Regex("[Pp]assword: ?"), Utf8, 1000, Soon, CancellationToken.None);
+            PeerSend("login ok\nPass");
+            await Task.Delay(50);
+            PeerSend("word: tail");
+            var (text, _) = await receive;
+            Assert.Equal("login ok\nPassword: ", text);
+            Assert.Equal("tail", Text(await _session.ReceiveCountAsync(4, Soon, CancellationToken.None)));
+        }
+
+        [Fact]
+        public async Task ATimeoutKeepsTheSessionOpenAndTheDataIntact()
+        {
+            PeerSend("abc");
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(5, Short, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.ReceiveTimeout, ex.Kind);
+            Assert.Equal(SessionState.Open, _session.State);
+            Assert.Equal(3, _session.Available);
+            ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(5, Short, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.ReceiveTimeout, ex.Kind);
+            PeerSend("de");
+            Assert.Equal("abcde", Text(await _session.ReceiveCountAsync(5, Soon, CancellationToken.None)));
+        }
+
+        [Fact]
+        public async Task BytesArrivingAfterATimeoutReachTheNextRead()
+        {
+            await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, Utf8, Short, CancellationToken.None));
+            PeerSend("late");
+            Assert.Equal("late", Text(await _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None)));
+        }
+
+        [Fact]
+        public async Task CancellationStopsAWaitAndLosesNothing()
+        {
+            PeerSend("xy");
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _session.ReceiveUntilAsync(Utf8.GetBytes("!"), 1000, Deadline.Infinite, cts.Token));
+            PeerSend("z!");
+            Assert.Equal("xyz!", Text(await _session.ReceiveUntilAsync(Utf8.GetBytes("!"), 1000, Soon, CancellationToken.None)));
+        }
+
+        [Fact]
+        public async Task TheLimitFailsClearlyAndTheDataStaysReadable()
+        {
+            var data = Enumerable.Repeat((byte)'x', 5000).ToArray();
+            PeerSend(data);
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveUntilAsync(Utf8.GetBytes("\n"), 1000, Soon, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.ReceiveLimitExceeded, ex.Kind);
+            Assert.Equal(SessionState.Open, _session.State);
+            Assert.Equal(data, await _session.ReceiveCountAsync(5000, Soon, CancellationToken.None));
+        }
+
+        [Fact]
+        public async Task AfterThePeerClosesBufferedDataComesFirstThenRemoteClosed()
+        {
+            PeerSend("bye");
+            _peer.Shutdown(SocketShutdown.Send);
+            await Task.Delay(50);
+            Assert.Equal("bye", Text(await _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None)));
+            Assert.Equal(SessionState.RemoteClosed, _session.State);
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.RemoteClosed, ex.Kind);
+        }
+
+        [Fact]
+        public async Task StateShowsAPeerCloseNoReadHasSeenYet()
+        {
+            Assert.Equal(SessionState.Open, _session.State);
+            _peer.Shutdown(SocketShutdown.Send);
+            for (int i = 0; i < 100 && _session.State == SessionState.Open; i++)
+            {
+                await Task.Delay(10);
+            }
+
+            Assert.Equal(SessionState.RemoteClosed, _session.State);
+        }
+
+        [Fact]
+        public async Task ACountThatThePeerCutsShortKeepsItsBytes()
+        {
+            PeerSend("12345");
+            _peer.Shutdown(SocketShutdown.Send);
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(10, Soon, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.RemoteClosed, ex.Kind);
+            Assert.Equal("12345", Text(await _session.ReceiveToEndAsync(1000, Soon, CancellationToken.None)));
+        }
+
+        [Fact]
+        public async Task ToEndReturnsEverythingUntilThePeerCloses()
+        {
+            var data = new byte[300_000];
+            new Random(2).NextBytes(data);
+            var receive = _session.ReceiveToEndAsync(1 << 20, Soon, CancellationToken.None);
+            PeerSend(data);
+            _peer.Shutdown(SocketShutdown.Send);
+            Assert.Equal(data, await receive);
+        }
+
+        [Fact]
+        public async Task AResetFaultsTheSessionButBufferedDataIsStillReadable()
+        {
+            PeerSend("abc");
+            Assert.Equal("a", Text(await _session.ReceiveCountAsync(1, Soon, CancellationToken.None)));
+            Assert.Equal(2, _session.Available);
+            _peer.LingerState = new LingerOption(true, 0);
+            _peer.Close();
+            await Task.Delay(100);
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(5, Soon, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.ConnectionReset, ex.Kind);
+            Assert.Equal(SessionState.Faulted, _session.State);
+            Assert.Equal("bc", Text(await _session.ReceiveCountAsync(2, Soon, CancellationToken.None)));
+            ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, null, Soon, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.ConnectionReset, ex.Kind);
+            Assert.NotNull(_session.CloseReason);
+        }
+
+        [Fact]
+        public async Task AResetWhileWaitingIsConnectionReset()
+        {
+            var receive = _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None);
+            await Task.Delay(100);
+            _peer.LingerState = new LingerOption(true, 0);
+            _peer.Close();
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => receive);
+            Assert.Equal(SocketErrorKind.ConnectionReset, ex.Kind);
+            Assert.Equal(SessionState.Faulted, _session.State);
+        }
+
+        [Fact]
+        public async Task StreamingToAFileTimesOutWhenThePeerStalls()
+        {
+            using var sink = new MemoryStream();
+            PeerSend("abc");
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveToStreamAsync(sink, 10, TimeSpan.FromMilliseconds(300), CancellationToken.None));
+            Assert.Equal(SocketErrorKind.ReceiveTimeout, ex.Kind);
+            Assert.Equal("abc", Text(sink.ToArray()));
+            PeerSend("defghijklm");
+            Assert.Equal(7, await _session.ReceiveToStreamAsync(sink, 7, TimeSpan.FromSeconds(10), CancellationToken.None));
+            Assert.Equal("abcdefghij", Text(sink.ToArray()));
+            Assert.Equal("klm", Text(await _session.ReceiveCountAsync(3, Soon, CancellationToken.None)));
+        }
+
+        [Fact]
+        public async Task ConcurrentReceivesAreSerialized()
+        {
+            var data = Enumerable.Range(0, 4000).Select(i => (byte)(i % 251)).ToArray();
+            var a = Task.Run(() => _session.ReceiveCountAsync(2000, Soon, CancellationToken.None));
+            var b = Task.Run(() => _session.ReceiveCountAsync(2000, Soon, CancellationToken.None));
+            for (int i = 0; i < data.Length; i += 100)
+            {
+                PeerSend(data.Skip(i).Take(100).ToArray());
+            }
+
+            var results = await Task.WhenAll(a, b);
+            var first = results.OrderBy(r => r[0] == data[0] ? 0 : 1).ToArray();
+            Assert.Equal(data, first[0].Concat(first[1]).ToArray());
+        }
+
+        [Fact]
+        public async Task SendsAndStreamsReachThePeer()
+        {
+            var payload = new byte[1_000_000];
+            new Random(3).NextBytes(payload);
+            var hello = Utf8.GetBytes("hello");
+            await _session.SendAsync(hello, 0, hello.Length, Soon, CancellationToken.None);
+            var sendAll = _session.SendStreamAsync(new MemoryStream(payload), TimeSpan.FromSeconds(10), CancellationToken.None);
+            var got = new MemoryStream();
+            var buf = new byte[65536];
+            _peer.ReceiveTimeout = 10000;
+            while (got.Length < payload.Length + hello.Length)
+            {
+                int n = _peer.Receive(buf);
+                Assert.NotEqual(0, n);
+                got.Write(buf, 0, n);
+            }
+
+            Assert.Equal(payload.Length, await sendAll);
+            Assert.Equal(hello.Concat(payload).ToArray(), got.ToArray());
+            Assert.Equal(payload.Length + hello.Length, _session.BytesSent);
+        }
+
+        [Fact]
+        public async Task AClosedSessionRefusesToReceive()
+        {
+            _session.Close("done");
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(1, Soon, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.SessionClosed, ex.Kind);
+            Assert.Equal(SessionState.Closed, _session.State);
+        }
+    }
+}
