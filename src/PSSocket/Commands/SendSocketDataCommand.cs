@@ -95,6 +95,27 @@ namespace PSSocket.Commands
             }
 
             FlushBytes();
+            if (raw is object[] items)
+            {
+                // -Data 'a', 'b' sends each item as the pipeline would, not the array's string form.
+                foreach (var item in items)
+                {
+                    SendItem(tcp, item is PSObject p ? p.BaseObject : item);
+                }
+            }
+            else
+            {
+                SendItem(tcp, raw);
+            }
+
+            if (PassThru)
+            {
+                WriteObject(session);
+            }
+        }
+
+        private void SendItem(TcpSession tcp, object? raw)
+        {
             if (raw is Stream stream)
             {
                 long n = Run(t => tcp.SendStreamAsync(stream, Seconds(Timeout), t));
@@ -112,11 +133,6 @@ namespace PSSocket.Commands
                 {
                     Verbose(() => $"Sent {bytes.Length} bytes on session {tcp.Id}");
                 }
-            }
-
-            if (PassThru)
-            {
-                WriteObject(session);
             }
         }
 
