@@ -350,6 +350,9 @@ namespace PSSocket
         {
             string? text = null;
             Match? match = null;
+            // Nothing is taken from the buffer until the match, so what was decoded on an earlier
+            // pass stays valid and only the new bytes are decoded: linear in what arrives.
+            var decoded = new DecodedPrefix(encoding);
             await ReceiveCoreAsync(deadline, () =>
             {
                 if (_buffer.Count == 0)
@@ -357,44 +360,52 @@ namespace PSSocket
                     return null;
                 }
 
-                var (decoded, byteEnds) = DecodeWithOffsets(encoding, _buffer.Count);
-                var m = pattern.Match(decoded);
+                decoded.Extend(_buffer.Segment);
+                var m = pattern.Match(decoded.Text.ToString());
                 if (!m.Success)
                 {
                     return null;
                 }
 
                 int charEnd = m.Index + m.Length;
-                int bytes = charEnd == 0 ? 0 : byteEnds[charEnd - 1];
+                int bytes = charEnd == 0 ? 0 : decoded.ByteEnds[charEnd - 1];
                 _buffer.Skip(bytes);
-                text = decoded.Substring(0, charEnd);
+                text = decoded.Text.ToString(0, charEnd);
                 match = m;
                 return Array.Empty<byte>();
             }, maxBytes, null, false, token).ConfigureAwait(false);
             return (text!, match!);
         }
 
-        /// <summary>Decodes the buffered bytes, recording for each char the byte offset just after it.</summary>
-        private (string Text, int[] ByteEnds) DecodeWithOffsets(Encoding encoding, int count)
+        /// <summary>
+        /// The buffered bytes decoded so far, with the byte offset just after each char. Bytes of
+        /// an incomplete trailing character produce no char yet, so a match never includes them
+        /// and they stay buffered.
+        /// </summary>
+        private sealed class DecodedPrefix
         {
-            var decoder = encoding.GetDecoder();
-            var seg = _buffer.Segment;
-            var sb = new StringBuilder(count);
-            var ends = new int[count * 2 + 2];
-            var one = new char[4];
-            int nChars = 0;
-            for (int i = 0; i < count; i++)
+            private readonly Decoder _decoder;
+            private readonly char[] _one = new char[4];
+            private int _bytes;
+
+            public DecodedPrefix(Encoding encoding) => _decoder = encoding.GetDecoder();
+
+            public StringBuilder Text { get; } = new();
+
+            public System.Collections.Generic.List<int> ByteEnds { get; } = new();
+
+            public void Extend(ArraySegment<byte> data)
             {
-                int produced = decoder.GetChars(seg.Array!, seg.Offset + i, 1, one, 0, flush: false);
-                for (int c = 0; c < produced; c++)
+                for (; _bytes < data.Count; _bytes++)
                 {
-                    sb.Append(one[c]);
-                    ends[nChars++] = i + 1;
+                    int produced = _decoder.GetChars(data.Array!, data.Offset + _bytes, 1, _one, 0, flush: false);
+                    for (int c = 0; c < produced; c++)
+                    {
+                        Text.Append(_one[c]);
+                        ByteEnds.Add(_bytes + 1);
+                    }
                 }
             }
-
-            Array.Resize(ref ends, nChars);
-            return (sb.ToString(), ends);
         }
 
         /// <summary>Everything until the peer closes its side.</summary>
