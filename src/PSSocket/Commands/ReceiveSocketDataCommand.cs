@@ -88,6 +88,7 @@ namespace PSSocket.Commands
         public Encoding? Encoding { get; set; }
 
         private Regex? _regex;
+        private bool _fileStarted;
 
         /// <inheritdoc />
         protected override object? SessionArgument => Session;
@@ -182,6 +183,12 @@ namespace PSSocket.Commands
             {
                 using var file = OpenOutput();
                 file.Write(data, 0, data.Length);
+                if (ParameterSetName == LineSet)
+                {
+                    var nl = encoding.GetBytes(tcp.NewLine);
+                    file.Write(nl, 0, nl.Length);
+                }
+
                 return;
             }
 
@@ -195,10 +202,15 @@ namespace PSSocket.Commands
             }
         }
 
+        // Every piece this invocation receives (-Line -Count N, several piped sessions) goes
+        // into the file; only the first open replaces it.
         private FileStream OpenOutput()
         {
             string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-            return new FileStream(full, Append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+            var mode = Append || _fileStarted ? FileMode.Append : FileMode.Create;
+            var file = new FileStream(full, mode, FileAccess.Write, FileShare.Read, 1 << 16);
+            _fileStarted = true;
+            return file;
         }
 
         private void StreamToFile(TcpSession tcp)
