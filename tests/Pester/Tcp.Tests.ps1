@@ -49,7 +49,7 @@ Describe 'Connect-TcpSocket and Receive-SocketData against redis-server' {
     }
 
     It 'stores and returns a 100 KB value through RESP' {
-        $value = 'the quick brown fox jumps over the lazy dog 0123456789 ~!@#$%^&*()_+{}|:<>? ' * 1300
+        $value = 'the quick brown fox jumps over the lazy dog 0123456789 ~!@#$%^&*()_+{}|:<>? ' * 1400
         $value = $value.Substring(0, 102400)
         $cmd = "*3`r`n`$3`r`nSET`r`n`$6`r`nbigkey`r`n`$$($value.Length)`r`n$value`r`n"
         Send-SocketData $r $cmd
@@ -311,5 +311,83 @@ Describe 'Connect-TcpSocket failures and targets' {
         $err = Get-ErrorOf { Connect-TcpSocket 127.0.0.1 $l.Port -Name DupName -Timeout 5 }
         $err[0].FullyQualifiedErrorId | Should -BeLike 'DuplicateSessionName,*'
         @(Get-SocketSession -Kind Tcp).Count | Should -Be 0
+    }
+}
+
+Describe 'Resets, files and bad input' {
+    AfterEach {
+        Remove-AllSocketSessions
+        if ($peer) { Stop-Peer $peer; $peer = $null }
+    }
+
+    It 'shows Faulted and ConnectionReset when the peer resets, and earlier-buffered data is still readable' {
+        $port = Get-FreeTcpPort
+        # A python3 peer that sends 'abc', then closes with SO_LINGER 0, which sends a reset.
+        $script = @"
+import socket, struct, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('127.0.0.1', $port)); l.listen(1)
+c, _ = l.accept(); c.sendall(b'abc'); c.recv(1)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.close(); time.sleep(5)
+"@
+        $peer = Start-Peer python3 @('-c', $script)
+        $s = Connect-WhenReady $port
+        Receive-SocketData $s -Count 1 -Timeout 5 | Should -Be 'a'
+        $s.Available | Should -Be 2
+        Send-SocketData $s 'x'
+        $err = Get-ErrorOf { Receive-SocketData $s -Count 5 -Timeout 5 }
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConnectionReset,*'
+        $err[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+        $s.State | Should -Be 'Faulted'
+        $s.CloseReason | Should -Not -BeNullOrEmpty
+        Receive-SocketData $s -Count 2 -Timeout 5 | Should -Be 'bc'
+        $err = Get-ErrorOf { Receive-SocketData $s -Timeout 5 }
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConnectionReset,*'
+    }
+
+    It 'times out a -Path receive when the peer stalls, keeping what arrived' {
+        $p = New-LoopbackPair
+        $file = Join-Path ([IO.Path]::GetTempPath()) "pssocket-stall-$PID.bin"
+        try {
+            Send-SocketData $p.Server 'abc'
+            $err = Get-ErrorOf { Receive-SocketData $p.Client -Count 10 -Path $file -Timeout 0.5 }
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'ReceiveTimeout,*'
+            Get-Content -Raw $file | Should -Be 'abc'
+            $p.Client.State | Should -Be 'Open'
+        }
+        finally { Remove-Item $file -ErrorAction SilentlyContinue }
+    }
+
+    It 'writes every line of -Line -Count to the -Path file' {
+        $p = New-LoopbackPair
+        $file = Join-Path ([IO.Path]::GetTempPath()) "pssocket-lines-$PID.txt"
+        try {
+            Send-SocketData $p.Server "l1`r`nl2`nl3`nrest"
+            Receive-SocketData $p.Client -Line -Count 3 -Path $file -Timeout 5
+            Get-Content $file | Should -Be @('l1', 'l2', 'l3')
+            Receive-SocketData $p.Client -Timeout 5 | Should -Be 'rest'
+        }
+        finally { Remove-Item $file -ErrorAction SilentlyContinue }
+    }
+
+    It 'reports a missing -Path file to send without touching the session' {
+        $p = New-LoopbackPair
+        $err = Get-ErrorOf { Send-SocketData $p.Client -Path (Join-Path ([IO.Path]::GetTempPath()) 'no-such-file.bin') }
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'FileOpenFailed,*'
+        $p.Client.State | Should -Be 'Open'
+        $p.Client.BytesSent | Should -Be 0
+    }
+
+    It 'rejects an invalid -Pattern before reading' {
+        $p = New-LoopbackPair
+        { Receive-SocketData $p.Client -Pattern '([' -Timeout 1 } | Should -Throw -ErrorId 'InvalidPattern*'
+    }
+
+    It 'accepts host:port and asks for a port when there is none' {
+        $l = New-TcpListener
+        $c = Connect-TcpSocket "127.0.0.1:$($l.Port)" -Timeout 5
+        $c.RemoteEndPoint.Port | Should -Be $l.Port
+        $err = Get-ErrorOf { Connect-TcpSocket 127.0.0.1 -Timeout 5 }
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*'
     }
 }
