@@ -13,8 +13,8 @@ Import-Module $PesterModule -Force
 $env:PSSOCKET_MODULE = $ModulePath
 
 $config = New-PesterConfiguration
-# build.ps1 passes several paths joined with the path separator (a native argument list cannot carry an array).
-$config.Run.Path = @($Path | ForEach-Object { $_ -split [IO.Path]::PathSeparator } | Where-Object { $_ })
+# build.ps1 passes several paths as one argument joined with the path separator (pwsh -File takes one string per parameter).
+$config.Run.Path = @($Path | ForEach-Object { $_ -split [regex]::Escape([IO.Path]::PathSeparator) } | Where-Object { $_ })
 $config.Run.PassThru = $true
 $config.Run.Exit = $false
 $config.Output.Verbosity = 'Detailed'
