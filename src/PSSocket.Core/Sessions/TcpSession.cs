@@ -607,6 +607,12 @@ namespace PSSocket
                 throw Faulted(ex, "Receiving");
             }
 
+            if (n == 0 && IsClosed)
+            {
+                // Our own shutdown ends the read too: that is a local close, not the peer's.
+                ThrowIfClosed();
+            }
+
             if (n == 0)
             {
                 _eof = true;
