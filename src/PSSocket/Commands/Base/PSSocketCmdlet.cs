@@ -89,6 +89,17 @@ namespace PSSocket.Commands
             }
             catch (OperationCanceledException) when (Token.IsCancellationRequested)
             {
+                // The work sees the token at its next wait; let it finish so the caller's file or
+                // stream is not disposed under it and the session's lock is free for the next command.
+                try
+                {
+                    task.Wait(TimeSpan.FromSeconds(5));
+                }
+                catch (AggregateException)
+                {
+                    // It ended by cancellation or failure: the pipeline is stopping either way.
+                }
+
                 throw new PipelineStoppedException();
             }
             catch (AggregateException ex) when (ex.InnerException is PSSocketException inner)
