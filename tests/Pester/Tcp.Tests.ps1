@@ -383,6 +383,38 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.cl
         { Receive-SocketData $p.Client -Pattern '([' -Timeout 1 } | Should -Throw -ErrorId 'InvalidPattern*'
     }
 
+    It 'reports a connect nobody answers as ConnectionTimedOut and registers nothing' {
+        # A listener that never accepts: once its queue is full the kernel drops further SYNs.
+        $l = New-TcpListener -Backlog 1
+        $timedOut = $null
+        for ($i = 0; $i -lt 8 -and -not $timedOut; $i++) {
+            $before = @(Get-SocketSession).Count
+            $err = Get-ErrorOf { Connect-TcpSocket 127.0.0.1 $l.Port -Timeout 1 }
+            if ($err) {
+                $timedOut = $err[0]
+                @(Get-SocketSession).Count | Should -Be $before
+            }
+        }
+        $timedOut.FullyQualifiedErrorId | Should -BeLike 'ConnectionTimedOut,*'
+        $timedOut.CategoryInfo.Category | Should -Be 'OperationTimeout'
+    }
+
+    It 'ends a receive in another runspace with SessionClosed when the session is removed' {
+        $p = New-LoopbackPair
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$env:PSSOCKET_MODULE/PSSocket.psd1'; Receive-SocketData -Session $($p.Client.Id) -ToEnd -Timeout 20")
+            $h = $ps.BeginInvoke()
+            Start-Sleep -Milliseconds 300
+            Remove-SocketSession $p.Client
+            $h.AsyncWaitHandle.WaitOne(10000) | Should -BeTrue
+            $null = $ps.EndInvoke($h)
+            $ps.Streams.Error.Count | Should -Be 1
+            $ps.Streams.Error[0].FullyQualifiedErrorId | Should -BeLike 'SessionClosed,*'
+        }
+        finally { $ps.Dispose() }
+    }
+
     It 'accepts host:port and asks for a port when there is none' {
         $l = New-TcpListener
         $c = Connect-TcpSocket "127.0.0.1:$($l.Port)" -Timeout 5
