@@ -415,6 +415,24 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.cl
         finally { $ps.Dispose() }
     }
 
+    It 'fails a send the peer does not take with SendTimeout and keeps the session Open' {
+        $p = New-LoopbackPair
+        $blob = [byte[]]::new(64MB)
+        $err = Get-ErrorOf { Send-SocketData $p.Client -Data $blob -Timeout 1 }
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SendTimeout,*'
+        $err[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+        $p.Client.State | Should -Be 'Open'
+        # The queued write finishes once the peer reads, so nothing is reordered or lost.
+        $sink = Join-Path ([IO.Path]::GetTempPath()) "pssocket-sink-$PID.bin"
+        try {
+            Receive-SocketData $p.Server -Count 64MB -Path $sink -Timeout 30
+            (Get-Item $sink).Length | Should -Be 64MB
+        }
+        finally { Remove-Item $sink -ErrorAction SilentlyContinue }
+        Send-SocketData $p.Client 'after' -Timeout 10
+        Receive-SocketData $p.Server -Timeout 10 | Should -Be 'after'
+    }
+
     It 'accepts host:port and asks for a port when there is none' {
         $l = New-TcpListener
         $c = Connect-TcpSocket "127.0.0.1:$($l.Port)" -Timeout 5
