@@ -295,6 +295,30 @@ namespace PSSocket.Tests
         }
 
         [Fact]
+        public async Task BufferedDataComesBeforeAResetThatAPendingReadFound()
+        {
+            PeerSend("abc");
+            await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(5, Short, CancellationToken.None));
+            _peer.LingerState = new LingerOption(true, 0);
+            _peer.Close();
+            await Task.Delay(100);
+            Assert.Equal("abc", Text(await _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None)));
+            Assert.Equal(SessionState.Faulted, _session.State);
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.ConnectionReset, ex.Kind);
+        }
+
+        [Fact]
+        public async Task ALocalCloseEndsAWaitingReceiveWithSessionClosed()
+        {
+            var receive = _session.ReceiveToEndAsync(1000, Soon, CancellationToken.None);
+            await Task.Delay(100);
+            _session.Close("closed by the test");
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => receive);
+            Assert.Equal(SocketErrorKind.SessionClosed, ex.Kind);
+        }
+
+        [Fact]
         public async Task AResetWhileWaitingIsConnectionReset()
         {
             var receive = _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None);
