@@ -15,7 +15,7 @@ namespace PSSocket.Tests
     /// <summary>TcpSession receive modes over a real loopback connection; the peer is a plain socket.</summary>
     public sealed class TcpSessionTests : IDisposable
     {
-        private static readonly Encoding Utf8 = TextEncoding.Utf8NoBom;
+        private static readonly Encoding s_utf8 = TextEncoding.Utf8NoBom;
         private readonly TcpSession _session;
         private readonly Socket _peer;
 
@@ -39,7 +39,7 @@ namespace PSSocket.Tests
 
         private static Deadline Short => Deadline.After(TimeSpan.FromMilliseconds(300));
 
-        private void PeerSend(string text) => PeerSend(Utf8.GetBytes(text));
+        private void PeerSend(string text) => PeerSend(s_utf8.GetBytes(text));
 
         private void PeerSend(byte[] bytes)
         {
@@ -50,7 +50,7 @@ namespace PSSocket.Tests
             }
         }
 
-        private static string Text(byte[] b) => Utf8.GetString(b);
+        private static string Text(byte[] b) => s_utf8.GetString(b);
 
         private async Task WaitBuffered(int n)
         {
@@ -75,7 +75,7 @@ namespace PSSocket.Tests
         [Fact]
         public async Task UntilFindsADelimiterSplitAcrossReadsAndKeepsWhatFollows()
         {
-            var receive = _session.ReceiveUntilAsync(Utf8.GetBytes("\r\n"), 1000, Soon, CancellationToken.None);
+            var receive = _session.ReceiveUntilAsync(s_utf8.GetBytes("\r\n"), 1000, Soon, CancellationToken.None);
             PeerSend("hel");
             await Task.Delay(50);
             PeerSend("lo\r");
@@ -90,9 +90,9 @@ namespace PSSocket.Tests
         public async Task ThreeLinesInOneWriteAreThreeLines()
         {
             PeerSend("one\r\ntwo\nthree\n");
-            Assert.Equal("one", Text(await _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None)));
-            Assert.Equal("two", Text(await _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None)));
-            Assert.Equal("three", Text(await _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("one", Text(await _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("two", Text(await _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("three", Text(await _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
             Assert.Equal(0, _session.Available);
         }
 
@@ -101,8 +101,8 @@ namespace PSSocket.Tests
         {
             _session.NewLine = "||";
             PeerSend("a|b||c||");
-            Assert.Equal("a|b", Text(await _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None)));
-            Assert.Equal("c", Text(await _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("a|b", Text(await _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("c", Text(await _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
         }
 
         [Fact]
@@ -117,12 +117,12 @@ namespace PSSocket.Tests
         [Fact]
         public async Task AvailableNeverCutsAUtf8CharacterAcrossReads()
         {
-            var euro = Utf8.GetBytes("a€");
+            var euro = s_utf8.GetBytes("a€");
             PeerSend(euro.Take(3).ToArray());
             await WaitBuffered(3);
-            Assert.Equal("a", Text(await _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None)));
+            Assert.Equal("a", Text(await _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
             Assert.Equal(2, _session.Available);
-            var next = _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None);
+            var next = _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None);
             await Task.Delay(100);
             Assert.False(next.IsCompleted);
             PeerSend(euro.Skip(3).ToArray());
@@ -141,7 +141,7 @@ namespace PSSocket.Tests
         [Fact]
         public async Task AvailableReturnsAsSoonAsSomethingArrives()
         {
-            var receive = _session.ReceiveAvailableAsync(1 << 20, Utf8, Deadline.Infinite, CancellationToken.None);
+            var receive = _session.ReceiveAvailableAsync(1 << 20, s_utf8, Deadline.Infinite, CancellationToken.None);
             await Task.Delay(50);
             PeerSend("ping");
             var done = await Task.WhenAny(receive, Task.Delay(TimeSpan.FromSeconds(10)));
@@ -165,20 +165,20 @@ namespace PSSocket.Tests
         [Fact]
         public async Task PatternLeavesAnIncompleteTrailingCharacterBuffered()
         {
-            var euro = Utf8.GetBytes("€");
-            PeerSend(Utf8.GetBytes("é id=42;").Concat(euro.Take(2)).ToArray());
-            var (text, match) = await _session.ReceivePatternAsync(new Regex(@"id=(\d+);"), Utf8, 1000, Soon, CancellationToken.None);
+            var euro = s_utf8.GetBytes("€");
+            PeerSend(s_utf8.GetBytes("é id=42;").Concat(euro.Take(2)).ToArray());
+            var (text, match) = await _session.ReceivePatternAsync(new Regex(@"id=(\d+);"), s_utf8, 1000, Soon, CancellationToken.None);
             Assert.Equal("é id=42;", text);
             Assert.Equal("42", match.Groups[1].Value);
             Assert.Equal(2, _session.Available);
             PeerSend(euro.Skip(2).ToArray());
-            Assert.Equal("€", Text(await _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None)));
+            Assert.Equal("€", Text(await _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
         }
 
         [Fact]
         public async Task PatternWaitsForTheMatchAcrossReadsAndKeepsTheRest()
         {
-            var receive = _session.ReceivePatternAsync(new Regex("[Pp]assword: ?"), Utf8, 1000, Soon, CancellationToken.None);
+            var receive = _session.ReceivePatternAsync(new Regex("[Pp]assword: ?"), s_utf8, 1000, Soon, CancellationToken.None);
             PeerSend("login ok\nPass");
             await Task.Delay(50);
             PeerSend("word: tail");
@@ -204,9 +204,9 @@ namespace PSSocket.Tests
         [Fact]
         public async Task BytesArrivingAfterATimeoutReachTheNextRead()
         {
-            await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, Utf8, Short, CancellationToken.None));
+            await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, s_utf8, Short, CancellationToken.None));
             PeerSend("late");
-            Assert.Equal("late", Text(await _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None)));
+            Assert.Equal("late", Text(await _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
         }
 
         [Fact]
@@ -214,9 +214,9 @@ namespace PSSocket.Tests
         {
             PeerSend("xy");
             using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _session.ReceiveUntilAsync(Utf8.GetBytes("!"), 1000, Deadline.Infinite, cts.Token));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _session.ReceiveUntilAsync(s_utf8.GetBytes("!"), 1000, Deadline.Infinite, cts.Token));
             PeerSend("z!");
-            Assert.Equal("xyz!", Text(await _session.ReceiveUntilAsync(Utf8.GetBytes("!"), 1000, Soon, CancellationToken.None)));
+            Assert.Equal("xyz!", Text(await _session.ReceiveUntilAsync(s_utf8.GetBytes("!"), 1000, Soon, CancellationToken.None)));
         }
 
         [Fact]
@@ -224,7 +224,7 @@ namespace PSSocket.Tests
         {
             var data = Enumerable.Repeat((byte)'x', 5000).ToArray();
             PeerSend(data);
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveUntilAsync(Utf8.GetBytes("\n"), 1000, Soon, CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveUntilAsync(s_utf8.GetBytes("\n"), 1000, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.ReceiveLimitExceeded, ex.Kind);
             Assert.Equal(SessionState.Open, _session.State);
             Assert.Equal(data, await _session.ReceiveCountAsync(5000, Soon, CancellationToken.None));
@@ -236,9 +236,9 @@ namespace PSSocket.Tests
             PeerSend("bye");
             _peer.Shutdown(SocketShutdown.Send);
             await Task.Delay(50);
-            Assert.Equal("bye", Text(await _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None)));
+            Assert.Equal("bye", Text(await _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
             Assert.Equal(SessionState.RemoteClosed, _session.State);
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.RemoteClosed, ex.Kind);
         }
 
@@ -302,9 +302,9 @@ namespace PSSocket.Tests
             _peer.LingerState = new LingerOption(true, 0);
             _peer.Close();
             await Task.Delay(100);
-            Assert.Equal("abc", Text(await _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None)));
+            Assert.Equal("abc", Text(await _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
             Assert.Equal(SessionState.Faulted, _session.State);
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, Utf8, Soon, CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.ConnectionReset, ex.Kind);
         }
 
@@ -321,7 +321,7 @@ namespace PSSocket.Tests
         [Fact]
         public async Task AResetWhileWaitingIsConnectionReset()
         {
-            var receive = _session.ReceiveLineAsync(Utf8, 1000, Soon, CancellationToken.None);
+            var receive = _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None);
             await Task.Delay(100);
             _peer.LingerState = new LingerOption(true, 0);
             _peer.Close();
@@ -365,7 +365,7 @@ namespace PSSocket.Tests
         {
             var payload = new byte[1_000_000];
             new Random(3).NextBytes(payload);
-            var hello = Utf8.GetBytes("hello");
+            var hello = s_utf8.GetBytes("hello");
             await _session.SendAsync(hello, 0, hello.Length, Soon, CancellationToken.None);
             var sendAll = _session.SendStreamAsync(new MemoryStream(payload), TimeSpan.FromSeconds(10), CancellationToken.None);
             var got = new MemoryStream();
