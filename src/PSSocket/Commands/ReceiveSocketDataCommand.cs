@@ -131,6 +131,17 @@ namespace PSSocket.Commands
                 return;
             }
 
+            if (Path is not null)
+            {
+                // Open (and create or truncate) the file before reading, so a bad path fails
+                // while the data is still buffered in the session.
+                using var probe = TryOpenOutput();
+                if (probe is null)
+                {
+                    return;
+                }
+            }
+
             switch (ParameterSetName)
             {
                 case CountSet:
@@ -213,16 +224,24 @@ namespace PSSocket.Commands
             return file;
         }
 
-        private void StreamToFile(TcpSession tcp)
+        private FileStream? TryOpenOutput()
         {
-            FileStream file;
             try
             {
-                file = OpenOutput();
+                return OpenOutput();
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {
                 WriteError(new ErrorRecord(ex, "FileOpenFailed", ex is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.WriteError, Path));
+                return null;
+            }
+        }
+
+        private void StreamToFile(TcpSession tcp)
+        {
+            var file = TryOpenOutput();
+            if (file is null)
+            {
                 return;
             }
 
