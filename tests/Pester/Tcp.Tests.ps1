@@ -379,6 +379,15 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.cl
         finally { Remove-Item $file -ErrorAction SilentlyContinue }
     }
 
+    It 'reports a -Path it cannot write before taking any data' {
+        $p = New-LoopbackPair
+        Send-SocketData $p.Server "line`n"
+        $bad = Join-Path ([IO.Path]::GetTempPath()) 'no-such-dir-pssocket/out.txt'
+        $err = Get-ErrorOf { Receive-SocketData $p.Client -Line -Path $bad -Timeout 5 }
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'FileOpenFailed,*'
+        Receive-SocketData $p.Client -Line -Timeout 5 | Should -Be 'line'
+    }
+
     It 'reports a missing -Path file to send without touching the session' {
         $p = New-LoopbackPair
         $err = Get-ErrorOf { Send-SocketData $p.Client -Path (Join-Path ([IO.Path]::GetTempPath()) 'no-such-file.bin') }
