@@ -188,6 +188,16 @@ namespace PSSocket.Tests
         }
 
         [Fact]
+        public async Task ACatastrophicPatternFailsClearlyAndKeepsTheData()
+        {
+            PeerSend(new string('a', 40) + "!");
+            var slow = new Regex("^(a+)+$", RegexOptions.None, TimeSpan.FromMilliseconds(50));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceivePatternAsync(slow, s_utf8, 1000, Soon, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.InvalidArgument, ex.Kind);
+            Assert.Equal(41, (await _session.ReceiveCountAsync(41, Soon, CancellationToken.None)).Length);
+        }
+
+        [Fact]
         public async Task ATimeoutKeepsTheSessionOpenAndTheDataIntact()
         {
             PeerSend("abc");

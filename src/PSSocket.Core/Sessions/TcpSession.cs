@@ -361,7 +361,18 @@ namespace PSSocket
                 }
 
                 decoded.Extend(_buffer.Segment);
-                var m = pattern.Match(decoded.Text.ToString());
+                Match m;
+                try
+                {
+                    m = pattern.Match(decoded.Text.ToString());
+                }
+                catch (RegexMatchTimeoutException ex)
+                {
+                    throw new PSSocketException(SocketErrorKind.InvalidArgument,
+                        $"The pattern '{Endpoints.Shorten(pattern.ToString())}' took longer than {ex.MatchTimeout.TotalSeconds:0.#} s to match {decoded.Text.Length} characters on session {this}; simplify it. The data stays buffered.",
+                        ex, target: this);
+                }
+
                 if (!m.Success)
                 {
                     return null;
