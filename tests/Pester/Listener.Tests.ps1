@@ -30,6 +30,7 @@ BeforeAll {
 }
 
 Describe 'New-TcpListener and Wait-TcpConnection' {
+    BeforeAll { Remove-AllSocketSessions }
     AfterEach {
         Remove-AllSocketSessions
         if ($client) { Stop-Peer $client; $client = $null }

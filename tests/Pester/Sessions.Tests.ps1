@@ -63,6 +63,7 @@ Describe '-Session takes an object, an Id or a Name' {
 
 Describe 'Get-SocketSession' {
     BeforeAll {
+        Remove-AllSocketSessions   # counts below assume only this block's sessions
         $l = New-TcpListener -Name 'gs-listener'
         $c = Connect-TcpSocket 127.0.0.1 $l.Port -Name 'gs-client'
         $s = Wait-TcpConnection $l -Timeout 5
@@ -119,6 +120,7 @@ Describe 'Get-SocketSession' {
 }
 
 Describe 'Remove-SocketSession' {
+    BeforeAll { Remove-AllSocketSessions }
     AfterEach { Remove-AllSocketSessions }
 
     It 'leaves the session alone with -WhatIf' {

@@ -269,6 +269,7 @@ Describe 'Receive-SocketData modes' {
 }
 
 Describe 'Connect-TcpSocket failures and targets' {
+    BeforeAll { Remove-AllSocketSessions }
     AfterEach { Remove-AllSocketSessions }
 
     It 'reports a refused port as ConnectionRefused and registers nothing' {
