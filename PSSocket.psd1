@@ -23,6 +23,9 @@
         'Stop-SocketServer'
         'Receive-SocketServerOutput'
         'Start-SocketTls'
+        'Invoke-UdpSend'
+        'New-UdpListener'
+        'New-RawSocket'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

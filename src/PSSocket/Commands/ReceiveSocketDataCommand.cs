@@ -13,7 +13,7 @@ namespace PSSocket.Commands
     [Cmdlet(VerbsCommunications.Receive, "SocketData", DefaultParameterSetName = AvailableSet)]
     [OutputType(typeof(string), typeof(byte[]))]
     [OutputType(typeof(Match), ParameterSetName = new[] { PatternSet })]
-    public sealed class ReceiveSocketDataCommand : SessionCmdlet
+    public sealed partial class ReceiveSocketDataCommand : SessionCmdlet
     {
         private const string AvailableSet = "Available";
         private const string CountSet = "Count";
@@ -115,6 +115,12 @@ namespace PSSocket.Commands
             if (session is TcpSession tcp)
             {
                 ReceiveTcp(tcp);
+                return;
+            }
+
+            if (session is DatagramSession datagrams)
+            {
+                ReceiveDatagrams(datagrams);
                 return;
             }
 

@@ -12,7 +12,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommunications.Send, "SocketData", DefaultParameterSetName = DataSet)]
     [OutputType(typeof(SocketSession))]
-    public sealed class SendSocketDataCommand : SessionCmdlet
+    public sealed partial class SendSocketDataCommand : SessionCmdlet
     {
         private const string DataSet = "Data";
         private const string PathSet = "Path";
@@ -69,6 +69,12 @@ namespace PSSocket.Commands
             }
 
             _session = session;
+            if (session is DatagramSession datagrams)
+            {
+                SendDatagram(datagrams);
+                return;
+            }
+
             if (session is not TcpSession tcp)
             {
                 WriteError(ErrorRecords.WrongKind(session, "Send-SocketData needs a connected Tcp session"));
@@ -151,6 +157,12 @@ namespace PSSocket.Commands
 
         private void FlushBytes()
         {
+            if (_session is DatagramSession datagrams)
+            {
+                FlushDatagramBytes(datagrams);
+                return;
+            }
+
             if (_pendingBytes.Count == 0 || _session is not TcpSession tcp)
             {
                 return;

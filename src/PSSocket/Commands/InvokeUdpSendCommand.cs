@@ -1,0 +1,235 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using PSSocket.Net;
+
+namespace PSSocket.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Sends one-shot UDP datagrams (one per pipeline item) and optionally returns the replies.</para>
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Invoke, "UdpSend")]
+    [OutputType(typeof(SocketDatagram))]
+    public sealed class InvokeUdpSendCommand : PSSocketCmdlet
+    {
+        private readonly List<byte> _pendingBytes = new();
+        private UdpSession? _socket;
+        private IPEndPoint? _target;
+        private int _sent;
+        private bool _failed;
+
+        /// <summary>The host name or address to send to (255.255.255.255 with -Broadcast for the local network).</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        [Alias("CN", "Host", "IPAddress")]
+        [ValidateNotNullOrEmpty]
+        public string ComputerName { get; set; } = "";
+
+        /// <summary>The destination port.</summary>
+        [Parameter(Mandatory = true, Position = 1)]
+        [ValidateRange(1, 65535)]
+        public int Port { get; set; }
+
+        /// <summary>What to send: a string (encoded), a byte[] (as is), or anything else as its string. Each pipeline item is one datagram; an array given to -Data sends one datagram per element (a byte[] is one datagram).</summary>
+        [Parameter(Position = 2, ValueFromPipeline = true)]
+        [AllowNull]
+        [AllowEmptyString]
+        [Alias("InputObject", "Message")]
+        public object? Data { get; set; }
+
+        /// <summary>How strings are encoded and replies decoded (default UTF-8 without BOM).</summary>
+        [Parameter]
+        [EncodingTransformation]
+        [ArgumentCompleter(typeof(EncodingCompleter))]
+        public Encoding? Encoding { get; set; }
+
+        /// <summary>Allows sending to a broadcast address (SO_BROADCAST), e.g. 255.255.255.255 for Wake-on-LAN.</summary>
+        [Parameter]
+        public SwitchParameter Broadcast { get; set; }
+
+        /// <summary>After sending, waits for replies and outputs them as datagram objects: one per datagram sent, or -Count; with -Broadcast (or a multicast target) and no -Count, every reply within -Timeout.</summary>
+        [Parameter]
+        public SwitchParameter WaitForReply { get; set; }
+
+        /// <summary>Seconds to wait for replies with -WaitForReply (default 5), and for name resolution.</summary>
+        [Parameter]
+        [Alias("TimeoutSec")]
+        public double Timeout { get; set; } = 5;
+
+        /// <summary>How many replies -WaitForReply waits for.</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int Count { get; set; }
+
+        /// <summary>The local port to send from (default: one the system picks). Some devices answer only to a fixed port.</summary>
+        [Parameter]
+        [Alias("LocalPort")]
+        [ValidateRange(0, 65535)]
+        public int SourcePort { get; set; }
+
+        /// <summary>Restricts name resolution to IPv4 or IPv6.</summary>
+        [Parameter]
+        public IPFamily AddressFamily { get; set; } = IPFamily.Any;
+
+        /// <inheritdoc />
+        protected override void BeginProcessing()
+        {
+            try
+            {
+                var deadline = Deadline.AfterSeconds(Timeout);
+                var family = AddressFamily == IPFamily.Any ? (System.Net.Sockets.AddressFamily?)null : AddressFamily.ToSocketFamily();
+                var addresses = Run(t => Endpoints.ResolveAsync(ComputerName, family, deadline, t));
+                var address = Array.Find(addresses, a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? addresses[0];
+                _target = new IPEndPoint(address, Port);
+                bool v6 = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+                _socket = new UdpSession(v6 ? IPAddress.IPv6Any : IPAddress.Any, SourcePort, Broadcast, 10_000);
+                if (Encoding is not null)
+                {
+                    _socket.Encoding = Encoding;
+                }
+
+                if (!IsGroupTarget)
+                {
+                    // Connected: only the target's replies are taken, and the OS reports port unreachable.
+                    _socket.Connect(_target);
+                }
+
+                Verbose(() => $"Sending to {Endpoints.Format(_target)} from {Endpoints.Format(_socket.LocalEndPoint)}{(Broadcast ? " (broadcast allowed)" : "")}");
+            }
+            catch (PSSocketException ex)
+            {
+                _socket?.Close("Setup failed");
+                _socket = null;
+                ThrowTerminatingError(ErrorRecords.From(ex, ex.Target ?? $"{ComputerName}:{Port}"));
+            }
+        }
+
+        private bool IsGroupTarget => _target is not null && (UdpSession.IsMulticast(_target.Address) || Broadcast || _target.Address.Equals(IPAddress.Broadcast));
+
+        /// <inheritdoc />
+        protected override void ProcessRecord()
+        {
+            var raw = Data is PSObject pso ? pso.BaseObject : Data;
+            if (raw is byte b)
+            {
+                // A byte[] enumerated by the pipeline arrives a byte at a time: it is one datagram.
+                _pendingBytes.Add(b);
+                return;
+            }
+
+            FlushBytes();
+            if (raw is IList list and not byte[] and not char[])
+            {
+                foreach (var item in list)
+                {
+                    SendOne(item is PSObject p ? p.BaseObject : item);
+                }
+
+                return;
+            }
+
+            SendOne(raw);
+        }
+
+        private void FlushBytes()
+        {
+            if (_pendingBytes.Count > 0)
+            {
+                var bytes = _pendingBytes.ToArray();
+                _pendingBytes.Clear();
+                SendOne(bytes);
+            }
+        }
+
+        private void SendOne(object? item)
+        {
+            var bytes = SendSocketDataCommand.ToBytes(item, _socket!.Encoding, null);
+            try
+            {
+                Run(t => _socket.SendAsync(bytes, IsGroupTarget ? _target : null, Deadline.AfterSeconds(Timeout), t));
+                _sent++;
+                if (DebugOn)
+                {
+                    WriteDebug($"Sent {bytes.Length} bytes to {Endpoints.Format(_target)}: {Hex.Preview(bytes)}");
+                }
+                else
+                {
+                    Verbose(() => $"Sent a datagram of {bytes.Length} bytes to {Endpoints.Format(_target)}");
+                }
+            }
+            catch (PSSocketException ex)
+            {
+                _failed = true;
+                WriteSocketError(ex, ex.Kind == SocketErrorKind.DatagramTooLarge ? item : Endpoints.Format(_target));
+            }
+        }
+
+        /// <inheritdoc />
+        protected override void EndProcessing()
+        {
+            try
+            {
+                FlushBytes();
+                if (_sent == 0 && !_failed && !MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(Data)))
+                {
+                    // Nothing was piped: a bare probe still sends one empty datagram.
+                    SendOne(Array.Empty<byte>());
+                }
+
+                if (WaitForReply && _sent > 0)
+                {
+                    CollectReplies();
+                }
+            }
+            finally
+            {
+                _socket?.Close("Invoke-UdpSend finished");
+            }
+        }
+
+        private void CollectReplies()
+        {
+            bool untilTimeout = Count == 0 && IsGroupTarget;
+            int want = Count > 0 ? Count : untilTimeout ? int.MaxValue : _sent;
+            var deadline = Deadline.AfterSeconds(Timeout);
+            int got = 0;
+            while (got < want)
+            {
+                SocketDatagram reply;
+                try
+                {
+                    reply = Run(t => _socket!.ReceiveAsync(deadline, t));
+                }
+                catch (PSSocketException ex) when (ex.Kind == SocketErrorKind.ReceiveTimeout)
+                {
+                    if (untilTimeout && got > 0)
+                    {
+                        return;
+                    }
+
+                    string more = got == 0 ? "No reply" : $"Only {got} of {want} replies";
+                    WriteError(ErrorRecords.Create(SocketErrorKind.ReceiveTimeout,
+                        $"{more} from {Endpoints.Format(_target)} arrived within {Timeout} s.{_socket!.UnreachableHint}", Endpoints.Format(_target)));
+                    return;
+                }
+
+                got++;
+                WriteObject(reply);
+            }
+        }
+
+        /// <inheritdoc />
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _socket?.Close("Invoke-UdpSend stopped");
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}
