@@ -170,7 +170,7 @@ Describe 'New-UdpListener and datagram sessions' {
 
     It 'receives 1,000 datagrams from python3 as 1,000 separate objects with the right sender' {
         $l = New-UdpListener
-        $out = Invoke-PythonSender -Code $Sender -ArgumentList $l.Port, 1000
+        $out = @(Invoke-PythonSender -Code $Sender -ArgumentList $l.Port, 1000)
         $senderPort = [int] $out[0]
         $d = Receive-SocketData $l -Count 1000 -Timeout 20
         $d | Should -HaveCount 1000

@@ -1,5 +1,4 @@
 using System;
-using System.Collections;
 using System.Collections.Generic;
 using System.Management.Automation;
 using System.Net;
@@ -33,7 +32,7 @@ namespace PSSocket.Commands
         [ValidateRange(1, 65535)]
         public int Port { get; set; }
 
-        /// <summary>What to send: a string (encoded), a byte[] (as is), or anything else as its string. Each pipeline item is one datagram; an array given to -Data sends one datagram per element (a byte[] is one datagram).</summary>
+        /// <summary>What to send: a string (encoded), a byte[] (as is), or anything else as its string. Each pipeline item is one datagram; an array given to -Data sends one datagram per element, except that a byte[] (or an array holding only bytes) is one datagram.</summary>
         [Parameter(Position = 2, ValueFromPipeline = true)]
         [AllowNull]
         [AllowEmptyString]
@@ -121,17 +120,10 @@ namespace PSSocket.Commands
             }
 
             FlushBytes();
-            if (raw is IList list and not byte[] and not char[])
+            foreach (var item in SendSocketDataCommand.DatagramItems(raw))
             {
-                foreach (var item in list)
-                {
-                    SendOne(item is PSObject p ? p.BaseObject : item);
-                }
-
-                return;
+                SendOne(item);
             }
-
-            SendOne(raw);
         }
 
         private void FlushBytes()

@@ -48,7 +48,7 @@ namespace PSSocket.Commands
             {
                 var protocol = RawSession.ParseProtocol(Protocol);
                 var address = Address is null ? RawSession.DefaultAddress(protocol) : Endpoints.ParseBindAddress(Address);
-                if (Address is not null && protocol == System.Net.Sockets.ProtocolType.IcmpV6 && address.Equals(System.Net.IPAddress.Loopback))
+                if (protocol == System.Net.Sockets.ProtocolType.IcmpV6 && Address is not null && Address.Trim().ToUpperInvariant() is "LOOPBACK" or "LOCALHOST")
                 {
                     address = System.Net.IPAddress.IPv6Loopback;
                 }

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Collections.Generic;
 using System.Management.Automation;
 using System.Net;
 using PSSocket.Net;
@@ -38,21 +39,53 @@ namespace PSSocket.Commands
             }
 
             FlushDatagramBytes(session);
-            if (raw is IList list and not byte[] and not char[])
+            foreach (var item in DatagramItems(raw))
             {
-                foreach (var item in list)
-                {
-                    SendOneDatagram(session, item is PSObject p ? p.BaseObject : item);
-                }
-            }
-            else
-            {
-                SendOneDatagram(session, raw);
+                SendOneDatagram(session, item);
             }
 
             if (PassThru)
             {
                 WriteObject(session);
+            }
+        }
+
+        /// <summary>
+        /// Splits a -Data value into datagrams: a byte[] or an array of only bytes (what a function
+        /// returning bytes yields) is one datagram; any other array is one datagram per element.
+        /// </summary>
+        internal static IEnumerable<object?> DatagramItems(object? raw)
+        {
+            if (raw is not IList list || raw is byte[] or char[])
+            {
+                yield return raw;
+                yield break;
+            }
+
+            var bytes = new byte[list.Count];
+            bool allBytes = list.Count > 0;
+            for (int i = 0; i < list.Count && allBytes; i++)
+            {
+                var v = list[i] is PSObject p ? p.BaseObject : list[i];
+                if (v is byte b)
+                {
+                    bytes[i] = b;
+                }
+                else
+                {
+                    allBytes = false;
+                }
+            }
+
+            if (allBytes)
+            {
+                yield return bytes;
+                yield break;
+            }
+
+            foreach (var item in list)
+            {
+                yield return item is PSObject p ? p.BaseObject : item;
             }
         }
 
