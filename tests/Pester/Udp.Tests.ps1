@@ -359,3 +359,31 @@ Invoke-UdpSend 255.255.255.255 $l.Port -Data $magic -ErrorVariable err -ErrorAct
         $r.NoFlagMessage | Should -Match '-Broadcast'
     }
 }
+
+Describe 'Help for the datagram cmdlets' {
+    BeforeAll {
+        $script:docs = Join-Path $RepoRoot 'docs/en-US'
+        $script:common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+    }
+
+    It '<Name> has a synopsis, examples and exactly its parameters documented' -ForEach @(
+        @{ Name = 'Invoke-UdpSend' }, @{ Name = 'New-UdpListener' }, @{ Name = 'New-RawSocket' }
+    ) {
+        $md = Get-Content -Raw (Join-Path $docs "$Name.md")
+        $md | Should -Match "(?m)^## SYNOPSIS\r?\n\S"
+        ([regex]::Matches($md, '(?m)^### Example \d+:')).Count | Should -BeGreaterOrEqual 3
+        $documented = [regex]::Matches($md, '(?m)^### -(\w+)') | ForEach-Object { $_.Groups[1].Value } | Sort-Object
+        $actual = (Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin $common } | Sort-Object
+        $documented | Should -Be $actual
+        $help = Get-Help $Name -Full
+        if ($help.examples) { @($help.examples.example).Count | Should -BeGreaterOrEqual 1 }
+    }
+
+    It 'shows a Wake-on-LAN and a syslog example for Invoke-UdpSend, and the ICMP echo for New-RawSocket' {
+        $udp = Get-Content -Raw (Join-Path $docs 'Invoke-UdpSend.md')
+        $udp | Should -Match 'Wake-on-LAN'
+        $udp | Should -Match '(?i)syslog'
+        $udp | Should -Match '-Broadcast'
+        Get-Content -Raw (Join-Path $docs 'New-RawSocket.md') | Should -Match 'ICMP echo request'
+    }
+}
