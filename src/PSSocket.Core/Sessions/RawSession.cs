@@ -22,6 +22,12 @@ namespace PSSocket
             : base(SessionKind.Raw, CreateBound(protocol, address))
         {
             Protocol = protocol;
+            if (queueLimit < 1)
+            {
+                Socket.Dispose();
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, "The queue limit must be at least 1.", target: queueLimit);
+            }
+
             QueueLimit = queueLimit;
             StartReceiving();
         }

@@ -28,6 +28,12 @@ namespace PSSocket
         public UdpSession(IPAddress address, int port, bool broadcast = false, int queueLimit = DefaultQueueLimit, SessionKind kind = SessionKind.Udp)
             : base(kind, CreateBound(address, port, broadcast))
         {
+            if (queueLimit < 1)
+            {
+                Socket.Dispose();
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, "The queue limit must be at least 1.", target: queueLimit);
+            }
+
             QueueLimit = queueLimit;
             StartReceiving();
         }

@@ -107,6 +107,11 @@ namespace PSSocket.Commands
                 session?.Close("Not registered");
                 WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
             }
+            catch (PipelineStoppedException)
+            {
+                session?.Close("Stopped before it was registered");
+                throw;
+            }
         }
 
         private UdpSession Open()
