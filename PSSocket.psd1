@@ -26,6 +26,7 @@
         'Invoke-UdpSend'
         'New-UdpListener'
         'New-RawSocket'
+        'Test-TcpPort'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

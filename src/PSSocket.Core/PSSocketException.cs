@@ -48,6 +48,8 @@ namespace PSSocket
         PermissionDenied,
         /// <summary>TLS negotiation or certificate validation failed.</summary>
         AuthenticationFailed,
+        /// <summary>An address range holds more addresses than allowed without -Force.</summary>
+        RangeTooLarge,
     }
 
     /// <summary>The one exception type the engine throws; the cmdlet layer turns it into an ErrorRecord.</summary>

@@ -15,7 +15,7 @@ namespace PSSocket
             SocketErrorKind.HostNotFound or SocketErrorKind.SessionNotFound => ErrorCategory.ObjectNotFound,
             SocketErrorKind.SessionClosed or SocketErrorKind.AddressInUse or SocketErrorKind.AddressNotAvailable => ErrorCategory.ResourceUnavailable,
             SocketErrorKind.DuplicateSessionName => ErrorCategory.ResourceExists,
-            SocketErrorKind.ReceiveLimitExceeded => ErrorCategory.LimitsExceeded,
+            SocketErrorKind.ReceiveLimitExceeded or SocketErrorKind.RangeTooLarge => ErrorCategory.LimitsExceeded,
             SocketErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
             SocketErrorKind.AuthenticationFailed => ErrorCategory.AuthenticationError,
             _ => ErrorCategory.InvalidArgument,

@@ -1,0 +1,118 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace PSSocket.Net
+{
+    /// <summary>Collects TLS facts from an open port: protocol and the server certificate, valid or not.</summary>
+    internal static class PortTlsProbe
+    {
+        /// <summary>
+        /// Runs a client handshake over the connected socket (which it does not close) and fills the
+        /// TLS fields of the result. Failures land in TlsError; nothing throws except cancellation.
+        /// </summary>
+        public static async Task InspectAsync(Socket socket, string serverName, TimeSpan timeout, PortCheckResult result, CancellationToken token)
+        {
+            var stream = new NetworkStream(socket, ownsSocket: false);
+            // CA5359 asks that the callback reject bad certificates. This probe sends nothing over the
+            // connection; it reports every certificate's facts and its validity (CertificateValid), and
+            // the cmdlet turns an invalid one into an error unless -SkipCertificateCheck.
+#pragma warning disable CA5359
+            var ssl = new SslStream(stream, false, (_, certificate, chain, errors) =>
+            {
+                Record(result, certificate, chain, errors);
+                return true;
+            });
+#pragma warning restore CA5359
+            try
+            {
+                var handshake = ssl.AuthenticateAsClientAsync(serverName);
+                bool done;
+                try
+                {
+                    done = await Deadline.After(timeout).WaitAsync(handshake, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    Observe(handshake);
+                    throw;
+                }
+
+                if (!done)
+                {
+                    Observe(handshake);
+                    result.TlsError = $"No TLS handshake within {timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (the service may not speak TLS).";
+                    return;
+                }
+
+                try
+                {
+                    await handshake.ConfigureAwait(false);
+                    result.TlsProtocol = ssl.SslProtocol.ToString();
+                }
+                catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException or ObjectDisposedException)
+                {
+                    result.TlsError = $"The TLS handshake failed: {(ex.InnerException ?? ex).Message}";
+                }
+            }
+            finally
+            {
+                ssl.Dispose();
+            }
+        }
+
+        /// <summary>The name to send as SNI and to check the certificate against.</summary>
+        public static string ServerName(string computerName, IPAddress address)
+        {
+            if (string.IsNullOrEmpty(computerName) || Cidr.IsCidr(computerName) || IPAddress.TryParse(computerName, out _))
+            {
+                return address.ToString();
+            }
+
+            return computerName;
+        }
+
+        private static void Record(PortCheckResult result, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            result.CertificateValid = errors == SslPolicyErrors.None;
+            if (errors != SslPolicyErrors.None)
+            {
+                string detail = errors.ToString();
+                var status = chain?.ChainStatus.Where(s => s.Status != X509ChainStatusFlags.NoError)
+                    .Select(s => s.Status.ToString()).Distinct().ToArray();
+                if (status is { Length: > 0 })
+                {
+                    detail += " (" + string.Join(", ", status) + ")";
+                }
+
+                result.CertificateErrors = detail;
+            }
+
+            if (certificate is null)
+            {
+                return;
+            }
+
+            using var cert = new X509Certificate2(certificate);
+            result.CertificateSubject = cert.Subject;
+            result.CertificateIssuer = cert.Issuer;
+            result.CertificateNotAfter = cert.NotAfter;
+            result.CertificateThumbprint = cert.Thumbprint;
+            result.DaysUntilExpiry = DaysUntil(cert.NotAfter.ToUniversalTime(), DateTime.UtcNow);
+        }
+
+        /// <summary>Whole days from now to notAfter, to the nearest day (a fresh 30-day certificate says 30).</summary>
+        internal static int DaysUntil(DateTime notAfterUtc, DateTime nowUtc) =>
+            (int)Math.Round((notAfterUtc - nowUtc).TotalDays, MidpointRounding.AwayFromZero);
+
+        private static void Observe(Task task) => _ = task.ContinueWith(t => t.Exception, TaskScheduler.Default);
+    }
+}

@@ -1,0 +1,291 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.Management.Automation;
+using PSSocket.Net;
+
+namespace PSSocket.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Checks TCP ports on many hosts at once: Open, Closed or Filtered, with latency and optional TLS certificate facts.</para>
+    /// </summary>
+    [Cmdlet(VerbsDiagnostic.Test, "TcpPort")]
+    [OutputType(typeof(PortCheckResult))]
+    [OutputType(typeof(bool))]
+    public sealed class TestTcpPortCommand : PSSocketCmdlet
+    {
+        // Past this many targets waiting for probes, ProcessRecord drains results before taking more input.
+        private const int MaxQueuedTargets = 256;
+
+        private PortScanner? _scanner;
+        private string[]? _commandLinePort;
+        private int[]? _commandLinePorts;
+        private readonly Stopwatch _clock = new();
+        private ProgressRecord? _progress;
+        private long _nextProgressMs = 1000;
+
+        /// <summary>
+        /// Host names, IPv4/IPv6 addresses or CIDR ranges (10.1.2.0/28, fd00::/124); "host:port" (or
+        /// "host:22,443") carries its own ports. Accepts pipeline input, including objects with a
+        /// ComputerName (or HostName, Host, Address) property such as rows from Import-Csv.
+        /// </summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("HostName", "CN", "Host", "Address", "IPAddress", "Target")]
+        [ValidateNotNullOrEmpty]
+        public string[] ComputerName { get; set; } = Array.Empty<string>();
+
+        /// <summary>
+        /// Ports: numbers, ranges and lists in any mix ("22", "80,443", "1-1024") and well-known
+        /// service names (ssh, http, https, rdp, smb, ldap, mssql, postgres, redis, winrm ...).
+        /// Optional when every target is written as host:port.
+        /// </summary>
+        [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+        [Alias("RemotePort", "Ports")]
+        [ArgumentCompleter(typeof(PortCompleter))]
+        public string[]? Port { get; set; }
+
+        /// <summary>Seconds to wait for an answer before a port counts as Filtered (default 1, fractions allowed; 0 leaves it to the operating system).</summary>
+        [Parameter]
+        [Alias("TimeoutSec")]
+        [ValidateRange(0, 3600)]
+        public double Timeout { get; set; } = 1;
+
+        /// <summary>The most probes in flight at once (default 1000).</summary>
+        [Parameter]
+        [ValidateRange(1, 100_000)]
+        public int ThrottleLimit { get; set; } = PortScanOptions.DefaultThrottleLimit;
+
+        /// <summary>Outputs only $true (open) or $false per target and port.</summary>
+        [Parameter]
+        public SwitchParameter Quiet { get; set; }
+
+        /// <summary>Runs a TLS handshake on open ports and reports protocol and certificate facts.</summary>
+        [Parameter]
+        public SwitchParameter Tls { get; set; }
+
+        /// <summary>With -Tls: an invalid certificate is not reported as an error (its facts are reported either way).</summary>
+        [Parameter]
+        public SwitchParameter SkipCertificateCheck { get; set; }
+
+        /// <summary>Outputs only open ports.</summary>
+        [Parameter]
+        public SwitchParameter Open { get; set; }
+
+        /// <summary>Probes only the first address a host name resolves to (default: every address).</summary>
+        [Parameter]
+        public SwitchParameter FirstAddress { get; set; }
+
+        /// <summary>Allows CIDR ranges larger than 4096 addresses (up to 2^24).</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        /// <summary>Restricts host names and ranges to IPv4 or IPv6 (default: every address).</summary>
+        [Parameter]
+        public IPFamily AddressFamily { get; set; } = IPFamily.Any;
+
+        /// <inheritdoc />
+        protected override void BeginProcessing()
+        {
+            if (SkipCertificateCheck && !Tls)
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-SkipCertificateCheck applies only with -Tls.", null));
+            }
+
+            if (Port is not null)
+            {
+                // Bound on the command line: a bad spec is misuse of the whole command.
+                _commandLinePort = Port;
+                try
+                {
+                    _commandLinePorts = PortSpec.Parse(Port);
+                }
+                catch (PSSocketException ex)
+                {
+                    ThrowTerminatingError(ErrorRecords.From(ex, string.Join(",", Port)));
+                }
+            }
+
+            _scanner = new PortScanner(new PortScanOptions
+            {
+                Timeout = Seconds(Timeout),
+                ThrottleLimit = ThrottleLimit,
+                AddressFamily = AddressFamily.ToSocketFamily(),
+                FirstAddress = FirstAddress,
+                Tls = Tls,
+                AllowLargeRanges = Force,
+            }, Token);
+            _clock.Start();
+        }
+
+        /// <inheritdoc />
+        protected override void ProcessRecord()
+        {
+            var scanner = _scanner!;
+            int[]? ports = null;
+            PSSocketException? portError = null;
+            if (Port is not null)
+            {
+                if (ReferenceEquals(Port, _commandLinePort))
+                {
+                    ports = _commandLinePorts;
+                }
+                else
+                {
+                    try
+                    {
+                        ports = PortSpec.Parse(Port);
+                    }
+                    catch (PSSocketException ex)
+                    {
+                        portError = ex;
+                    }
+                }
+            }
+
+            foreach (string text in ComputerName)
+            {
+                if (string.IsNullOrWhiteSpace(text))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var (host, embedded) = PortScanTarget.Split(text);
+                    int[]? targetPorts = embedded is not null ? PortSpec.Parse(embedded) : ports;
+                    if (targetPorts is null)
+                    {
+                        throw portError ?? new PSSocketException(SocketErrorKind.InvalidArgument,
+                            $"No port to check on '{Endpoints.Shorten(text)}': give -Port or write host:port.", target: text);
+                    }
+
+                    scanner.Add(new PortScanTarget(host, targetPorts));
+                    Verbose(() => $"Queued {host}: {targetPorts.Length} port(s)");
+                }
+                catch (PSSocketException ex)
+                {
+                    WriteSocketError(ex, text);
+                }
+
+                Drain(0);
+                while (scanner.QueuedTargets > MaxQueuedTargets)
+                {
+                    Drain(100);
+                }
+            }
+        }
+
+        /// <inheritdoc />
+        protected override void EndProcessing()
+        {
+            var scanner = _scanner!;
+            scanner.Complete();
+            try
+            {
+                while (!scanner.IsFinished)
+                {
+                    Drain(100);
+                }
+            }
+            finally
+            {
+                if (_progress is not null)
+                {
+                    _progress.RecordType = ProgressRecordType.Completed;
+                    WriteProgress(_progress);
+                }
+            }
+
+            Verbose(() => $"{scanner.Finished} probe(s) in {_clock.Elapsed.TotalSeconds:0.00} s, {scanner.OpenFound} open");
+        }
+
+        /// <summary>Writes what has finished, waiting up to waitMs for the first result; all on the pipeline thread.</summary>
+        private void Drain(int waitMs)
+        {
+            var scanner = _scanner!;
+            int wait = waitMs;
+            try
+            {
+                while (scanner.TryTake(out object? item, wait))
+                {
+                    wait = 0;
+                    Write(item);
+                    ReportProgress();
+                }
+            }
+            catch (OperationCanceledException) when (Token.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+
+            ReportProgress();
+        }
+
+        private void Write(object? item)
+        {
+            switch (item)
+            {
+                case PortCheckResult r:
+                    if (r.CertificateValid == false && !SkipCertificateCheck)
+                    {
+                        WriteError(ErrorRecords.Create(SocketErrorKind.AuthenticationFailed,
+                            $"The certificate of {Describe(r)} is not valid: {r.CertificateErrors}. Use -SkipCertificateCheck to report its facts without this error.", r));
+                    }
+
+                    if (Open && r.Status != PortStatus.Open)
+                    {
+                        return;
+                    }
+
+                    if (Quiet)
+                    {
+                        WriteObject(r.Status == PortStatus.Open);
+                    }
+                    else
+                    {
+                        WriteObject(r);
+                    }
+
+                    break;
+                case PSSocketException ex:
+                    WriteSocketError(ex, ex.Target);
+                    break;
+            }
+        }
+
+        private static string Describe(PortCheckResult r) =>
+            r.Address is null || r.ComputerName == r.Address.ToString() ? r.ToString().Split(' ')[0] : $"{r.ComputerName} ({r.ToString().Split(' ')[0]})";
+
+        private void ReportProgress()
+        {
+            // Quick checks show no bar; long runs update it four times a second.
+            long ms = _clock.ElapsedMilliseconds;
+            if (ms < _nextProgressMs)
+            {
+                return;
+            }
+
+            _nextProgressMs = ms + 250;
+            var scanner = _scanner!;
+            long done = scanner.Finished;
+            long total = Math.Max(done, scanner.Expected);
+            double rate = done / Math.Max(0.001, ms / 1000.0);
+            _progress ??= new ProgressRecord(0x7C9, "Test-TcpPort", "Starting");
+            _progress.StatusDescription = string.Format(CultureInfo.CurrentCulture,
+                "{0:N0} of {1:N0} probed, {2:N0} open, {3:N0}/s", done, total, scanner.OpenFound, rate);
+            _progress.PercentComplete = total > 0 ? (int)Math.Min(100, done * 100 / total) : -1;
+            WriteProgress(_progress);
+        }
+
+        /// <inheritdoc />
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _scanner?.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}
