@@ -47,7 +47,7 @@ namespace PSSocket.Net
 
             string t = text.Trim();
             int slash = t.IndexOf('/');
-            if (slash <= 0 || !IPAddress.TryParse(t.Substring(0, slash).Trim('[', ']'), out var address)
+            if (slash <= 0 || !TryParseAddress(t.Substring(0, slash).Trim('[', ']'), out var address)
                 || !int.TryParse(t.Substring(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int prefix))
             {
                 throw new PSSocketException(SocketErrorKind.InvalidArgument,
@@ -69,6 +69,27 @@ namespace PSSocket.Net
             }
 
             return new Cidr(new IPAddress(bytes), prefix);
+        }
+
+        /// <summary>
+        /// Parses an address written in full: dotted quad for IPv4 (not the legacy "10.1" or "167772161"
+        /// forms IPAddress.TryParse accepts, which would turn a host named "1234" into 0.0.4.210), or IPv6.
+        /// </summary>
+        public static bool TryParseAddress(string text, out IPAddress address)
+        {
+            address = IPAddress.None;
+            if (string.IsNullOrEmpty(text) || !IPAddress.TryParse(text, out var parsed))
+            {
+                return false;
+            }
+
+            if (parsed.AddressFamily == AddressFamily.InterNetwork && text.Split('.').Length != 4)
+            {
+                return false;
+            }
+
+            address = parsed;
+            return true;
         }
 
         /// <summary>Every address of the range in ascending order, produced lazily.</summary>

@@ -26,7 +26,7 @@ namespace PSSocket.Net
             {
                 Range = Cidr.Parse(Host);
             }
-            else if (IPAddress.TryParse(Host, out var literal))
+            else if (Cidr.TryParseAddress(Host, out var literal))
             {
                 Literal = literal;
             }

@@ -186,6 +186,7 @@ namespace PSSocket.Net
         /// <exception cref="OperationCanceledException">when the token is cancelled.</exception>
         public bool TryTake(out object? item, int millisecondsTimeout)
         {
+            _token.ThrowIfCancellationRequested();
             if (_output.TryTake(out item, 0, _token))
             {
                 Taken();

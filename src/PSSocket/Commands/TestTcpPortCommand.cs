@@ -186,6 +186,11 @@ namespace PSSocket.Commands
                 {
                     Drain(100);
                 }
+
+                if (Token.IsCancellationRequested)
+                {
+                    throw new PipelineStoppedException();
+                }
             }
             finally
             {

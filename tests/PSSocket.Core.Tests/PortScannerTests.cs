@@ -1,0 +1,247 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using PSSocket.Net;
+using Xunit;
+
+namespace PSSocket.Tests
+{
+    public class PortScannerTests
+    {
+        private static int FreePort()
+        {
+            var l = new TcpListener(IPAddress.Loopback, 0);
+            l.Start();
+            int port = ((IPEndPoint)l.LocalEndpoint).Port;
+            l.Stop();
+            return port;
+        }
+
+        private static List<object> Scan(PortScanOptions options, params PortScanTarget[] targets)
+        {
+            using var scanner = new PortScanner(options, CancellationToken.None);
+            foreach (var t in targets)
+            {
+                scanner.Add(t);
+            }
+
+            scanner.Complete();
+            var items = new List<object>();
+            var limit = Stopwatch.StartNew();
+            while (!scanner.IsFinished && limit.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                if (scanner.TryTake(out var item, 100) && item is not null)
+                {
+                    items.Add(item);
+                }
+            }
+
+            Assert.True(scanner.IsFinished, "the scan did not finish within 60 s");
+            return items;
+        }
+
+        [Fact]
+        public void FindsOpenAndClosedPortsWithLatency()
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            try
+            {
+                int open = ((IPEndPoint)listener.LocalEndpoint).Port;
+                int closed = FreePort();
+                var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.1", new[] { open, closed }))
+                    .Cast<PortCheckResult>().ToDictionary(r => r.Port);
+                Assert.Equal(PortStatus.Open, results[open].Status);
+                Assert.Equal(PortStatus.Closed, results[closed].Status);
+                Assert.Equal("127.0.0.1", results[open].ComputerName);
+                Assert.Equal(IPAddress.Loopback, results[open].Address);
+                Assert.InRange(results[open].Latency, 0.0001, 5000);
+            }
+            finally
+            {
+                listener.Stop();
+            }
+        }
+
+        [Fact]
+        public void ASocketConnectedToItselfIsClosedNotOpen()
+        {
+            // Bind the probe to the port it probes: the SYN meets itself (simultaneous open) and the
+            // socket connects to itself, as a loopback sweep does when the OS picks the probed port.
+            int port = FreePort();
+            var options = new PortScanOptions { LocalEndPointFor = remote => new IPEndPoint(IPAddress.Loopback, remote.Port) };
+            var result = Assert.IsType<PortCheckResult>(Assert.Single(Scan(options, new PortScanTarget("127.0.0.1", new[] { port }))));
+            Assert.Equal(PortStatus.Closed, result.Status);
+            Assert.Contains("its own socket", result.Detail);
+        }
+
+        // Linux drops SYNs to a listener whose accept queue is full: no answer, like a firewall drop.
+        private static async Task<(Socket Listener, List<Socket> Fillers)> UnansweredPortAsync()
+        {
+            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(0);
+            var ep = (IPEndPoint)listener.LocalEndPoint!;
+            var fillers = new List<Socket>();
+            bool full = false;
+            for (int i = 0; i < 8 && !full; i++)
+            {
+                var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                fillers.Add(s);
+                var connect = s.ConnectAsync(ep);
+                full = await Task.WhenAny(connect, Task.Delay(500)) != connect;
+            }
+
+            Assert.True(full, "could not fill the accept queue");
+            return (listener, fillers);
+        }
+
+        [Fact]
+        public async Task APortThatNeverAnswersIsFilteredAfterTheTimeout()
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                return;
+            }
+
+            var (listener, fillers) = await UnansweredPortAsync();
+            try
+            {
+                int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+                var started = Stopwatch.StartNew();
+                var result = Assert.IsType<PortCheckResult>(Assert.Single(
+                    Scan(new PortScanOptions { Timeout = TimeSpan.FromMilliseconds(400) }, new PortScanTarget("127.0.0.1", new[] { port }))));
+                Assert.Equal(PortStatus.Filtered, result.Status);
+                Assert.InRange(result.Latency, 350, 5000);
+                Assert.InRange(started.Elapsed.TotalSeconds, 0.3, 10);
+            }
+            finally
+            {
+                fillers.ForEach(s => s.Dispose());
+                listener.Dispose();
+            }
+        }
+
+        [Fact]
+        public async Task StopsPromptlyWhenCancelled()
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                return;
+            }
+
+            var (listener, fillers) = await UnansweredPortAsync();
+            try
+            {
+                int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+                using var cts = new CancellationTokenSource();
+                using var scanner = new PortScanner(new PortScanOptions { Timeout = TimeSpan.FromSeconds(60), ThrottleLimit = 4 }, cts.Token);
+                scanner.Add(new PortScanTarget("127.0.0.1", Enumerable.Repeat(port, 8).ToArray()));
+                scanner.Complete();
+                cts.CancelAfter(300);
+                var started = Stopwatch.StartNew();
+                Assert.ThrowsAny<OperationCanceledException>(() =>
+                {
+                    while (!scanner.IsFinished && started.Elapsed < TimeSpan.FromSeconds(30))
+                    {
+                        scanner.TryTake(out _, 100);
+                    }
+                });
+                Assert.InRange(started.Elapsed.TotalSeconds, 0, 5);
+            }
+            finally
+            {
+                fillers.ForEach(s => s.Dispose());
+                listener.Dispose();
+            }
+        }
+
+        [Fact]
+        public void ExpandsARangeToOneResultPerAddressAndPort()
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            try
+            {
+                int open = ((IPEndPoint)listener.LocalEndpoint).Port;
+                var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.0/30", new[] { open, FreePort() })).Cast<PortCheckResult>().ToList();
+                Assert.Equal(8, results.Count);
+                Assert.Equal(new[] { "127.0.0.0", "127.0.0.1", "127.0.0.2", "127.0.0.3" }, results.Select(r => r.ComputerName).Distinct().OrderBy(s => s));
+                var hit = Assert.Single(results, r => r.Status == PortStatus.Open);
+                Assert.Equal("127.0.0.1", hit.ComputerName);
+                Assert.Equal(open, hit.Port);
+            }
+            finally
+            {
+                listener.Stop();
+            }
+        }
+
+        [Fact]
+        public void RefusesLargeRangesUnlessAllowed()
+        {
+            using var scanner = new PortScanner(new PortScanOptions(), CancellationToken.None);
+            var ex = Assert.Throws<PSSocketException>(() => scanner.Add(new PortScanTarget("10.0.0.0/16", new[] { 22 })));
+            Assert.Equal(SocketErrorKind.RangeTooLarge, ex.Kind);
+            using var forced = new PortScanner(new PortScanOptions { AllowLargeRanges = true }, CancellationToken.None);
+            var tooBig = Assert.Throws<PSSocketException>(() => forced.Add(new PortScanTarget("10.0.0.0/7", new[] { 22 })));
+            Assert.Equal(SocketErrorKind.RangeTooLarge, tooBig.Kind);
+            var wrongFamily = new PortScanner(new PortScanOptions { AddressFamily = AddressFamily.InterNetworkV6 }, CancellationToken.None);
+            using (wrongFamily)
+            {
+                Assert.Equal(SocketErrorKind.InvalidArgument,
+                    Assert.Throws<PSSocketException>(() => wrongFamily.Add(new PortScanTarget("127.0.0.0/30", new[] { 22 }))).Kind);
+            }
+        }
+
+        [Fact]
+        public void AnUnresolvableNameGivesOneErrorAndErrorResultsWhileOthersComplete()
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            try
+            {
+                int open = ((IPEndPoint)listener.LocalEndpoint).Port;
+                var items = Scan(new PortScanOptions(),
+                    new PortScanTarget("no-such-host.invalid", new[] { 22, 80 }),
+                    new PortScanTarget("127.0.0.1", new[] { open }));
+                var error = Assert.IsType<PSSocketException>(Assert.Single(items, i => i is PSSocketException));
+                Assert.Equal(SocketErrorKind.HostNotFound, error.Kind);
+                var results = items.OfType<PortCheckResult>().ToList();
+                Assert.Equal(3, results.Count);
+                Assert.All(results.Where(r => r.ComputerName == "no-such-host.invalid"), r => Assert.Equal(PortStatus.Error, r.Status));
+                Assert.Equal(PortStatus.Open, Assert.Single(results, r => r.ComputerName == "127.0.0.1").Status);
+            }
+            finally
+            {
+                listener.Stop();
+            }
+        }
+
+        [Fact]
+        public void SweepsEveryLoopbackPortAndFindsExactlyTheListeners()
+        {
+            var listeners = Enumerable.Range(0, 5).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+            listeners.ForEach(l => l.Start());
+            try
+            {
+                var mine = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToHashSet();
+                var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.1", PortSpec.Parse("1-65535"))).Cast<PortCheckResult>().ToList();
+                Assert.Equal(65535, results.Count);
+                Assert.Equal(65535, results.Select(r => r.Port).Distinct().Count());
+                var open = results.Where(r => r.Status == PortStatus.Open).Select(r => r.Port).ToHashSet();
+                Assert.Subset(open, mine);
+                Assert.DoesNotContain(results, r => r.Status is PortStatus.Error or PortStatus.Filtered);
+            }
+            finally
+            {
+                listeners.ForEach(l => l.Stop());
+            }
+        }
+    }
+}
