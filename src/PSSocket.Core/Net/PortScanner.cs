@@ -118,8 +118,8 @@ namespace PSSocket.Net
         /// <summary>Targets handed over and not yet started.</summary>
         public int QueuedTargets => Volatile.Read(ref _queuedTargets);
 
-        /// <summary>True once every result has been taken after <see cref="Complete"/>.</summary>
-        public bool IsFinished => _output.IsCompleted;
+        /// <summary>True once every result has been taken after <see cref="Complete"/>; never after cancellation, so the caller's next take throws.</summary>
+        public bool IsFinished => _output.IsCompleted && !_token.IsCancellationRequested;
 
         /// <summary>Queues a target; a name starts resolving at once. Checks ranges here, so misuse throws to the caller.</summary>
         /// <exception cref="PSSocketException">RangeTooLarge or InvalidArgument (range of the wrong address family).</exception>

@@ -246,6 +246,13 @@ namespace PSSocket.Commands
                     {
                         WriteObject(r.Status == PortStatus.Open);
                     }
+                    else if (Tls)
+                    {
+                        // Its own type name selects the table view with the certificate columns.
+                        var wrapped = PSObject.AsPSObject(r);
+                        wrapped.TypeNames.Insert(0, "PSSocket.PortCheckResult#Tls");
+                        WriteObject(wrapped);
+                    }
                     else
                     {
                         WriteObject(r);

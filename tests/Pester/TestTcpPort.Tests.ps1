@@ -1,0 +1,376 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+
+    $script:Psd1 = Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1'
+    $script:IsRoot = $IsLinux -and ((& id -u) -eq '0')
+
+    # A python3 peer listening on $Count loopback ports (port 0 each); it also finds $Free ports
+    # that nothing listens on. Writes {"open":[...],"free":[...]} to a file and sleeps until stopped.
+    $script:ListenerPy = @'
+import json, os, socket, sys, time
+out, count, free = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ls = []
+for _ in range(count):
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    s.listen(128)
+    ls.append(s)
+fr = []
+for _ in range(free):
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    fr.append(s.getsockname()[1])
+    s.close()
+with open(out + '.tmp', 'w') as f:
+    json.dump({'open': [s.getsockname()[1] for s in ls], 'free': fr}, f)
+os.rename(out + '.tmp', out)
+while True:
+    time.sleep(3600)
+'@
+
+    function Start-PortPeer {
+        param([int] $Count, [int] $Free = 0, [string[]] $Prefix = @())
+        $file = Join-Path ([IO.Path]::GetTempPath()) "psst-ports-$([guid]::NewGuid().ToString('n')).json"
+        $cmd = @($Prefix) + @('python3', '-c', $script:ListenerPy, $file, "$Count", "$Free")
+        $p = Start-Peer -FilePath $cmd[0] -ArgumentList @($cmd | Select-Object -Skip 1)
+        $deadline = [DateTime]::UtcNow.AddSeconds(15)
+        while (-not (Test-Path $file) -and [DateTime]::UtcNow -lt $deadline -and -not $p.HasExited) { Start-Sleep -Milliseconds 50 }
+        if (-not (Test-Path $file)) { Stop-Peer $p; throw 'the python3 listener did not start' }
+        $ports = Get-Content -Raw $file | ConvertFrom-Json
+        Remove-Item $file
+        [pscustomobject]@{ Process = $p; Open = [int[]] $ports.open; Free = [int[]] $ports.free }
+    }
+
+    # Linux drops SYNs to a listener whose accept queue is full: a port that never answers,
+    # without a firewall. Returns the sockets to dispose.
+    function New-UnansweredPort {
+        $l = [System.Net.Sockets.Socket]::new('InterNetwork', 'Stream', 'Tcp')
+        $l.Bind([System.Net.IPEndPoint]::new([ipaddress]::Loopback, 0))
+        $l.Listen(0)
+        $fillers = [System.Collections.Generic.List[System.Net.Sockets.Socket]]::new()
+        for ($i = 0; $i -lt 8; $i++) {
+            $s = [System.Net.Sockets.Socket]::new('InterNetwork', 'Stream', 'Tcp')
+            $fillers.Add($s)
+            if (-not $s.ConnectAsync($l.LocalEndPoint).Wait(500)) { break }
+        }
+        [pscustomobject]@{ Port = $l.LocalEndPoint.Port; Sockets = @($l) + $fillers }
+    }
+
+    function Get-NmapOpenPorts {
+        param([string] $Address, [string] $Ports)
+        $out = & nmap -sT -n -Pn -p $Ports $Address -oG - 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "nmap failed: $out" }
+        $line = $out | Where-Object { $_ -match '\bPorts:' }
+        @([regex]::Matches("$line", '(\d+)/open/') | ForEach-Object { [int] $_.Groups[1].Value } | Sort-Object)
+    }
+}
+
+Describe 'Test-TcpPort' {
+    Context 'a full loopback sweep' {
+        BeforeAll { $script:peer = Start-PortPeer -Count 4 }
+        AfterAll { Stop-Peer $script:peer.Process }
+
+        It 'finds the listeners the test opened, and exactly the open set nmap -sT finds' {
+            $mine = $script:peer.Open
+            $results = Test-TcpPort 127.0.0.1 -Port 1-65535
+            $results.Count | Should -Be 65535
+            ($results.Port | Sort-Object -Unique).Count | Should -Be 65535
+            $results.Where({ $_.Status -in 'Filtered', 'Error' }).Count | Should -Be 0
+            $ours = @($results.Where({ $_.Status -eq 'Open' }).Port | Sort-Object)
+            # Other programs may listen on this machine too, and may come and go between the two
+            # sweeps: compare the full sets, sweeping again (bounded, -Open) while they differ.
+            for ($attempt = 1; $attempt -le 3; $attempt++) {
+                $theirs = Get-NmapOpenPorts -Address 127.0.0.1 -Ports '1-65535'
+                if (-not (Compare-Object $ours $theirs)) { break }
+                Write-Host "sweep $attempt differs: Test-TcpPort $($ours -join ',') nmap $($theirs -join ',')"
+                $ours = @((Test-TcpPort 127.0.0.1 -Port 1-65535 -Open).Port | Sort-Object)
+            }
+            foreach ($p in $mine) { $ours | Should -Contain $p }
+            $ours | Should -Be $theirs
+        }
+
+        It 'writes only open ports with -Open' {
+            $lo = ($script:peer.Open | Measure-Object -Minimum).Minimum
+            $hi = ($script:peer.Open | Measure-Object -Maximum).Maximum
+            $r = @(Test-TcpPort 127.0.0.1 -Port "$lo-$hi" -Open)
+            foreach ($p in $script:peer.Open) { $r.Port | Should -Contain $p }
+            $r.Status | Sort-Object -Unique | Should -Be 'Open'
+        }
+    }
+
+    Context 'targets, ports and output' {
+        BeforeAll {
+            $script:peer = Start-PortPeer -Count 2 -Free 2
+            $script:open = $script:peer.Open[0]
+            $script:closed = $script:peer.Free[0]
+        }
+        AfterAll { Stop-Peer $script:peer.Process }
+
+        It 'returns one PSSocket.PortCheckResult per target and port with latency' {
+            $r = @(Test-TcpPort 127.0.0.1 -Port "$open,$closed")
+            $r.Count | Should -Be 2
+            $r[0].PSObject.TypeNames[0] | Should -Be 'PSSocket.PortCheckResult'
+            ($r | Where-Object Port -EQ $open).Status | Should -Be 'Open'
+            ($r | Where-Object Port -EQ $closed).Status | Should -Be 'Closed'
+            ($r | Where-Object Port -EQ $open).Address | Should -Be ([ipaddress] '127.0.0.1')
+            ($r | Where-Object Port -EQ $open).Latency | Should -BeGreaterThan 0
+            ($r | Out-String) | Should -Match 'Latency\(ms\)'
+        }
+
+        It 'expands 127.0.0.0/28 to sixteen addresses and finds the listener only on 127.0.0.1' {
+            $r = @(Test-TcpPort 127.0.0.0/28 -Port $open, $closed)
+            $r.Count | Should -Be 32
+            ($r.ComputerName | Sort-Object -Unique).Count | Should -Be 16
+            $hit = @($r | Where-Object Status -EQ 'Open')
+            $hit.Count | Should -Be 1
+            $hit[0].ComputerName | Should -Be '127.0.0.1'
+            $hit[0].Port | Should -Be $open
+        }
+
+        It 'refuses a range above 4096 addresses without -Force, before probing anything' {
+            $r = @(Test-TcpPort 10.0.0.0/16 -Port 22 -ErrorVariable e -ErrorAction SilentlyContinue)
+            $r.Count | Should -Be 0
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'RangeTooLarge*'
+            $e[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+            $e[0].Exception.Message | Should -Match '-Force'
+        }
+
+        It 'understands service names, numbers, ranges and lists in any mix' {
+            $r = @(Test-TcpPort 127.0.0.1 -Port 'ssh, https', "$open-$open", 3389 -Timeout 2)
+            ($r.Port | Sort-Object) | Should -Be (@(22, 443, 3389, $open) | Sort-Object)
+            ($r | Where-Object Port -EQ 443).Service | Should -Be 'https'
+            ($r | Where-Object Port -EQ 3389).Service | Should -Be 'rdp'
+            (Test-TcpPort "127.0.0.1:https" -Timeout 2).Port | Should -Be 443
+        }
+
+        It 'completes service names for -Port' {
+            $line = 'Test-TcpPort 127.0.0.1 -Port http'
+            $c = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $c.CompletionMatches.CompletionText | Should -Contain 'https'
+            $c.CompletionMatches.CompletionText | Should -Contain 'http-alt'
+        }
+
+        It 'takes host:port strings and ComputerName/Port objects from Import-Csv' {
+            $csv = Join-Path ([IO.Path]::GetTempPath()) "psst-targets-$([guid]::NewGuid().ToString('n')).csv"
+            try {
+                @(
+                    [pscustomobject]@{ ComputerName = '127.0.0.1'; Port = "$open" }
+                    [pscustomobject]@{ ComputerName = 'localhost'; Port = "$closed,$open" }
+                ) | Export-Csv -Path $csv -NoTypeInformation
+                $r = @(Import-Csv $csv | Test-TcpPort -AddressFamily IPv4)
+                $r.Count | Should -Be 3
+                @($r | Where-Object ComputerName -EQ 'localhost').Count | Should -Be 2
+                ($r | Where-Object { $_.ComputerName -eq 'localhost' -and $_.Port -eq $closed }).Status | Should -Be 'Closed'
+                @($r | Where-Object Status -EQ 'Open').Count | Should -Be 2
+                $s = @("127.0.0.1:$open", "127.0.0.1:$closed" | Test-TcpPort)
+                ($s | Where-Object Port -EQ $open).Status | Should -Be 'Open'
+                ($s | Where-Object Port -EQ $closed).Status | Should -Be 'Closed'
+            }
+            finally { Remove-Item $csv -ErrorAction SilentlyContinue }
+        }
+
+        It 'writes HostNotFound for an unresolvable name and still checks the other targets' {
+            $r = @(Test-TcpPort 'no-such-host.invalid', '127.0.0.1' -Port $open -ErrorVariable e -ErrorAction SilentlyContinue)
+            $e.Count | Should -Be 1
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'HostNotFound*'
+            $e[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $e[0].TargetObject | Should -Be 'no-such-host.invalid'
+            ($r | Where-Object ComputerName -EQ '127.0.0.1').Status | Should -Be 'Open'
+            ($r | Where-Object ComputerName -EQ 'no-such-host.invalid').Status | Should -Be 'Error'
+        }
+
+        It 'answers with one boolean per target and port with -Quiet' {
+            $q = @(Test-TcpPort 127.0.0.1 -Port $open, $closed -Quiet)
+            $q.Count | Should -Be 2
+            $q | ForEach-Object { $_ | Should -BeOfType [bool] }
+            ($q | Where-Object { $_ }).Count | Should -Be 1
+            $reached = if (Test-TcpPort 127.0.0.1 $open -Quiet) { 'up' } else { 'down' }
+            $reached | Should -Be 'up'
+            $reached = if (Test-TcpPort 127.0.0.1 $closed -Quiet) { 'up' } else { 'down' }
+            $reached | Should -Be 'down'
+        }
+
+        It 'probes IPv6 loopback and filters names by -AddressFamily' {
+            $v6 = [System.Net.Sockets.TcpListener]::new([ipaddress]::IPv6Loopback, 0)
+            try { $v6.Start() } catch { Set-ItResult -Skipped -Because "no IPv6 loopback here: $_"; return }
+            try {
+                $p = $v6.LocalEndpoint.Port
+                (Test-TcpPort '::1' -Port $p).Status | Should -Be 'Open'
+                (Test-TcpPort "[::1]:$p").Status | Should -Be 'Open'
+                $r = @(Test-TcpPort '::1/128' -Port $p -AddressFamily IPv6)
+                $r.Count | Should -Be 1
+                @($r | Where-Object Status -EQ 'Open').ComputerName | Should -Be '::1'
+                (Test-TcpPort localhost -Port $open -AddressFamily IPv4).Address | Should -Be ([ipaddress] '127.0.0.1')
+                @(Test-TcpPort localhost -Port $open -FirstAddress).Count | Should -Be 1
+            }
+            finally { $v6.Stop() }
+        }
+
+        It 'rejects misuse with terminating errors: a bad port, no port, -SkipCertificateCheck without -Tls' {
+            { Test-TcpPort 127.0.0.1 -Port 'nosuchservice' } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.TestTcpPortCommand'
+            { Test-TcpPort 127.0.0.1 -Port 70000 } | Should -Throw '*outside 1-65535*'
+            { Test-TcpPort 127.0.0.1 -Port $open -SkipCertificateCheck } | Should -Throw '*only with -Tls*'
+            Test-TcpPort 127.0.0.1 -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArgument*'
+        }
+    }
+
+    Context 'a port that never answers' -Skip:(-not $IsLinux) {
+        BeforeAll {
+            $script:peer = Start-PortPeer -Count 1
+            $script:silent = New-UnansweredPort
+        }
+        AfterAll {
+            $script:silent.Sockets | ForEach-Object { $_.Dispose() }
+            Stop-Peer $script:peer.Process
+        }
+
+        It 'stops promptly on Ctrl+C, keeping what was already written' {
+            $ps = [powershell]::Create()
+            try {
+                $null = $ps.AddCommand('Import-Module').AddArgument($script:Psd1).AddStatement()
+                $null = $ps.AddCommand('Test-TcpPort').AddParameter('ComputerName', '127.0.0.1').AddParameter('Port', "$($script:peer.Open[0]),$($script:silent.Port)").AddParameter('Timeout', 60)
+                $in = [System.Management.Automation.PSDataCollection[psobject]]::new()
+                $in.Complete()
+                $out = [System.Management.Automation.PSDataCollection[psobject]]::new()
+                $null = $ps.BeginInvoke($in, $out)
+                $deadline = [DateTime]::UtcNow.AddSeconds(20)
+                while ($out.Count -lt 1 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+                $out.Count | Should -Be 1
+                $sw = [Diagnostics.Stopwatch]::StartNew()
+                $ps.Stop()
+                $sw.Elapsed.TotalSeconds | Should -BeLessThan 5
+                $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+                $out.Count | Should -Be 1
+                $out[0].Status | Should -Be 'Open'
+            }
+            finally { $ps.Dispose() }
+        }
+    }
+
+    Context 'Filtered ports in a private network namespace' {
+        BeforeAll {
+            $script:ns = $null
+            $script:nsPeer = $null
+            $script:skip = if (-not $IsLinux) { 'network namespaces are Linux only' }
+            elseif (-not $script:IsRoot) { 'creating a network namespace needs root (CI runs as root)' }
+            elseif (-not (Get-Command nft -ErrorAction SilentlyContinue)) { 'nft (package nftables) is not installed' }
+            if ($script:skip) { return }
+
+            $script:ns = 'psst-' + [guid]::NewGuid().ToString('n').Substring(0, 10)
+            & ip netns add $script:ns
+            if ($LASTEXITCODE -ne 0) { $script:skip = "ip netns add failed ($LASTEXITCODE)"; $script:ns = $null; return }
+            & ip netns exec $script:ns ip link set lo up
+            $script:nsPeer = Start-PortPeer -Count 2 -Free 3 -Prefix 'ip', 'netns', 'exec', $script:ns
+            # Dropped: two free ports, and one that listens (a firewall hides a listener too).
+            $script:dropped = @($script:nsPeer.Free[0], $script:nsPeer.Free[1], $script:nsPeer.Open[1])
+            $script:nsOpen = $script:nsPeer.Open[0]
+            $script:nsClosed = $script:nsPeer.Free[2]
+            & ip netns exec $script:ns nft add table inet f
+            & ip netns exec $script:ns nft add chain inet f input '{ type filter hook input priority 0; }'
+            & ip netns exec $script:ns nft add rule inet f input tcp dport "{ $($script:dropped -join ', ') }" drop
+            if ($LASTEXITCODE -ne 0) { throw 'nft rule failed' }
+
+            $script:childScript = Join-Path ([IO.Path]::GetTempPath()) "psst-child-$([guid]::NewGuid().ToString('n')).ps1"
+            Set-Content -Path $script:childScript -Value @'
+param([string] $ModulePath, [string] $Ports, [double] $Timeout)
+$ErrorActionPreference = 'Stop'
+Import-Module $ModulePath
+$sw = [Diagnostics.Stopwatch]::StartNew()
+$results = @(Test-TcpPort 127.0.0.1 -Port $Ports -Timeout $Timeout | ForEach-Object {
+    [pscustomobject]@{ Port = $_.Port; Status = "$($_.Status)"; Latency = $_.Latency; At = $sw.Elapsed.TotalSeconds }
+})
+[pscustomobject]@{ Results = $results; Total = $sw.Elapsed.TotalSeconds } | ConvertTo-Json -Depth 4 -Compress
+'@
+        }
+        AfterAll {
+            if ($script:nsPeer) { Stop-Peer $script:nsPeer.Process }
+            if ($script:ns) { & ip netns del $script:ns }
+            if ($script:childScript) { Remove-Item $script:childScript -ErrorAction SilentlyContinue }
+        }
+
+        It 'reports dropped ports Filtered after about -Timeout, others Open or Closed, open ones first' {
+            if ($script:skip) { Set-ItResult -Skipped -Because $script:skip; return }
+            $pwsh = Get-PwshCommand
+            $ports = @($script:nsOpen, $script:nsClosed) + $script:dropped
+            $json = & ip netns exec $script:ns @pwsh -NoProfile -NonInteractive -File $script:childScript -ModulePath $script:Psd1 -Ports ($ports -join ',') -Timeout 1
+            $LASTEXITCODE | Should -Be 0
+            $run = $json | Select-Object -Last 1 | ConvertFrom-Json
+            $byPort = @{}
+            $run.Results | ForEach-Object { $byPort[[int] $_.Port] = $_ }
+            $byPort.Count | Should -Be 5
+            $byPort[$script:nsOpen].Status | Should -Be 'Open'
+            $byPort[$script:nsClosed].Status | Should -Be 'Closed'
+            foreach ($p in $script:dropped) {
+                $byPort[$p].Status | Should -Be 'Filtered'
+                $byPort[$p].Latency | Should -BeGreaterOrEqual 950
+                $byPort[$p].Latency | Should -BeLessThan 3000
+            }
+            # Streamed: the open port was written long before the filtered ones timed out.
+            $byPort[$script:nsOpen].At | Should -BeLessThan ($byPort[$script:dropped[0]].At - 0.5)
+            $run.Total | Should -BeLessThan 10
+        }
+
+        It 'agrees with nmap -sT inside the namespace' {
+            if ($script:skip) { Set-ItResult -Skipped -Because $script:skip; return }
+            $ports = (@($script:nsOpen, $script:nsClosed) + $script:dropped) -join ','
+            $out = & ip netns exec $script:ns nmap -sT -n -Pn -p $ports 127.0.0.1 -oG -
+            $line = "$($out | Where-Object { $_ -match '\bPorts:' })"
+            foreach ($p in $script:dropped) { $line | Should -Match "\b$p/filtered/" }
+            $line | Should -Match "\b$($script:nsOpen)/open/"
+        }
+    }
+
+    Context 'TLS certificate facts' {
+        BeforeAll {
+            $script:tlsDir = Join-Path ([IO.Path]::GetTempPath()) "psst-tls-$([guid]::NewGuid().ToString('n'))"
+            New-Item -ItemType Directory $script:tlsDir | Out-Null
+            $script:days = 42
+            $key = Join-Path $script:tlsDir 'key.pem'
+            $cert = Join-Path $script:tlsDir 'cert.pem'
+            & openssl req -x509 -newkey rsa:2048 -nodes -keyout $key -out $cert -days $script:days -subj '/CN=pssocket.test' 2>&1 | Out-Null
+            if ($LASTEXITCODE -ne 0) { throw 'openssl req failed' }
+            $script:tlsPort = Get-FreeTcpPort
+            $script:server = Start-Peer -FilePath openssl -ArgumentList 's_server', '-accept', "127.0.0.1:$($script:tlsPort)", '-cert', $cert, '-key', $key, '-quiet'
+            Wait-TcpPort -Port $script:tlsPort
+            $script:plain = Start-PortPeer -Count 1
+        }
+        AfterAll {
+            Stop-Peer $script:server
+            Stop-Peer $script:plain.Process
+            Remove-Item -Recurse -Force $script:tlsDir -ErrorAction SilentlyContinue
+        }
+
+        It 'reports protocol, subject, issuer, expiry and an invalid self-signed certificate' {
+            $r = Test-TcpPort 127.0.0.1 -Port $script:tlsPort -Tls -SkipCertificateCheck -Timeout 5 -ErrorVariable e
+            $e.Count | Should -Be 0
+            $r.Status | Should -Be 'Open'
+            $r.TlsProtocol | Should -Match '^Tls1[23]$'
+            $r.CertificateSubject | Should -Be 'CN=pssocket.test'
+            $r.CertificateIssuer | Should -Be 'CN=pssocket.test'
+            $r.DaysUntilExpiry | Should -Be $script:days
+            ($r.CertificateNotAfter - [DateTime]::Now).TotalDays | Should -BeGreaterThan ($script:days - 1)
+            $r.CertificateValid | Should -BeFalse
+            $r.CertificateErrors | Should -Match 'RemoteCertificateChainErrors'
+            $r.CertificateThumbprint | Should -Match '^[0-9A-F]{40}$'
+            $r.PSObject.TypeNames[0] | Should -Be 'PSSocket.PortCheckResult#Tls'
+            ($r | Out-String -Width 200) | Should -Match 'Tls1[23]\s+False\s+42 CN=pssocket.test'
+        }
+
+        It 'writes AuthenticationFailed for the invalid certificate unless -SkipCertificateCheck, still with its facts' {
+            $r = Test-TcpPort 127.0.0.1 -Port $script:tlsPort -Tls -Timeout 5 -ErrorVariable e -ErrorAction SilentlyContinue
+            $e.Count | Should -Be 1
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed*'
+            $e[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
+            $r.DaysUntilExpiry | Should -Be $script:days
+            $r.CertificateValid | Should -BeFalse
+        }
+
+        It 'reports a TlsError, not a certificate, for an open port that does not speak TLS' {
+            $r = Test-TcpPort 127.0.0.1 -Port $script:plain.Open[0] -Tls -Timeout 0.5
+            $r.Status | Should -Be 'Open'
+            $r.TlsError | Should -Not -BeNullOrEmpty
+            $r.CertificateSubject | Should -BeNullOrEmpty
+        }
+    }
+}
