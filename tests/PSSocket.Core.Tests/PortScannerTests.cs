@@ -127,8 +127,10 @@ namespace PSSocket.Tests
             }
         }
 
-        [Fact]
-        public async Task StopsPromptlyWhenCancelled()
+        [Theory]
+        [InlineData(60)]
+        [InlineData(0)]
+        public async Task StopsPromptlyWhenCancelled(int timeoutSeconds)
         {
             if (!OperatingSystem.IsLinux())
             {
@@ -140,7 +142,7 @@ namespace PSSocket.Tests
             {
                 int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
                 using var cts = new CancellationTokenSource();
-                using var scanner = new PortScanner(new PortScanOptions { Timeout = TimeSpan.FromSeconds(60), ThrottleLimit = 4 }, cts.Token);
+                using var scanner = new PortScanner(new PortScanOptions { Timeout = TimeSpan.FromSeconds(timeoutSeconds), ThrottleLimit = 4 }, cts.Token);
                 scanner.Add(new PortScanTarget("127.0.0.1", Enumerable.Repeat(port, 8).ToArray()));
                 scanner.Complete();
                 cts.CancelAfter(300);

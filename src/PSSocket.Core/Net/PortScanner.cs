@@ -65,8 +65,11 @@ namespace PSSocket.Net
         private int _takenSinceRelease;
         private readonly ConcurrentQueue<PortScanTarget> _targets = new();
         private readonly SemaphoreSlim _targetSignal = new(0);
+        // With a timeout: every attempt in start order, until its deadline passes (the sweeper's queue).
         private readonly ConcurrentQueue<Attempt> _inFlight = new();
-        private readonly ConcurrentBag<SocketAsyncEventArgs> _argsPool = new();
+        // Without one: the attempts still waiting, so Ctrl+C can close them; nothing else holds them.
+        private readonly ConcurrentDictionary<Attempt, byte> _waiting = new();
+        private readonly ConcurrentQueue<SocketAsyncEventArgs> _argsPool = new();
         private readonly ConcurrentDictionary<PortScanTarget, Task<IPAddress[]>> _lookups = new();
         private readonly Timer? _sweeper;
         private readonly long _timeoutTicks;
@@ -370,7 +373,7 @@ namespace PSSocket.Net
                 return;
             }
 
-            if (!_argsPool.TryTake(out var args))
+            if (!_argsPool.TryDequeue(out var args))
             {
                 args = new SocketAsyncEventArgs();
                 args.Completed += (_, e) => OnConnected(e);
@@ -380,7 +383,15 @@ namespace PSSocket.Net
             args.RemoteEndPoint = new IPEndPoint(address, port);
             attempt.Started = Stopwatch.GetTimestamp();
             attempt.Deadline = _timeoutTicks == long.MaxValue ? long.MaxValue : attempt.Started + _timeoutTicks;
-            _inFlight.Enqueue(attempt);
+            if (_timeoutTicks == long.MaxValue)
+            {
+                _waiting[attempt] = 0;
+            }
+            else
+            {
+                _inFlight.Enqueue(attempt);
+            }
+
             bool pending;
             try
             {
@@ -411,8 +422,13 @@ namespace PSSocket.Net
                 long end = Stopwatch.GetTimestamp();
                 args.UserToken = null;
                 args.RemoteEndPoint = null;
-                _argsPool.Add(args);
+                _argsPool.Enqueue(args);
                 int prior = Interlocked.Exchange(ref attempt.State, Done);
+                if (_timeoutTicks == long.MaxValue)
+                {
+                    _waiting.TryRemove(attempt, out _);
+                }
+
                 Finish(attempt, prior, error, end);
             }
             catch (Exception ex)
@@ -646,6 +662,11 @@ namespace PSSocket.Net
         private void AbortAll()
         {
             foreach (var attempt in _inFlight.ToArray())
+            {
+                Abort(attempt, Cancelled);
+            }
+
+            foreach (var attempt in _waiting.Keys)
             {
                 Abort(attempt, Cancelled);
             }
