@@ -196,6 +196,8 @@ namespace PSSocket.Commands
             {
                 if (_progress is not null)
                 {
+                    _nextProgressMs = 0;
+                    ReportProgress();
                     _progress.RecordType = ProgressRecordType.Completed;
                     WriteProgress(_progress);
                 }
