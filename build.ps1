@@ -111,7 +111,7 @@ function Invoke-Test {
     if (-not (Test-Path $pester)) { throw "Pester $PesterVersion was not restored to $pester" }
     $resultFile = Join-Path $Root 'out/pester-summary.json'
     Remove-Item $resultFile -ErrorAction SilentlyContinue
-    $paths = if ($PesterPath) { $PesterPath | ForEach-Object { (Resolve-Path $_).Path } } else { @(Join-Path $Root 'tests/Pester') }
+    $paths = if ($PesterPath) { $PesterPath | ForEach-Object { $_ -split "," } | Where-Object { $_ } | ForEach-Object { (Resolve-Path $_).Path } } else { @(Join-Path $Root 'tests/Pester') }
     $runner = Join-Path $Root 'tests/Pester/Run-Pester.ps1'
     $pwsh = @(Get-PwshCommand)
     & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath (Get-ModuleOutput) -Path ($paths -join [IO.Path]::PathSeparator) -SummaryPath $resultFile | Out-Host

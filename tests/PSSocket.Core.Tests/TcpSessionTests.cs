@@ -401,5 +401,38 @@ namespace PSSocket.Tests
             Assert.Equal(SocketErrorKind.SessionClosed, ex.Kind);
             Assert.Equal(SessionState.Closed, _session.State);
         }
+
+        [Fact]
+        public void AReadOnACallerThreadThatWaitsGetsLinesAndSurvivesATimeout()
+        {
+            using (CallerWaits.Enter())
+            {
+                PeerSend("one\ntw");
+                Assert.Equal("one", Text(Block(_session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None))));
+                var ex = Assert.Throws<PSSocketException>(() => Block(_session.ReceiveLineAsync(s_utf8, 1000, Short, CancellationToken.None)));
+                Assert.Equal(SocketErrorKind.ReceiveTimeout, ex.Kind);
+                Assert.Equal(SessionState.Open, _session.State);
+                PeerSend("o\n");
+                Assert.Equal("two", Text(Block(_session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None))));
+            }
+        }
+
+        [Fact]
+        public void ACancelledWaitOnACallerThreadStopsWithinASlice()
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            using (CallerWaits.Enter())
+            {
+                Assert.ThrowsAny<OperationCanceledException>(() => Block(_session.ReceiveLineAsync(s_utf8, 1000, Soon, cts.Token)));
+            }
+
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+            PeerSend("after\n");
+            Assert.Equal("after", Text(Block(_session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None))));
+        }
+
+        /// <summary>Blocks like a cmdlet's pipeline thread does: the point of these tests.</summary>
+        private static T Block<T>(Task<T> task) => task.GetAwaiter().GetResult();
     }
 }

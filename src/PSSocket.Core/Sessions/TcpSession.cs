@@ -170,7 +170,8 @@ namespace PSSocket
             try
             {
                 int n;
-                while ((n = await source.ReadAsync(chunk, 0, chunk.Length, token).ConfigureAwait(false)) > 0)
+                bool syncSource = source is FileStream { IsAsync: false } or MemoryStream;
+                while ((n = syncSource ? source.Read(chunk, 0, chunk.Length) : await source.ReadAsync(chunk, 0, chunk.Length, token).ConfigureAwait(false)) > 0)
                 {
                     await WriteLockedAsync(chunk, 0, n, Deadline.After(stallTimeout), token).ConfigureAwait(false);
                     total += n;
@@ -305,14 +306,11 @@ namespace PSSocket
         /// </summary>
         public async Task<byte[]> ReceiveLineAsync(Encoding encoding, int maxBytes, Deadline deadline, CancellationToken token)
         {
-            string nl = NewLine;
-            bool lf = nl == "\n" || nl == "\r\n";
-            var delimiter = encoding.GetBytes(lf ? "\n" : nl);
+            var (delimiter, cr) = LineDelimiters(encoding);
             var data = await ReceiveUntilAsync(delimiter, maxBytes, deadline, token).ConfigureAwait(false);
             int len = data.Length - delimiter.Length;
-            if (lf)
+            if (cr is not null)
             {
-                var cr = encoding.GetBytes("\r");
                 if (len >= cr.Length && EndsWith(data, len, cr))
                 {
                     len -= cr.Length;
@@ -327,6 +325,24 @@ namespace PSSocket
             var line = new byte[len];
             Buffer.BlockCopy(data, 0, line, 0, len);
             return line;
+        }
+
+        private (Encoding Encoding, string NewLine, byte[] Delimiter, byte[]? Cr)? _lineDelimiters;
+
+        /// <summary>The encoded line terminator (and the "\r" to strip), cached per encoding and NewLine.</summary>
+        private (byte[] Delimiter, byte[]? Cr) LineDelimiters(Encoding encoding)
+        {
+            string nl = NewLine;
+            if (_lineDelimiters is { } c && ReferenceEquals(c.Encoding, encoding) && ReferenceEquals(c.NewLine, nl))
+            {
+                return (c.Delimiter, c.Cr);
+            }
+
+            bool lf = nl == "\n" || nl == "\r\n";
+            var delimiter = encoding.GetBytes(lf ? "\n" : nl);
+            var cr = lf ? encoding.GetBytes("\r") : null;
+            _lineDelimiters = (encoding, nl, delimiter, cr);
+            return (delimiter, cr);
         }
 
         private static bool EndsWith(byte[] data, int end, byte[] suffix)
@@ -439,7 +455,7 @@ namespace PSSocket
                     {
                         int n = (int)Math.Min(_buffer.Count, (count ?? long.MaxValue) - written);
                         var seg = _buffer.Segment;
-                        await destination.WriteAsync(seg.Array!, seg.Offset, n, token).ConfigureAwait(false);
+                        WriteTo(destination, seg.Array!, seg.Offset, n);
                         _buffer.Skip(n);
                         written += n;
                         progress?.Invoke(written);
@@ -458,11 +474,25 @@ namespace PSSocket
                     }
 
                     ThrowIfFaulted();
-                    if (!await FillAsync(Deadline.After(stallTimeout), token).ConfigureAwait(false))
+                    ThrowIfClosed();
+                    _pendingRead ??= StartReadTask();
+                    if (!await Deadline.After(stallTimeout).WaitAsync(_pendingRead, token).ConfigureAwait(false))
                     {
                         throw new PSSocketException(SocketErrorKind.ReceiveTimeout,
                             $"Nothing arrived on session {this} within the timeout after {written}{(count is null ? "" : $" of {count}")} bytes. The session is still open.",
                             target: this);
+                    }
+
+                    // Straight from the read chunk to the destination: no copy through the buffer.
+                    int got = TakePendingRead();
+                    int use = (int)Math.Min(got, (count ?? long.MaxValue) - written);
+                    WriteTo(destination, _readChunk!, 0, use);
+                    _buffer.Append(_readChunk!, use, got - use);
+                    ReleaseChunk();
+                    if (use > 0)
+                    {
+                        written += use;
+                        progress?.Invoke(written);
                     }
                 }
             }
@@ -575,6 +605,11 @@ namespace PSSocket
         private async Task<bool> FillAsync(Deadline deadline, CancellationToken token)
         {
             ThrowIfClosed();
+            if (_pendingRead is null && _stream is NetworkStream && CallerWaits.OnThisThread)
+            {
+                return FillSynchronously(deadline, token);
+            }
+
             if (_pendingRead is null)
             {
                 StartRead();
@@ -589,20 +624,80 @@ namespace PSSocket
             return true;
         }
 
-        private void StartRead()
+        /// <summary>
+        /// Plain TCP waits on the calling thread with Poll in short slices: no thread-pool hop per
+        /// read (line round trips get several times faster), and cancellation is still seen
+        /// within a slice. A timeout here leaves no read pending, so nothing can be lost.
+        /// </summary>
+        private bool FillSynchronously(Deadline deadline, CancellationToken token)
+        {
+            const int SliceMicroseconds = 50_000;
+            while (true)
+            {
+                token.ThrowIfCancellationRequested();
+                ThrowIfClosed();
+                var remaining = deadline.Remaining;
+                if (remaining == TimeSpan.Zero)
+                {
+                    return false;
+                }
+
+                int slice = remaining == Timeout.InfiniteTimeSpan
+                    ? SliceMicroseconds
+                    : (int)Math.Max(1, Math.Min(SliceMicroseconds, remaining.Ticks / 10));
+                bool ready;
+                try
+                {
+                    ready = Socket.Poll(slice, SelectMode.SelectRead);
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    ThrowIfClosed();
+                    throw Faulted(ex, "Receiving");
+                }
+
+                if (ready)
+                {
+                    break;
+                }
+            }
+
+            _readChunk ??= ChunkPool.Rent();
+            int n;
+            try
+            {
+                n = _stream.Read(_readChunk, 0, _readChunk.Length);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                _readChunk = null;
+                ThrowIfClosed();
+                throw Faulted(ex, "Receiving");
+            }
+
+            OnReadCompleted(n);
+            _buffer.Append(_readChunk!, 0, n);
+            ReleaseChunk();
+            return true;
+        }
+
+        private void StartRead() => _pendingRead = StartReadTask();
+
+        private Task<int> StartReadTask()
         {
             _readChunk ??= ChunkPool.Rent();
             try
             {
-                _pendingRead = _stream.ReadAsync(_readChunk, 0, _readChunk.Length, CancellationToken.None);
+                return _stream.ReadAsync(_readChunk, 0, _readChunk.Length, CancellationToken.None);
             }
             catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
             {
-                _pendingRead = Task.FromException<int>(ex);
+                return Task.FromException<int>(ex);
             }
         }
 
-        private void CompletePendingRead()
+        /// <summary>Collects the finished read: its bytes stay in the read chunk; 0 means end of stream.</summary>
+        private int TakePendingRead()
         {
             var read = _pendingRead!;
             _pendingRead = null;
@@ -618,9 +713,16 @@ namespace PSSocket
                 throw Faulted(ex, "Receiving");
             }
 
+            OnReadCompleted(n);
+            return n;
+        }
+
+        private void OnReadCompleted(int n)
+        {
             if (n == 0 && IsClosed)
             {
                 // Our own shutdown ends the read too: that is a local close, not the peer's.
+                _readChunk = null;
                 ThrowIfClosed();
             }
 
@@ -631,12 +733,33 @@ namespace PSSocket
             }
             else
             {
-                _buffer.Append(_readChunk!, 0, n);
                 CountReceived(n);
             }
+        }
 
-            ChunkPool.Return(_readChunk!);
-            _readChunk = null;
+        private void CompletePendingRead()
+        {
+            int n = TakePendingRead();
+            _buffer.Append(_readChunk!, 0, n);
+            ReleaseChunk();
+        }
+
+        private void ReleaseChunk()
+        {
+            if (_readChunk is not null)
+            {
+                ChunkPool.Return(_readChunk);
+                _readChunk = null;
+            }
+        }
+
+        /// <summary>Synchronous writes for plain files: their async path only adds a thread hop.</summary>
+        private static void WriteTo(Stream destination, byte[] data, int offset, int count)
+        {
+            if (count > 0)
+            {
+                destination.Write(data, offset, count);
+            }
         }
 
         private void ThrowIfFaulted()

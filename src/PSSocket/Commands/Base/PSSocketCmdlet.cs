@@ -13,6 +13,7 @@ namespace PSSocket.Commands
     {
         private readonly CancellationTokenSource _cts = new();
         private bool? _verbose;
+        private bool? _debug;
 
         /// <summary>Cancelled when the pipeline is stopped.</summary>
         protected CancellationToken Token => _cts.Token;
@@ -21,7 +22,7 @@ namespace PSSocket.Commands
         protected bool VerboseOn => _verbose ??= IsStreamOn("Verbose", "VerbosePreference");
 
         /// <summary>True when Debug output would be shown.</summary>
-        protected bool DebugOn => IsStreamOn("Debug", "DebugPreference");
+        protected bool DebugOn => _debug ??= IsStreamOn("Debug", "DebugPreference");
 
         private bool IsStreamOn(string parameter, string preference)
         {
@@ -52,7 +53,13 @@ namespace PSSocket.Commands
         {
             try
             {
-                return work(Token).GetAwaiter().GetResult();
+                Task<T> task;
+                using (CallerWaits.Enter())
+                {
+                    task = work(Token);
+                }
+
+                return task.GetAwaiter().GetResult();
             }
             catch (OperationCanceledException) when (Token.IsCancellationRequested)
             {

@@ -1,0 +1,106 @@
+# Shared by the benchmarks: module import, peers by PID, medians, the result table and JSON.
+$ErrorActionPreference = 'Stop'
+$ModulePath = (Resolve-Path $ModulePath).Path
+Import-Module (Join-Path $ModulePath 'PSSocket.psd1') -Force
+$script:ResultsDir = Join-Path $PSScriptRoot 'results'
+New-Item -ItemType Directory -Force $script:ResultsDir | Out-Null
+
+function Get-FreeTcpPort {
+    $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $l.Start()
+    try { $l.LocalEndpoint.Port } finally { $l.Stop() }
+}
+
+function Start-Peer {
+    param([string] $FilePath, [string[]] $ArgumentList = @())
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($FilePath)
+    foreach ($a in $ArgumentList) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $p = [System.Diagnostics.Process]::Start($psi)
+    $p.BeginOutputReadLine(); $p.BeginErrorReadLine()
+    $p
+}
+
+function Stop-Peer([System.Diagnostics.Process] $Process) {
+    if ($Process -and -not $Process.HasExited) {
+        try { $Process.Kill($true) } catch { Write-Verbose "peer gone: $_" }
+        $null = $Process.WaitForExit(5000)
+    }
+}
+
+function Wait-TcpPort([int] $Port, [double] $TimeoutSec = 10) {
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        $c = [System.Net.Sockets.TcpClient]::new()
+        try { $c.Connect('127.0.0.1', $Port); return } catch { Start-Sleep -Milliseconds 50 } finally { $c.Dispose() }
+    }
+    throw "nothing listens on 127.0.0.1:$Port"
+}
+
+function Get-Median([double[]] $Values) {
+    $s = $Values | Sort-Object
+    $n = $s.Count
+    if ($n % 2) { $s[[int][Math]::Floor($n / 2)] } else { ($s[$n / 2 - 1] + $s[$n / 2]) / 2 }
+}
+
+# Runs each case's script block in turn, Repeat rounds (alternating, so drift hits all alike).
+# A case returns seconds (or a hashtable with Seconds and extra figures).
+function Invoke-Alternating {
+    param([System.Collections.Specialized.OrderedDictionary] $Cases, [int] $Repeat = 3)
+    $samples = [ordered]@{}
+    foreach ($k in $Cases.Keys) { $samples[$k] = [System.Collections.Generic.List[object]]::new() }
+    for ($r = 1; $r -le $Repeat; $r++) {
+        foreach ($k in $Cases.Keys) {
+            [GC]::Collect()
+            $res = & $Cases[$k]
+            if ($res -isnot [hashtable]) { $res = @{ Seconds = [double] $res } }
+            Write-Host ("  round {0} {1,-28} {2,9:0.000} s" -f $r, $k, $res.Seconds)
+            $samples[$k].Add($res)
+        }
+    }
+    $samples
+}
+
+# Prints a table (median, min-max, ratio to the reference) and writes results/<name>.json.
+# HigherIsBetter: the figure is a rate (ratio = ours / reference); else a time (ratio = reference / ours).
+function Write-BenchResult {
+    param(
+        [string] $Name,
+        [System.Collections.Specialized.OrderedDictionary] $Samples,
+        [string] $Ours,
+        [string[]] $References,
+        [scriptblock] $Figure = { param($s) $s.Seconds },
+        [string] $Unit = 's',
+        [switch] $HigherIsBetter,
+        [hashtable] $Targets = @{},
+        [hashtable] $Extra = @{}
+    )
+    $rows = foreach ($k in $Samples.Keys) {
+        $vals = [double[]]@($Samples[$k] | ForEach-Object { & $Figure $_ })
+        [pscustomobject]@{ Case = $k; Median = (Get-Median $vals); Min = ($vals | Measure-Object -Minimum).Minimum; Max = ($vals | Measure-Object -Maximum).Maximum; Runs = $vals.Count }
+    }
+    $ourMedian = ($rows | Where-Object Case -eq $Ours).Median
+    $ratios = [ordered]@{}
+    foreach ($ref in $References) {
+        $refMedian = ($rows | Where-Object Case -eq $ref).Median
+        $ratios[$ref] = if ($HigherIsBetter) { $ourMedian / $refMedian } else { $refMedian / $ourMedian }
+    }
+    Write-Host ''
+    Write-Host "== $Name ($Unit; median of $(($rows | Select-Object -First 1).Runs), min-max)"
+    foreach ($row in $rows) {
+        Write-Host ("  {0,-30} {1,12:0.000} {2,12:0.000} - {3,-12:0.000}" -f $row.Case, $row.Median, $row.Min, $row.Max)
+    }
+    foreach ($ref in $ratios.Keys) {
+        $t = if ($Targets.ContainsKey($ref)) { " (target >= $($Targets[$ref])x: $(if ($ratios[$ref] -ge $Targets[$ref]) { 'met' } else { 'NOT met' }))" } else { '' }
+        Write-Host ("  ratio {0} vs {1}: {2:0.00}x{3}" -f $Ours, $ref, $ratios[$ref], $t)
+    }
+    foreach ($k in $Extra.Keys) { Write-Host ("  {0}: {1}" -f $k, $Extra[$k]) }
+    [ordered]@{
+        name = $Name; unit = $Unit; higherIsBetter = [bool] $HigherIsBetter
+        cases = $rows; ratios = $ratios; targets = $Targets; extra = $Extra
+        machine = @{ cores = [Environment]::ProcessorCount; os = [Environment]::OSVersion.VersionString; pwsh = $PSVersionTable.PSVersion.ToString() }
+        at = (Get-Date).ToString('o')
+    } | ConvertTo-Json -Depth 6 | Set-Content (Join-Path $script:ResultsDir "$Name.json") -Encoding utf8NoBOM
+}
