@@ -27,6 +27,10 @@
         'New-UdpListener'
         'New-RawSocket'
         'Test-TcpPort'
+        'Invoke-SocketConversation'
+        'Enter-SocketSession'
+        'Start-SocketTranscript'
+        'Stop-SocketTranscript'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

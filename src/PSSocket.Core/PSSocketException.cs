@@ -50,6 +50,8 @@ namespace PSSocket
         AuthenticationFailed,
         /// <summary>An address range holds more addresses than allowed without -Force.</summary>
         RangeTooLarge,
+        /// <summary>A conversation step did not see what it expected (timeout, peer closed, limit).</summary>
+        ExpectationFailed,
     }
 
     /// <summary>The one exception type the engine throws; the cmdlet layer turns it into an ErrorRecord.</summary>

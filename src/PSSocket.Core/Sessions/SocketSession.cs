@@ -61,8 +61,15 @@ namespace PSSocket
         public string NewLine
         {
             get => _newLine;
-            set => _newLine = string.IsNullOrEmpty(value) ? throw new ArgumentException("NewLine cannot be empty.", nameof(value)) : value;
+            set => _newLine = string.IsNullOrEmpty(value) ? throw new ArgumentException("NewLine cannot be empty.", nameof(value))
+                : string.Equals(value, AnyNewLine, StringComparison.OrdinalIgnoreCase) ? AnyNewLine : value;
         }
+
+        /// <summary>The NewLine value that makes a received line end at "\r\n", "\n" or a bare "\r"; -Line sends "\r\n" then.</summary>
+        public const string AnyNewLine = "Any";
+
+        /// <summary>What -Line appends when sending: the NewLine, or "\r\n" when NewLine is Any.</summary>
+        public string LineTerminator => string.Equals(_newLine, AnyNewLine, StringComparison.OrdinalIgnoreCase) ? "\r\n" : _newLine;
 
         /// <summary>Whether the stream is encrypted with TLS.</summary>
         public virtual bool IsTls => false;

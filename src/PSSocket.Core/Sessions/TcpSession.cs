@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Net;
 using System.Net.Sockets;
@@ -30,6 +31,10 @@ namespace PSSocket
         private Task? _pendingWrite;
         private bool _eof;
         private PSSocketException? _fault;
+        private readonly object _observerLock = new();
+        private ISessionObserver[] _observers = Array.Empty<ISessionObserver>();
+        private SessionTranscript? _transcript;
+        private bool _swallowLf;
 
         /// <summary>Wraps a connected socket.</summary>
         public TcpSession(Socket socket, Stream? stream = null)
@@ -107,6 +112,134 @@ namespace PSSocket
         /// <summary>True once the peer has closed its sending side.</summary>
         public bool RemoteClosedSeen => _eof;
 
+        /// <summary>When true, text read with Receive-SocketData (and matched by conversations) has ANSI/VT escape sequences and backspace overstrikes removed.</summary>
+        public bool StripAnsi { get; set; }
+
+        /// <summary>True once telnet option handling wraps the stream.</summary>
+        public bool IsTelnet => _stream is TelnetStream;
+
+        /// <summary>The telnet layer, when the session speaks telnet.</summary>
+        public TelnetStream? Telnet => _stream as TelnetStream;
+
+        /// <summary>The file this session's traffic is recorded to, or null.</summary>
+        public string? TranscriptPath => _transcript?.Path;
+
+        /// <summary>
+        /// Puts a telnet layer over the stream (after TLS, if any). Call before the first
+        /// receive: negotiation already buffered as plain data would not be decoded.
+        /// </summary>
+        public void EnableTelnet(TelnetOptions? options = null)
+        {
+            ThrowIfClosed();
+            if (_stream is TelnetStream)
+            {
+                return;
+            }
+
+            if (_pendingRead is not null || _buffer.Count > 0)
+            {
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Session {this} has already received data; telnet must be enabled before the first receive.", target: this);
+            }
+
+            _stream = new TelnetStream(_stream, options);
+        }
+
+        /// <summary>Adds an observer that sees every byte sent and received from now on.</summary>
+        public void AddObserver(ISessionObserver observer)
+        {
+            lock (_observerLock)
+            {
+                var next = new ISessionObserver[_observers.Length + 1];
+                Array.Copy(_observers, next, _observers.Length);
+                next[_observers.Length] = observer ?? throw new ArgumentNullException(nameof(observer));
+                _observers = next;
+            }
+        }
+
+        /// <summary>Removes an observer; true if it was there.</summary>
+        public bool RemoveObserver(ISessionObserver observer)
+        {
+            lock (_observerLock)
+            {
+                int at = Array.IndexOf(_observers, observer);
+                if (at < 0)
+                {
+                    return false;
+                }
+
+                var next = new ISessionObserver[_observers.Length - 1];
+                Array.Copy(_observers, 0, next, 0, at);
+                Array.Copy(_observers, at + 1, next, at, _observers.Length - at - 1);
+                _observers = next;
+                return true;
+            }
+        }
+
+        /// <summary>Starts recording both directions to a file; fails if a transcript is already running.</summary>
+        public SessionTranscript StartTranscript(string path, bool append)
+        {
+            ThrowIfClosed();
+            lock (_observerLock)
+            {
+                if (_transcript is not null)
+                {
+                    throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Session {this} is already recording to '{_transcript.Path}'; stop that transcript first.", target: this);
+                }
+
+                var transcript = new SessionTranscript(path, Encoding, append);
+                transcript.Note($"Transcript of session {this} {Endpoints.Format(LocalEndPoint)} -> {Endpoints.Format(RemoteEndPoint)}");
+                _transcript = transcript;
+                AddObserver(transcript);
+                return transcript;
+            }
+        }
+
+        /// <summary>Stops the running transcript and closes its file; returns its path, or null if none ran.</summary>
+        public string? StopTranscript()
+        {
+            SessionTranscript? transcript;
+            lock (_observerLock)
+            {
+                transcript = _transcript;
+                if (transcript is null)
+                {
+                    return null;
+                }
+
+                _transcript = null;
+                RemoveObserver(transcript);
+            }
+
+            transcript.Note("Transcript stopped");
+            transcript.Dispose();
+            return transcript.Path;
+        }
+
+        private void Notify(DataDirection direction, byte[] data, int offset, int count, bool redacted)
+        {
+            foreach (var observer in _observers)
+            {
+                try
+                {
+                    observer.OnData(direction, data, offset, count, redacted);
+                }
+                catch (IOException)
+                {
+                    // A full disk must not break the conversation; the transcript just misses a record.
+                }
+            }
+        }
+
+        /// <summary>The last (up to) count bytes buffered and not yet read, without consuming them.</summary>
+        public byte[] PeekBufferedTail(int count)
+        {
+            var seg = _buffer.Segment;
+            int n = Math.Min(count, seg.Count);
+            var tail = new byte[n];
+            Buffer.BlockCopy(seg.Array!, seg.Offset + seg.Count - n, tail, 0, n);
+            return tail;
+        }
+
         /// <summary>Replaces the stream (for TLS upgrade); the caller holds both locks.</summary>
         internal void ReplaceStream(Stream stream) => _stream = stream;
 
@@ -145,12 +278,16 @@ namespace PSSocket
         // ---- sending -------------------------------------------------------------------------
 
         /// <summary>Writes bytes; the deadline bounds how long the peer may refuse to take them.</summary>
-        public async Task SendAsync(byte[] data, int offset, int count, Deadline deadline, CancellationToken token)
+        public Task SendAsync(byte[] data, int offset, int count, Deadline deadline, CancellationToken token) =>
+            SendAsync(data, offset, count, redacted: false, deadline, token);
+
+        /// <summary>Writes bytes; when redacted is true, observers (transcripts) are told a secret went, not what it was.</summary>
+        public async Task SendAsync(byte[] data, int offset, int count, bool redacted, Deadline deadline, CancellationToken token)
         {
             await AcquireAsync(_sendLock, deadline, SocketErrorKind.SendTimeout, token).ConfigureAwait(false);
             try
             {
-                await WriteLockedAsync(data, offset, count, deadline, token).ConfigureAwait(false);
+                await WriteLockedAsync(data, offset, count, deadline, token, redacted).ConfigureAwait(false);
             }
             finally
             {
@@ -186,7 +323,7 @@ namespace PSSocket
             return total;
         }
 
-        private async Task WriteLockedAsync(byte[] data, int offset, int count, Deadline deadline, CancellationToken token)
+        private async Task WriteLockedAsync(byte[] data, int offset, int count, Deadline deadline, CancellationToken token, bool redacted = false)
         {
             ThrowIfClosed();
             if (_pendingWrite is not null)
@@ -214,6 +351,7 @@ namespace PSSocket
             _pendingWrite = write;
             await FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
             CountSent(count);
+            Notify(DataDirection.Sent, data, offset, count, redacted);
         }
 
         private async Task FinishPendingWriteAsync(Deadline deadline, CancellationToken token)
@@ -306,6 +444,11 @@ namespace PSSocket
         /// </summary>
         public async Task<byte[]> ReceiveLineAsync(Encoding encoding, int maxBytes, Deadline deadline, CancellationToken token)
         {
+            if ((NewLine == "\r" || NewLine == AnyNewLine) && IsAsciiCompatible(encoding))
+            {
+                return await ReceiveAnyLineAsync(maxBytes, deadline, token).ConfigureAwait(false);
+            }
+
             var (delimiter, cr) = LineDelimiters(encoding);
             var data = await ReceiveUntilAsync(delimiter, maxBytes, deadline, token).ConfigureAwait(false);
             int len = data.Length - delimiter.Length;
@@ -338,11 +481,75 @@ namespace PSSocket
                 return (c.Delimiter, c.Cr);
             }
 
-            bool lf = nl == "\n" || nl == "\r\n";
-            var delimiter = encoding.GetBytes(lf ? "\n" : nl);
+            string terminator = nl == AnyNewLine ? "\n" : nl;
+            bool lf = terminator == "\n" || terminator == "\r\n";
+            var delimiter = encoding.GetBytes(lf ? "\n" : terminator);
             var cr = lf ? encoding.GetBytes("\r") : null;
             _lineDelimiters = (encoding, nl, delimiter, cr);
             return (delimiter, cr);
+        }
+
+        private static bool IsAsciiCompatible(Encoding encoding)
+        {
+            var bytes = encoding.GetBytes("\r\n");
+            return bytes.Length == 2 && bytes[0] == (byte)'\r' && bytes[1] == (byte)'\n';
+        }
+
+        /// <summary>
+        /// One line ended by "\r\n", "\n" or a bare "\r". A "\r" that is the last byte buffered
+        /// ends the line at once; a "\n" that then follows is dropped by the next line read.
+        /// </summary>
+        private Task<byte[]> ReceiveAnyLineAsync(int maxBytes, Deadline deadline, CancellationToken token)
+        {
+            int scanned = 0;
+            return ReceiveCoreAsync(deadline, () =>
+            {
+                if (_swallowLf && _buffer.Count > 0)
+                {
+                    _swallowLf = false;
+                    if (_buffer[0] == (byte)'\n')
+                    {
+                        _buffer.Skip(1);
+                    }
+                }
+
+                for (int i = scanned; i < _buffer.Count; i++)
+                {
+                    byte b = _buffer[i];
+                    if (b != (byte)'\r' && b != (byte)'\n')
+                    {
+                        continue;
+                    }
+
+                    var line = _buffer.Take(i);
+                    _buffer.Skip(1);
+                    if (b == (byte)'\r')
+                    {
+                        if (_buffer.Count > 0)
+                        {
+                            if (_buffer[0] == (byte)'\n')
+                            {
+                                _buffer.Skip(1);
+                            }
+                        }
+                        else
+                        {
+                            _swallowLf = true;
+                        }
+                    }
+
+                    return line;
+                }
+
+                scanned = _buffer.Count;
+                if (_eof && _buffer.Count > 0)
+                {
+                    // The last line of a stream may lack its terminator.
+                    return _buffer.Take(_buffer.Count);
+                }
+
+                return null;
+            }, maxBytes, null, false, token);
         }
 
         private static bool EndsWith(byte[] data, int end, byte[] suffix)
@@ -362,7 +569,15 @@ namespace PSSocket
         /// Text up to the end of the first match of the pattern. Bytes after the match stay
         /// buffered. Returns the consumed text and the match.
         /// </summary>
-        public async Task<(string Text, Match Match)> ReceivePatternAsync(Regex pattern, Encoding encoding, int maxBytes, Deadline deadline, CancellationToken token)
+        public Task<(string Text, Match Match)> ReceivePatternAsync(Regex pattern, Encoding encoding, int maxBytes, Deadline deadline, CancellationToken token) =>
+            ReceivePatternAsync(pattern, encoding, false, maxBytes, deadline, token);
+
+        /// <summary>
+        /// Like <see cref="ReceivePatternAsync(Regex, Encoding, int, Deadline, CancellationToken)"/>;
+        /// with stripAnsi the pattern is matched against the text with escape sequences and
+        /// backspace overstrikes removed, and the returned text is that clean text.
+        /// </summary>
+        public async Task<(string Text, Match Match)> ReceivePatternAsync(Regex pattern, Encoding encoding, bool stripAnsi, int maxBytes, Deadline deadline, CancellationToken token)
         {
             string? text = null;
             Match? match = null;
@@ -377,15 +592,23 @@ namespace PSSocket
                 }
 
                 decoded.Extend(_buffer.Segment);
+                string haystack = decoded.Text.ToString();
+                List<int>? cleanEnds = null;
+                if (stripAnsi)
+                {
+                    cleanEnds = new List<int>(haystack.Length);
+                    haystack = AnsiText.Strip(haystack, cleanEnds);
+                }
+
                 Match m;
                 try
                 {
-                    m = pattern.Match(decoded.Text.ToString());
+                    m = pattern.Match(haystack);
                 }
                 catch (RegexMatchTimeoutException ex)
                 {
                     throw new PSSocketException(SocketErrorKind.InvalidArgument,
-                        $"The pattern '{Endpoints.Shorten(pattern.ToString())}' took longer than {ex.MatchTimeout.TotalSeconds:0.#} s to match {decoded.Text.Length} characters on session {this}; simplify it. The data stays buffered.",
+                        $"The pattern '{Endpoints.Shorten(pattern.ToString())}' took longer than {ex.MatchTimeout.TotalSeconds:0.#} s to match {haystack.Length} characters on session {this}; simplify it. The data stays buffered.",
                         ex, target: this);
                 }
 
@@ -395,9 +618,10 @@ namespace PSSocket
                 }
 
                 int charEnd = m.Index + m.Length;
-                int bytes = charEnd == 0 ? 0 : decoded.ByteEnds[charEnd - 1];
+                int rawCharEnd = cleanEnds is null || charEnd == 0 ? charEnd : cleanEnds[charEnd - 1];
+                int bytes = rawCharEnd == 0 ? 0 : decoded.ByteEnds[rawCharEnd - 1];
                 _buffer.Skip(bytes);
-                text = decoded.Text.ToString(0, charEnd);
+                text = haystack.Substring(0, charEnd);
                 match = m;
                 return Array.Empty<byte>();
             }, maxBytes, null, false, token).ConfigureAwait(false);
@@ -734,6 +958,7 @@ namespace PSSocket
             else
             {
                 CountReceived(n);
+                Notify(DataDirection.Received, _readChunk!, 0, n, false);
             }
         }
 
@@ -817,6 +1042,7 @@ namespace PSSocket
 
             _stream.Dispose();
             Socket.Dispose();
+            StopTranscript();
         }
     }
 }

@@ -42,7 +42,7 @@ namespace PSSocket.Commands
         [ArgumentCompleter(typeof(EncodingCompleter))]
         public Encoding? Encoding { get; set; }
 
-        /// <summary>What -Line sends and what ends a received line (default "`n").</summary>
+        /// <summary>What -Line sends and what ends a received line (default "`n"; "`r" or Any: a line ends at "`r`n", "`n" or a bare "`r", and Any sends "`r`n").</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? NewLine { get; set; }
@@ -97,6 +97,19 @@ namespace PSSocket.Commands
         [ValidateNotNullOrEmpty]
         [Alias("CertificateAuthority", "CACertificate")]
         public object[]? TrustedCertificate { get; set; }
+
+        /// <summary>Speaks telnet: option negotiation is answered and removed from received data, 0xFF is escaped when sending.</summary>
+        [Parameter]
+        public SwitchParameter Telnet { get; set; }
+
+        /// <summary>Removes ANSI/VT escape sequences and backspace overstrikes from text received on this session.</summary>
+        [Parameter]
+        public SwitchParameter StripAnsi { get; set; }
+
+        /// <summary>Records the session's traffic (both directions, with timestamps) to this file from the start.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? TranscriptPath { get; set; }
 
         private TlsClientOptions? _tls;
 
@@ -209,6 +222,7 @@ namespace PSSocket.Commands
                     Verbose(() => $"TLS established: {session.TlsProtocol}, {session.CipherSuite}; server certificate for '{session.RemoteCertificate?.Subject}', valid until {session.RemoteCertificate?.NotAfter:u}");
                 }
 
+                ApplySessionOptions(session);
                 try
                 {
                     SessionManager.Register(session, Name);
@@ -221,6 +235,10 @@ namespace PSSocket.Commands
 
                 Verbose(() => $"Connected: session {session.Id} {Endpoints.Format(session.LocalEndPoint)} -> {Endpoints.Format(session.RemoteEndPoint)}");
                 WriteObject(session);
+                if (TranscriptPath is not null)
+                {
+                    TranscriptFiles.Start(this, session, SessionState.Path.GetUnresolvedProviderPathFromPSPath(TranscriptPath), append: false);
+                }
             }
             catch (PSSocketException ex)
             {
@@ -229,6 +247,15 @@ namespace PSSocket.Commands
             finally
             {
                 socket?.Dispose();
+            }
+        }
+
+        private void ApplySessionOptions(TcpSession session)
+        {
+            session.StripAnsi = StripAnsi;
+            if (Telnet)
+            {
+                session.EnableTelnet();
             }
         }
     }

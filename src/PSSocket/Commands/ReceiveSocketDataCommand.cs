@@ -81,6 +81,10 @@ namespace PSSocket.Commands
         [ValidateRange(1, int.MaxValue)]
         public int MaxBytes { get; set; } = TcpSession.DefaultMaxBytes;
 
+        /// <summary>Removes ANSI/VT escape sequences and backspace overstrikes from the text (always on when the session's StripAnsi is set). With -Pattern the expression is matched against the clean text.</summary>
+        [Parameter]
+        public SwitchParameter StripAnsi { get; set; }
+
         /// <summary>Decodes (and encodes -Until) with this encoding instead of the session's.</summary>
         [Parameter]
         [EncodingTransformation]
@@ -158,7 +162,7 @@ namespace PSSocket.Commands
                     Emit(tcp, Run(t => tcp.ReceiveUntilAsync(delimiter, MaxBytes, deadline, t)), encoding);
                     break;
                 case PatternSet:
-                    var (text, match) = Run(t => tcp.ReceivePatternAsync(_regex!, encoding, MaxBytes, deadline, t));
+                    var (text, match) = Run(t => tcp.ReceivePatternAsync(_regex!, encoding, Strip(tcp), MaxBytes, deadline, t));
                     if (AsMatch)
                     {
                         WriteObject(match);
@@ -215,9 +219,12 @@ namespace PSSocket.Commands
             }
             else
             {
-                WriteObject(text ?? encoding.GetString(data));
+                string output = text ?? encoding.GetString(data);
+                WriteObject(Strip(tcp) ? AnsiText.Strip(output) : output);
             }
         }
+
+        private bool Strip(TcpSession tcp) => StripAnsi || tcp.StripAnsi;
 
         // Every piece this invocation receives (-Line -Count N, several piped sessions) goes
         // into the file; only the first open replaces it.

@@ -129,7 +129,7 @@ namespace PSSocket.Commands
             }
             else
             {
-                var bytes = ToBytes(raw, Encoding ?? tcp.Encoding, Line ? tcp.NewLine : null);
+                var bytes = ToBytes(raw, Encoding ?? tcp.Encoding, Line ? tcp.LineTerminator : null);
                 Run(t => tcp.SendAsync(bytes, 0, bytes.Length, Deadline.AfterSeconds(Timeout), t));
                 if (DebugOn)
                 {

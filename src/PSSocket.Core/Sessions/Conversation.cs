@@ -1,0 +1,357 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Security;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using PSSocket.Net;
+
+namespace PSSocket
+{
+    /// <summary>One step of a conversation: optionally wait, send, then expect.</summary>
+    public sealed class ConversationStep
+    {
+        /// <summary>Text (or, with IsRegex, a regular expression) to wait for.</summary>
+        public string? Expect { get; set; }
+
+        /// <summary>True when Expect is a regular expression (matched with Multiline).</summary>
+        public bool IsRegex { get; set; }
+
+        /// <summary>Text to send, encoded with the session encoding.</summary>
+        public string? SendText { get; set; }
+
+        /// <summary>Bytes to send as they are.</summary>
+        public byte[]? SendBytes { get; set; }
+
+        /// <summary>A secret to send; it never appears in the transcript.</summary>
+        public SecureString? SendSecret { get; set; }
+
+        /// <summary>Whether to append the session line terminator; null means yes for text and secrets, no for bytes.</summary>
+        public bool? Line { get; set; }
+
+        /// <summary>How long the expectation may wait; null uses the conversation default.</summary>
+        public TimeSpan? Timeout { get; set; }
+
+        /// <summary>The name under which the text received before the match is stored in Captures.</summary>
+        public string? Capture { get; set; }
+
+        /// <summary>A pause before the step.</summary>
+        public TimeSpan Delay { get; set; }
+
+        /// <summary>A pager prompt (regular expression, e.g. "--More--") answered with PageSend while waiting for Expect.</summary>
+        public string? Page { get; set; }
+
+        /// <summary>What answers the pager prompt (default one space, no line terminator).</summary>
+        public string PageSend { get; set; } = " ";
+
+        /// <summary>True when the step sends something.</summary>
+        public bool Sends => SendText is not null || SendBytes is not null || SendSecret is not null;
+    }
+
+    /// <summary>What one step did.</summary>
+    public sealed class ConversationStepResult
+    {
+        /// <summary>The step's position in the script, from 1.</summary>
+        public int Index { get; internal set; }
+
+        /// <summary>Send, Expect, SendExpect or Delay.</summary>
+        public string Kind { get; internal set; } = "";
+
+        /// <summary>What the step waited for.</summary>
+        public string? Expect { get; internal set; }
+
+        /// <summary>What was sent (******** for a secret), without the line terminator.</summary>
+        public string? Sent { get; internal set; }
+
+        /// <summary>The text the expectation consumed, up to and including the match (pager prompts removed).</summary>
+        public string? Received { get; internal set; }
+
+        /// <summary>The match that ended the expectation.</summary>
+        public Match? Match { get; internal set; }
+
+        /// <summary>How many pager prompts were answered.</summary>
+        public int Pages { get; internal set; }
+
+        /// <summary>How long the step took.</summary>
+        public TimeSpan Duration { get; internal set; }
+
+        /// <summary>False when the step failed.</summary>
+        public bool Success { get; internal set; }
+
+        /// <summary>Why the step failed.</summary>
+        public string? Error { get; internal set; }
+    }
+
+    /// <summary>The record of a conversation: steps, captures, outcome.</summary>
+    public sealed class ConversationTranscript
+    {
+        internal ConversationTranscript(SocketSession session) => Session = session;
+
+        /// <summary>The session the conversation ran on.</summary>
+        public SocketSession Session { get; }
+
+        /// <summary>Each step that ran, in order.</summary>
+        public List<ConversationStepResult> Steps { get; } = new();
+
+        /// <summary>Captured values by name (case-insensitive): Capture names and regex named groups.</summary>
+        public Hashtable Captures { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>True when every step succeeded.</summary>
+        public bool Success { get; internal set; } = true;
+
+        /// <summary>The index of the step that failed, if one did.</summary>
+        public int? FailedStep { get; internal set; }
+
+        /// <summary>The whole conversation's duration.</summary>
+        public TimeSpan Elapsed { get; internal set; }
+
+        /// <summary>A Capture named on a send-only step, filled by the next expectation.</summary>
+        internal string? PendingCapture { get; set; }
+    }
+
+    /// <summary>Runs conversation steps on a TCP session.</summary>
+    public static class ConversationRunner
+    {
+        /// <summary>The most pager prompts one step answers.</summary>
+        public const int MaxPages = 10000;
+
+        private const int TailBytes = 200;
+
+        /// <summary>Starts a transcript for a session.</summary>
+        public static ConversationTranscript Begin(TcpSession session) => new(session);
+
+        /// <summary>
+        /// Runs one step and records it in the transcript. A failed expectation throws
+        /// ExpectationFailed (the cause as inner exception, the transcript as target) with the
+        /// last bytes received in the message; other failures propagate as they are.
+        /// </summary>
+        public static async Task<ConversationStepResult> RunStepAsync(TcpSession session, ConversationStep step, int index, ConversationTranscript transcript, TimeSpan defaultTimeout, int maxBytes, CancellationToken token)
+        {
+            var result = new ConversationStepResult
+            {
+                Index = index,
+                Kind = step.Expect is null ? step.Sends ? "Send" : "Delay" : step.Sends ? "SendExpect" : "Expect",
+                Expect = step.Expect,
+            };
+            var watch = Stopwatch.StartNew();
+            var timeout = step.Timeout ?? defaultTimeout;
+            transcript.Steps.Add(result);
+            try
+            {
+                if (step.Delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(step.Delay, token).ConfigureAwait(false);
+                }
+
+                if (step.Sends)
+                {
+                    await SendAsync(session, step, result, timeout, token).ConfigureAwait(false);
+                    if (step.Expect is null && step.Capture is not null)
+                    {
+                        transcript.PendingCapture = step.Capture;
+                    }
+                }
+
+                if (step.Expect is not null)
+                {
+                    await ExpectAsync(session, step, result, transcript, timeout, maxBytes, token).ConfigureAwait(false);
+                }
+
+                result.Success = true;
+                return result;
+            }
+            catch (Exception ex)
+            {
+                result.Success = false;
+                result.Error = ex.Message;
+                transcript.Success = false;
+                transcript.FailedStep = index;
+                throw;
+            }
+            finally
+            {
+                result.Duration = watch.Elapsed;
+            }
+        }
+
+        private static async Task SendAsync(TcpSession session, ConversationStep step, ConversationStepResult result, TimeSpan timeout, CancellationToken token)
+        {
+            var encoding = session.Encoding;
+            bool line = step.Line ?? step.SendBytes is null;
+            byte[] data;
+            bool secret = step.SendSecret is not null;
+            if (secret)
+            {
+                data = SecretBytes(step.SendSecret!, encoding, line ? session.LineTerminator : null);
+                result.Sent = SessionTranscript.Redacted;
+            }
+            else if (step.SendBytes is not null)
+            {
+                data = Join(step.SendBytes, line ? encoding.GetBytes(session.LineTerminator) : null);
+                result.Sent = Hex(step.SendBytes);
+            }
+            else
+            {
+                data = encoding.GetBytes(line ? step.SendText + session.LineTerminator : step.SendText!);
+                result.Sent = step.SendText;
+            }
+
+            try
+            {
+                await session.SendAsync(data, 0, data.Length, secret, Deadline.After(timeout), token).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (secret)
+                {
+                    Array.Clear(data, 0, data.Length);
+                }
+            }
+        }
+
+        private static async Task ExpectAsync(TcpSession session, ConversationStep step, ConversationStepResult result, ConversationTranscript transcript, TimeSpan timeout, int maxBytes, CancellationToken token)
+        {
+            var options = RegexOptions.CultureInvariant | RegexOptions.Multiline;
+            string expect = step.IsRegex ? step.Expect! : Regex.Escape(step.Expect!);
+            var pattern = step.Page is null
+                ? new Regex(expect, options, TimeSpan.FromSeconds(2))
+                : new Regex($"(?<__page>{step.Page})|(?:{expect})", options, TimeSpan.FromSeconds(2));
+            var received = new StringBuilder();
+            var before = new StringBuilder();
+            try
+            {
+                for (int page = 0; ; page++)
+                {
+                    var (text, match) = await session.ReceivePatternAsync(pattern, session.Encoding, session.StripAnsi, maxBytes, Deadline.After(timeout), token).ConfigureAwait(false);
+                    if (step.Page is not null && match.Groups["__page"].Success)
+                    {
+                        if (page >= MaxPages)
+                        {
+                            throw new PSSocketException(SocketErrorKind.ReceiveLimitExceeded, $"Answered {MaxPages} pager prompts without seeing the expectation.", target: session);
+                        }
+
+                        string content = text.Substring(0, match.Index);
+                        received.Append(content);
+                        before.Append(content);
+                        result.Pages++;
+                        var answer = session.Encoding.GetBytes(step.PageSend);
+                        await session.SendAsync(answer, 0, answer.Length, Deadline.After(timeout), token).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    received.Append(text);
+                    before.Append(text, 0, match.Index);
+                    result.Match = match;
+                    break;
+                }
+            }
+            catch (PSSocketException ex) when (ex.Kind is SocketErrorKind.ReceiveTimeout or SocketErrorKind.RemoteClosed or SocketErrorKind.ReceiveLimitExceeded)
+            {
+                result.Received = received.ToString();
+                string why = ex.Kind switch
+                {
+                    SocketErrorKind.ReceiveTimeout => $"nothing matching arrived within {Seconds(timeout)}",
+                    SocketErrorKind.RemoteClosed => "the peer closed the connection first",
+                    _ => "the receive limit was reached first",
+                };
+                throw new PSSocketException(SocketErrorKind.ExpectationFailed,
+                    $"Step {result.Index} expected {(step.IsRegex ? "pattern" : "text")} '{step.Expect}' on session {session}, but {why}. {LastReceived(session, received)}",
+                    ex, target: transcript);
+            }
+
+            result.Received = received.ToString();
+            var match2 = result.Match!;
+            foreach (var name in pattern.GetGroupNames())
+            {
+                if (name == "__page" || int.TryParse(name, out _))
+                {
+                    continue;
+                }
+
+                var group = match2.Groups[name];
+                if (group.Success)
+                {
+                    transcript.Captures[name] = group.Value;
+                }
+            }
+
+            string? captureName = step.Capture ?? transcript.PendingCapture;
+            transcript.PendingCapture = null;
+            if (captureName is not null)
+            {
+                transcript.Captures[captureName] = before.ToString();
+            }
+        }
+
+        private static string LastReceived(TcpSession session, StringBuilder received)
+        {
+            var tail = session.PeekBufferedTail(TailBytes);
+            if (tail.Length > 0)
+            {
+                return $"Last {tail.Length} bytes received: \"{SessionTranscript.Escape(session.Encoding.GetString(tail))}\"";
+            }
+
+            if (received.Length > 0)
+            {
+                string r = received.ToString();
+                return $"Last text received: \"{SessionTranscript.Escape(r.Length > TailBytes ? r.Substring(r.Length - TailBytes) : r)}\"";
+            }
+
+            return "Nothing was received.";
+        }
+
+        private static string Seconds(TimeSpan t) =>
+            t == System.Threading.Timeout.InfiniteTimeSpan ? "the timeout" : $"{t.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} s";
+
+        private static string Hex(byte[] data)
+        {
+            var sb = new StringBuilder(data.Length * 3);
+            foreach (var b in data)
+            {
+                if (sb.Length > 0)
+                {
+                    sb.Append(' ');
+                }
+
+                sb.Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            return sb.ToString();
+        }
+
+        private static byte[] Join(byte[] a, byte[]? b)
+        {
+            if (b is null)
+            {
+                return a;
+            }
+
+            var all = new byte[a.Length + b.Length];
+            Buffer.BlockCopy(a, 0, all, 0, a.Length);
+            Buffer.BlockCopy(b, 0, all, a.Length, b.Length);
+            return all;
+        }
+
+        /// <summary>Encodes a secret without ever holding it in a string; the char copy is cleared.</summary>
+        internal static byte[] SecretBytes(SecureString secret, Encoding encoding, string? terminator)
+        {
+            var ptr = Marshal.SecureStringToGlobalAllocUnicode(secret);
+            var chars = new char[secret.Length + (terminator?.Length ?? 0)];
+            try
+            {
+                Marshal.Copy(ptr, chars, 0, secret.Length);
+                terminator?.CopyTo(0, chars, secret.Length, terminator.Length);
+                return encoding.GetBytes(chars);
+            }
+            finally
+            {
+                Array.Clear(chars, 0, chars.Length);
+                Marshal.ZeroFreeGlobalAllocUnicode(ptr);
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Text;
+
+namespace PSSocket
+{
+    /// <summary>Which way data moved.</summary>
+    public enum DataDirection
+    {
+        /// <summary>Written to the peer.</summary>
+        Sent,
+        /// <summary>Read from the peer.</summary>
+        Received,
+    }
+
+    /// <summary>
+    /// Sees every byte a session moves, once, as it moves: sends after the peer took them,
+    /// receives as they come off the stream (after TLS and telnet decoding). Called from the
+    /// send path and the receive path, possibly at the same time, so implementations lock.
+    /// </summary>
+    public interface ISessionObserver
+    {
+        /// <summary>Data moved. When redacted is true the bytes are a secret and must not be kept.</summary>
+        void OnData(DataDirection direction, byte[] data, int offset, int count, bool redacted);
+    }
+
+    /// <summary>
+    /// Writes a session's traffic to a text file: one line per received or sent line, with an
+    /// ISO timestamp and a direction marker ("&gt;&gt;" sent, "&lt;&lt;" received). Control characters
+    /// other than line ends are written as escapes; secrets as ********.
+    /// </summary>
+    public sealed class SessionTranscript : ISessionObserver, IDisposable
+    {
+        /// <summary>What a redacted send is written as.</summary>
+        public const string Redacted = "********";
+
+        private readonly object _lock = new();
+        private readonly StreamWriter _writer;
+        private readonly Decoder _sentDecoder;
+        private readonly Decoder _receivedDecoder;
+        private bool _disposed;
+
+        /// <summary>Opens (creates, or appends to) the file.</summary>
+        public SessionTranscript(string path, Encoding sessionEncoding, bool append)
+        {
+            Path = path;
+            var stream = new FileStream(path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read);
+            _writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
+            _sentDecoder = sessionEncoding.GetDecoder();
+            _receivedDecoder = sessionEncoding.GetDecoder();
+        }
+
+        /// <summary>The file written to.</summary>
+        public string Path { get; }
+
+        /// <summary>Writes a note line (start, stop) with the "##" marker.</summary>
+        public void Note(string text)
+        {
+            lock (_lock)
+            {
+                if (!_disposed)
+                {
+                    _writer.WriteLine($"{Stamp()} ## {text}");
+                }
+            }
+        }
+
+        /// <inheritdoc />
+        public void OnData(DataDirection direction, byte[] data, int offset, int count, bool redacted)
+        {
+            lock (_lock)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                string marker = direction == DataDirection.Sent ? ">>" : "<<";
+                string stamp = Stamp();
+                if (redacted)
+                {
+                    _writer.WriteLine($"{stamp} {marker} {Redacted}");
+                    return;
+                }
+
+                var decoder = direction == DataDirection.Sent ? _sentDecoder : _receivedDecoder;
+                var chars = new char[decoder.GetCharCount(data, offset, count)];
+                decoder.GetChars(data, offset, count, chars, 0);
+                foreach (var line in SplitLines(new string(chars)))
+                {
+                    _writer.WriteLine($"{stamp} {marker} {line}");
+                }
+            }
+        }
+
+        private static string Stamp() => DateTimeOffset.Now.ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", CultureInfo.InvariantCulture);
+
+        /// <summary>Splits a chunk at line ends; each piece is escaped so a record is always one line.</summary>
+        internal static string[] SplitLines(string text)
+        {
+            if (text.Length == 0)
+            {
+                return Array.Empty<string>();
+            }
+
+            var parts = text.Split('\n');
+            int n = parts.Length;
+            if (text.EndsWith("\n", StringComparison.Ordinal))
+            {
+                n--;
+            }
+
+            var lines = new string[n];
+            for (int i = 0; i < n; i++)
+            {
+                var p = parts[i];
+                if (p.EndsWith("\r", StringComparison.Ordinal))
+                {
+                    p = p.Substring(0, p.Length - 1);
+                }
+
+                lines[i] = Escape(p);
+            }
+
+            return lines;
+        }
+
+        /// <summary>The text with control characters written as escapes (\r, \n, \e, \xNN).</summary>
+        internal static string Escape(string s)
+        {
+            StringBuilder? sb = null;
+            for (int i = 0; i < s.Length; i++)
+            {
+                char c = s[i];
+                if (c >= ' ' && c != '\u007f' || c == '\t')
+                {
+                    sb?.Append(c);
+                    continue;
+                }
+
+                sb ??= new StringBuilder(s, 0, i, s.Length + 16);
+                sb.Append(c switch
+                {
+                    '\r' => "\\r",
+                    '\n' => "\\n",
+                    '\u001b' => "\\e",
+                    _ => "\\x" + ((int)c).ToString("x2", CultureInfo.InvariantCulture),
+                });
+            }
+
+            return sb?.ToString() ?? s;
+        }
+
+        /// <summary>Closes the file.</summary>
+        public void Dispose()
+        {
+            lock (_lock)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _disposed = true;
+                _writer.Dispose();
+            }
+        }
+    }
+}
