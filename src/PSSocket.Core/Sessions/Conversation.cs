@@ -234,7 +234,9 @@ namespace PSSocket
                             throw new PSSocketException(SocketErrorKind.ReceiveLimitExceeded, $"Answered {MaxPages} pager prompts without seeing the expectation.", target: session);
                         }
 
-                        string content = text.Substring(0, match.Index);
+                        // Blanks just before the prompt belong to it (" --More-- "): the pager's
+                        // erase would remove them on a terminal.
+                        string content = text.Substring(0, match.Index).TrimEnd(' ', '\t');
                         received.Append(content);
                         before.Append(content);
                         result.Pages++;
