@@ -86,7 +86,7 @@ Describe 'Invoke-SocketConversation against a scripted switch CLI' {
         $t.Steps.Count | Should -Be 3
         $t.Steps[2].Success | Should -BeFalse
         # The unmatched text stays buffered for the next read.
-        Receive-SocketData $s -Until 'Password: ' -Timeout 2 | Should -Be 'Password: '
+        Receive-SocketData $s -Until 'Password: ' -Timeout 2 | Should -Be ' Password: '
         $s.State | Should -Be 'Open'
     }
 
@@ -122,7 +122,7 @@ Describe 'Invoke-SocketConversation against a scripted switch CLI' {
             $verbose | Should -Match "sent '\*{8}'"
             $verbose | Should -Not -Match 'cisco123'
             $t.Steps[3].Sent | Should -Be '********'
-            ($t | ConvertTo-Json -Depth 4) | Should -Not -Match 'cisco123'
+            ($t | ConvertTo-Json -Depth 4 -WarningAction SilentlyContinue) | Should -Not -Match 'cisco123'
             $file = Stop-SocketTranscript $s
             $file.FullName | Should -Be $log
             $text = Get-Content -Raw $log

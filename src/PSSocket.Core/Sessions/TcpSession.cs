@@ -119,7 +119,7 @@ namespace PSSocket
         public bool IsTelnet => _stream is TelnetStream;
 
         /// <summary>The telnet layer, when the session speaks telnet.</summary>
-        public TelnetStream? Telnet => _stream as TelnetStream;
+        internal TelnetStream? Telnet => _stream as TelnetStream;
 
         /// <summary>The file this session's traffic is recorded to, or null.</summary>
         public string? TranscriptPath => _transcript?.Path;
