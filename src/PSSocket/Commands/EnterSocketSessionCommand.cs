@@ -226,7 +226,10 @@ namespace PSSocket.Commands
             {
             }
 
-            protected static bool IsEscape(char c, int virtualKey, bool ctrl) => c == EscapeChar || (ctrl && virtualKey == 221);
+            // Ctrl+] is 0x1D; Windows reports it as Ctrl+Oem6 (221), .NET on Unix as Ctrl+D5 (53)
+            // with no character (0x1D is also Ctrl+5 on VT terminals).
+            protected static bool IsEscape(char c, int virtualKey, bool ctrl) =>
+                c == EscapeChar || (ctrl && virtualKey == 221) || (c == '\0' && virtualKey == 53);
         }
 
         private sealed class RawUIKeys : KeySource

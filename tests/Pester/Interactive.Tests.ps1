@@ -1,0 +1,93 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $script:Tmux = (Get-Command tmux).Source
+    # A private tmux server (-L) so nothing here touches anyone else's tmux sessions.
+    $script:TmuxSocket = "pssocket-test-$PID"
+
+    function Invoke-Tmux { & $Tmux -L $TmuxSocket @args }
+
+    function Get-Pane { (Invoke-Tmux capture-pane -p -t interactive -S -200) -join "`n" }
+
+    # Waits (bounded) until the pane shows text matching the pattern; returns the pane.
+    function Wait-Pane {
+        param([string] $Pattern, [double] $TimeoutSec = 30)
+        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+        do {
+            $pane = Get-Pane
+            if ($pane -match $Pattern) { return $pane }
+            Start-Sleep -Milliseconds 100
+        } while ([DateTime]::UtcNow -lt $deadline)
+        throw "the pane never showed /$Pattern/ within $TimeoutSec s; it shows:`n$pane"
+    }
+
+    # Starts an interactive pwsh in tmux that connects to the port and enters the session.
+    function Start-InteractivePwsh {
+        param([int] $Port, [string] $EnterArguments = '')
+        $script:Startup = Join-Path ([IO.Path]::GetTempPath()) "pssocket-interactive-$PID.ps1"
+        @"
+Import-Module '$(Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1')'
+`$global:s = Connect-TcpSocket 127.0.0.1 $Port -Name tmux-echo
+Enter-SocketSession `$global:s $EnterArguments
+"@ | Set-Content -Path $Startup
+        $pwsh = (Get-PwshCommand) + @('-NoProfile', '-NoLogo', '-NoExit', '-File', $Startup)
+        Invoke-Tmux new-session -d -s interactive -x 150 -y 45 @pwsh
+        if ($LASTEXITCODE -ne 0) { throw 'tmux did not start' }
+    }
+
+    function Stop-InteractivePwsh {
+        Invoke-Tmux kill-server 2>$null
+        Remove-Item $Startup -ErrorAction SilentlyContinue
+    }
+}
+
+Describe 'Enter-SocketSession in a terminal (tmux) against an echo peer' {
+    BeforeEach {
+        $script:Port = Get-FreeTcpPort
+        $script:Echo = Start-Peer (Get-Command ncat).Source @('-l', '127.0.0.1', $Port, '--keep-open', '--exec', '/bin/cat')
+        Wait-TcpPort -Port $Port
+    }
+    AfterEach {
+        Stop-InteractivePwsh
+        Stop-Peer $Echo
+    }
+
+    It 'sends typed lines, prints the echo, and Ctrl+] returns to the prompt with the session still open' {
+        Start-InteractivePwsh -Port $Port
+        $null = Wait-Pane 'Press Ctrl\+\] to return'
+        Invoke-Tmux send-keys -t interactive -l 'hello from tmux'
+        Invoke-Tmux send-keys -t interactive Enter
+        # Once as typed (local echo), once as the peer echoed it back.
+        $null = Wait-Pane '(?s)hello from tmux.*\n.*hello from tmux'
+        Invoke-Tmux send-keys -t interactive 'C-]'
+        $null = Wait-Pane 'Returned to PowerShell; session .* stays Open'
+        Invoke-Tmux send-keys -t interactive -l '"STATE=" + $s.State + " SENT=" + $s.BytesSent'
+        Invoke-Tmux send-keys -t interactive Enter
+        $pane = Wait-Pane 'STATE=\w+ SENT=\d+'
+        $pane | Should -Match 'STATE=Open SENT=16'
+    }
+
+    It 'ends with a message when the peer closes the connection' {
+        Start-InteractivePwsh -Port $Port
+        $null = Wait-Pane 'Press Ctrl\+\] to return'
+        Invoke-Tmux send-keys -t interactive -l 'ping'
+        Invoke-Tmux send-keys -t interactive Enter
+        $null = Wait-Pane '(?s)ping.*\n.*ping'
+        Stop-Peer $Echo
+        $script:Echo = $null
+        $null = Wait-Pane 'the peer closed the connection\. Back to PowerShell'
+        Invoke-Tmux send-keys -t interactive -l '"STATE=" + $s.State'
+        Invoke-Tmux send-keys -t interactive Enter
+        (Wait-Pane 'STATE=\w+') | Should -Match 'STATE=RemoteClosed'
+    }
+
+    It 'prints what arrives as a hex dump with -Hex' {
+        Start-InteractivePwsh -Port $Port -EnterArguments '-Hex'
+        $null = Wait-Pane 'Press Ctrl\+\] to return'
+        Invoke-Tmux send-keys -t interactive -l 'AB'
+        Invoke-Tmux send-keys -t interactive Enter
+        $pane = Wait-Pane '00000000  41 42 0a'
+        $pane | Should -Match '00000000  41 42 0a\s+\|AB\.\|'
+        Invoke-Tmux send-keys -t interactive 'C-]'
+        $null = Wait-Pane 'Returned to PowerShell'
+    }
+}
