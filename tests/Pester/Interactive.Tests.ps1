@@ -87,7 +87,11 @@ Describe 'Enter-SocketSession in a terminal (tmux) against an echo peer' {
         Invoke-Tmux send-keys -t interactive Enter
         $pane = Wait-Pane '00000000  41 42 0a'
         $pane | Should -Match '00000000  41 42 0a\s+\|AB\.\|'
-        Invoke-Tmux send-keys -t interactive 'C-]'
-        $null = Wait-Pane 'Returned to PowerShell'
+        # Ctrl+C stops the command too, and leaves the session open.
+        Invoke-Tmux send-keys -t interactive 'C-c'
+        Start-Sleep -Milliseconds 500
+        Invoke-Tmux send-keys -t interactive -l '"STATE=" + $s.State'
+        Invoke-Tmux send-keys -t interactive Enter
+        (Wait-Pane 'STATE=\w+') | Should -Match 'STATE=Open'
     }
 }
