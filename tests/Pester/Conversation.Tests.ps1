@@ -239,3 +239,28 @@ Describe 'Receive-SocketData -Pattern -AsMatch and -StripAnsi' {
         $bytes -join ',' | Should -Be '104,105,13,10'
     }
 }
+
+Describe 'Invoke-SocketConversation as a redis health check' -Skip:(-not (Get-Command redis-server -ErrorAction SilentlyContinue)) {
+    BeforeAll {
+        $script:RedisPort = Get-FreeTcpPort
+        $script:Redis = Start-Peer (Get-Command redis-server).Source @('--port', $RedisPort, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no')
+        Wait-TcpPort -Port $RedisPort
+    }
+    AfterAll {
+        Remove-AllSocketSessions
+        Stop-Peer $Redis
+    }
+
+    It 'pings, reads the version and uptime as captures' {
+        $r = Connect-TcpSocket 127.0.0.1 $RedisPort -NewLine "`r`n"
+        $t = Invoke-SocketConversation $r @(
+            @{ Send = 'PING'; Expect = '+PONG'; Timeout = 2 }
+            @{ Send = 'INFO server'; Expect = 'redis_version:(?<Version>[\d.]+)'; Regex = $true }
+            @{ Expect = 'uptime_in_seconds:(?<Uptime>\d+)'; Regex = $true }
+        )
+        $t.Success | Should -BeTrue
+        $t.Captures.Version | Should -Match '^\d+\.\d+\.\d+$'
+        [int] $t.Captures.Uptime | Should -BeGreaterOrEqual 0
+        $t.Steps[0].Received | Should -Be '+PONG'
+    }
+}
