@@ -264,3 +264,49 @@ Describe 'Invoke-SocketConversation as a redis health check' -Skip:(-not (Get-Co
         $t.Steps[0].Received | Should -Be '+PONG'
     }
 }
+
+Describe 'Start-SocketTranscript and Stop-SocketTranscript' {
+    BeforeAll {
+        $script:Listener = New-TcpListener -Port 0
+        $script:Log = Join-Path ([IO.Path]::GetTempPath()) "pssocket-transcript-$PID.log"
+    }
+    AfterAll {
+        Remove-AllSocketSessions
+        Remove-Item $Log -ErrorAction SilentlyContinue
+    }
+
+    It 'records both directions once each, with timestamps and markers, and redacts a SecureString sent with Send-SocketData' {
+        $c = Connect-TcpSocket 127.0.0.1 $Listener.Port
+        $s = Wait-TcpConnection $Listener -Timeout 5
+        Start-SocketTranscript $c -Path $Log
+        $c.TranscriptPath | Should -Be $Log
+        Send-SocketData $c 'hello' -Line
+        Send-SocketData $c (ConvertTo-SecureString 'Pa55word!' -AsPlainText -Force) -Line
+        Receive-SocketData $s -Line -Count 2 -Timeout 5 | Should -Be @('hello', 'Pa55word!')
+        Send-SocketData $s "first`r`nsecond`r`n`e[1mbold"
+        # Read in two parts: the transcript still shows each received byte once.
+        Receive-SocketData $c -Line -Timeout 5 | Should -Be 'first'
+        Receive-SocketData $c -Until 'bold' -Timeout 5 | Out-Null
+        { Start-SocketTranscript $c -Path $Log } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.StartSocketTranscriptCommand'
+        (Stop-SocketTranscript $c).FullName | Should -Be $Log
+        $c.TranscriptPath | Should -BeNullOrEmpty
+        $lines = Get-Content $Log
+        $lines | Should -HaveCount 7
+        $lines[0] | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ## Transcript of session'
+        $lines[1] | Should -Match ' >> hello$'
+        $lines[2] | Should -Match ' >> \*{8}$'
+        $lines[3] | Should -Match ' << first$'
+        $lines[4] | Should -Match ' << second$'
+        $lines[5] | Should -Match ' << \\e\[1mbold$'
+        $lines[6] | Should -Match ' ## Transcript stopped$'
+        Get-Content -Raw $Log | Should -Not -Match 'Pa55word'
+        { Stop-SocketTranscript $c -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.StopSocketTranscriptCommand'
+    }
+
+    It 'fails clearly when the file cannot be created' {
+        $c = Connect-TcpSocket 127.0.0.1 $Listener.Port
+        $null = Wait-TcpConnection $Listener -Timeout 5
+        { Start-SocketTranscript $c -Path '/nonexistent-dir/x.log' -ErrorAction Stop } | Should -Throw -ErrorId 'FileOpenFailed,PSSocket.Commands.StartSocketTranscriptCommand'
+        $c.TranscriptPath | Should -BeNullOrEmpty
+    }
+}

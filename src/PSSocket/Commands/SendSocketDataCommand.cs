@@ -26,7 +26,7 @@ namespace PSSocket.Commands
         [ValidateNotNull]
         public object Session { get; set; } = null!;
 
-        /// <summary>What to send: strings are encoded with the session encoding, byte arrays go as they are. Pipeline items are sent in order.</summary>
+        /// <summary>What to send: strings are encoded with the session encoding, byte arrays go as they are, a SecureString is sent but recorded as ******** in transcripts. Pipeline items are sent in order.</summary>
         [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = DataSet)]
         [AllowEmptyString]
         [AllowEmptyCollection]
@@ -126,6 +126,21 @@ namespace PSSocket.Commands
             {
                 long n = Run(t => tcp.SendStreamAsync(stream, Seconds(Timeout), t));
                 Verbose(() => $"Sent {n} bytes from a stream on session {tcp.Id}");
+            }
+            else if (raw is System.Security.SecureString secret)
+            {
+                // Decoded only into a byte array that is cleared after the send; transcripts record ********.
+                var bytes = ConversationRunner.SecretBytes(secret, Encoding ?? tcp.Encoding, Line ? tcp.LineTerminator : null);
+                try
+                {
+                    Run(t => tcp.SendAsync(bytes, 0, bytes.Length, redacted: true, Deadline.AfterSeconds(Timeout), t));
+                }
+                finally
+                {
+                    Array.Clear(bytes, 0, bytes.Length);
+                }
+
+                Verbose(() => $"Sent a secret ({bytes.Length} bytes) on session {tcp.Id}");
             }
             else
             {
