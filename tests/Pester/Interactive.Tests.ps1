@@ -22,11 +22,12 @@ BeforeAll {
 
     # Starts an interactive pwsh in tmux that connects to the port and enters the session.
     function Start-InteractivePwsh {
-        param([int] $Port, [string] $EnterArguments = '')
+        param([int] $Port, [string] $EnterArguments = '', [string] $Connect = "Connect-TcpSocket 127.0.0.1 $Port -Name tmux-echo", [string] $Before = '')
         $script:Startup = Join-Path ([IO.Path]::GetTempPath()) "pssocket-interactive-$PID.ps1"
         @"
 Import-Module '$(Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1')'
-`$global:s = Connect-TcpSocket 127.0.0.1 $Port -Name tmux-echo
+`$global:s = $Connect
+$Before
 Enter-SocketSession `$global:s $EnterArguments
 "@ | Set-Content -Path $Startup
         $pwsh = (Get-PwshCommand) + @('-NoProfile', '-NoLogo', '-NoExit', '-File', $Startup)
@@ -93,5 +94,30 @@ Describe 'Enter-SocketSession in a terminal (tmux) against an echo peer' {
         Invoke-Tmux send-keys -t interactive -l '"STATE=" + $s.State'
         Invoke-Tmux send-keys -t interactive Enter
         (Wait-Pane 'STATE=\w+') | Should -Match 'STATE=Open'
+    }
+}
+
+Describe 'Enter-SocketSession on a telnet session to the system telnetd' -Skip:(-not (Test-Path /usr/sbin/telnetd)) {
+    BeforeAll {
+        $script:Port = Get-FreeTcpPort
+        $script:Daemon = Start-Peer (Get-Command python3).Source @((Join-Path $PSScriptRoot 'peers/telnetd-launcher.py'), $Port, (Join-Path $PSScriptRoot 'peers/test-login.sh'))
+        Wait-TcpPort -Port $Port
+    }
+    AfterAll {
+        Stop-InteractivePwsh
+        Stop-Peer $Daemon
+    }
+
+    It 'sends keys as typed once the server echoes, so each command shows once and runs' {
+        $login = '$null = Invoke-SocketConversation $global:s @(@{ Expect = ''login:'' }, @{ Send = ''tester'' }, @{ Expect = ''Password:'' }, @{ Send = (ConvertTo-SecureString s3cret -AsPlainText -Force) }, @{ Expect = ''\$ $''; Regex = $true })'
+        Start-InteractivePwsh -Connect "Connect-TcpSocket 127.0.0.1 $Port -Telnet -NewLine `"``r``n`"" -Before $login
+        $null = Wait-Pane 'Press Ctrl\+\] to return'
+        Invoke-Tmux send-keys -t interactive -l 'echo product=$((7*6))'
+        Invoke-Tmux send-keys -t interactive Enter
+        $pane = Wait-Pane '(?m)^product=42'
+        # Echoed by the server only (no local echo in character mode): the command appears once.
+        ([regex]::Matches($pane, [regex]::Escape('echo product=$((7*6))'))).Count | Should -Be 1
+        Invoke-Tmux send-keys -t interactive 'C-]'
+        $null = Wait-Pane 'Returned to PowerShell; session .* stays Open'
     }
 }

@@ -78,7 +78,16 @@ namespace PSSocket.Commands
                         return;
                     }
 
-                    HandleChar(tcp, ui, line, c, keys.Echoes);
+                    // A telnet server that echoes expects keys as they are typed (character mode),
+                    // as the telnet client sends them; everything else gets whole lines.
+                    if (keys.Echoes && tcp.Telnet is { RemoteEcho: true })
+                    {
+                        SendKey(tcp, line, c);
+                    }
+                    else
+                    {
+                        HandleChar(tcp, ui, line, c, keys.Echoes);
+                    }
                 }
             }
         }
@@ -122,12 +131,34 @@ namespace PSSocket.Commands
             }
         }
 
-        private void SendLine(TcpSession tcp, StringBuilder line)
+        private void SendKey(TcpSession tcp, StringBuilder line, char c)
         {
-            var bytes = tcp.Encoding.GetBytes(line + tcp.LineTerminator);
-            line.Clear();
-            Run(t => tcp.SendAsync(bytes, 0, bytes.Length, Deadline.AfterSeconds(30), t));
+            if (line.Length > 0)
+            {
+                SendLine(tcp, line, terminate: false);
+            }
+
+            string text = c switch
+            {
+                '\r' or '\n' => tcp.LineTerminator,
+                '\b' => "\u007f",
+                '\0' => "",
+                _ => c.ToString(),
+            };
+            if (text.Length > 0)
+            {
+                Send(tcp, tcp.Encoding.GetBytes(text));
+            }
         }
+
+        private void SendLine(TcpSession tcp, StringBuilder line, bool terminate = true)
+        {
+            Send(tcp, tcp.Encoding.GetBytes(terminate ? line + tcp.LineTerminator : line.ToString()));
+            line.Clear();
+        }
+
+        private void Send(TcpSession tcp, byte[] bytes) =>
+            Run(t => tcp.SendAsync(bytes, 0, bytes.Length, Deadline.AfterSeconds(30), t));
 
         /// <summary>Prints what arrived within one poll; false once the session has ended.</summary>
         private bool PrintIncoming(TcpSession tcp, PSHostUserInterface ui)
