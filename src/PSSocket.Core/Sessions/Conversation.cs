@@ -224,7 +224,19 @@ namespace PSSocket
             var before = new StringBuilder();
             try
             {
-                for (int page = 0; ; page++)
+                if (!step.IsRegex && step.Page is null && !session.StripAnsi)
+                {
+                    // Literal text: an incremental byte search, linear however much arrives first.
+                    var delimiter = session.Encoding.GetBytes(step.Expect!);
+                    var data = await session.ReceiveUntilAsync(delimiter, maxBytes, Deadline.After(timeout), token).ConfigureAwait(false);
+                    string text = session.Encoding.GetString(data);
+                    var last = new Regex(expect, options | RegexOptions.RightToLeft, TimeSpan.FromSeconds(2)).Match(text);
+                    received.Append(text);
+                    before.Append(text, 0, last.Success ? last.Index : text.Length);
+                    result.Match = last;
+                }
+
+                for (int page = 0; result.Match is null; page++)
                 {
                     var (text, match) = await session.ReceivePatternAsync(pattern, session.Encoding, session.StripAnsi, maxBytes, Deadline.After(timeout), token).ConfigureAwait(false);
                     if (step.Page is not null && match.Groups["__page"].Success)
