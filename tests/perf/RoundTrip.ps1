@@ -66,9 +66,7 @@ $pipeline = [ordered]@{
         try {
             Invoke-Reader -ReadArgs $s.Id, $PipelineLines -Read {
                 param($id, $n)
-                $k = 0
-                Receive-SocketData $id -Line -Count $n -Timeout 60 | ForEach-Object { $k++ }
-                $k
+                @(Receive-SocketData $id -Line -Count $n -Timeout 60).Count
             } -Write {
                 1..$PipelineLines | ForEach-Object { $line } | Send-SocketData $s -Line
             }
@@ -82,9 +80,9 @@ $pipeline = [ordered]@{
             Invoke-Reader -ReadArgs $ns, $PipelineLines -Read {
                 param($ns, $n)
                 $r = [IO.StreamReader]::new($ns, [Text.UTF8Encoding]::new($false))
-                $k = 0
-                while ($k -lt $n -and $null -ne $r.ReadLine()) { $k++ }
-                $k
+                $lines = [System.Collections.Generic.List[string]]::new()
+                while ($lines.Count -lt $n -and $null -ne ($l = $r.ReadLine())) { $lines.Add($l) }
+                $lines.Count
             } -Write {
                 $w = [IO.StreamWriter]::new($ns, [Text.UTF8Encoding]::new($false)); $w.NewLine = "`n"
                 1..$PipelineLines | ForEach-Object { $line } | ForEach-Object { $w.WriteLine($_) }

@@ -66,6 +66,7 @@ namespace PSSocket.Commands
             if (_session is not null && !ReferenceEquals(_session, session))
             {
                 FlushBytes();
+                FlushBatch();
             }
 
             _session = session;
@@ -83,11 +84,20 @@ namespace PSSocket.Commands
 
             if (ParameterSetName == PathSet)
             {
+                FlushBatch();
                 SendFile(tcp);
                 return;
             }
 
             var raw = Data is PSObject pso ? pso.BaseObject : Data;
+            if (Batchable(raw))
+            {
+                FlushBytes();
+                Gather(tcp, raw);
+                return;
+            }
+
+            FlushBatch();
             if (raw is byte b && !Line)
             {
                 // A byte[] enumerated by the pipeline arrives a byte at a time: send it as one write.
@@ -118,6 +128,74 @@ namespace PSSocket.Commands
             {
                 WriteObject(session);
             }
+        }
+
+        private SendBatcher? _batcher;
+
+        /// <summary>
+        /// Small items from the pipeline are gathered into fewer writes (see SendBatcher); -PassThru,
+        /// streams and secrets keep one write per item.
+        /// </summary>
+        private bool Batchable(object? raw) =>
+            MyInvocation.ExpectingInput && !PassThru && raw is string or byte[] or char[] or ValueType;
+
+        private void Gather(TcpSession tcp, object? raw)
+        {
+            if (_batcher is not null && !ReferenceEquals(_batcher.Session, tcp))
+            {
+                FlushBatch();
+            }
+
+            var bytes = ToBytes(raw, Encoding ?? tcp.Encoding, Line ? tcp.LineTerminator : null);
+            if (DebugOn)
+            {
+                WriteDebug($"Queued {bytes.Length} bytes for session {tcp.Id}: {Hex.Preview(bytes)}");
+            }
+
+            _batcher ??= new SendBatcher(tcp, Seconds(Timeout), Token);
+            try
+            {
+                _batcher.Add(bytes);
+            }
+            catch (OperationCanceledException) when (Token.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+        }
+
+        private void FlushBatch()
+        {
+            if (_batcher is null)
+            {
+                return;
+            }
+
+            var batcher = _batcher;
+            _batcher = null;
+            try
+            {
+                batcher.Flush();
+                Verbose(() => $"Sent {batcher.Written} bytes from the pipeline on session {batcher.Session.Id}");
+            }
+            catch (OperationCanceledException) when (Token.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+            finally
+            {
+                batcher.Dispose();
+            }
+        }
+
+        /// <inheritdoc />
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _batcher?.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
 
         private void SendItem(TcpSession tcp, object? raw)
@@ -163,6 +241,7 @@ namespace PSSocket.Commands
             try
             {
                 FlushBytes();
+                FlushBatch();
             }
             catch (PSSocketException ex)
             {
