@@ -111,7 +111,7 @@ $cases = [ordered]@{
 
 try {
     Write-Host "bulk: $SizeMB MiB file to file over loopback, $Repeat rounds"
-    $samples = Invoke-Alternating $cases -Repeat $Repeat
+    $samples = Invoke-Alternating $cases -Repeat $Repeat -Warmup
     $peak = ($samples['PSSocket'] | ForEach-Object PeakDeltaMB | Measure-Object -Maximum).Maximum
     $rawPeak = ($samples['raw .NET CopyTo'] | ForEach-Object PeakDeltaMB | Measure-Object -Maximum).Maximum
     Write-BenchResult -Name 'Bulk' -Samples $samples -Ours 'PSSocket' -References 'raw .NET CopyTo', 'socat' `

@@ -95,11 +95,11 @@ $pipeline = [ordered]@{
 
 try {
     Write-Host "round trip: $Messages x 16-byte line, $Repeat rounds"
-    $samples = Invoke-Alternating $roundTrip -Repeat $Repeat
+    $samples = Invoke-Alternating $roundTrip -Repeat $Repeat -Warmup
     Write-BenchResult -Name 'RoundTrip' -Samples $samples -Ours 'PSSocket' -References 'raw .NET StreamReader' `
         -Figure { param($s) $Messages / $s.Seconds } -Unit 'round trips/s' -HigherIsBetter -Targets @{ 'raw .NET StreamReader' = 0.5 }
     Write-Host "pipeline: $PipelineLines lines through one Send-SocketData and one Receive-SocketData"
-    $samples = Invoke-Alternating $pipeline -Repeat $Repeat
+    $samples = Invoke-Alternating $pipeline -Repeat $Repeat -Warmup
     Write-BenchResult -Name 'PipelineLines' -Samples $samples -Ours 'PSSocket pipeline' -References 'raw .NET pipeline' `
         -Figure { param($s) $PipelineLines / $s.Seconds } -Unit 'lines/s' -HigherIsBetter -Targets @{ 'raw .NET pipeline' = 0.8 }
 }

@@ -48,7 +48,11 @@ function Get-Median([double[]] $Values) {
 # Runs each case's script block in turn, Repeat rounds (alternating, so drift hits all alike).
 # A case returns seconds (or a hashtable with Seconds and extra figures).
 function Invoke-Alternating {
-    param([System.Collections.Specialized.OrderedDictionary] $Cases, [int] $Repeat = 3)
+    param([System.Collections.Specialized.OrderedDictionary] $Cases, [int] $Repeat = 3, [switch] $Warmup)
+    if ($Warmup) {
+        # One unrecorded round of each case: page cache, JIT and socket buffers warm alike.
+        foreach ($k in $Cases.Keys) { $null = & $Cases[$k]; Write-Host "  warm-up $k" }
+    }
     $samples = [ordered]@{}
     foreach ($k in $Cases.Keys) { $samples[$k] = [System.Collections.Generic.List[object]]::new() }
     for ($r = 1; $r -le $Repeat; $r++) {

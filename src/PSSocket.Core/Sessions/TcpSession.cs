@@ -671,6 +671,7 @@ namespace PSSocket
         {
             await AcquireAsync(_receiveLock, Deadline.After(stallTimeout), SocketErrorKind.ReceiveTimeout, token).ConfigureAwait(false);
             long written = 0;
+            byte[]? bulkChunk = null;
             try
             {
                 while (count is null || written < count)
@@ -699,7 +700,14 @@ namespace PSSocket
 
                     ThrowIfFaulted();
                     ThrowIfClosed();
-                    _pendingRead ??= StartReadTask();
+                    if (_pendingRead is null)
+                    {
+                        // Bulk transfers read 256 KiB at a time: a quarter of the system calls.
+                        bulkChunk ??= new byte[4 * ChunkPool.ChunkSize];
+                        _readChunk = bulkChunk;
+                        _pendingRead = StartReadTask();
+                    }
+
                     if (!await Deadline.After(stallTimeout).WaitAsync(_pendingRead, token).ConfigureAwait(false))
                     {
                         throw new PSSocketException(SocketErrorKind.ReceiveTimeout,
