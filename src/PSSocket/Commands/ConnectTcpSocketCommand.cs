@@ -172,6 +172,8 @@ namespace PSSocket.Commands
             if (VerboseOn)
             {
                 options.OnAttempt = attempts.Enqueue;
+                Verbose(() => (System.Net.IPAddress.TryParse(host, out _) ? $"Connecting to {host} port {port}" : $"Resolving {host} and connecting to port {port}")
+                    + $" (timeout {(Timeout > 0 ? Timeout.ToString(System.Globalization.CultureInfo.InvariantCulture) + " s" : "none")})");
             }
 
             Socket? socket = null;
