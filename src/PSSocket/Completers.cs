@@ -15,8 +15,14 @@ namespace PSSocket
         {
             string word = (wordToComplete ?? "").Trim('\'', '"');
             bool namesOnly = string.Equals(parameterName, "Name", StringComparison.OrdinalIgnoreCase);
+            bool listenersOnly = string.Equals(parameterName, "Listener", StringComparison.OrdinalIgnoreCase);
             foreach (var s in SessionManager.GetAll())
             {
+                if (listenersOnly && s.Kind != SessionKind.TcpListener)
+                {
+                    continue;
+                }
+
                 string tip = $"{s.Kind} {s.State} {Net.Endpoints.Format(s.LocalEndPoint)} -> {Net.Endpoints.Format(s.RemoteEndPoint)}";
                 if (s.Name is not null && s.Name.StartsWith(word, StringComparison.OrdinalIgnoreCase))
                 {
