@@ -20,11 +20,21 @@ BeforeDiscovery {
         $armed = $false
         for ($i = 0; $i -lt $lines.Count; $i++) {
             if ($lines[$i] -match '^#+\s+(.+)$' -and -not $armed) { $heading = $Matches[1] }
-            if ($lines[$i] -match '^\s*<!--\s*runnable\b.*-->\s*$') { $armed = $true; $markerLine = $i + 1; continue }
+            # <!-- runnable --> or <!-- runnable: text => replacement | text => replacement -->
+            if ($lines[$i] -match '^\s*<!--\s*runnable\b:?(.*?)-->\s*$') {
+                $armed = $true; $markerLine = $i + 1
+                $replace = @(foreach ($pair in ($Matches[1] -split ' \| ' | Where-Object { $_.Trim() })) {
+                        $from, $to = $pair -split ' => ', 2
+                        , @($from.Trim(), $to.Trim())
+                    })
+                continue
+            }
             if ($armed -and $lines[$i] -match '^\s*```') {
                 $code = [System.Collections.Generic.List[string]]::new()
                 for ($i++; $i -lt $lines.Count -and $lines[$i] -notmatch '^\s*```'; $i++) { $code.Add($lines[$i]) }
-                @{ File = $f.Name; Line = $markerLine; Title = $heading; Code = $code -join "`n" }
+                $text = $code -join "`n"
+                foreach ($r in $replace) { $text = $text.Replace($r[0], $r[1]) }
+                @{ File = $f.Name; Line = $markerLine; Title = $heading; Code = $text }
                 $armed = $false
             }
         }
@@ -59,6 +69,16 @@ BeforeAll {
                 Wait-TcpPort $p
             }
             'FreePort' { $p = Get-FreeTcpPort }
+            'SwitchPort' {
+                $p = Get-FreeTcpPort
+                $script = Join-Path $TempDir 'fake-switch.py'
+                Set-Content $script -Encoding utf8NoBOM -Value $FakeSwitch
+                $PeerProcs.Add((Start-Peer python3 @($script, "$p")))
+                Wait-TcpPort $p
+            }
+            'Credential' {
+                $p = [pscredential]::new('netops', (ConvertTo-SecureString 'lab-password' -AsPlainText -Force))
+            }
             'UdpPort' {
                 $p = Get-FreeUdpPort
                 $PeerProcs.Add((Start-Peer socat @("UDP4-RECVFROM:$p,bind=127.0.0.1,fork", 'EXEC:cat')))
@@ -84,6 +104,43 @@ BeforeAll {
         $Peers[$Variable] = $p
         $p
     }
+
+    # A switch CLI over telnet-like TCP: login prompts, a hostname prompt, a few show commands.
+    $script:FakeSwitch = @'
+import socket, sys, threading
+VERSION = "Cisco IOS Software, C2960X Software, Version 15.2(4)E10, RELEASE SOFTWARE (fc2)\r\nsw01 uptime is 3 weeks, 2 days, 4 hours\r\n"
+STATUS = "Port      Name    Status       Vlan\r\nGi1/0/1   uplink  connected    trunk\r\nGi1/0/2           notconnect   10\r\n"
+def readline(f):
+    line = f.readline()
+    if not line:
+        raise EOFError
+    return line.decode("utf-8", "replace").strip()
+def serve(c):
+    f = c.makefile("rb")
+    try:
+        c.sendall(b"\r\nUser Access Verification\r\n\r\nUsername: ")
+        readline(f)
+        c.sendall(b"Password: ")
+        readline(f)
+        c.sendall(b"\r\nsw01>")
+        while True:
+            cmd = readline(f)
+            if cmd in ("exit", "quit"):
+                break
+            out = {"show version": VERSION, "show interfaces status": STATUS, "terminal length 0": "", "enable": ""}.get(cmd, "% Invalid input detected at '^' marker.\r\n")
+            c.sendall(cmd.encode() + b"\r\n" + out.encode() + b"sw01>")  # devices echo the command
+    except (EOFError, OSError):
+        pass
+    finally:
+        c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+while True:
+    conn, _ = s.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+'@
 
     function script:Wait-UdpEcho([int] $Port) {
         $u = [System.Net.Sockets.UdpClient]::new([System.Net.IPEndPoint]::new([System.Net.IPAddress]::Loopback, 0))
@@ -206,7 +263,7 @@ Describe 'Runnable example <File>:<Line> (<Title>)' -ForEach $runnableCases {
         if ($unknown) { Set-ItResult -Skipped -Because "$($unknown -join ', ') not available"; return }
 
         $vars = @{}
-        foreach ($v in 'Port', 'FreePort', 'UdpPort', 'RedisPort', 'TlsPort') {
+        foreach ($v in 'Port', 'FreePort', 'UdpPort', 'RedisPort', 'TlsPort', 'SwitchPort', 'Credential') {
             if ($Code -match "\`$$v\b") { $vars[$v] = Get-DocPeer $v }
         }
 
