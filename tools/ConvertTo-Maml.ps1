@@ -399,7 +399,8 @@ function Write-Command {
     foreach ($l in $Doc.Links) {
         $W.WriteStartElement('maml', 'navigationLink', $ns.maml)
         $W.WriteElementString('maml', 'linkText', $ns.maml, $l.Text)
-        $W.WriteElementString('maml', 'uri', $ns.maml, $l.Uri)
+        # Only web addresses help a reader of Get-Help; a relative .md link is for the markdown.
+        $W.WriteElementString('maml', 'uri', $ns.maml, $(if ($l.Uri -match '^https?://') { $l.Uri } else { '' }))
         $W.WriteEndElement()
     }
     $W.WriteEndElement()
