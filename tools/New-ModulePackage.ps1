@@ -13,7 +13,9 @@
 [CmdletBinding()]
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
-    [Parameter(Mandatory)] [string] $OutputPath
+    [Parameter(Mandatory)] [string] $OutputPath,
+    # Outputs the package file.
+    [switch] $PassThru
 )
 
 $ErrorActionPreference = 'Stop'
@@ -123,4 +125,4 @@ try {
 finally { $zip.Dispose() }
 
 Write-Host "    package: $package"
-Get-Item $package
+if ($PassThru) { Get-Item $package }

@@ -4,7 +4,7 @@ BeforeAll {
     Add-Type -AssemblyName System.IO.Compression
     $script:Manifest = Import-PowerShellDataFile (Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1')
     $script:Feed = Join-Path $TestDrive 'feed'
-    $script:Package = & (Join-Path $RepoRoot 'tools/New-ModulePackage.ps1') -ModulePath $env:PSSOCKET_MODULE -OutputPath $Feed 6>$null
+    $script:Package = & (Join-Path $RepoRoot 'tools/New-ModulePackage.ps1') -ModulePath $env:PSSOCKET_MODULE -OutputPath $Feed -PassThru 6>$null
     $zip = [System.IO.Compression.ZipFile]::OpenRead($Package.FullName)
     try {
         $script:Entries = @($zip.Entries.FullName)
