@@ -161,7 +161,8 @@ function Read-CommandDoc {
     if (-not $name) { throw "$Path has no '# Name' heading" }
     $top = (Split-Section $rest.ToArray() '## ').Sections
 
-    $syntaxSets = @((Split-Section (Get-Section $top 'SYNTAX') '### ').Sections.Keys)
+    # platyPS marks the default set as '### Name (Default)'.
+    $syntaxSets = @((Split-Section (Get-Section $top 'SYNTAX') '### ').Sections.Keys | ForEach-Object { $_ -replace '\s*\(Default\)$', '' })
     if (-not $syntaxSets) { $syntaxSets = @('__AllParameterSets') }
 
     $parameters = [System.Collections.Generic.List[object]]::new()
