@@ -201,6 +201,7 @@ function Read-CommandDoc {
                 Default     = $yaml['Default value'] ?? 'None'
                 Pipeline    = $yaml['Accept pipeline input'] ?? 'False'
                 Globbing    = ($yaml['Accept wildcard characters'] ?? 'False') -eq 'True'
+                Accepted    = @((($yaml['Accepted values'] ?? '') -split ',') | ForEach-Object Trim | Where-Object { $_ })
             })
     }
 
@@ -302,6 +303,18 @@ function Write-Parameter {
     $W.WriteAttributeString('aliases', $(if ($P.Aliases) { $P.Aliases } else { 'none' }))
     $W.WriteElementString('maml', 'name', $ns.maml, $P.Name)
     Write-Para $W $P.Description
+    if ($InSyntax -and $P.Accepted) {
+        # Shown by Get-Help as -Name {A | B | C}.
+        $W.WriteStartElement('command', 'parameterValueGroup', $ns.command)
+        foreach ($v in $P.Accepted) {
+            $W.WriteStartElement('command', 'parameterValue', $ns.command)
+            $W.WriteAttributeString('required', 'false')
+            $W.WriteAttributeString('command', 'variableLength', $ns.command, 'false')
+            $W.WriteString($v)
+            $W.WriteEndElement()
+        }
+        $W.WriteEndElement()
+    }
     if (-not ($InSyntax -and $isSwitch)) {
         $W.WriteStartElement('command', 'parameterValue', $ns.command)
         $W.WriteAttributeString('required', (-not $isSwitch).ToString().ToLowerInvariant())
