@@ -213,6 +213,11 @@ Describe 'Docs of <Name>' -ForEach $cmdletCases {
             $extra | Should -BeNullOrEmpty
         }
 
+        It 'has one SYNTAX block per parameter set, named as the cmdlet names them' {
+            $sets = @($cmd.ParameterSets.Name | Sort-Object)
+            @($Doc.SyntaxSets | Sort-Object) | Should -Be $sets
+        }
+
         It 'has at least three examples with code' {
             $Doc.Examples.Count | Should -BeGreaterOrEqual 3
             $Doc.Examples | Where-Object { -not $_.Code } | ForEach-Object Title | Should -BeNullOrEmpty

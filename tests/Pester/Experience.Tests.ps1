@@ -1,5 +1,10 @@
 # What a PowerShell user meets besides the cmdlets' results: tab completion, the default
 # session table, and Verbose/Debug streams that tell what happens without leaking payloads.
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $hasTestTcpPort = [bool] (Get-Command Test-TcpPort -Module PSSocket -ErrorAction SilentlyContinue)
+}
+
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
 
@@ -65,6 +70,13 @@ Describe 'Tab completion' {
         $texts | Should -Contain 'latin1'
         $texts | Should -Contain 'ascii'
         (Complete "$Command -Encoding lat").CompletionText | Should -Be @('latin1')
+    }
+
+    It 'completes Test-TcpPort -Port with well-known service names' -Skip:(-not $hasTestTcpPort) {
+        $texts = (Complete 'Test-TcpPort 127.0.0.1 -Port ht').CompletionText
+        $texts | Should -Contain 'http'
+        $texts | Should -Contain 'https'
+        (Complete 'Test-TcpPort 127.0.0.1 -Port ').CompletionText | Should -Contain 'ssh'
     }
 
     It 'completes New-TcpListener -Address with bind addresses' {
