@@ -20,13 +20,20 @@ BeforeDiscovery {
         $armed = $false
         for ($i = 0; $i -lt $lines.Count; $i++) {
             if ($lines[$i] -match '^#+\s+(.+)$' -and -not $armed) { $heading = $Matches[1] }
-            # <!-- runnable --> or <!-- runnable: text => replacement | text => replacement -->
-            if ($lines[$i] -match '^\s*<!--\s*runnable\b:?(.*?)-->\s*$') {
+            # <!-- runnable -->, <!-- runnable: text => replacement | text => replacement -->
+            # or <!-- runnable setup: code run first -->
+            if ($lines[$i] -match '^\s*<!--\s*runnable\b(.*?)-->\s*$') {
                 $armed = $true; $markerLine = $i + 1
-                $replace = @(foreach ($pair in ($Matches[1] -split ' \| ' | Where-Object { $_.Trim() })) {
-                        $from, $to = $pair -split ' => ', 2
-                        , @($from.Trim(), $to.Trim())
-                    })
+                $rest = $Matches[1].Trim()
+                $setup = ''
+                $replace = @()
+                if ($rest -match '^setup:(.*)$') { $setup = $Matches[1].Trim() }
+                elseif ($rest -match '^:(.*)$') {
+                    $replace = @(foreach ($pair in ($Matches[1] -split ' \| ' | Where-Object { $_.Trim() })) {
+                            $from, $to = $pair -split ' => ', 2
+                            , @($from.Trim(), $to.Trim())
+                        })
+                }
                 continue
             }
             if ($armed -and $lines[$i] -match '^\s*```') {
@@ -34,6 +41,7 @@ BeforeDiscovery {
                 for ($i++; $i -lt $lines.Count -and $lines[$i] -notmatch '^\s*```'; $i++) { $code.Add($lines[$i]) }
                 $text = $code -join "`n"
                 foreach ($r in $replace) { $text = $text.Replace($r[0], $r[1]) }
+                if ($setup) { $text = $setup + "`n" + $text }
                 @{ File = $f.Name; Line = $markerLine; Title = $heading; Code = $text }
                 $armed = $false
             }
