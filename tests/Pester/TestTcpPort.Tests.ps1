@@ -226,9 +226,12 @@ Describe 'Test-TcpPort' {
         }
 
         It 'stops promptly on Ctrl+C, keeping what was already written' {
-            $ps = [powershell]::Create()
+            # The module comes with the runspace, not as a first statement: a stopped batch
+            # (AddStatement) can run on after Dispose closed its runspace and crash the process.
+            $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault2()
+            $iss.ImportPSModule($script:Psd1)
+            $ps = [powershell]::Create($iss)
             try {
-                $null = $ps.AddCommand('Import-Module').AddArgument($script:Psd1).AddStatement()
                 $null = $ps.AddCommand('Test-TcpPort').AddParameter('ComputerName', '127.0.0.1').AddParameter('Port', "$($script:peer.Open[0]),$($script:silent.Port)").AddParameter('Timeout', 60)
                 $in = [System.Management.Automation.PSDataCollection[psobject]]::new()
                 $in.Complete()
