@@ -113,7 +113,7 @@ Describe 'Get-SocketSession' {
         $c.Encoding.WebName | Should -Be 'utf-8'
         $c.NewLine | Should -Be "`n"
         $table = Get-SocketSession | Format-Table | Out-String -Width 250
-        foreach ($column in 'Id', 'Name', 'Kind', 'State', 'LocalEndPoint', 'RemoteEndPoint', 'BytesSent', 'BytesReceived') {
+        foreach ($column in 'Id', 'Name', 'Kind', 'State', 'LocalEndPoint', 'RemoteEndPoint', 'Sent', 'Recv') {
             $table | Should -Match $column
         }
     }
