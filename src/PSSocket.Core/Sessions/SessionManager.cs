@@ -119,8 +119,11 @@ namespace PSSocket
                 throw new ArgumentNullException(nameof(session));
             }
 
+            // Unregister first: a session that is closed but still registered could be evicted
+            // meanwhile by a Register that reuses its name, and this call would then report false.
+            bool removed = Unregister(session);
             session.Close(reason);
-            return Unregister(session);
+            return removed;
         }
 
         /// <summary>Unregisters without closing (for sessions handed over to a new owner).</summary>
