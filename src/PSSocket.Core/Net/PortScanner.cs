@@ -350,10 +350,10 @@ namespace PSSocket.Net
             }
         }
 
-        private void Start(string label, IPAddress address, int port)
+        private void Start(string label, IPAddress address, int port, int retry = 0)
         {
             Interlocked.Increment(ref _active);
-            var attempt = new Attempt(label, address, port);
+            var attempt = new Attempt(label, address, port) { Retry = retry };
             try
             {
                 attempt.Socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -366,6 +366,11 @@ namespace PSSocket.Net
             catch (SocketException ex)
             {
                 attempt.Socket?.Dispose();
+                if (TryRetry(attempt, ex.SocketErrorCode))
+                {
+                    return;
+                }
+
                 Deliver(Result(attempt, PortStatus.Error, Stopwatch.GetTimestamp(),
                     ex.SocketErrorCode == SocketError.TooManyOpenSockets
                         ? "Out of sockets (file descriptors): lower -ThrottleLimit. " + ex.Message
@@ -475,6 +480,11 @@ namespace PSSocket.Net
                     return;
                 default:
                     socket.Dispose();
+                    if (TryRetry(attempt, error))
+                    {
+                        return;
+                    }
+
                     Deliver(Result(attempt, PortStatus.Error, end, Describe(error)));
                     return;
             }
@@ -569,6 +579,42 @@ namespace PSSocket.Net
             SocketError.AddressNotAvailable => "No local port or address was available for the probe (ephemeral ports exhausted?): lower -ThrottleLimit.",
             _ => "The connect failed: " + error + ".",
         };
+
+        /// <summary>
+        /// A probe that failed for a local, passing reason (no ephemeral port free at that
+        /// instant, no buffer space) is tried again a few times before it is reported as Error:
+        /// it says nothing about the target.
+        /// </summary>
+        private bool TryRetry(Attempt attempt, SocketError error)
+        {
+            const int MaxRetries = 3;
+            bool passing = error is SocketError.AddressNotAvailable or SocketError.AddressAlreadyInUse
+                or SocketError.NoBufferSpaceAvailable or SocketError.TooManyOpenSockets or SocketError.TryAgain;
+            if (!passing || attempt.Retry >= MaxRetries || _token.IsCancellationRequested || _disposed)
+            {
+                return false;
+            }
+
+            _ = Task.Delay(20 * (attempt.Retry + 1), _token).ContinueWith(
+                t =>
+                {
+                    if (!t.IsCanceled)
+                    {
+                        Start(attempt.Label, attempt.Address, attempt.Port, attempt.Retry + 1);
+                    }
+                    else
+                    {
+                        Drop();
+                        return;
+                    }
+
+                    ReleaseActive();
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.None,
+                TaskScheduler.Default);
+            return true;
+        }
 
         private void Deliver(object item, bool counts = true)
         {
@@ -703,6 +749,8 @@ namespace PSSocket.Net
             }
 
             public string Label { get; }
+
+            public int Retry { get; set; }
 
             public IPAddress Address { get; }
 
