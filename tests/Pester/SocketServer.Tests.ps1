@@ -54,7 +54,16 @@ Describe 'Start-SocketServer (TCP)' {
         $srv.ClientsAccepted | Should -BeOfType [int]
         $srv.ClientsActive | Should -BeOfType [int]
         $srv.ClientsFailed | Should -BeOfType [int]
-        ($srv | Format-Table | Out-String -Width 200) | Should -Match 'ClientsAccepted\s+ClientsActive\s+ClientsFailed'
+        ($srv | Format-Table -View Server | Out-String -Width 200) | Should -Match 'Accepted\s+Active\s+Failed'
+        # The default table is the session table, so servers among other sessions stay one table.
+        $other = New-TcpListener -Port 0
+        try {
+            $table = @($srv, $other) | Format-Table | Out-String -Width 200
+            $table | Should -Match '\d+ clients, \d+ active'
+            $table | Should -Match 'TcpListener\s+Listening'
+            ($table -split "`n" | Where-Object { $_ -match '^\s*-+\s+-+' }).Count | Should -Be 1
+        }
+        finally { Remove-SocketSession $other }
     }
 
     It 'echoes in one line, with the client session as $_ and the first argument, -ArgumentList after it' {
