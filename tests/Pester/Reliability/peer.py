@@ -57,6 +57,12 @@ if mode == "echo":
         c, _ = srv.accept()
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
+if mode == "noaccept":
+    # A full accept queue: later SYNs are dropped, so connects hang like a filtered port.
+    srv.listen(0)
+    time.sleep(float(args[0]))
+    sys.exit(0)
+
 c, _ = srv.accept()
 if mode == "rst-after-send":
     # Sends N bytes, waits for the client to read some, then resets.
