@@ -591,6 +591,10 @@ namespace PSSocket
                     return null;
                 }
 
+                // Every attempt matches from the start of the buffer, so attempt once per burst
+                // that has arrived, not once per 64 KiB chunk: a fast sender without a match would
+                // otherwise cost time quadratic in -MaxBytes.
+                DrainSocketWithoutWaiting(maxBytes);
                 decoded.Extend(_buffer.Segment);
                 string haystack = decoded.Text.ToString();
                 List<int>? cleanEnds = null;

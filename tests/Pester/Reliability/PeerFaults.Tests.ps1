@@ -118,4 +118,15 @@ Describe 'Peer faults' {
         { Receive-SocketData $s -Line -Timeout 20 } | Should -Throw -ErrorId 'ReceiveLimitExceeded*'
         $s.Available | Should -BeLessThan 17MB
     }
+
+    # Regression: -Pattern re-matched the whole buffer after every 64 KiB chunk, so a fast sender
+    # without a match cost time quadratic in -MaxBytes (about 7 s for 16 MiB, now under 1 s).
+    It 'gives up on -Pattern at -MaxBytes against a fast 24 MiB sender in seconds, not quadratic time' {
+        $script:peer = Start-FaultPeer flood 24
+        $s = Connect-TcpSocket 127.0.0.1 $peer.Port
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        { Receive-SocketData $s -Pattern 'nev(er)' -Timeout 30 } | Should -Throw -ErrorId 'ReceiveLimitExceeded*'
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 3
+        $s.Available | Should -BeGreaterOrEqual 16MB
+    }
 }
