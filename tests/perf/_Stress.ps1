@@ -1,7 +1,8 @@
 <#
 .SYNOPSIS
     build.ps1 -Task Stress: a bounded soak (default 5 minutes, never more than 10) of connect/send/
-    receive/remove cycles, listener accepts, timeouts and peer resets against loopback peers, from
+    receive/remove cycles, listener accepts, timeouts, refused connects, UDP round trips and TLS
+    conversations (openssl s_server) against loopback peers, from
     several runspaces at once. Prints operations, bytes, errors by ErrorId, peak memory and the fd
     count at start and end. Not part of Test.
 #>
@@ -14,6 +15,13 @@ function Get-FdCount { @(Get-ChildItem /proc/self/fd -ErrorAction SilentlyContin
 $port = Get-FreeTcpPort
 $peer = Start-Peer python3 (Join-Path $PSScriptRoot '_echo.py'), $port
 Wait-TcpPort $port
+# A TLS peer: openssl s_server -www answers each GET with a status page.
+$tlsDir = Join-Path ([IO.Path]::GetTempPath()) ("stress-tls-" + [guid]::NewGuid().ToString('n'))
+$null = New-Item -ItemType Directory $tlsDir
+$null = & openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$tlsDir/k.pem" -out "$tlsDir/c.pem" -days 2 -subj '/CN=localhost' 2>&1
+$tlsPort = Get-FreeTcpPort
+$tlsPeer = Start-Peer openssl 's_server', '-accept', "127.0.0.1:$tlsPort", '-cert', "$tlsDir/c.pem", '-key', "$tlsDir/k.pem", '-www', '-quiet'
+Wait-TcpPort $tlsPort
 $fdStart = Get-FdCount
 [GC]::Collect()
 $memStart = [GC]::GetTotalMemory($true)
@@ -26,14 +34,21 @@ $jobs = foreach ($w in 1..$Workers) {
     $ps = [powershell]::Create()
     $ps.RunspacePool = $pool
     $null = $ps.AddScript({
-            param($manifest, $port, $until, $worker)
+            param($manifest, $port, $until, $worker, $tlsPort)
             Import-Module $manifest
+            # Every failure the scenarios do not expect reaches the catch below and is counted.
+            $ErrorActionPreference = 'Stop'
+            # Bound but never listening: connects to it are refused and no other worker's
+            # listener can take the port (a freed port could be reused by New-TcpListener -Port 0).
+            $refuser = [System.Net.Sockets.Socket]::new('InterNetwork', 'Stream', 'Tcp')
+            $refuser.Bind([System.Net.IPEndPoint]::new([System.Net.IPAddress]::Loopback, 0))
+            $refusedPort = $refuser.LocalEndPoint.Port
             $ops = 0L; $bytes = 0L
             $errors = @{}
             $rng = [Random]::new($worker)
             $note = { param($e) $id = ($e.FullyQualifiedErrorId -split ',')[0]; $errors[$id] = 1 + [int] $errors[$id] }
             while ([DateTime]::UtcNow -lt $until) {
-                $kind = $rng.Next(10)
+                $kind = $rng.Next(12)
                 try {
                     if ($kind -lt 6) {
                         # A conversation: lines both ways, a byte count, then removal.
@@ -69,18 +84,38 @@ $jobs = foreach ($w in 1..$Workers) {
                         if ((Receive-SocketData $s -Line -Timeout 5) -ne 'after-timeout') { $errors['WrongReply'] = 1 + [int] $errors['WrongReply'] }
                         Remove-SocketSession $s
                     }
+                    elseif ($kind -eq 10) {
+                        # A UDP round trip: listener, one-shot send, datagram with its sender.
+                        $u = New-UdpListener -Port 0
+                        $text = "dgram $ops of worker $worker"
+                        Invoke-UdpSend 127.0.0.1 $u.Port $text
+                        $d = Receive-SocketData $u -Timeout 5
+                        if ($d.Text -ne $text) { $errors['WrongReply'] = 1 + [int] $errors['WrongReply'] }
+                        $bytes += $d.Length
+                        Remove-SocketSession $u
+                    }
+                    elseif ($kind -eq 11) {
+                        # A TLS conversation with openssl s_server (self-signed: validation skipped on purpose).
+                        $t = Connect-TcpSocket localhost $tlsPort -UseTls -SkipCertificateCheck -Timeout 5
+                        Send-SocketData $t "GET / HTTP/1.0`r`n`r`n"
+                        $page = Receive-SocketData $t -ToEnd -Timeout 10
+                        if ($page -notlike 'HTTP/1.0 200*') { $errors['WrongReply'] = 1 + [int] $errors['WrongReply'] }
+                        $bytes += $page.Length
+                        Remove-SocketSession $t
+                    }
                     else {
                         # A refused connect: an error record, nothing registered.
-                        $dead = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $dead.Start(); $p = $dead.LocalEndpoint.Port; $dead.Stop()
-                        Connect-TcpSocket 127.0.0.1 $p -ErrorAction SilentlyContinue -ErrorVariable ev | Out-Null
+                        $stray = Connect-TcpSocket 127.0.0.1 $refusedPort -ErrorAction SilentlyContinue -ErrorVariable ev
                         foreach ($e in $ev) { & $note $e }
+                        if ($stray) { $errors['UnexpectedConnect'] = 1 + [int] $errors['UnexpectedConnect']; Remove-SocketSession $stray }
                     }
                     $ops++
                 }
                 catch { & $note $_ ; $errors['Unexpected:' + $_.Exception.GetType().Name] = 1 + [int] $errors['Unexpected:' + $_.Exception.GetType().Name] }
             }
+            $refuser.Dispose()
             [pscustomobject]@{ Worker = $worker; Operations = $ops; Bytes = $bytes; Errors = $errors }
-        }).AddArgument($manifest).AddArgument($port).AddArgument($until).AddArgument($w)
+        }).AddArgument($manifest).AddArgument($port).AddArgument($until).AddArgument($w).AddArgument($tlsPort)
     [pscustomobject]@{ PS = $ps; Handle = $ps.BeginInvoke() }
 }
 
@@ -94,6 +129,8 @@ while ($jobs | Where-Object { -not $_.Handle.IsCompleted }) {
 $results = foreach ($j in $jobs) { $j.PS.EndInvoke($j.Handle); $j.PS.Dispose() }
 $pool.Dispose()
 Stop-Peer $peer
+Stop-Peer $tlsPeer
+Remove-Item -Recurse -Force $tlsDir -ErrorAction SilentlyContinue
 $left = @(Get-SocketSession).Count
 [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
 Start-Sleep -Seconds 1
@@ -121,5 +158,5 @@ foreach ($k in $summary.Keys) {
     else { Write-Host ("  {0,-20} {1}" -f $k, $summary[$k]) }
 }
 $summary | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $script:ResultsDir 'Stress.json') -Encoding utf8NoBOM
-$bad = [int] $errors['WrongReply'] + [int] $errors['WrongBytes'] + @($errors.Keys | Where-Object { $_ -like 'Unexpected:*' }).Count
+$bad = [int] $errors['WrongReply'] + [int] $errors['WrongBytes'] + [int] $errors['UnexpectedConnect'] + @($errors.Keys | Where-Object { $_ -like 'Unexpected:*' }).Count
 if ($bad -gt 0 -or $left -gt 0) { exit 1 }
