@@ -1,43 +1,12 @@
 # Shared by the benchmarks: module import, peers by PID, medians, the result table and JSON.
 $ErrorActionPreference = 'Stop'
 $ModulePath = (Resolve-Path $ModulePath).Path
+# The Pester helpers (free ports, peers started and stopped by PID, Wait-TcpPort) serve here too.
+$env:PSSOCKET_MODULE = $ModulePath
+. (Join-Path $PSScriptRoot '../Pester/common.ps1')
 Import-Module (Join-Path $ModulePath 'PSSocket.psd1') -Force
 $script:ResultsDir = Join-Path $PSScriptRoot 'results'
 New-Item -ItemType Directory -Force $script:ResultsDir | Out-Null
-
-function Get-FreeTcpPort {
-    $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
-    $l.Start()
-    try { $l.LocalEndpoint.Port } finally { $l.Stop() }
-}
-
-function Start-Peer {
-    param([string] $FilePath, [string[]] $ArgumentList = @())
-    $psi = [System.Diagnostics.ProcessStartInfo]::new($FilePath)
-    foreach ($a in $ArgumentList) { $psi.ArgumentList.Add($a) }
-    $psi.UseShellExecute = $false
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
-    $p = [System.Diagnostics.Process]::Start($psi)
-    $p.BeginOutputReadLine(); $p.BeginErrorReadLine()
-    $p
-}
-
-function Stop-Peer([System.Diagnostics.Process] $Process) {
-    if ($Process -and -not $Process.HasExited) {
-        try { $Process.Kill($true) } catch { Write-Verbose "peer gone: $_" }
-        $null = $Process.WaitForExit(5000)
-    }
-}
-
-function Wait-TcpPort([int] $Port, [double] $TimeoutSec = 10) {
-    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
-    while ([DateTime]::UtcNow -lt $deadline) {
-        $c = [System.Net.Sockets.TcpClient]::new()
-        try { $c.Connect('127.0.0.1', $Port); return } catch { Start-Sleep -Milliseconds 50 } finally { $c.Dispose() }
-    }
-    throw "nothing listens on 127.0.0.1:$Port"
-}
 
 function Get-Median([double[]] $Values) {
     $s = $Values | Sort-Object
