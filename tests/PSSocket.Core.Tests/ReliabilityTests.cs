@@ -23,12 +23,9 @@ namespace PSSocket.Tests
 
         public ReliabilityTests()
         {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(1);
-            _peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            _peer.Connect(listener.LocalEndPoint!);
-            _session = new TcpSession(listener.Accept());
+            var (accepted, peer) = LoopbackPair.Open();
+            _peer = peer;
+            _session = new TcpSession(accepted);
         }
 
         public void Dispose()

@@ -18,13 +18,9 @@ namespace PSSocket.Tests
 
         public SessionFeatureTests()
         {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(1);
-            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            client.Connect(listener.LocalEndPoint!);
-            _server = listener.Accept();
-            _client = new TcpSession(client);
+            var (accepted, connected) = LoopbackPair.Open();
+            _server = accepted;
+            _client = new TcpSession(connected);
         }
 
         public void Dispose()
