@@ -9,6 +9,7 @@
     CompatiblePSEditions = @('Desktop', 'Core')
     PowerShellVersion    = '5.1'
     RequiredAssemblies   = @('PSSocket.Core.dll')
+    TypesToProcess       = @('PSSocket.Types.ps1xml')
     FormatsToProcess     = @('PSSocket.Format.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(

@@ -181,5 +181,11 @@ namespace PSSocket.Net
             IPEndPoint ip when ip.AddressFamily == AddressFamily.InterNetworkV6 => $"[{ip.Address}]:{ip.Port}",
             _ => ep.ToString(),
         };
+
+        /// <summary>
+        /// Renders an endpoint, or the text that stands in its place on a deserialized object
+        /// (results of Invoke-Command carry endpoints as text), for the format views.
+        /// </summary>
+        public static string Format(object? endPoint) => endPoint is EndPoint ep ? Format(ep) : endPoint?.ToString() ?? "";
     }
 }
