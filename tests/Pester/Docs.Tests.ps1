@@ -51,6 +51,7 @@ BeforeDiscovery {
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
+    . (Join-Path $PSScriptRoot 'remoting.ps1')
     $script:DocsDir = Join-Path $RepoRoot 'docs/en-US'
     $script:Common = @([System.Management.Automation.PSCmdlet]::CommonParameters) + @([System.Management.Automation.PSCmdlet]::OptionalCommonParameters)
     $script:Optional = @([System.Management.Automation.PSCmdlet]::OptionalCommonParameters)
@@ -106,6 +107,15 @@ BeforeAll {
                 }
                 $PeerProcs.Add((Start-Peer openssl @('s_server', '-accept', "127.0.0.1:$p", '-cert', $crt, '-key', $key, '-www', '-quiet')))
                 Wait-TcpPort $p
+            }
+            'SshRemoting' {
+                # PowerShell remoting over SSH to this machine, with PSSocket installed there from its package.
+                $dir = Join-Path $TempDir 'ssh'
+                $peer = Start-SshRemotingPeer -Directory $dir
+                $PeerProcs.Add($peer.Process)
+                New-ModuleFeed -FeedPath (Join-Path $dir 'feed')
+                $null = Install-RemotePSSocket -Peer $peer -FeedPath (Join-Path $dir 'feed')
+                $p = $peer.Ssh
             }
             default { throw "no doc peer for `$$Variable" }
         }
@@ -276,8 +286,8 @@ Describe 'Runnable example <File>:<Line> (<Title>)' -ForEach $runnableCases {
         if ($unknown) { Set-ItResult -Skipped -Because "$($unknown -join ', ') not available"; return }
 
         $vars = @{}
-        foreach ($v in 'Port', 'FreePort', 'UdpPort', 'RedisPort', 'TlsPort', 'SwitchPort', 'Credential') {
-            if ($Code -match "\`$$v\b") { $vars[$v] = Get-DocPeer $v }
+        foreach ($v in 'Port', 'FreePort', 'UdpPort', 'RedisPort', 'TlsPort', 'SwitchPort', 'Credential', 'SshRemoting') {
+            if ($Code -match "(?:[`$@]|\`$using:)$v\b") { $vars[$v] = Get-DocPeer $v }
         }
 
         $before = @((Get-SocketSession).Id)
