@@ -52,6 +52,20 @@ namespace PSSocket
         RangeTooLarge,
         /// <summary>A conversation step did not see what it expected (timeout, peer closed, limit).</summary>
         ExpectationFailed,
+        /// <summary>The proxy itself could not be reached (refused, timed out, name not found).</summary>
+        ProxyUnreachable,
+        /// <summary>The proxy wants credentials, or rejected the ones given.</summary>
+        ProxyAuthenticationFailed,
+        /// <summary>The proxy reached the target host, which refused the connection.</summary>
+        ProxyTargetRefused,
+        /// <summary>The proxy could not reach the target (network or host unreachable, name not found there).</summary>
+        ProxyTargetUnreachable,
+        /// <summary>The proxy's connection to the target timed out (SOCKS5 "TTL expired").</summary>
+        ProxyTtlExpired,
+        /// <summary>The proxy's rules do not allow a connection to that target.</summary>
+        ProxyNotAllowed,
+        /// <summary>The proxy failed or answered outside its protocol (general failure, unsupported request, not a proxy).</summary>
+        ProxyError,
     }
 
     /// <summary>The one exception type the engine throws; the cmdlet layer turns it into an ErrorRecord.</summary>

@@ -115,6 +115,9 @@ namespace PSSocket
         /// <summary>When true, text read with Receive-SocketData (and matched by conversations) has ANSI/VT escape sequences and backspace overstrikes removed.</summary>
         public bool StripAnsi { get; set; }
 
+        /// <summary>The proxy this session was tunnelled through (its password is never shown), or null for a direct connection.</summary>
+        public Net.Proxy.ProxyEndpoint? Proxy { get; internal set; }
+
         /// <summary>True once telnet option handling wraps the stream.</summary>
         public bool IsTelnet => _stream is TelnetStream;
 

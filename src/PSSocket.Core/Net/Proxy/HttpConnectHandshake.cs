@@ -1,0 +1,113 @@
+using System;
+using System.Globalization;
+using System.Text;
+
+namespace PSSocket.Net.Proxy
+{
+    /// <summary>HTTP CONNECT with Basic authentication (RFC 9110 section 9.3.6, RFC 7617).</summary>
+    internal sealed class HttpConnectHandshake : ProxyHandshake
+    {
+        /// <summary>A proxy's response head longer than this is not a proxy's answer.</summary>
+        public const int MaxResponseHead = 16 * 1024;
+
+        private static readonly byte[] s_headEnd = { (byte)'\r', (byte)'\n', (byte)'\r', (byte)'\n' };
+        private readonly System.Collections.Generic.List<byte> _head = new();
+        private static readonly char[] s_space = { ' ' };
+        private int _matched;
+
+        public HttpConnectHandshake(ProxyEndpoint proxy, string host, int port)
+            : base(proxy, host, port)
+        {
+        }
+
+        public override byte[] Start()
+        {
+            BytesWanted = s_headEnd.Length;
+            var request = new StringBuilder();
+            request.Append("CONNECT ").Append(Target).Append(" HTTP/1.1\r\n");
+            request.Append("Host: ").Append(Target).Append("\r\n");
+            if (Proxy.Credential is { } c && (c.UserName.Length > 0 || c.Password.Length > 0))
+            {
+                string token = Convert.ToBase64String(Encoding.UTF8.GetBytes(c.UserName + ":" + c.Password));
+                request.Append("Proxy-Authorization: Basic ").Append(token).Append("\r\n");
+            }
+
+            request.Append("\r\n");
+            return Encoding.ASCII.GetBytes(request.ToString());
+        }
+
+        public override byte[]? Feed(byte[] received)
+        {
+            foreach (byte b in received)
+            {
+                _head.Add(b);
+                _matched = b == s_headEnd[_matched] ? _matched + 1 : b == '\r' ? 1 : 0;
+            }
+
+            if (_matched < s_headEnd.Length)
+            {
+                if (_head.Count > MaxResponseHead)
+                {
+                    throw Fail(SocketErrorKind.ProxyError, $"the proxy's answer has no end of headers within {MaxResponseHead} bytes (is it an HTTP proxy?)");
+                }
+
+                // Reading only as far as the end of headers could be: never into the tunnel's data.
+                BytesWanted = s_headEnd.Length - _matched;
+                return null;
+            }
+
+            string head = Encoding.ASCII.GetString(_head.ToArray());
+            int eol = head.IndexOf('\r');
+            string statusLine = eol >= 0 ? head.Substring(0, eol) : head;
+            string[] parts = statusLine.Split(s_space, 3);
+            if (parts.Length < 2 || !parts[0].StartsWith("HTTP/", StringComparison.Ordinal)
+                || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int status))
+            {
+                throw Fail(SocketErrorKind.ProxyError, $"the proxy's answer is not HTTP ('{Printable(statusLine)}')");
+            }
+
+            if (status is >= 200 and < 300)
+            {
+                IsDone = true;
+                BytesWanted = 0;
+                return null;
+            }
+
+            string said = $"HTTP {status}{(parts.Length > 2 ? " " + Printable(parts[2]) : "")}";
+            if (status == 407)
+            {
+                throw AuthFailed(Proxy.Credential is null
+                    ? $"requires authentication ({said}); give -ProxyCredential or user:password@ in the proxy URI"
+                    : $"rejected the user name or password for user '{Proxy.Credential.UserName}' ({said})");
+            }
+
+            var (kind, words) = DescribeStatus(status);
+            throw Fail(kind, $"{words} ({said})");
+        }
+
+        /// <summary>The kind of failure an HTTP proxy's status means, in words.</summary>
+        public static (SocketErrorKind Kind, string Words) DescribeStatus(int status) => status switch
+        {
+            401 or 403 or 405 => (SocketErrorKind.ProxyNotAllowed, "the proxy does not allow a tunnel to this target"),
+            404 or 500 or 502 or 503 => (SocketErrorKind.ProxyTargetUnreachable, "the proxy could not connect to the target (refused, unreachable or not resolvable there)"),
+            504 => (SocketErrorKind.ProxyTtlExpired, "the proxy's connection to the target timed out"),
+            _ => (SocketErrorKind.ProxyError, "the proxy refused the tunnel"),
+        };
+
+        private static string Printable(string text)
+        {
+            var sb = new StringBuilder(Math.Min(text.Length, 120));
+            foreach (char c in text)
+            {
+                if (sb.Length >= 120)
+                {
+                    break;
+                }
+
+                sb.Append(c is >= ' ' and < (char)127 ? c : '?');
+            }
+
+            return sb.ToString();
+        }
+    }
+}
