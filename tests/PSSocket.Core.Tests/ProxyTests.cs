@@ -308,11 +308,22 @@ namespace PSSocket.Tests
     /// <summary>The driver over real loopback sockets, with a scripted proxy on the other end.</summary>
     public class ProxyConnectorTests
     {
+        /// <summary>A socket on a loopback port of its own, listening or (a port that refuses) not.</summary>
+        private static Socket Bound(bool listen)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            if (listen)
+            {
+                socket.Listen(1);
+            }
+
+            return socket;
+        }
+
         private static async Task<(Socket Client, Socket ProxySide)> ConnectThroughScripted(string scheme, string host, Func<Socket, Task> proxyScript, double timeoutSeconds = 10)
         {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(1);
+            using var listener = Bound(listen: true);
             int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
             var accepted = listener.AcceptAsync();
             var proxy = ProxyEndpoint.Parse($"{scheme}://127.0.0.1:{port}");
@@ -400,8 +411,7 @@ namespace PSSocket.Tests
         [Fact]
         public async Task A_proxy_nobody_listens_on_is_ProxyUnreachable()
         {
-            using var bound = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            bound.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            using var bound = Bound(listen: false);
             var proxy = ProxyEndpoint.Parse($"socks5://127.0.0.1:{((IPEndPoint)bound.LocalEndPoint!).Port}");
             var ex = await Assert.ThrowsAsync<PSSocketException>(() => ProxyConnector.ConnectAsync(proxy, null, "10.0.0.1", 80, TimeSpan.FromSeconds(10), CancellationToken.None));
             Assert.Equal(SocketErrorKind.ProxyUnreachable, ex.Kind);
@@ -411,9 +421,7 @@ namespace PSSocket.Tests
         [Fact]
         public async Task Cancelling_stops_the_wait_for_the_proxy()
         {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(1);
+            using var listener = Bound(listen: true);
             var proxy = ProxyEndpoint.Parse($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndPoint!).Port}");
             using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProxyConnector.ConnectAsync(proxy, null, "x", 80, TimeSpan.FromSeconds(60), cts.Token));
