@@ -1,3 +1,4 @@
+BeforeDiscovery { . (Join-Path $PSScriptRoot 'common.ps1') }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
     $script:Peers = Join-Path $PSScriptRoot 'peers'
@@ -240,7 +241,7 @@ Describe 'Receive-SocketData -Pattern -AsMatch and -StripAnsi' {
     }
 }
 
-Describe 'Invoke-SocketConversation as a redis health check' -Skip:(-not (Get-Command redis-server -ErrorAction SilentlyContinue)) {
+Describe 'Invoke-SocketConversation as a redis health check' -Skip:([bool] (Get-PeerSkipReason redis-server)) {
     BeforeAll {
         $script:RedisPort = Get-FreeTcpPort
         $script:Redis = Start-Peer (Get-Command redis-server).Source @('--port', $RedisPort, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no')

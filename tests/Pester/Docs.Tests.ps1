@@ -279,11 +279,11 @@ Describe 'about_PSSocket' {
 
 Describe 'Runnable example <File>:<Line> (<Title>)' -ForEach $runnableCases {
     It 'runs without errors against loopback peers' {
-        # An example whose commands are not exported (yet) cannot run: say so instead of failing.
+        # An example naming a command that does not exist is a broken example, not a skip.
         $ast = [System.Management.Automation.Language.Parser]::ParseInput($Code, [ref] $null, [ref] $null)
         $names = $ast.FindAll({ $args[0] -is [System.Management.Automation.Language.CommandAst] }, $true) | ForEach-Object { $_.GetCommandName() } | Where-Object { $_ -match '^\w+-\w+$' }
         $unknown = @($names | Sort-Object -Unique | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) })
-        if ($unknown) { Set-ItResult -Skipped -Because "$($unknown -join ', ') not available"; return }
+        $unknown | Should -BeNullOrEmpty -Because 'every command a runnable example names must exist (a PSSocket cmdlet, or a peer installed by .ci/run)'
 
         $vars = @{}
         foreach ($v in 'Port', 'FreePort', 'UdpPort', 'RedisPort', 'TlsPort', 'SwitchPort', 'Credential', 'SshRemoting') {

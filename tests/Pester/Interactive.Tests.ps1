@@ -1,3 +1,4 @@
+BeforeDiscovery { . (Join-Path $PSScriptRoot 'common.ps1') }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
     $script:Tmux = (Get-Command tmux).Source
@@ -97,7 +98,7 @@ Describe 'Enter-SocketSession in a terminal (tmux) against an echo peer' {
     }
 }
 
-Describe 'Enter-SocketSession on a telnet session to the system telnetd' -Skip:(-not (Test-Path /usr/sbin/telnetd)) {
+Describe 'Enter-SocketSession on a telnet session to the system telnetd' -Skip:([bool] (Get-PeerSkipReason telnetd)) {
     BeforeAll {
         $script:Port = Get-FreeTcpPort
         $script:Daemon = Start-Peer (Get-Command python3).Source @((Join-Path $PSScriptRoot 'peers/telnetd-launcher.py'), $Port, (Join-Path $PSScriptRoot 'peers/test-login.sh'))

@@ -1,4 +1,5 @@
 # build.ps1 -Task Package: a .nupkg that Publish-Module would have made, installable from a folder feed.
+BeforeDiscovery { . (Join-Path $PSScriptRoot 'common.ps1') }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
     Add-Type -AssemblyName System.IO.Compression
@@ -61,7 +62,7 @@ Describe 'The module package' {
         @($m.ExportedCmdlets.Keys) | Should -Be @($Manifest.CmdletsToExport)
     }
 
-    It 'installs from a folder feed with Save-PSResource and imports in a fresh pwsh with help' -Skip:(-not (Get-Command Save-PSResource -ErrorAction SilentlyContinue)) {
+    It 'installs from a folder feed with Save-PSResource and imports in a fresh pwsh with help' -Skip:([bool] (Get-PeerSkipReason Save-PSResource)) {
         $repo = "pssocket-test-$PID"
         $dest = Join-Path $TestDrive 'installed'
         New-Item -ItemType Directory -Force $dest | Out-Null

@@ -103,7 +103,7 @@ Describe 'New-RawSocket without privilege' {
         $script:skipReason = $null
         if (-not $IsLinux) { $script:skipReason = 'the unprivileged case is tested on Linux (setpriv)' }
         elseif (-not $IsRoot) { $script:skipReason = $null }  # already unprivileged: run in-process
-        elseif (-not (Get-Command setpriv -ErrorAction SilentlyContinue)) { $script:skipReason = 'setpriv (util-linux) is not installed' }
+        elseif ($why = Get-PeerSkipReason setpriv) { $script:skipReason = $why }
         else {
             # The user nobody must be able to read pwsh and the module: copy both to a world-readable temp dir.
             $script:tmp = Join-Path ([IO.Path]::GetTempPath()) "pssraw-$PID"
@@ -141,7 +141,7 @@ New-RawSocket -Protocol Icmp -ErrorVariable err -ErrorAction SilentlyContinue
 "@
             $out = & setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/env "HOME=$tmp/home" "DOTNET_CLI_HOME=$tmp/home" DOTNET_NOLOGO=1 @childPwsh -NoProfile -NonInteractive -Command $script 2>&1
             if (-not (Test-Path $result)) {
-                Set-ItResult -Skipped -Because "a pwsh as user nobody did not run: $($out | Select-Object -First 3)"
+                Set-ItResult -Skipped -Because (Get-PeerSkipReason setpriv -Probe { "a pwsh as user nobody did not run: $($out | Select-Object -First 3)" })
                 return
             }
             $r = Get-Content -Raw $result | ConvertFrom-Json

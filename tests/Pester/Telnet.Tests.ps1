@@ -1,3 +1,4 @@
+BeforeDiscovery { . (Join-Path $PSScriptRoot 'common.ps1') }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
     $script:Peers = Join-Path $PSScriptRoot 'peers'
@@ -62,7 +63,7 @@ Describe 'Connect-TcpSocket -Telnet against a negotiating telnet server' {
     }
 }
 
-Describe 'Connect-TcpSocket -Telnet against the system telnetd (inetutils)' -Skip:(-not (Test-Path /usr/sbin/telnetd)) {
+Describe 'Connect-TcpSocket -Telnet against the system telnetd (inetutils)' -Skip:([bool] (Get-PeerSkipReason telnetd)) {
     BeforeAll {
         $script:Port = Get-FreeTcpPort
         $script:Daemon = Start-Peer $Python @((Join-Path $Peers 'telnetd-launcher.py'), $Port, (Join-Path $Peers 'test-login.sh'))

@@ -255,14 +255,12 @@ Describe 'Test-TcpPort' {
         BeforeAll {
             $script:ns = $null
             $script:nsPeer = $null
-            $script:skip = if (-not $IsLinux) { 'network namespaces are Linux only' }
-            elseif (-not $script:IsRoot) { 'creating a network namespace needs root (CI runs as root)' }
-            elseif (-not (Get-Command nft -ErrorAction SilentlyContinue)) { 'nft (package nftables) is not installed' }
+            $script:skip = (Get-PeerSkipReason 'network namespaces'), (Get-PeerSkipReason nft) | Where-Object { $_ } | Select-Object -First 1
             if ($script:skip) { return }
 
             $script:ns = 'psst-' + [guid]::NewGuid().ToString('n').Substring(0, 10)
             & ip netns add $script:ns
-            if ($LASTEXITCODE -ne 0) { $script:skip = "ip netns add failed ($LASTEXITCODE)"; $script:ns = $null; return }
+            if ($LASTEXITCODE -ne 0) { $script:skip = Get-PeerSkipReason 'network namespaces' -Probe { "ip netns add failed ($LASTEXITCODE)" }; $script:ns = $null; return }
             & ip netns exec $script:ns ip link set lo up
             $script:nsPeer = Start-PortPeer -Count 2 -Free 3 -Prefix 'ip', 'netns', 'exec', $script:ns
             # Dropped: two free ports, and one that listens (a firewall hides a listener too).

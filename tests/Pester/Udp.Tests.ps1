@@ -305,16 +305,13 @@ s.sendto(b'to the group', (sys.argv[1], int(sys.argv[2])))
 Describe 'Broadcast in a private network namespace' {
     BeforeAll {
         $script:ns = $null
-        $script:nsReason = $null
-        if (-not $IsLinux -or (id -u) -ne '0' -or -not (Get-Command ip -ErrorAction SilentlyContinue)) {
-            $script:nsReason = 'needs Linux, root and iproute2 to create a network namespace'
-        }
-        else {
+        $script:nsReason = Get-PeerSkipReason 'network namespaces'
+        if (-not $nsReason) {
             $script:ns = "pssudp$PID"
             ip netns add $ns 2>&1 | Out-Null
             ip netns exec $ns ip link set lo up 2>&1 | Out-Null
             $veth = (ip netns exec $ns ip link add v0 type veth peer name v1 2>&1)
-            if ($LASTEXITCODE -ne 0) { $script:nsReason = "cannot create a veth pair in the namespace: $veth" }
+            if ($LASTEXITCODE -ne 0) { $script:nsReason = Get-PeerSkipReason 'network namespaces' -Probe { "cannot create a veth pair in the namespace: $veth" } }
             else {
                 ip netns exec $ns ip addr add 10.231.0.1/24 dev v0
                 ip netns exec $ns ip link set v0 up

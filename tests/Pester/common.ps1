@@ -10,6 +10,56 @@ if (-not (Get-Module PSSocket)) {
     Import-Module (Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1') -Force
 }
 
+# Whether a missing peer must fail the run instead of skipping: CI installs every peer (.ci/run),
+# so there a skip would hide a broken setup. Set PSSOCKET_REQUIRE_PEERS=1 to get the same locally.
+function Test-PeersRequired {
+    [bool] $env:CI -and $env:CI -ne 'false' -or $env:PSSOCKET_REQUIRE_PEERS -eq '1'
+}
+
+# Peers that are not simply a command of their own name.
+$script:KnownPeers = @{
+    'telnetd'            = @{ Path = @('/usr/sbin/telnetd') }
+    'network namespaces' = @{
+        Command = @('ip'); Probe = {
+            if (-not $IsLinux) { 'network namespaces are Linux only' }
+            elseif ((id -u) -ne '0') { 'creating a network namespace needs root (CI runs as root)' }
+        }
+    }
+}
+
+<#
+    Why a test cannot run for lack of peer $Name, or $null when the peer is there. A peer is there
+    when every -Command is on PATH, every -Path exists and -Probe (a script block returning a reason
+    string when the peer is unusable) returns nothing; with none of these, $Name is the command.
+    When peers are required (Test-PeersRequired) a missing peer throws instead, so the test fails.
+    Inside It:                if ($why = Get-PeerSkipReason ncat) { Set-ItResult -Skipped -Because $why; return }
+    For a block (needs common.ps1 in BeforeDiscovery too):
+                              Describe 'x' -Skip:([bool] (Get-PeerSkipReason redis-server)) { ... }
+    In BeforeAll, to skip its Its later:  $script:NoPeer = Get-PeerSkipReason 'network namespaces' -Command ip -Probe { ... }
+#>
+function Get-PeerSkipReason {
+    param(
+        [Parameter(Mandatory, Position = 0)] [string] $Name,
+        [string[]] $Command,
+        [string[]] $Path,
+        [scriptblock] $Probe
+    )
+    if (-not $PSBoundParameters.ContainsKey('Command') -and -not $Path -and -not $Probe) {
+        $known = $script:KnownPeers[$Name]
+        if ($known) { $Command = $known.Command; $Path = $known.Path; $Probe = $known.Probe }
+        else { $Command = @($Name) }
+    }
+    $why = @(
+        foreach ($c in $Command) { if ($c -and -not (Get-Command $c -ErrorAction SilentlyContinue)) { "'$c' is not on PATH" } }
+        foreach ($p in $Path) { if ($p -and -not (Test-Path $p)) { "$p does not exist" } }
+        if ($Probe) { & $Probe | Where-Object { $_ } | ForEach-Object { "$_" } }
+    ) | Select-Object -First 1
+    if (-not $why) { return $null }
+    $reason = "peer $Name is missing: $why"
+    if (Test-PeersRequired) { throw "$reason (peers are required here: CI or PSSOCKET_REQUIRE_PEERS=1; .ci/run installs them)" }
+    $reason
+}
+
 # A port nothing listens on right now: bind port 0 and let the OS choose.
 function Get-FreeTcpPort {
     $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
