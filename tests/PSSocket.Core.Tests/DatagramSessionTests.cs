@@ -74,16 +74,14 @@ namespace PSSocket.Tests
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => session.ReceiveAsync(Deadline.Infinite, cts.Token));
         }
 
-        [Theory]
-        [InlineData(false, 65_507)]
-        [InlineData(true, 65_527)]
-        public async Task RefusesADatagramOverTheProtocolLimitBeforeSending(bool ipv6, int max)
-        {
-            if (ipv6 && !Socket.OSSupportsIPv6)
-            {
-                return;
-            }
+        [Fact]
+        public Task RefusesAnIPv4DatagramOverTheProtocolLimitBeforeSending() => RefusesADatagramOverTheProtocolLimitBeforeSending(false, 65_507);
 
+        [PlatformFact(Needs.IPv6)]
+        public Task RefusesAnIPv6DatagramOverTheProtocolLimitBeforeSending() => RefusesADatagramOverTheProtocolLimitBeforeSending(true, 65_527);
+
+        private static async Task RefusesADatagramOverTheProtocolLimitBeforeSending(bool ipv6, int max)
+        {
             var loopback = ipv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback;
             using var session = new UdpSession(loopback, 0);
             using var peer = new UdpSession(loopback, 0);
@@ -131,14 +129,9 @@ namespace PSSocket.Tests
             Assert.Equal(2, d.Bytes[0]);
         }
 
-        [Fact]
+        [PlatformFact(Needs.IPv6)]
         public async Task ADualModeSessionShowsIPv4SendersAsIPv4()
         {
-            if (!Socket.OSSupportsIPv6)
-            {
-                return;
-            }
-
             using var session = new UdpSession(IPAddress.IPv6Any, 0);
             using var sender = Sender();
             int port = ((IPEndPoint)session.LocalEndPoint!).Port;

@@ -101,14 +101,9 @@ namespace PSSocket.Tests
             return (listener, fillers);
         }
 
-        [Fact]
+        [PlatformFact(Needs.Linux)]
         public async Task APortThatNeverAnswersIsFilteredAfterTheTimeout()
         {
-            if (!OperatingSystem.IsLinux())
-            {
-                return;
-            }
-
             var (listener, fillers) = await UnansweredPortAsync();
             try
             {
@@ -127,16 +122,11 @@ namespace PSSocket.Tests
             }
         }
 
-        [Theory]
+        [PlatformTheory(Needs.Linux)]
         [InlineData(60)]
         [InlineData(0)]
         public async Task StopsPromptlyWhenCancelled(int timeoutSeconds)
         {
-            if (!OperatingSystem.IsLinux())
-            {
-                return;
-            }
-
             var (listener, fillers) = await UnansweredPortAsync();
             try
             {
