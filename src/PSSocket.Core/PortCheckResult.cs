@@ -4,7 +4,7 @@ using System.Net;
 
 namespace PSSocket
 {
-    /// <summary>What a TCP port check found.</summary>
+    /// <summary>What a port check found (TCP: Open, Closed, Filtered, Error; UDP adds OpenOrFiltered).</summary>
     public enum PortStatus
     {
         /// <summary>Something accepted the connection.</summary>
@@ -15,6 +15,8 @@ namespace PSSocket
         Filtered,
         /// <summary>The check could not be made (name did not resolve, local failure).</summary>
         Error,
+        /// <summary>UDP only: nothing came back, so the port is open (a service that ignored the probe) or filtered.</summary>
+        OpenOrFiltered,
     }
 
     /// <summary>One target × port of Test-TcpPort.</summary>
