@@ -20,7 +20,7 @@ namespace PSSocket
     }
 
     /// <summary>One target × port of Test-TcpPort.</summary>
-    public sealed class PortCheckResult
+    public class PortCheckResult
     {
         /// <summary>The target as given: host name, literal address, or the address from an expanded range.</summary>
         public string ComputerName { get; set; } = "";
@@ -34,8 +34,8 @@ namespace PSSocket
         /// <summary>Open, Closed, Filtered or Error.</summary>
         public PortStatus Status { get; set; }
 
-        /// <summary>Milliseconds from the start of the connect to the answer (or to giving up).</summary>
-        public double Latency { get; set; }
+        /// <summary>Milliseconds from the start of the connect to the answer; empty where no answer came (Filtered, Error).</summary>
+        public double? Latency { get; set; }
 
         /// <summary>The well-known service name of the port, if it has one.</summary>
         public string? Service { get; set; }
@@ -43,6 +43,18 @@ namespace PSSocket
         /// <summary>Why the status is what it is (refused, no answer, the socket error).</summary>
         public string? Detail { get; set; }
 
+        /// <summary>The endpoint as users write it: host:port, [v6]:port.</summary>
+        public override string ToString()
+        {
+            string port = Port.ToString(CultureInfo.InvariantCulture);
+            string host = Address is null ? ComputerName : Net.Endpoints.Format(new IPEndPoint(Address, Port));
+            return Address is null ? $"{host}:{port} {Status}" : $"{host} {Status}";
+        }
+    }
+
+    /// <summary>One target × port of Test-TcpPort -Tls: the plain result and what the TLS handshake showed.</summary>
+    public sealed class TlsPortCheckResult : PortCheckResult
+    {
         /// <summary>The negotiated TLS version (with -Tls on an open port).</summary>
         public string? TlsProtocol { get; set; }
 
@@ -69,13 +81,5 @@ namespace PSSocket
 
         /// <summary>Why the TLS handshake failed (for example: the port does not speak TLS).</summary>
         public string? TlsError { get; set; }
-
-        /// <summary>The endpoint as users write it: host:port, [v6]:port.</summary>
-        public override string ToString()
-        {
-            string port = Port.ToString(CultureInfo.InvariantCulture);
-            string host = Address is null ? ComputerName : Net.Endpoints.Format(new IPEndPoint(Address, Port));
-            return Address is null ? $"{host}:{port} {Status}" : $"{host} {Status}";
-        }
     }
 }

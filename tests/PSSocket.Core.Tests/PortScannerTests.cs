@@ -22,7 +22,10 @@ namespace PSSocket.Tests
             return port;
         }
 
-        private static List<object> Scan(PortScanOptions options, params PortScanTarget[] targets)
+        private static List<PortCheckResult> Scan(PortScanOptions options, params PortScanTarget[] targets) =>
+            Items(options, targets).Select(i => i.Result).ToList();
+
+        private static List<ScanItem<PortCheckResult>> Items(PortScanOptions options, params PortScanTarget[] targets)
         {
             using var scanner = new PortScanner(options, CancellationToken.None);
             foreach (var t in targets)
@@ -31,11 +34,11 @@ namespace PSSocket.Tests
             }
 
             scanner.Complete();
-            var items = new List<object>();
+            var items = new List<ScanItem<PortCheckResult>>();
             var limit = Stopwatch.StartNew();
             while (!scanner.IsFinished && limit.Elapsed < TimeSpan.FromSeconds(60))
             {
-                if (scanner.TryTake(out var item, 100) && item is not null)
+                if (scanner.TryTake(out var item, 100))
                 {
                     items.Add(item);
                 }
@@ -55,12 +58,13 @@ namespace PSSocket.Tests
                 int open = ((IPEndPoint)listener.LocalEndpoint).Port;
                 int closed = FreePort();
                 var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.1", new[] { open, closed }))
-                    .Cast<PortCheckResult>().ToDictionary(r => r.Port);
+                    .ToDictionary(r => r.Port);
                 Assert.Equal(PortStatus.Open, results[open].Status);
                 Assert.Equal(PortStatus.Closed, results[closed].Status);
                 Assert.Equal("127.0.0.1", results[open].ComputerName);
                 Assert.Equal(IPAddress.Loopback, results[open].Address);
-                Assert.InRange(results[open].Latency, 0.0001, 5000);
+                Assert.InRange(results[open].Latency!.Value, 0.0001, 5000);
+                Assert.NotNull(results[closed].Latency);
             }
             finally
             {
@@ -75,7 +79,7 @@ namespace PSSocket.Tests
             // socket connects to itself, as a loopback sweep does when the OS picks the probed port.
             int port = FreePort();
             var options = new PortScanOptions { LocalEndPointFor = remote => new IPEndPoint(IPAddress.Loopback, remote.Port) };
-            var result = Assert.IsType<PortCheckResult>(Assert.Single(Scan(options, new PortScanTarget("127.0.0.1", new[] { port }))));
+            var result = Assert.Single(Scan(options, new PortScanTarget("127.0.0.1", new[] { port })));
             Assert.Equal(PortStatus.Closed, result.Status);
             Assert.Contains("its own socket", result.Detail);
         }
@@ -109,10 +113,10 @@ namespace PSSocket.Tests
             {
                 int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
                 var started = Stopwatch.StartNew();
-                var result = Assert.IsType<PortCheckResult>(Assert.Single(
-                    Scan(new PortScanOptions { Timeout = TimeSpan.FromMilliseconds(400) }, new PortScanTarget("127.0.0.1", new[] { port }))));
+                var result = Assert.Single(
+                    Scan(new PortScanOptions { Timeout = TimeSpan.FromMilliseconds(400) }, new PortScanTarget("127.0.0.1", new[] { port })));
                 Assert.Equal(PortStatus.Filtered, result.Status);
-                Assert.InRange(result.Latency, 350, 5000);
+                Assert.Null(result.Latency);
                 Assert.InRange(started.Elapsed.TotalSeconds, 0.3, 10);
             }
             finally
@@ -161,7 +165,7 @@ namespace PSSocket.Tests
             try
             {
                 int open = ((IPEndPoint)listener.LocalEndpoint).Port;
-                var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.0/30", new[] { open, FreePort() })).Cast<PortCheckResult>().ToList();
+                var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.0/30", new[] { open, FreePort() })).ToList();
                 Assert.Equal(8, results.Count);
                 Assert.Equal(new[] { "127.0.0.0", "127.0.0.1", "127.0.0.2", "127.0.0.3" }, results.Select(r => r.ComputerName).Distinct().OrderBy(s => s));
                 var hit = Assert.Single(results, r => r.Status == PortStatus.Open);
@@ -199,12 +203,15 @@ namespace PSSocket.Tests
             try
             {
                 int open = ((IPEndPoint)listener.LocalEndpoint).Port;
-                var items = Scan(new PortScanOptions(),
+                var items = Items(new PortScanOptions(),
                     new PortScanTarget("no-such-host.invalid", new[] { 22, 80 }),
                     new PortScanTarget("127.0.0.1", new[] { open }));
-                var error = Assert.IsType<PSSocketException>(Assert.Single(items, i => i is PSSocketException));
-                Assert.Equal(SocketErrorKind.HostNotFound, error.Kind);
-                var results = items.OfType<PortCheckResult>().ToList();
+                var failed = Assert.Single(items, i => i.Error is not null);
+                Assert.Equal(SocketErrorKind.HostNotFound, failed.Error!.Kind);
+                Assert.Equal(0, failed.TargetId);
+                Assert.Equal(0, failed.PortIndex);
+                var results = items.Select(i => i.Result).ToList();
+                Assert.All(results.Where(r => r.Status == PortStatus.Error), r => Assert.Null(r.Latency));
                 Assert.Equal(3, results.Count);
                 Assert.All(results.Where(r => r.ComputerName == "no-such-host.invalid"), r => Assert.Equal(PortStatus.Error, r.Status));
                 Assert.Equal(PortStatus.Open, Assert.Single(results, r => r.ComputerName == "127.0.0.1").Status);
@@ -223,7 +230,7 @@ namespace PSSocket.Tests
             try
             {
                 var mine = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToHashSet();
-                var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.1", PortSpec.Parse("1-65535"))).Cast<PortCheckResult>().ToList();
+                var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.1", PortSpec.Parse("1-65535"))).ToList();
                 Assert.Equal(65535, results.Count);
                 Assert.Equal(65535, results.Select(r => r.Port).Distinct().Count());
                 var open = results.Where(r => r.Status == PortStatus.Open).Select(r => r.Port).ToHashSet();

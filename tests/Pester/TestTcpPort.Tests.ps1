@@ -177,17 +177,125 @@ Describe 'Test-TcpPort' {
             $e[0].TargetObject | Should -Be 'no-such-host.invalid'
             ($r | Where-Object ComputerName -EQ '127.0.0.1').Status | Should -Be 'Open'
             ($r | Where-Object ComputerName -EQ 'no-such-host.invalid').Status | Should -Be 'Error'
+            # No answer came: no latency (not 0, not the timeout).
+            ($r | Where-Object ComputerName -EQ 'no-such-host.invalid').Latency | Should -BeNullOrEmpty
         }
 
-        It 'answers with one boolean per target and port with -Quiet' {
+        It 'answers with one boolean per requested target and port with -Quiet, in the order given' {
             $q = @(Test-TcpPort 127.0.0.1 -Port $open, $closed -Quiet)
             $q.Count | Should -Be 2
             $q | ForEach-Object { $_ | Should -BeOfType [bool] }
-            ($q | Where-Object { $_ }).Count | Should -Be 1
+            $q | Should -Be @($true, $false)
+            # Reversed ports come back reversed: the order given, not the order answers arrive.
+            @(Test-TcpPort 127.0.0.1 -Port $closed, $open -Quiet) | Should -Be @($false, $true)
+            @(Test-TcpPort 127.0.0.1, 'no-such-host.invalid', "127.0.0.1:$open" -Port $closed -Quiet -ErrorAction SilentlyContinue) | Should -Be @($false, $false, $true)
             $reached = if (Test-TcpPort 127.0.0.1 $open -Quiet) { 'up' } else { 'down' }
             $reached | Should -Be 'up'
             $reached = if (Test-TcpPort 127.0.0.1 $closed -Quiet) { 'up' } else { 'down' }
             $reached | Should -Be 'down'
+        }
+
+        It 'gives exactly one [bool] for a target with several addresses: true when any address is Open' {
+            # A range is one target with four addresses; the listener is on 127.0.0.1 only.
+            $q = Test-TcpPort 127.0.0.0/30 -Port $closed -Quiet
+            $q | Should -BeOfType [bool]
+            $q | Should -BeFalse
+            $reached = if (Test-TcpPort 127.0.0.0/30 $closed -Quiet) { 'up' } else { 'down' }
+            $reached | Should -Be 'down'
+            $q = Test-TcpPort 127.0.0.0/30 -Port $open -Quiet
+            $q | Should -BeOfType [bool]
+            $q | Should -BeTrue
+            @(Test-TcpPort 127.0.0.0/30 -Port $closed, $open -Quiet) | Should -Be @($false, $true)
+        }
+
+        It 'gives exactly one [bool] for a name with an IPv4 and an IPv6 address' {
+            $v6 = [System.Net.Sockets.TcpListener]::new([ipaddress]::IPv6Loopback, 0)
+            try { $v6.Start() } catch { Set-ItResult -Skipped -Because "no IPv6 loopback here: $_"; return }
+            try {
+                $only6 = $v6.LocalEndpoint.Port
+                $names = @([System.Net.Dns]::GetHostAddresses('localhost'))
+                if ($names.Count -lt 2) { Set-ItResult -Skipped -Because "localhost has one address here ($names); the range case covers several addresses"; return }
+                $q = Test-TcpPort localhost -Port $closed -Quiet
+                $q | Should -BeOfType [bool]
+                $q | Should -BeFalse
+                # Open on ::1 only (refused on 127.0.0.1): one $true.
+                $q = Test-TcpPort localhost -Port $only6 -Quiet
+                $q | Should -BeOfType [bool]
+                $q | Should -BeTrue
+            }
+            finally { $v6.Stop() }
+        }
+
+        It 'writes a non-terminating InvalidArgument error naming each blank entry, and checks every other target' {
+            $r = @(Test-TcpPort '127.0.0.1', '', '   ', "`r`n", "127.0.0.1:$closed" -Port $open -ErrorVariable e -ErrorAction SilentlyContinue)
+            $r.Count | Should -Be 2
+            ($r | Where-Object Port -EQ $open).Status | Should -Be 'Open'
+            ($r | Where-Object Port -EQ $closed).Status | Should -Be 'Closed'
+            $e.Count | Should -Be 3
+            $e | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*'; $_.CategoryInfo.Category | Should -Be 'InvalidArgument' }
+            $e[0].Exception.Message | Should -Match 'Entry 2 of -ComputerName is blank'
+            $e[1].Exception.Message | Should -Match 'Entry 3 of -ComputerName'
+            $e[2].Exception.Message | Should -Match 'Entry 4 of -ComputerName.*\\r\\n'
+            # A list file with a trailing blank line (Windows line endings), piped.
+            $list = Join-Path ([IO.Path]::GetTempPath()) "psst-list-$([guid]::NewGuid().ToString('n')).txt"
+            try {
+                [IO.File]::WriteAllText($list, "127.0.0.1`r`n`r`nlocalhost`r`n `r`n")
+                $p = @(Get-Content $list | Test-TcpPort -Port $open -AddressFamily IPv4 -ErrorVariable pe -ErrorAction SilentlyContinue)
+                $p.Count | Should -Be 2
+                @($p | Where-Object Status -EQ 'Open').Count | Should -Be 2
+                $pe.Count | Should -Be 2
+                $pe[0].Exception.Message | Should -Match 'Entry 2 '
+                $pe[1].Exception.Message | Should -Match 'Entry 4 '
+            }
+            finally { Remove-Item $list -ErrorAction SilentlyContinue }
+        }
+
+        It 'treats an IPv4-mapped IPv6 target as the IPv4 address it maps' {
+            $r = Test-TcpPort '::ffff:127.0.0.1' -Port $open
+            $r.Status | Should -Be 'Open'
+            $r.Address | Should -Be ([ipaddress] '127.0.0.1')
+            (Test-TcpPort "[::ffff:127.0.0.1]:$closed").Status | Should -Be 'Closed'
+            (Test-TcpPort '::ffff:127.0.0.1' -Port $open -AddressFamily IPv4).Status | Should -Be 'Open'
+        }
+
+        It 'binds objects by ComputerName, DNSHostName, HostName, Host, Server, IPAddress, Address or Name, with their Port' {
+            foreach ($name in 'ComputerName', 'DNSHostName', 'HostName', 'Host', 'Server', 'IPAddress', 'Address', 'Name') {
+                $r = @([pscustomobject]@{ $name = '127.0.0.1'; Port = $open } | Test-TcpPort)
+                $r.Count | Should -Be 1 -Because $name
+                $r[0].Status | Should -Be 'Open' -Because $name
+            }
+            $r = @(@{ Server = '127.0.0.1'; Port = "$closed" }, [ipaddress]::Loopback | Test-TcpPort -Port $open)
+            ($r | Where-Object Port -EQ $closed).Status | Should -Be 'Closed'
+            ($r | Where-Object Port -EQ $open).Status | Should -Be 'Open'
+        }
+
+        It 'takes a URL: its host and port, or the scheme''s port when none is written' {
+            $r = Test-TcpPort "http://127.0.0.1:$open/some/path?q=1"
+            $r.Status | Should -Be 'Open'
+            $r.Port | Should -Be $open
+            $r.ComputerName | Should -Be '127.0.0.1'
+            $u = Test-TcpPort 'https://127.0.0.1/' -Timeout 2
+            $u.Port | Should -Be 443
+            ([uri] "http://127.0.0.1:$closed" | Test-TcpPort).Status | Should -Be 'Closed'
+        }
+
+        It 'writes a clear InvalidArgument error for input that names no target, never its text sent to DNS' {
+            $r = @([pscustomobject]@{ Owner = 'ops'; Rack = 7 }, 42, '127.0.0.1' | Test-TcpPort -Port $open -ErrorVariable e -ErrorAction SilentlyContinue)
+            $r.Count | Should -Be 1
+            $r[0].Status | Should -Be 'Open'
+            $e.Count | Should -Be 2
+            $e | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*' }
+            $e[0].Exception.Message | Should -Match "PSCustomObject \('@\{Owner=ops; Rack=7\}'\) names no target.*ComputerName"
+            $e[1].Exception.Message | Should -Match "Int32 \('42'\)"
+        }
+
+        It 'exports plain results without TLS columns, and -Tls results with them' {
+            $plain = Test-TcpPort 127.0.0.1 -Port $open | ConvertTo-Csv -NoTypeInformation | Select-Object -First 1
+            $plain | Should -Not -Match 'Tls|Certificate'
+            $plain | Should -Match '"Latency"'
+            $r = Test-TcpPort 127.0.0.1 -Port $open -Tls -SkipCertificateCheck -Timeout 1
+            $r.PSObject.TypeNames | Should -Contain 'PSSocket.PortCheckResult'
+            ($r | ConvertTo-Csv -NoTypeInformation | Select-Object -First 1) | Should -Match '"TlsProtocol".*"CertificateValid"'
         }
 
         It 'probes IPv6 loopback and filters names by -AddressFamily' {
@@ -304,8 +412,9 @@ $results = @(Test-TcpPort 127.0.0.1 -Port $Ports -Timeout $Timeout | ForEach-Obj
             $byPort[$script:nsClosed].Status | Should -Be 'Closed'
             foreach ($p in $script:dropped) {
                 $byPort[$p].Status | Should -Be 'Filtered'
-                $byPort[$p].Latency | Should -BeGreaterOrEqual 950
-                $byPort[$p].Latency | Should -BeLessThan 3000
+                # No answer came: no latency; the result came after about -Timeout.
+                $byPort[$p].Latency | Should -BeNullOrEmpty
+                $byPort[$p].At | Should -BeGreaterOrEqual 0.95
             }
             # Streamed: the open port was written long before the filtered ones timed out.
             $byPort[$script:nsOpen].At | Should -BeLessThan ($byPort[$script:dropped[0]].At - 0.5)
@@ -354,7 +463,7 @@ $results = @(Test-TcpPort 127.0.0.1 -Port $Ports -Timeout $Timeout | ForEach-Obj
             $r.CertificateValid | Should -BeFalse
             $r.CertificateErrors | Should -Match 'RemoteCertificateChainErrors'
             $r.CertificateThumbprint | Should -Match '^[0-9A-F]{40}$'
-            $r.PSObject.TypeNames[0] | Should -Be 'PSSocket.PortCheckResult#Tls'
+            $r.PSObject.TypeNames[0] | Should -Be 'PSSocket.TlsPortCheckResult'
             ($r | Out-String -Width 200) | Should -Match 'Tls1[23]\s+False\s+42 CN=pssocket.test'
         }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.Net;
 
 namespace PSSocket.Net
@@ -28,7 +29,7 @@ namespace PSSocket.Net
             }
             else if (Cidr.TryParseAddress(Host, out var literal))
             {
-                Literal = literal;
+                Literal = ScanTargets.Normalize(literal);
             }
         }
 
@@ -46,8 +47,10 @@ namespace PSSocket.Net
 
         /// <summary>
         /// Splits "host:ports", "[v6]:ports" or "range:ports" into the host and the port spec; a bare
-        /// IPv6 address or range (several colons, no brackets) has no port part.
+        /// IPv6 address or range (several colons, no brackets) has no port part. A URL
+        /// (https://web01:8443/path) gives its host and its port, or its scheme's port when it names none.
         /// </summary>
+        /// <exception cref="PSSocketException">InvalidArgument for a URL without a host or with a scheme of unknown port.</exception>
         public static (string Host, string? Ports) Split(string text)
         {
             if (text is null)
@@ -56,6 +59,11 @@ namespace PSSocket.Net
             }
 
             string t = text.Trim();
+            if (t.IndexOf("://", StringComparison.Ordinal) > 0)
+            {
+                return SplitUrl(t);
+            }
+
             if (t.StartsWith("[", StringComparison.Ordinal))
             {
                 int close = t.IndexOf(']');
@@ -79,6 +87,30 @@ namespace PSSocket.Net
             }
 
             return (t, null);
+        }
+
+        private static (string Host, string? Ports) SplitUrl(string text)
+        {
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+            {
+                throw new PSSocketException(SocketErrorKind.InvalidArgument,
+                    $"'{TargetEntry.Escape(text)}' is not a URL with a host (scheme://host[:port]/...).", target: text);
+            }
+
+            string host = Unbracket(uri.Host);
+            // Uri gives the port written, else its scheme's default (http 80, https 443, ftp 21, ldap 389 ...).
+            if (uri.Port > 0)
+            {
+                return (host, uri.Port.ToString(CultureInfo.InvariantCulture));
+            }
+
+            if (WellKnownPorts.TryGetPort(uri.Scheme, out int port))
+            {
+                return (host, port.ToString(CultureInfo.InvariantCulture));
+            }
+
+            throw new PSSocketException(SocketErrorKind.InvalidArgument,
+                $"'{TargetEntry.Escape(text)}' names no port and its scheme '{uri.Scheme}' has no known one: write scheme://host:port.", target: text);
         }
 
         private static string Unbracket(string s) =>

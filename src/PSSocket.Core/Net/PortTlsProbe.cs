@@ -19,7 +19,7 @@ namespace PSSocket.Net
         /// Runs a client handshake over the connected socket (which it does not close) and fills the
         /// TLS fields of the result. Failures land in TlsError; nothing throws except cancellation.
         /// </summary>
-        public static async Task InspectAsync(Socket socket, string serverName, TimeSpan timeout, PortCheckResult result, CancellationToken token)
+        public static async Task InspectAsync(Socket socket, string serverName, TimeSpan timeout, TlsPortCheckResult result, CancellationToken token)
         {
             var stream = new NetworkStream(socket, ownsSocket: false);
             // CA5359 asks that the callback reject bad certificates. This probe sends nothing over the
@@ -80,7 +80,7 @@ namespace PSSocket.Net
             return computerName;
         }
 
-        private static void Record(PortCheckResult result, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        private static void Record(TlsPortCheckResult result, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
         {
             result.CertificateValid = errors == SslPolicyErrors.None;
             if (errors != SslPolicyErrors.None)

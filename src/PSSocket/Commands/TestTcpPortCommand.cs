@@ -10,7 +10,7 @@ namespace PSSocket.Commands
     /// <para type="synopsis">Checks TCP ports on many hosts at once: Open, Closed or Filtered, with latency and optional TLS certificate facts.</para>
     /// </summary>
     [Cmdlet(VerbsDiagnostic.Test, "TcpPort")]
-    [OutputType(typeof(PortCheckResult))]
+    [OutputType(typeof(PortCheckResult), typeof(TlsPortCheckResult))]
     [OutputType(typeof(bool))]
     public sealed class TestTcpPortCommand : PSSocketCmdlet
     {
@@ -18,6 +18,8 @@ namespace PSSocket.Commands
         private const int MaxQueuedTargets = 256;
 
         private PortScanner? _scanner;
+        private readonly ScanVerdicts _verdicts = new();
+        private long _entries;
         private string[]? _commandLinePort;
         private int[]? _commandLinePorts;
         private readonly Stopwatch _clock = new();
@@ -26,13 +28,18 @@ namespace PSSocket.Commands
 
         /// <summary>
         /// Host names, IPv4/IPv6 addresses or CIDR ranges (10.1.2.0/28, fd00::/124); "host:port" (or
-        /// "host:22,443") carries its own ports. Accepts pipeline input, including objects with a
-        /// ComputerName (or HostName, Host, Address) property such as rows from Import-Csv.
+        /// "host:22,443") and URLs (https://web01:8443/path; the scheme's port when none is written)
+        /// carry their own ports. Accepts pipeline input: strings, and objects with a ComputerName,
+        /// DNSHostName, HostName, Host, Server, IPAddress, Address or Name property (rows from
+        /// Import-Csv, Get-ADComputer) whose Port property binds -Port. A blank entry is a
+        /// non-terminating error naming its position; the other entries are still checked.
         /// </summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("HostName", "CN", "Host", "Address", "IPAddress", "Target")]
-        [ValidateNotNullOrEmpty]
-        public string[] ComputerName { get; set; } = Array.Empty<string>();
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [Alias("HostName", "CN", "Host", "Address", "IPAddress", "Target", "DNSHostName", "Server")]
+        [AllowNull]
+        [AllowEmptyString]
+        [AllowEmptyCollection]
+        public object?[] ComputerName { get; set; } = Array.Empty<object>();
 
         /// <summary>
         /// Ports: numbers, ranges and lists in any mix ("22", "80,443", "1-1024") and well-known
@@ -55,7 +62,7 @@ namespace PSSocket.Commands
         [ValidateRange(1, 100_000)]
         public int ThrottleLimit { get; set; } = PortScanOptions.DefaultThrottleLimit;
 
-        /// <summary>Outputs only $true (open) or $false per target and port.</summary>
+        /// <summary>Outputs one [bool] per target and port, in the order given: $true when any address of the target is Open.</summary>
         [Parameter]
         public SwitchParameter Quiet { get; set; }
 
@@ -142,29 +149,37 @@ namespace PSSocket.Commands
                 }
             }
 
-            foreach (string text in ComputerName)
+            foreach (object? item in ComputerName ?? new object?[] { null })
             {
-                if (string.IsNullOrWhiteSpace(text))
-                {
-                    continue;
-                }
-
+                long position = ++_entries;
+                string? text = ScanTargetInput.TextOf(item, out string? itemPorts, out var inputError);
                 try
                 {
-                    var (host, embedded) = PortScanTarget.Split(text);
+                    if ((inputError ?? TargetEntry.CheckBlank(text, position)) is PSSocketException bad)
+                    {
+                        throw bad;
+                    }
+
+                    var (host, embedded) = PortScanTarget.Split(text!);
+                    embedded ??= itemPorts;
                     int[]? targetPorts = embedded is not null ? PortSpec.Parse(embedded) : ports;
                     if (targetPorts is null)
                     {
                         throw portError ?? new PSSocketException(SocketErrorKind.InvalidArgument,
-                            $"No port to check on '{Endpoints.Shorten(text)}': give -Port or write host:port.", target: text);
+                            $"No port to check on '{Endpoints.Shorten(text!)}': give -Port or write host:port.", target: text);
                     }
 
-                    scanner.Add(new PortScanTarget(host, targetPorts));
+                    long id = scanner.Add(new PortScanTarget(host, targetPorts));
+                    if (Quiet)
+                    {
+                        _verdicts.Register(id, targetPorts.Length);
+                    }
+
                     Verbose(() => $"Queued {host}: {targetPorts.Length} port(s)");
                 }
                 catch (PSSocketException ex)
                 {
-                    WriteSocketError(ex, text);
+                    WriteSocketError(ex, text ?? item);
                 }
 
                 Drain(0);
@@ -191,6 +206,11 @@ namespace PSSocket.Commands
                 {
                     throw new PipelineStoppedException();
                 }
+
+                foreach (bool verdict in _verdicts.TakeRest())
+                {
+                    WriteObject(verdict);
+                }
             }
             finally
             {
@@ -213,7 +233,7 @@ namespace PSSocket.Commands
             int wait = waitMs;
             try
             {
-                while (scanner.TryTake(out object? item, wait))
+                while (scanner.TryTake(out var item, wait))
                 {
                     wait = 0;
                     Write(item);
@@ -224,46 +244,41 @@ namespace PSSocket.Commands
             {
                 throw new PipelineStoppedException();
             }
+            catch (PSSocketException ex)
+            {
+                // The engine itself failed (not one target: those are results): the sweep cannot go on.
+                ThrowTerminatingError(ErrorRecords.From(ex));
+            }
 
             ReportProgress();
         }
 
-        private void Write(object? item)
+        private void Write(ScanItem<PortCheckResult> item)
         {
-            switch (item)
+            if (item.Error is PSSocketException targetError)
             {
-                case PortCheckResult r:
-                    if (r.CertificateValid == false && !SkipCertificateCheck)
-                    {
-                        WriteError(ErrorRecords.Create(SocketErrorKind.AuthenticationFailed,
-                            $"The certificate of {Describe(r)} is not valid: {r.CertificateErrors}. Use -SkipCertificateCheck to report its facts without this error.", r));
-                    }
+                WriteSocketError(targetError, targetError.Target);
+            }
 
-                    if (Open && r.Status != PortStatus.Open)
-                    {
-                        return;
-                    }
+            var r = item.Result;
+            if (r is TlsPortCheckResult { CertificateValid: false } && !SkipCertificateCheck)
+            {
+                var tls = (TlsPortCheckResult)r;
+                WriteError(ErrorRecords.Create(SocketErrorKind.AuthenticationFailed,
+                    $"The certificate of {Describe(r)} is not valid: {tls.CertificateErrors}. Use -SkipCertificateCheck to report its facts without this error.", r));
+            }
 
-                    if (Quiet)
-                    {
-                        WriteObject(r.Status == PortStatus.Open);
-                    }
-                    else if (Tls)
-                    {
-                        // Its own type name selects the table view with the certificate columns.
-                        var wrapped = PSObject.AsPSObject(r);
-                        wrapped.TypeNames.Insert(0, "PSSocket.PortCheckResult#Tls");
-                        WriteObject(wrapped);
-                    }
-                    else
-                    {
-                        WriteObject(r);
-                    }
-
-                    break;
-                case PSSocketException ex:
-                    WriteSocketError(ex, ex.Target);
-                    break;
+            if (Quiet)
+            {
+                _verdicts.Record(item.TargetId, item.PortIndex, item.AddressCount, r.Status == PortStatus.Open);
+                foreach (bool verdict in _verdicts.TakeReady())
+                {
+                    WriteObject(verdict);
+                }
+            }
+            else if (!Open || r.Status == PortStatus.Open)
+            {
+                WriteObject(r);
             }
         }
 

@@ -1,0 +1,50 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+
+namespace PSSocket.Net
+{
+    /// <summary>What every port scan shares, whatever it sends: targets, timing and the bound on probes in flight.</summary>
+    public class ScanOptions
+    {
+        /// <summary>The default bound on probes in flight.</summary>
+        public const int DefaultThrottleLimit = 1000;
+
+        /// <summary>The most addresses one range may expand to without <see cref="AllowLargeRanges"/>.</summary>
+        public const int DefaultMaxRangeAddresses = 4096;
+
+        /// <summary>How long a probe may wait for an answer; zero or less: no limit of ours.</summary>
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(1);
+
+        /// <summary>How many times a probe that got no answer within <see cref="Timeout"/> is tried again (fresh) before it counts as unanswered.</summary>
+        public int Retries { get; set; }
+
+        /// <summary>How many probes may be in flight (and finished but not yet taken) at once.</summary>
+        public int ThrottleLimit { get; set; } = DefaultThrottleLimit;
+
+        /// <summary>Restricts names to IPv4 or IPv6 addresses; Unspecified probes every address.</summary>
+        public AddressFamily AddressFamily { get; set; } = AddressFamily.Unspecified;
+
+        /// <summary>Probes only the first address a name resolves to.</summary>
+        public bool FirstAddress { get; set; }
+
+        /// <summary>Lets ranges expand up to 2^<see cref="Cidr.MaxHostBits"/> addresses.</summary>
+        public bool AllowLargeRanges { get; set; }
+
+        /// <summary>How long resolving one name may take.</summary>
+        public TimeSpan ResolveTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+        /// <summary>True when <see cref="Timeout"/> sets a limit of ours.</summary>
+        internal bool HasTimeout => Timeout > TimeSpan.Zero && Timeout != System.Threading.Timeout.InfiniteTimeSpan;
+    }
+
+    /// <summary>How <see cref="PortScanner"/> probes TCP ports.</summary>
+    public sealed class PortScanOptions : ScanOptions
+    {
+        /// <summary>Runs a TLS handshake on every open port and records the certificate.</summary>
+        public bool Tls { get; set; }
+
+        /// <summary>Tests only: the local endpoint a probe binds before connecting, or null.</summary>
+        internal Func<IPEndPoint, IPEndPoint?>? LocalEndPointFor { get; set; }
+    }
+}
