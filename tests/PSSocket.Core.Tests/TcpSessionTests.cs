@@ -244,18 +244,23 @@ namespace PSSocket.Tests
             _peer.Shutdown(SocketShutdown.Send);
             await Task.Delay(50);
             Assert.Equal("bye", Text(await _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
+            _session.RefreshState();
             Assert.Equal(SessionState.RemoteClosed, _session.State);
             var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.RemoteClosed, ex.Kind);
         }
 
         [Fact]
-        public async Task StateShowsAPeerCloseNoReadHasSeenYet()
+        public async Task RefreshingStateShowsAPeerCloseNoReadHasSeenYet()
         {
             Assert.Equal(SessionState.Open, _session.State);
             _peer.Shutdown(SocketShutdown.Send);
+            // The getter reports recorded facts only; refreshing them is the explicit step.
+            await Task.Delay(50);
+            Assert.Equal(SessionState.Open, _session.State);
             for (int i = 0; i < 100 && _session.State == SessionState.Open; i++)
             {
+                _session.RefreshState();
                 await Task.Delay(10);
             }
 

@@ -41,8 +41,16 @@ namespace PSSocket
         /// <summary>Where the session is in its life.</summary>
         public SessionState State => _closed ? SessionState.Closed : CurrentState;
 
-        /// <summary>The state while not closed locally.</summary>
+        /// <summary>The state while not closed locally: facts the session has recorded, no I/O.</summary>
         protected abstract SessionState CurrentState { get; }
+
+        /// <summary>
+        /// Brings <see cref="State"/> up to date without waiting (a TCP session notices a peer
+        /// close or reset no read has seen yet). Cmdlets call it where a user expects fresh state.
+        /// </summary>
+        public virtual void RefreshState()
+        {
+        }
 
         /// <summary>The local address and port.</summary>
         public EndPoint? LocalEndPoint { get; protected set; }

@@ -120,7 +120,7 @@ namespace PSSocket
         private void SendTlsCloseNotify()
         {
             var ssl = _ssl;
-            if (ssl is null || _fault is not null || _pendingWrite is { IsCompleted: false })
+            if (ssl is null || _transport.Fault is not null || _transport.IsWriting)
             {
                 return;
             }
@@ -149,7 +149,7 @@ namespace PSSocket
         private string DefaultServerName() =>
             !string.IsNullOrEmpty(ConnectedHost) ? ConnectedHost! : (RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "";
 
-        private Task<bool> UpgradeAsync(Func<Stream, SslStream> wrap, Func<SslStream, Task> handshake, Func<string?> rejection, string? serverName, bool isServer, Deadline deadline, CancellationToken token) =>
+        private Task UpgradeAsync(Func<Stream, SslStream> wrap, Func<SslStream, Task> handshake, Func<string?> rejection, string? serverName, bool isServer, Deadline deadline, CancellationToken token) =>
             ExclusiveAsync(async () =>
             {
                 if (_ssl is not null)
@@ -157,30 +157,30 @@ namespace PSSocket
                     throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Session {this} already uses TLS.", target: this);
                 }
 
-                ThrowIfFaulted();
-                if (_eof)
+                _transport.ThrowIfFaulted();
+                if (_transport.RemoteClosed)
                 {
                     throw new PSSocketException(SocketErrorKind.RemoteClosed, $"The peer of session {this} has closed the connection; TLS cannot start.", target: this);
                 }
 
-                if (_pendingWrite is not null)
+                if (_transport.HasPendingWrite)
                 {
-                    await FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
+                    await _transport.FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
                 }
 
-                var inner = _stream;
-                if (_buffer.Count > 0)
+                var inner = _transport.Stream;
+                if (_transport.Buffer.Count > 0)
                 {
                     // Bytes read ahead of the upgrade are only kept when they are the start of the
                     // peer's TLS handshake; plaintext there would be an injection (CVE-2011-0411 style).
-                    if (_buffer.Segment.Array![_buffer.Segment.Offset] != TlsHandshakeRecord)
+                    if (_transport.Buffer.Segment.Array![_transport.Buffer.Segment.Offset] != TlsHandshakeRecord)
                     {
                         throw new PSSocketException(SocketErrorKind.InvalidArgument,
-                            $"Session {this} still holds {_buffer.Count} unencrypted bytes that arrived before TLS was started. Read them with Receive-SocketData first; they cannot be part of the encrypted conversation.",
+                            $"Session {this} still holds {_transport.Buffer.Count} unencrypted bytes that arrived before TLS was started. Read them with Receive-SocketData first; they cannot be part of the encrypted conversation.",
                             target: this);
                     }
 
-                    inner = new PrefixedStream(_buffer.Take(_buffer.Count), _stream);
+                    inner = new PrefixedStream(_transport.Buffer.Take(_transport.Buffer.Count), _transport.Stream);
                 }
 
                 var ssl = wrap(inner);
@@ -224,14 +224,13 @@ namespace PSSocket
                 }
 
                 _ssl = ssl;
-                ReplaceStream(ssl);
+                _transport.Layer(ssl, encrypted: true);
                 IsTlsServer = isServer;
                 TlsProtocol = ssl.SslProtocol;
                 CipherSuite = ReadCipherSuite(ssl);
                 RemoteCertificate = ssl.RemoteCertificate is { } remote ? new X509Certificate2(remote.GetRawCertData()) : null;
                 TlsServerName = isServer ? ReadString(ssl, "TargetHostName") : serverName;
                 Touch();
-                return true;
             }, deadline, token);
 
         private PSSocketException HandshakeFailed(SslStream ssl, Exception ex, string? rejection, string peer)
@@ -250,7 +249,7 @@ namespace PSSocket
             _ = handshake.ContinueWith(t => t.Exception, TaskScheduler.Default);
         }
 
-        private static string Describe(Exception ex)
+        internal static string Describe(Exception ex)
         {
             var parts = new System.Collections.Generic.List<string>();
             for (var e = ex; e is not null; e = e.InnerException)

@@ -78,7 +78,11 @@ namespace PSSocket.Commands
             }
         }
 
-        private bool Wanted(SocketSession s) =>
-            (Kind is null || Kind.Contains(s.Kind)) && (State is null || State.Contains(s.State));
+        private bool Wanted(SocketSession s)
+        {
+            // Listing is where a user expects fresh state (a peer that closed since the last read).
+            s.RefreshState();
+            return (Kind is null || Kind.Contains(s.Kind)) && (State is null || State.Contains(s.State));
+        }
     }
 }

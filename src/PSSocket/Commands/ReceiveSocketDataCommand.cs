@@ -118,7 +118,16 @@ namespace PSSocket.Commands
         {
             if (session is TcpSession tcp)
             {
-                ReceiveTcp(tcp);
+                try
+                {
+                    ReceiveTcp(tcp);
+                }
+                finally
+                {
+                    // So $s.State shows a peer close that came right behind the data just read.
+                    tcp.RefreshState();
+                }
+
                 return;
             }
 
