@@ -269,14 +269,16 @@ namespace PSSocket.Tests
             }
         }
 
-        [Fact]
-        public void A_407_is_ProxyAuthenticationFailed_without_the_password()
+        [Theory]
+        [InlineData("407 Proxy Authentication Required")]
+        [InlineData("401 Unauthorized")]
+        public void A_407_or_401_is_ProxyAuthenticationFailed_without_the_password(string status)
         {
             var h = ProxyHandshake.For(ProxyEndpoint.Parse("http://u:topsecret@p:3128"), "x", 25);
             h.Start();
-            var ex = Assert.Throws<PSSocketException>(() => FeedAsDriverWould(h, A("HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")));
+            var ex = Assert.Throws<PSSocketException>(() => FeedAsDriverWould(h, A($"HTTP/1.1 {status}\r\n\r\n")));
             Assert.Equal(SocketErrorKind.ProxyAuthenticationFailed, ex.Kind);
-            Assert.Contains("407", ex.Message, StringComparison.Ordinal);
+            Assert.Contains(status, ex.Message, StringComparison.Ordinal);
             Assert.DoesNotContain("topsecret", ex.Message, StringComparison.Ordinal);
         }
 
@@ -284,7 +286,7 @@ namespace PSSocket.Tests
         [InlineData(403, SocketErrorKind.ProxyNotAllowed)]
         [InlineData(502, SocketErrorKind.ProxyTargetUnreachable)]
         [InlineData(503, SocketErrorKind.ProxyTargetUnreachable)]
-        [InlineData(504, SocketErrorKind.ProxyTtlExpired)]
+        [InlineData(504, SocketErrorKind.ProxyTargetUnreachable)]
         [InlineData(400, SocketErrorKind.ProxyError)]
         public void Maps_statuses_to_kinds(int status, SocketErrorKind kind)
         {

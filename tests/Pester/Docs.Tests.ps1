@@ -78,6 +78,11 @@ BeforeAll {
                 Wait-TcpPort $p
             }
             'FreePort' { $p = Get-FreeTcpPort }
+            'SocksPort' {
+                $p = Get-FreeTcpPort
+                $PeerProcs.Add((Start-Peer microsocks @('-i', '127.0.0.1', '-p', "$p")))
+                Wait-TcpPort $p
+            }
             'SwitchPort' {
                 $p = Get-FreeTcpPort
                 $script = Join-Path $TempDir 'fake-switch.py'
@@ -286,7 +291,7 @@ Describe 'Runnable example <File>:<Line> (<Title>)' -ForEach $runnableCases {
         $unknown | Should -BeNullOrEmpty -Because 'every command a runnable example names must exist (a PSSocket cmdlet, or a peer installed by .ci/run)'
 
         $vars = @{}
-        foreach ($v in 'Port', 'FreePort', 'UdpPort', 'RedisPort', 'TlsPort', 'SwitchPort', 'Credential', 'SshRemoting') {
+        foreach ($v in 'Port', 'FreePort', 'UdpPort', 'RedisPort', 'TlsPort', 'SwitchPort', 'SocksPort', 'Credential', 'SshRemoting') {
             if ($Code -match "(?:[`$@]|\`$using:)$v\b") { $vars[$v] = Get-DocPeer $v }
         }
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security;
 using System.Text;
 using PSSocket.Net;
+using PSSocket.Net.Proxy;
 
 namespace PSSocket.Commands
 {
@@ -111,11 +112,37 @@ namespace PSSocket.Commands
         [ValidateNotNullOrEmpty]
         public string? TranscriptPath { get; set; }
 
+        /// <summary>
+        /// Connects through a proxy: socks5:// (the target name resolved here), socks5h:// (resolved by
+        /// the proxy), socks4:// or socks4a://, or http:// (HTTP CONNECT). A user and password may be
+        /// written as user:password@ in the URI; -ProxyCredential is the safer way. Everything on the
+        /// session (-UseTls, -Telnet, conversations, transcripts) then runs through the tunnel.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNull]
+        public Uri? Proxy { get; set; }
+
+        /// <summary>The user name and password for the proxy (SOCKS5 user/password, HTTP Basic; SOCKS4 sends the user name only).</summary>
+        [Parameter]
+        [Credential]
+        [ValidateNotNull]
+        public PSCredential? ProxyCredential { get; set; }
+
         private TlsClientOptions? _tls;
+        private ProxyEndpoint? _proxy;
 
         /// <inheritdoc />
         protected override void BeginProcessing()
         {
+            try
+            {
+                _proxy = ProxyArguments.Resolve(Proxy, ProxyCredential);
+            }
+            catch (PSSocketException ex)
+            {
+                ThrowTerminatingError(ErrorRecords.From(ex));
+            }
+
             bool tlsDetail = TlsServerName is not null || SkipCertificateCheck.IsPresent || ClientCertificate is not null
                 || ClientCertificatePassword is not null || TlsProtocol is not null || TrustedCertificate is not null;
             if (!UseTls)
@@ -172,7 +199,8 @@ namespace PSSocket.Commands
             if (VerboseOn)
             {
                 options.OnAttempt = attempts.Enqueue;
-                Verbose(() => (System.Net.IPAddress.TryParse(host, out _) ? $"Connecting to {host} port {port}" : $"Resolving {host} and connecting to port {port}")
+                Verbose(() => (System.Net.IPAddress.TryParse(host, out _) || _proxy is { ResolvesTargetName: true } ? $"Connecting to {host} port {port}" : $"Resolving {host} and connecting to port {port}")
+                    + (_proxy is null ? "" : $" through proxy {_proxy}")
                     + $" (timeout {(Timeout > 0 ? Timeout.ToString(System.Globalization.CultureInfo.InvariantCulture) + " s" : "none")})");
             }
 
@@ -181,13 +209,15 @@ namespace PSSocket.Commands
             {
                 try
                 {
-                    socket = Run(t => TcpConnector.ConnectAsync(host, port, options, t));
+                    socket = _proxy is null
+                        ? Run(t => TcpConnector.ConnectAsync(host, port, options, t))
+                        : Run(t => ProxyConnector.ConnectAsync(_proxy, null, host, port, options, t));
                 }
                 finally
                 {
                     while (attempts.TryDequeue(out var ep))
                     {
-                        Verbose(() => $"Connecting to {host} at {Endpoints.Format(ep)}");
+                        Verbose(() => _proxy is null ? $"Connecting to {host} at {Endpoints.Format(ep)}" : $"Connecting to proxy {_proxy.Host} at {Endpoints.Format(ep)}");
                     }
                 }
 
@@ -204,6 +234,7 @@ namespace PSSocket.Commands
                 }
 
                 session.ConnectedHost = host;
+                session.Proxy = _proxy;
                 if (_tls is not null)
                 {
                     var tls = new TlsClientOptions { SkipCertificateCheck = _tls.SkipCertificateCheck, Protocols = _tls.Protocols, ClientCertificate = _tls.ClientCertificate, ServerName = TlsServerName ?? host };

@@ -74,7 +74,8 @@ namespace PSSocket.Net.Proxy
             }
 
             string said = $"HTTP {status}{(parts.Length > 2 ? " " + Printable(parts[2]) : "")}";
-            if (status == 407)
+            // 407 is the proxy's own "authenticate"; tinyproxy answers a wrong password with 401.
+            if (status is 407 or 401)
             {
                 throw AuthFailed(Proxy.Credential is null
                     ? $"requires authentication ({said}); give -ProxyCredential or user:password@ in the proxy URI"
@@ -88,9 +89,10 @@ namespace PSSocket.Net.Proxy
         /// <summary>The kind of failure an HTTP proxy's status means, in words.</summary>
         public static (SocketErrorKind Kind, string Words) DescribeStatus(int status) => status switch
         {
-            401 or 403 or 405 => (SocketErrorKind.ProxyNotAllowed, "the proxy does not allow a tunnel to this target"),
-            404 or 500 or 502 or 503 => (SocketErrorKind.ProxyTargetUnreachable, "the proxy could not connect to the target (refused, unreachable or not resolvable there)"),
-            504 => (SocketErrorKind.ProxyTtlExpired, "the proxy's connection to the target timed out"),
+            403 or 405 => (SocketErrorKind.ProxyNotAllowed, "the proxy does not allow a tunnel to this target"),
+            // HTTP proxies do not say why: tinyproxy answers 500 and ncat 504 to a refused port as
+            // to a name that does not resolve, so these are one kind.
+            404 or 500 or 502 or 503 or 504 => (SocketErrorKind.ProxyTargetUnreachable, "the proxy could not connect to the target (refused, unreachable, timed out or not resolvable there)"),
             _ => (SocketErrorKind.ProxyError, "the proxy refused the tunnel"),
         };
 
