@@ -323,6 +323,43 @@ Describe 'Test-TcpPort' {
         }
     }
 
+    Context 'a small file descriptor limit (ulimit -n 256, the macOS default)' -Skip:(-not $IsLinux) {
+        BeforeAll { $script:peer = Start-PortPeer -Count 3 }
+        AfterAll { Stop-Peer $script:peer.Process }
+
+        It 'finishes a full sweep with the default -ThrottleLimit with correct results instead of crashing pwsh' {
+            $pwsh = Get-PwshCommand
+            $child = @'
+param([string] $ModulePath)
+$ErrorActionPreference = 'Stop'
+Import-Module $ModulePath
+$r = @(Test-TcpPort 127.0.0.1 -Port 1-65535 -Verbose 4>&1)
+$verbose = @($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+$results = @($r | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+[pscustomobject]@{
+    Count = $results.Count
+    Distinct = @($results.Port | Sort-Object -Unique).Count
+    Bad = @($results | Where-Object Status -In 'Error', 'Filtered').Count
+    Open = @($results | Where-Object Status -EQ 'Open' | ForEach-Object Port)
+    Verbose = $verbose
+} | ConvertTo-Json -Compress
+'@
+            $file = Join-Path ([IO.Path]::GetTempPath()) "psst-ulimit-$([guid]::NewGuid().ToString('n')).ps1"
+            Set-Content -Path $file -Value $child
+            try {
+                $out = & bash -c 'ulimit -n 256 && exec "$@"' bash @pwsh -NoProfile -NonInteractive -File $file -ModulePath $script:Psd1 2>&1
+                $LASTEXITCODE | Should -Be 0 -Because "$out"
+            }
+            finally { Remove-Item $file -ErrorAction SilentlyContinue }
+            $run = $out | Select-Object -Last 1 | ConvertFrom-Json
+            $run.Count | Should -Be 65535
+            $run.Distinct | Should -Be 65535
+            $run.Bad | Should -Be 0
+            foreach ($p in $script:peer.Open) { $run.Open | Should -Contain $p }
+            ($run.Verbose -join "`n") | Should -Match 'At most \d+ probes in flight \(not 1000\).*ulimit -n'
+        }
+    }
+
     Context 'a port that never answers' -Skip:(-not $IsLinux) {
         BeforeAll {
             $script:peer = Start-PortPeer -Count 1

@@ -24,6 +24,9 @@ namespace PSSocket.Net
         // A probe that failed for a local, passing reason is tried again this often before it is an Error.
         private const int MaxLocalRetries = 3;
 
+        // Out of descriptors: waits of 50 ms doubling to 1 s, about 20 s in all, for other probes to free theirs.
+        private const int MaxDescriptorRetries = 25;
+
         private readonly PortScanOptions _options;
         // With a timeout: the sweeper holds every attempt until its deadline.
         private readonly ProbeTimeouts? _timeouts;
@@ -302,21 +305,32 @@ namespace PSSocket.Net
         /// <summary>
         /// A probe that failed for a local, passing reason (no ephemeral port free at that
         /// instant, no buffer space) is tried again a few times before it is reported as Error:
-        /// it says nothing about the target.
+        /// it says nothing about the target. Out of descriptors (EMFILE) is not passing: the scan
+        /// lowers its bound on probes in flight for good and the probe waits, longer each time,
+        /// for other probes to free theirs.
         /// </summary>
         private bool TryRetryLocal(Attempt attempt, SocketError error)
         {
-            bool passing = error is SocketError.AddressNotAvailable or SocketError.AddressAlreadyInUse
-                or SocketError.NoBufferSpaceAvailable or SocketError.TooManyOpenSockets or SocketError.TryAgain;
-            if (!passing || attempt.LocalRetry >= MaxLocalRetries || Token.IsCancellationRequested || IsDisposed)
+            bool outOfDescriptors = error == SocketError.TooManyOpenSockets;
+            bool passing = outOfDescriptors || error is SocketError.AddressNotAvailable or SocketError.AddressAlreadyInUse
+                or SocketError.NoBufferSpaceAvailable or SocketError.TryAgain;
+            int maxRetries = outOfDescriptors ? MaxDescriptorRetries : MaxLocalRetries;
+            if (!passing || attempt.LocalRetry >= maxRetries || Token.IsCancellationRequested || IsDisposed)
             {
                 return false;
+            }
+
+            int delay = 20 * (attempt.LocalRetry + 1);
+            if (outOfDescriptors)
+            {
+                Slots.Withdraw(Math.Max(1, Slots.InUse / 8));
+                delay = Math.Min(1000, 50 << Math.Min(5, attempt.LocalRetry));
             }
 
             var next = attempt.Next();
             next.Try = attempt.Try;
             next.LocalRetry = attempt.LocalRetry + 1;
-            _ = Task.Delay(20 * next.LocalRetry, Token).ContinueWith(
+            _ = Task.Delay(delay, Token).ContinueWith(
                 t =>
                 {
                     if (t.IsCanceled)

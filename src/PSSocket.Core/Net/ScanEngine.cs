@@ -52,7 +52,14 @@ namespace PSSocket.Net
             _cts = CancellationTokenSource.CreateLinkedTokenSource(token);
             Token = _cts.Token;
             _targets = new ScanTargets(options, Token);
-            Slots = new ProbeSlots(options.ThrottleLimit);
+            int limit = options.ThrottleLimit;
+            if (options.LimitByDescriptors && DescriptorLimit.ProbeBudget() is int budget && budget < limit)
+            {
+                // Every probe in flight holds a socket: past the descriptor limit sockets fail, and so does the runtime.
+                limit = budget;
+            }
+
+            Slots = new ProbeSlots(limit);
             _pump = Task.Run(PumpAsync, CancellationToken.None);
         }
 
@@ -66,6 +73,12 @@ namespace PSSocket.Net
         protected bool IsDisposed => _disposed;
 
         internal ProbeSlots Slots { get; }
+
+        /// <summary>The bound on probes in flight: the ThrottleLimit, or less where the process may open fewer descriptors.</summary>
+        public int EffectiveThrottleLimit => Slots.Limit;
+
+        /// <summary>The bound on probes in flight now: lower than <see cref="EffectiveThrottleLimit"/> after the process ran out of descriptors.</summary>
+        public int CurrentThrottleLimit => Slots.Effective;
 
         /// <summary>Probes (started, plus ports of targets that could not be probed) expected so far; grows as names resolve.</summary>
         public long Expected => Interlocked.Read(ref _expected);

@@ -34,6 +34,9 @@ namespace PSSocket.Net
         /// <summary>How long resolving one name may take.</summary>
         public TimeSpan ResolveTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+        /// <summary>Keeps probes in flight below what the process may still open (Unix RLIMIT_NOFILE); tests turn it off.</summary>
+        internal bool LimitByDescriptors { get; set; } = true;
+
         /// <summary>True when <see cref="Timeout"/> sets a limit of ours.</summary>
         internal bool HasTimeout => Timeout > TimeSpan.Zero && Timeout != System.Threading.Timeout.InfiniteTimeSpan;
     }

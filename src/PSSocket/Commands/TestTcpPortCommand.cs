@@ -121,6 +121,11 @@ namespace PSSocket.Commands
                 Tls = Tls,
                 AllowLargeRanges = Force,
             }, Token);
+            if (_scanner.EffectiveThrottleLimit < ThrottleLimit)
+            {
+                Verbose(() => $"At most {_scanner.EffectiveThrottleLimit} probes in flight (not {ThrottleLimit}): the process may open only so many more file descriptors (ulimit -n).");
+            }
+
             _clock.Start();
         }
 
@@ -221,6 +226,11 @@ namespace PSSocket.Commands
                     _progress.RecordType = ProgressRecordType.Completed;
                     WriteProgress(_progress);
                 }
+            }
+
+            if (scanner.CurrentThrottleLimit < scanner.EffectiveThrottleLimit)
+            {
+                Verbose(() => $"The process ran out of file descriptors during the sweep; probes went on with at most {scanner.CurrentThrottleLimit} in flight.");
             }
 
             Verbose(() => $"{scanner.Finished} probe(s) in {_clock.Elapsed.TotalSeconds:0.00} s, {scanner.OpenFound} open");
