@@ -100,11 +100,8 @@ Describe 'PSSocket objects through serialization (what Invoke-Command returns)' 
 
 Describe 'Fan-out over PowerShell remoting (SSH on loopback)' {
     BeforeAll {
-        $script:Missing = @('sshd', 'ssh', 'ssh-keygen') | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) -and -not (Test-Path "/usr/sbin/$_") }
-        if ($Missing) {
-            if ($env:CI -or $env:PSSOCKET_REQUIRE_PEERS -eq '1') { throw "remoting peers missing: $($Missing -join ', ') (install openssh-server and openssh-client)" }
-            return
-        }
+        $script:Missing = Get-PeerSkipReason 'openssh-server' -Command ssh, ssh-keygen -Path /usr/sbin/sshd
+        if ($Missing) { return }
         $script:Dir = Join-Path ([IO.Path]::GetTempPath()) "pssocket-ssh-$PID-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
         $script:Peer = Start-SshRemotingPeer -Directory $Dir
         $script:Ssh = $Peer.Ssh
@@ -122,12 +119,14 @@ Describe 'Fan-out over PowerShell remoting (SSH on loopback)' {
         if ($script:Dir -and (Test-Path $Dir)) { Remove-Item -Recurse -Force $Dir -ErrorAction SilentlyContinue }
     }
 
-    It 'installs the module package on the remote side with Install-PSResource' -Skip:([bool] $Missing) {
+    It 'installs the module package on the remote side with Install-PSResource' {
+        if ($Missing) { Set-ItResult -Skipped -Because $Missing; return }
         $RemoteVersion | Should -Be (Import-PowerShellDataFile (Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1')).ModuleVersion
         Test-Path (Join-Path $Peer.Home '.local/share/powershell/Modules/PSSocket') | Should -BeTrue
     }
 
-    It 'returns one result set per vantage point, told apart by PSComputerName' -Skip:([bool] $Missing) {
+    It 'returns one result set per vantage point, told apart by PSComputerName' {
+        if ($Missing) { Set-ItResult -Skipped -Because $Missing; return }
         $open = $Listener.LocalEndPoint.Port
         $closed = $ClosedSocket.LocalEndPoint.Port
         # Over SSH, -ThrottleLimit belongs to the sessions form of Invoke-Command.
@@ -151,7 +150,8 @@ Describe 'Fan-out over PowerShell remoting (SSH on loopback)' {
         $table | Should -Match 'Latency\(ms\)'
     }
 
-    It 'holds a conversation with a loopback device from the remote side' -Skip:([bool] $Missing) {
+    It 'holds a conversation with a loopback device from the remote side' {
+        if ($Missing) { Set-ItResult -Skipped -Because $Missing; return }
         $echo = Get-FreeTcpPort
         $peer = Start-Peer ncat @('-lk', '127.0.0.1', "$echo", '-e', '/bin/cat')
         try {
@@ -168,7 +168,8 @@ Describe 'Fan-out over PowerShell remoting (SSH on loopback)' {
         $t.Steps[0].Received | Should -Match 'show version'
     }
 
-    It 'keeps a remote server and a remote session alive across calls in a persistent PSSession' -Skip:([bool] $Missing) {
+    It 'keeps a remote server and a remote session alive across calls in a persistent PSSession' {
+        if ($Missing) { Set-ItResult -Skipped -Because $Missing; return }
         $ps = New-PSSession -HostName 127.0.0.1 @Ssh -ErrorAction Stop
         try {
             $port = Invoke-Command -Session $ps -ScriptBlock {
