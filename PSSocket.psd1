@@ -28,6 +28,7 @@
         'New-UdpListener'
         'New-RawSocket'
         'Test-TcpPort'
+        'Test-UdpPort'
         'Invoke-SocketConversation'
         'Enter-SocketSession'
         'Start-SocketTranscript'

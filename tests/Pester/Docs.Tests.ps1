@@ -113,6 +113,11 @@ BeforeAll {
                 $PeerProcs.Add((Start-Peer openssl @('s_server', '-accept', "127.0.0.1:$p", '-cert', $crt, '-key', $key, '-www', '-quiet')))
                 Wait-TcpPort $p
             }
+            'DnsPort' {
+                $p = Get-FreeUdpPort
+                $PeerProcs.Add((Start-Peer dnsmasq @('--keep-in-foreground', '--no-daemon', "--port=$p", '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file=', '--user=root')))
+                Wait-UdpBound $p
+            }
             'SshRemoting' {
                 # PowerShell remoting over SSH to this machine, with PSSocket installed there from its package.
                 $dir = Join-Path $TempDir 'ssh'
@@ -291,7 +296,7 @@ Describe 'Runnable example <File>:<Line> (<Title>)' -ForEach $runnableCases {
         $unknown | Should -BeNullOrEmpty -Because 'every command a runnable example names must exist (a PSSocket cmdlet, or a peer installed by .ci/run)'
 
         $vars = @{}
-        foreach ($v in 'Port', 'FreePort', 'UdpPort', 'RedisPort', 'TlsPort', 'SwitchPort', 'SocksPort', 'Credential', 'SshRemoting') {
+        foreach ($v in 'Port', 'FreePort', 'UdpPort', 'RedisPort', 'TlsPort', 'SwitchPort', 'SocksPort', 'Credential', 'SshRemoting', 'DnsPort') {
             if ($Code -match "(?:[`$@]|\`$using:)$v\b") { $vars[$v] = Get-DocPeer $v }
         }
 

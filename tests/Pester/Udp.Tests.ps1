@@ -1,20 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
 
-    # Waits (bounded) until some process has bound the UDP port: our own bind then fails.
-    function Wait-UdpBound {
-        param([int] $Port, [string] $Address = '127.0.0.1', [double] $TimeoutSec = 10)
-        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
-        while ([DateTime]::UtcNow -lt $deadline) {
-            $probe = [System.Net.Sockets.Socket]::new([System.Net.IPAddress]::Parse($Address).AddressFamily, 'Dgram', 'Udp')
-            try { $probe.Bind([System.Net.IPEndPoint]::new([System.Net.IPAddress]::Parse($Address), $Port)) }
-            catch { return }
-            finally { $probe.Dispose() }
-            Start-Sleep -Milliseconds 50
-        }
-        throw "nothing bound UDP ${Address}:$Port after $TimeoutSec s"
-    }
-
     # A socat UDP echo (each datagram comes back as one datagram, up to 64 KiB).
     function Start-UdpEcho {
         param([switch] $IPv6)

@@ -110,6 +110,29 @@ function Stop-Peer {
     }
 }
 
+# Waits (bounded) until some process has bound the UDP port. The kernel's socket table says so on
+# Linux (a peer that sets SO_REUSEADDR, as dnsmasq does, would let our own test bind succeed);
+# elsewhere our own bind failing says so.
+function Wait-UdpBound {
+    param([int] $Port, [string] $Address = '127.0.0.1', [double] $TimeoutSec = 10)
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+    $hexPort = ':{0:X4} ' -f $Port
+    while ([DateTime]::UtcNow -lt $deadline) {
+        if (Test-Path /proc/net/udp) {
+            $table = @(Get-Content /proc/net/udp, /proc/net/udp6 -ErrorAction SilentlyContinue | Select-Object -Skip 1)
+            if ($table | Where-Object { ($_.Trim() -split '\s+')[1] -like "*$($hexPort.Trim())" }) { return }
+        }
+        else {
+            $probe = [System.Net.Sockets.Socket]::new([System.Net.IPAddress]::Parse($Address).AddressFamily, 'Dgram', 'Udp')
+            try { $probe.Bind([System.Net.IPEndPoint]::new([System.Net.IPAddress]::Parse($Address), $Port)) }
+            catch { return }
+            finally { $probe.Dispose() }
+        }
+        Start-Sleep -Milliseconds 50
+    }
+    throw "nothing bound UDP ${Address}:$Port after $TimeoutSec s"
+}
+
 # Waits (bounded) until something accepts TCP connections on the port.
 function Wait-TcpPort {
     param([int] $Port, [string] $Address = '127.0.0.1', [double] $TimeoutSec = 10)

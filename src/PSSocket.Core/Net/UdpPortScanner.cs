@@ -1,0 +1,98 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace PSSocket.Net
+{
+    /// <summary>What Test-UdpPort asks of a scan, beyond what every scan takes.</summary>
+    public sealed class UdpScanOptions : ScanOptions
+    {
+        /// <summary>The default probes in flight: each holds a socket for up to (Retries + 1) × Timeout.</summary>
+        public new const int DefaultThrottleLimit = 500;
+
+        /// <summary>The probe; Auto picks it by port.</summary>
+        public UdpProbe Probe { get; set; } = UdpProbe.Auto;
+
+        /// <summary>Bytes to send instead of a built-in probe's request.</summary>
+        public byte[]? Payload { get; set; }
+
+        /// <summary>The SNMP community of the Snmp probe.</summary>
+        public string Community { get; set; } = "public";
+    }
+
+    /// <summary>
+    /// A UDP port scan: the shared scan engine (targets, slots, typed results in order) with
+    /// <see cref="UdpPortProber"/> as its probe.
+    /// </summary>
+    public sealed class UdpPortScanner : ScanEngine<UdpPortCheckResult>
+    {
+        private readonly UdpProbeOptions _probe;
+
+        /// <summary>Starts the scan; targets are added with <see cref="ScanEngine{TResult}.Add"/>.</summary>
+        public UdpPortScanner(UdpScanOptions options, CancellationToken token)
+            : base(options, token)
+        {
+            _probe = new UdpProbeOptions
+            {
+                Timeout = options.HasTimeout ? options.Timeout : TimeSpan.FromSeconds(1),
+                Retries = options.Retries,
+                Probe = options.Probe,
+                Payload = options.Payload,
+                Community = options.Community,
+            };
+        }
+
+        /// <inheritdoc />
+        protected override void StartProbe(ScanProbe probe) => _ = RunAsync(probe);
+
+        private async Task RunAsync(ScanProbe probe)
+        {
+            UdpPortCheckResult result;
+            try
+            {
+                result = await UdpPortProber.ProbeAsync(probe.Label, probe.Address, probe.Port, _probe, Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Drop();
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                result = new UdpPortCheckResult
+                {
+                    ComputerName = probe.Label,
+                    Address = probe.Address,
+                    Port = probe.Port,
+                    Status = PortStatus.Error,
+                    Service = WellKnownPorts.NameOf(probe.Port),
+                    Detail = ex.Message,
+                };
+            }
+
+            if (result.Status == PortStatus.Open)
+            {
+                CountOpen();
+            }
+
+            Deliver(probe, result);
+        }
+
+        /// <inheritdoc />
+        protected override UdpPortCheckResult Unprobed(PortScanTarget target, int port, PSSocketException failure) => new()
+        {
+            ComputerName = target.Host,
+            Port = port,
+            Status = PortStatus.Error,
+            Service = WellKnownPorts.NameOf(port),
+            Probe = UdpProbes.Resolve(_probe?.Probe ?? UdpProbe.Auto, port),
+            Detail = failure.Message,
+        };
+
+        // Every probe waits on the scan's token, which is cancelled before this is called.
+        /// <inheritdoc />
+        protected override void AbortAll()
+        {
+        }
+    }
+}
