@@ -162,6 +162,22 @@ Describe 'Connect-TcpSocket -Proxy through microsocks (SOCKS5)' -Skip:([bool] (G
         $text | Should -Match '\+PONG'
     }
 
+    It 'speaks telnet through the tunnel: the server''s first negotiation bytes arrive and are answered' -Skip:([bool] (Get-PeerSkipReason python3)) {
+        $port = Get-FreeTcpPort
+        $null = Start-TestPeer (Get-Command python3).Source @((Join-Path $PSScriptRoot 'peers/telnet-server.py'), $port) $port
+        $s = Connect-TcpSocket 127.0.0.1 $port -Proxy "socks5://127.0.0.1:$Socks" -Telnet -NewLine "`r`n"
+        $t = Invoke-SocketConversation $s @(
+            @{ Expect = 'login: ' }
+            @{ Send = 'tester' }
+            @{ Expect = 'Password: ' }
+            @{ Send = 's3cret' }
+            @{ Expect = '$ ' }
+            @{ Send = 'report'; Expect = '(?<Negotiation>NEGOTIATION \w+)(?<Detail>.*)\r\n\$ '; Regex = $true }
+        ) -Timeout 10
+        $t.Success | Should -BeTrue
+        $t.Captures.Negotiation | Should -Be 'NEGOTIATION OK' -Because $t.Captures.Detail
+    }
+
     It 'refuses misuse before connecting: -ProxyCredential without -Proxy, a scheme it does not speak' {
         { Connect-TcpSocket 127.0.0.1 $RedisPort -ProxyCredential $Cred } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.ConnectTcpSocketCommand'
         { Connect-TcpSocket 127.0.0.1 $RedisPort -Proxy 'https://127.0.0.1:3128' } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.ConnectTcpSocketCommand'
