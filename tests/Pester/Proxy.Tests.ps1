@@ -1,7 +1,7 @@
 # Connect-TcpSocket -Proxy against real proxies, each run in the foreground on a loopback port this
 # file owns and stopped by PID: microsocks (SOCKS5, with and without a password), dante (SOCKS4/4a
-# and SOCKS5), tinyproxy (HTTP CONNECT with Basic auth) and ncat --proxy-type http. The targets are a
-# redis-server and an openssl s_server on loopback.
+# and SOCKS5), tinyproxy (HTTP CONNECT with Basic auth), ncat --proxy-type http and squid (its rules
+# give the 403 the others do not). The targets are a redis-server and an openssl s_server on loopback.
 BeforeDiscovery {
     . (Join-Path $PSScriptRoot 'common.ps1')
 }
@@ -339,5 +339,54 @@ Describe 'Connect-TcpSocket -Proxy through ncat --proxy-type http' -Skip:([bool]
             $e.FullyQualifiedErrorId | Should -BeLike 'ProxyTargetUnreachable,*'
             "$e" | Should -Match 'HTTP 504'
         }
+    }
+}
+
+Describe 'Connect-TcpSocket -Proxy through squid (HTTP CONNECT, access rules)' -Skip:([bool] (Get-PeerSkipReason squid) -or [bool] (Get-PeerSkipReason redis-server)) {
+    BeforeAll {
+        $script:Squid = Get-FreeTcpPort
+        # A port squid's rules forbid: bound here so nothing else takes it.
+        $script:Forbidden = [System.Net.Sockets.Socket]::new('InterNetwork', 'Stream', 'Tcp')
+        $script:Forbidden.Bind([System.Net.IPEndPoint]::new([System.Net.IPAddress]::Loopback, 0))
+        $squidDir = Join-Path $Dir 'squid'
+        New-Item -ItemType Directory -Path $squidDir | Out-Null
+        $conf = Join-Path $squidDir 'squid.conf'
+        $user = if ($IsRoot) { 'cache_effective_user proxy' } else { '' }
+        Set-Content -Path $conf -Value @"
+http_port 127.0.0.1:$script:Squid
+pid_filename none
+cache deny all
+cache_mem 8 MB
+access_log none
+cache_log stdio:/dev/stderr
+coredump_dir $squidDir
+shutdown_lifetime 0 seconds
+$user
+acl forbidden_port port $($script:Forbidden.LocalEndPoint.Port)
+http_access deny forbidden_port
+acl local src 127.0.0.1
+http_access allow local
+http_access deny all
+"@
+        $null = Start-TestPeer (Get-Command squid).Source @('-N', '-f', $conf) $script:Squid
+    }
+    AfterAll { $script:Forbidden.Dispose() }
+    AfterEach { Remove-AllSocketSessions }
+
+    It 'talks to redis through the tunnel' {
+        Assert-RedisPing (Connect-TcpSocket 127.0.0.1 $RedisPort -Proxy "http://127.0.0.1:$Squid")
+    }
+
+    It 'reports a target its rules forbid as ProxyNotAllowed (HTTP 403)' {
+        $e = Get-ConnectError 127.0.0.1 $Forbidden.LocalEndPoint.Port @{ Proxy = "http://127.0.0.1:$Squid" }
+        $e.FullyQualifiedErrorId | Should -Be 'ProxyNotAllowed,PSSocket.Commands.ConnectTcpSocketCommand'
+        $e.CategoryInfo.Category | Should -Be 'PermissionDenied'
+        "$e" | Should -Match 'HTTP 403'
+    }
+
+    It 'reports a refused target as ProxyTargetUnreachable (HTTP 503)' {
+        $e = Get-ConnectError 127.0.0.1 $RefusedPort @{ Proxy = "http://127.0.0.1:$Squid" }
+        $e.FullyQualifiedErrorId | Should -BeLike 'ProxyTargetUnreachable,*'
+        "$e" | Should -Match 'HTTP 503'
     }
 }
