@@ -63,6 +63,8 @@ namespace PSSocket.Tests
         [Theory]
         [InlineData("not-an-address")]
         [InlineData("300.1.1.1")]
+        [InlineData("[::1")]
+        [InlineData("127.0.0.1]")]
         public void RejectsWhatIsNotALocalAddress(string text)
         {
             var ex = Assert.Throws<PSSocketException>(() => Endpoints.ParseBindAddress(text));

@@ -41,7 +41,8 @@ namespace PSSocket.Net
                     return IPAddress.IPv6Loopback;
             }
 
-            if (IPAddress.TryParse(text.Trim().Trim('[', ']'), out var ip))
+            // IPAddress.TryParse takes "[::1]" itself; trimming brackets would also let "[::1" through.
+            if (IPAddress.TryParse(text.Trim(), out var ip))
             {
                 return ip;
             }

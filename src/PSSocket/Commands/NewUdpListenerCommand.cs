@@ -121,7 +121,7 @@ namespace PSSocket.Commands
                 var groups = new List<IPAddress>();
                 foreach (var g in JoinMulticastGroup)
                 {
-                    if (!IPAddress.TryParse(g.Trim().Trim('[', ']'), out var group))
+                    if (!IPAddress.TryParse(g.Trim(), out var group))
                     {
                         throw new PSSocketException(SocketErrorKind.InvalidArgument, $"'{g}' is not a multicast group address.", target: g);
                     }
