@@ -48,6 +48,10 @@ namespace PSSocket
         PermissionDenied,
         /// <summary>TLS negotiation or certificate validation failed.</summary>
         AuthenticationFailed,
+        /// <summary>The revocation status of a peer certificate could not be learned (its CRL was unreachable) while -CheckRevocation asked for it.</summary>
+        RevocationUnknown,
+        /// <summary>The file exists and -NoClobber forbids replacing it (PowerShell's Out-File convention).</summary>
+        NoClobber,
         /// <summary>An address range holds more addresses than allowed without -Force.</summary>
         RangeTooLarge,
         /// <summary>A conversation step did not see what it expected (timeout, peer closed, limit).</summary>

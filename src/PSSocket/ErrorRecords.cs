@@ -17,11 +17,12 @@ namespace PSSocket
             SocketErrorKind.DuplicateSessionName => ErrorCategory.ResourceExists,
             SocketErrorKind.ReceiveLimitExceeded or SocketErrorKind.RangeTooLarge => ErrorCategory.LimitsExceeded,
             SocketErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
-            SocketErrorKind.AuthenticationFailed or SocketErrorKind.ProxyAuthenticationFailed => ErrorCategory.AuthenticationError,
+            SocketErrorKind.AuthenticationFailed or SocketErrorKind.ProxyAuthenticationFailed or SocketErrorKind.RevocationUnknown => ErrorCategory.AuthenticationError,
             SocketErrorKind.ProxyUnreachable or SocketErrorKind.ProxyTargetRefused or SocketErrorKind.ProxyTargetUnreachable => ErrorCategory.ConnectionError,
             SocketErrorKind.ProxyTtlExpired => ErrorCategory.OperationTimeout,
             SocketErrorKind.ProxyNotAllowed => ErrorCategory.PermissionDenied,
             SocketErrorKind.ProxyError => ErrorCategory.ProtocolError,
+            SocketErrorKind.NoClobber => ErrorCategory.ResourceExists,
             _ => ErrorCategory.InvalidArgument,
         };
 

@@ -83,6 +83,127 @@ namespace PSSocket.Tests
         }
 
         [Fact]
+        public void AsksForTls12And13WhenTheRuntimeRefusesTheSystemDefault()
+        {
+            Assert.Equal(SslProtocols.Tls12, TlsOptions.Negotiable(new[] { TlsVersion.Tls12 }));
+            try
+            {
+                TlsOptions.SystemDefaultOverride = false;
+                Assert.Equal(SslProtocols.Tls12 | SslProtocols.Tls13, TlsOptions.Negotiable(null));
+                Assert.Equal(SslProtocols.Tls12 | SslProtocols.Tls13, new TlsClientOptions().SslProtocols);
+                Assert.Equal(SslProtocols.Tls12 | SslProtocols.Tls13, new TlsServerOptions(Current()).SslProtocols);
+                TlsOptions.SystemDefaultOverride = true;
+                Assert.Equal(SslProtocols.None, TlsOptions.Negotiable(null));
+            }
+            finally
+            {
+                TlsOptions.SystemDefaultOverride = null;
+            }
+
+            // .NET (Core) always lets the operating system choose; .NET Framework and Mono are probed.
+            if (!System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal) && Type.GetType("Mono.Runtime") is null)
+            {
+                Assert.True(TlsOptions.RuntimeAcceptsSystemDefault);
+            }
+        }
+
+        [Fact]
+        public async Task ConnectsToATls12OnlyServerWhenTheRuntimeRefusesTheSystemDefault()
+        {
+            using var cert = Current();
+            using var listenSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listenSocket.Listen(1);
+            var clientSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await clientSocket.ConnectAsync(listenSocket.LocalEndPoint!);
+            using var serverStream = new SslStream(new NetworkStream(await listenSocket.AcceptAsync(), ownsSocket: true));
+            using var client = new TcpSession(clientSocket);
+            var options = new TlsClientOptions { ServerName = "localhost" };
+            options.TrustedCertificates.Add(X509CertificateLoader.LoadCertificate(cert.RawData));
+            try
+            {
+                TlsOptions.SystemDefaultOverride = false;
+                var server = serverStream.AuthenticateAsServerAsync(cert, false, SslProtocols.Tls12, false);
+                await client.StartTlsAsClientAsync(options, Deadline.After(TimeSpan.FromSeconds(20)), CancellationToken.None);
+                await server;
+            }
+            finally
+            {
+                TlsOptions.SystemDefaultOverride = null;
+            }
+
+            Assert.Equal(SslProtocols.Tls12, client.TlsProtocol);
+        }
+
+        [Theory]
+        [InlineData("localhost")]
+        [InlineData("web-01.example.com")]
+        [InlineData("web-01.example.com.")]
+        [InlineData("_service.example")]
+        [InlineData("127.0.0.1")]
+        [InlineData("::1")]
+        [InlineData("bücher.example")]
+        public void TakesHostNamesAndAddressesAsServerNames(string name)
+        {
+            Assert.Null(TlsDiagnostics.CheckHostName(name));
+            Assert.Equal(name, TlsDiagnostics.SafeServerName(name));
+        }
+
+        [Theory]
+        [InlineData("evil\\r\\nInjected: 1", "carriage return")]
+        [InlineData("a\\u0000b", "NUL")]
+        [InlineData("two words", "space")]
+        [InlineData("a..b", "empty label")]
+        [InlineData("", "empty")]
+        public void RefusesServerNamesThatAreNotHostNames(string escaped, string why)
+        {
+            string name = System.Text.RegularExpressions.Regex.Unescape(escaped);
+            Assert.Contains(why, TlsDiagnostics.CheckHostName(name));
+        }
+
+        [Fact]
+        public void RefusesOverlongServerNamesAndEscapesReceivedOnes()
+        {
+            Assert.Contains("300 characters", TlsDiagnostics.CheckHostName(new string('a', 300)));
+            Assert.Contains("at most 63", TlsDiagnostics.CheckHostName(new string('a', 64) + ".example"));
+            Assert.Equal(@"\x1b\x1b[31mred\x07", TlsDiagnostics.SafeServerName("\u001b\u001b[31mred\u0007"));
+            Assert.Equal(@"csi\x9b2J \\ \u4e2d", TlsDiagnostics.SafeServerName("csi\u009b2J \\ \u4e2d"));
+        }
+
+        private static X509Certificate2 WithUsage(params string[] ekus)
+        {
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var request = new CertificateRequest("CN=purpose.test", key, HashAlgorithmName.SHA256);
+            var oids = new OidCollection();
+            foreach (var eku in ekus)
+            {
+                oids.Add(new Oid(eku));
+            }
+
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(oids, false));
+            return request.CreateSelfSigned(DateTimeOffset.Now.AddDays(-1), DateTimeOffset.Now.AddDays(1));
+        }
+
+        [Fact]
+        public void RequiresServerAuthForServersAndClientAuthForClients()
+        {
+            using var clientOnly = WithUsage(CertificateValidator.ClientAuthOid);
+            using var serverOnly = WithUsage(CertificateValidator.ServerAuthOid);
+            using var both = WithUsage(CertificateValidator.ServerAuthOid, CertificateValidator.ClientAuthOid);
+            using var none = Current();
+            Assert.Contains("unsuitable certificate purpose", CertificateValidator.CheckPurpose(clientOnly, serverCertificate: true));
+            Assert.Contains("unsuitable certificate purpose", CertificateValidator.CheckPurpose(serverOnly, serverCertificate: false));
+            Assert.Null(CertificateValidator.CheckPurpose(serverOnly, serverCertificate: true));
+            Assert.Null(CertificateValidator.CheckPurpose(clientOnly, serverCertificate: false));
+            Assert.Null(CertificateValidator.CheckPurpose(both, serverCertificate: true));
+            Assert.Null(CertificateValidator.CheckPurpose(none, serverCertificate: false));
+
+            var trusted = new X509Certificate2Collection { X509CertificateLoader.LoadCertificate(clientOnly.RawData) };
+            var reason = CertificateValidator.Validate(clientOnly, null, SslPolicyErrors.RemoteCertificateChainErrors, trusted, true, "purpose.test");
+            Assert.Contains("unsuitable certificate purpose", reason);
+        }
+
+        [Fact]
         public async Task UpgradesInPlaceAndKeepsAClientHelloThatWasReadAhead()
         {
             using var cert = Current();

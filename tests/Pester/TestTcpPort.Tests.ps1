@@ -498,7 +498,7 @@ $results = @(Test-TcpPort 127.0.0.1 -Port $Ports -Timeout $Timeout | ForEach-Obj
             $r.DaysUntilExpiry | Should -Be $script:days
             ($r.CertificateNotAfter - [DateTime]::Now).TotalDays | Should -BeGreaterThan ($script:days - 1)
             $r.CertificateValid | Should -BeFalse
-            $r.CertificateErrors | Should -Match 'RemoteCertificateChainErrors'
+            $r.CertificateErrors | Should -Match 'untrusted root: the certificate .CN=pssocket.test. is self-signed'
             $r.CertificateThumbprint | Should -Match '^[0-9A-F]{40}$'
             $r.PSObject.TypeNames[0] | Should -Be 'PSSocket.TlsPortCheckResult'
             ($r | Out-String -Width 200) | Should -Match 'Tls1[23]\s+False\s+42 CN=pssocket.test'

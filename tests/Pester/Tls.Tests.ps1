@@ -539,3 +539,253 @@ while True:
         finally { $job | Remove-Job -Force }
     }
 }
+
+Describe 'Certificate purpose (extended key usage) on every trust path' {
+    BeforeAll {
+        $script:ClientOnlyServerPem = New-TestCertificate -Name clientonly-server -Subject '/CN=localhost' -Extensions "subjectAltName=DNS:localhost,IP:127.0.0.1`nbasicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=clientAuth"
+        $script:ServerOnlyClientPem = New-TestCertificate -Name serveronly-client -Subject '/CN=pssocket-serveronly' -Extensions "basicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=serverAuth"
+        $script:NoEkuServerPem = New-TestCertificate -Name noeku-server -Subject '/CN=localhost' -Extensions "subjectAltName=DNS:localhost,IP:127.0.0.1`nbasicConstraints=CA:FALSE`nkeyUsage=digitalSignature"
+        $script:ClientOnlyPort = Start-OpenSslServer -Name clientonly-server
+        $script:NoEkuPort = Start-OpenSslServer -Name noeku-server
+    }
+    AfterEach { Remove-AllSocketSessions }
+
+    It 'refuses a server certificate made for client authentication only, trusted through its CA' {
+        $err = $null
+        Connect-TcpSocket 127.0.0.1 $script:ClientOnlyPort -UseTls -TrustedCertificate $script:CaPem -Timeout 10 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
+        $err[0].Exception.Message | Should -Match 'unsuitable certificate purpose'
+        $err[0].Exception.Message | Should -Match 'TLS client \(clientAuth\), not for a TLS server \(serverAuth\)'
+        @(Get-SocketSession | Where-Object Kind -EQ 'Tcp').Count | Should -Be 0
+    }
+
+    It 'refuses it too when the certificate itself is the trusted one' {
+        $err = $null
+        Connect-TcpSocket 127.0.0.1 $script:ClientOnlyPort -UseTls -TrustedCertificate $script:ClientOnlyServerPem -Timeout 10 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].Exception.Message | Should -Match 'unsuitable certificate purpose'
+    }
+
+    It 'accepts a server certificate without any extended key usage (any purpose)' {
+        $s = Connect-TcpSocket 127.0.0.1 $script:NoEkuPort -UseTls -TrustedCertificate $script:CaPem -Timeout 10
+        $s.IsTls | Should -BeTrue
+    }
+
+    It 'refuses a client certificate made for server authentication only at New-TcpListener -RequireClientCertificate' {
+        $listener = New-TcpListener -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:CaPem
+        $client = Start-OpenSslClient -Port $listener.Port -Output (Join-Path $script:CertDir 'serveronly.out') -Extra @('-cert', $script:ServerOnlyClientPem, '-key', (Join-Path $script:CertDir 'serveronly-client.key'))
+        try {
+            $err = $null
+            Wait-TcpConnection $listener -Timeout 10 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
+            $err[0].Exception.Message | Should -Match 'client certificate was rejected: unsuitable certificate purpose'
+            $err[0].Exception.Message | Should -Match 'TLS server \(serverAuth\), not for a TLS client \(clientAuth\)'
+        }
+        finally { Stop-TestPeer $client }
+    }
+}
+
+Describe 'Server names (SNI) and TLS failures in words' {
+    AfterEach { Remove-AllSocketSessions }
+
+    It 'refuses a -TlsServerName that is not a host name (<Case>) with InvalidArgument before connecting' -ForEach @(
+        @{ Case = 'CRLF'; Name = "good.example`r`nInjected: yes" }
+        @{ Case = 'NUL'; Name = "good.example`0evil" }
+        @{ Case = '300 characters'; Name = 'a' * 300 }
+    ) {
+        $listener = New-TcpListener -Port 0
+        { Connect-TcpSocket 127.0.0.1 $listener.Port -UseTls -TlsServerName $Name } |
+            Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.ConnectTcpSocketCommand'
+        Wait-TcpConnection $listener -Timeout 0.3 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        @(Get-SocketSession | Where-Object Kind -EQ 'Tcp').Count | Should -Be 0
+    }
+
+    It 'refuses a bad -TlsServerName on Start-SocketTls with InvalidArgument, not a .NET exception' {
+        $listener = New-TcpListener -Port 0
+        $c = Connect-TcpSocket 127.0.0.1 $listener.Port
+        $null = Wait-TcpConnection $listener -Timeout 5
+        $err = { Start-SocketTls $c -TlsServerName "x`r`ny" } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.StartSocketTlsCommand' -PassThru
+        $err.Exception.Message | Should -Match 'carriage return'
+        $err.Exception.Message | Should -Not -Match "`r"
+        $c.State | Should -Be 'Open'
+        # The engine refuses it too, for callers that skip the cmdlet.
+        $ex = { $c.StartTlsAsClientAsync([PSSocket.Net.TlsClientOptions]@{ ServerName = "a`0b" }, [PSSocket.Net.Deadline]::After([TimeSpan]::FromSeconds(5)), [Threading.CancellationToken]::None).GetAwaiter().GetResult() } | Should -Throw -PassThru
+        $ex.Exception.InnerException.Kind | Should -Be 'InvalidArgument'
+    }
+
+    It 'stores a client SNI with escape sequences escaped, so nothing reaches the terminal through TlsServerName' {
+        $listener = New-TcpListener -Port 0 -Certificate $script:ServerPem
+        $out = Join-Path $script:CertDir 'evil-sni.out'
+        # bash $'...' puts a real ESC and BEL into the name openssl sends.
+        $cmd = "exec openssl s_client -connect 127.0.0.1:$($listener.Port) -servername `$'\e]0;pwned\a\e[31mred' -quiet > '$out' 2> '$out.err'"
+        $client = Start-Peer -FilePath bash -ArgumentList @('-c', $cmd) -RedirectInput
+        $script:Peers.Add($client)
+        try {
+            $server = Wait-TcpConnection $listener -Timeout 10
+            $server.TlsServerName | Should -Not -BeNullOrEmpty
+            $server.TlsServerName | Should -Not -Match '[\x00-\x1f\x7f-\x9f]'
+            $server.TlsServerName | Should -BeLike '*\x1b]0;pwned\x07\x1b`[31mred*'
+            ($server | Format-List | Out-String) | Should -Not -Match "`e"
+        }
+        finally { Stop-TestPeer $client }
+    }
+
+    It 'names a TLS version mismatch without suggesting a client certificate, on both sides' {
+        $port12 = Start-OpenSslServer -Name server -Extra @('-www', '-tls1_2')
+        $err = $null
+        Connect-TcpSocket 127.0.0.1 $port12 -UseTls -TrustedCertificate $script:CaPem -TlsProtocol Tls13 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].Exception.Message | Should -Match '-TlsProtocol'
+        $err[0].Exception.Message | Should -Not -Match 'ClientCertificate'
+
+        $listener = New-TcpListener -Port 0 -Certificate $script:ServerPem -TlsProtocol Tls13
+        $client = Start-OpenSslClient -Port $listener.Port -Output (Join-Path $script:CertDir 'v12.out') -Extra @('-tls1_2')
+        try {
+            $err = $null
+            Wait-TcpConnection $listener -Timeout 10 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
+            $err[0].Exception.Message | Should -Match 'TLS version|-TlsProtocol'
+            $err[0].Exception.Message | Should -Not -Match 'ClientCertificate'
+        }
+        finally { Stop-TestPeer $client }
+    }
+
+    It 'says in plain words that a port does not speak TLS, the same in Connect-TcpSocket and Test-TcpPort -Tls' {
+        $port = Get-FreeTcpPort
+        $banner = Start-Peer -FilePath ncat -ArgumentList @('-lk', '127.0.0.1', "$port", '--sh-exec', 'printf "SSH-2.0-OpenSSH_9.2\r\n"; sleep 5')
+        $script:Peers.Add($banner)
+        try {
+            Wait-TcpPort -Port $port
+            $err = $null
+            Connect-TcpSocket 127.0.0.1 $port -UseTls -Timeout 10 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
+            $err[0].Exception.Message | Should -Match 'does not speak TLS'
+            $err[0].Exception.Message | Should -Not -Match 'frame'
+            $r = Test-TcpPort 127.0.0.1 -Port $port -Tls -Timeout 10
+            $r.Status | Should -Be 'Open'
+            $r.TlsError | Should -Match 'does not speak TLS'
+            $r.TlsError | Should -Not -Match 'frame'
+        }
+        finally { Stop-TestPeer $banner }
+    }
+}
+
+Describe '-CheckRevocation against a CRL served on loopback' {
+    BeforeAll {
+        # A CA of its own (unique subject: .NET caches CRLs per issuer), a CRL that lists one
+        # revoked certificate, served by python3 http.server on a port chosen now and named in
+        # every leaf's CRL distribution point.
+        $script:RevDir = Join-Path $script:CertDir 'revocation'
+        New-Item -ItemType Directory -Path $script:RevDir | Out-Null
+        $tag = [Guid]::NewGuid().ToString('n').Substring(0, 12)
+        $script:CrlPort = Get-FreeTcpPort
+        $caCfg = Join-Path $script:RevDir 'ca.cnf'
+        Set-Content -Path (Join-Path $script:RevDir 'index.txt') -Value $null
+        Set-Content -Path (Join-Path $script:RevDir 'crlnumber') -Value '01'
+        Set-Content -Path $caCfg -Value @"
+[ca]
+default_ca = rev
+[rev]
+database = $script:RevDir/index.txt
+crlnumber = $script:RevDir/crlnumber
+certificate = $script:RevDir/revca.pem
+private_key = $script:RevDir/revca.key
+default_md = sha256
+default_crl_days = 2
+[req]
+distinguished_name = dn
+[dn]
+[v3_ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+"@
+        function New-RevCa {
+            param([string] $Name, [string] $Subject)
+            Invoke-OpenSsl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout (Join-Path $script:RevDir "$Name.key") -out (Join-Path $script:RevDir "$Name.pem") -days 2 -subj $Subject -extensions v3_ca -config $caCfg
+            Join-Path $script:RevDir "$Name.pem"
+        }
+        function New-RevLeaf {
+            param([string] $Name, [string] $Ca, [string] $Subject, [string] $Eku, [int] $CdpPort)
+            $key = Join-Path $script:RevDir "$Name.key"
+            $csr = Join-Path $script:RevDir "$Name.csr"
+            $ext = Join-Path $script:RevDir "$Name.ext"
+            Set-Content -Path $ext -Value "subjectAltName=DNS:localhost,IP:127.0.0.1`nbasicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=$Eku`ncrlDistributionPoints=URI:http://127.0.0.1:$CdpPort/$Ca.crl"
+            Invoke-OpenSsl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $key -out $csr -subj $Subject
+            Invoke-OpenSsl x509 -req -in $csr -CA (Join-Path $script:RevDir "$Ca.pem") -CAkey (Join-Path $script:RevDir "$Ca.key") -CAcreateserial -out (Join-Path $script:CertDir "$Name.pem") -days 2 -extfile $ext
+            Copy-Item $key (Join-Path $script:CertDir "$Name.key")
+            Join-Path $script:CertDir "$Name.pem"
+        }
+        $script:RevCaPem = New-RevCa -Name revca -Subject "/CN=PSSocket Revocation CA $tag"
+        $script:GoodPem = New-RevLeaf -Name rev-good -Ca revca -Subject '/CN=localhost' -Eku serverAuth -CdpPort $script:CrlPort
+        $script:RevokedPem = New-RevLeaf -Name rev-revoked -Ca revca -Subject '/CN=localhost' -Eku serverAuth -CdpPort $script:CrlPort
+        $script:RevokedClientPem = New-RevLeaf -Name rev-client -Ca revca -Subject '/CN=revoked-client' -Eku clientAuth -CdpPort $script:CrlPort
+        Invoke-OpenSsl ca -config $caCfg -revoke $script:RevokedPem
+        Invoke-OpenSsl ca -config $caCfg -revoke $script:RevokedClientPem
+        Invoke-OpenSsl ca -config $caCfg -gencrl -out (Join-Path $script:RevDir 'revca.crl.pem')
+        Invoke-OpenSsl crl -in (Join-Path $script:RevDir 'revca.crl.pem') -outform DER -out (Join-Path $script:RevDir 'revca.crl')
+
+        # A second CA whose CRL lives on a port where nothing listens.
+        $script:DeadCrlPort = Get-FreeTcpPort
+        $script:OfflineCaPem = New-RevCa -Name offlineca -Subject "/CN=PSSocket Offline CA $tag"
+        $script:OfflinePem = New-RevLeaf -Name rev-offline -Ca offlineca -Subject '/CN=localhost' -Eku serverAuth -CdpPort $script:DeadCrlPort
+
+        $script:CrlServer = Start-Peer -FilePath python3 -ArgumentList @('-m', 'http.server', "$script:CrlPort", '--bind', '127.0.0.1', '--directory', $script:RevDir)
+        $script:Peers.Add($script:CrlServer)
+        Wait-TcpPort -Port $script:CrlPort
+        $script:GoodPort = Start-OpenSslServer -Name rev-good
+        $script:RevokedPort = Start-OpenSslServer -Name rev-revoked
+        $script:OfflinePort = Start-OpenSslServer -Name rev-offline
+    }
+    AfterEach { Remove-AllSocketSessions }
+
+    It 'connects to a certificate its CRL does not list' {
+        $s = Connect-TcpSocket 127.0.0.1 $script:GoodPort -UseTls -TrustedCertificate $script:RevCaPem -CheckRevocation -Timeout 20
+        $s.IsTls | Should -BeTrue
+    }
+
+    It 'refuses a revoked server certificate with AuthenticationFailed naming revocation, and only when asked' {
+        $err = $null
+        Connect-TcpSocket 127.0.0.1 $script:RevokedPort -UseTls -TrustedCertificate $script:RevCaPem -CheckRevocation -Timeout 20 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
+        $err[0].Exception.Message | Should -Match 'revoked'
+        # Revocation is opt-in: without the switch the same certificate is accepted.
+        (Connect-TcpSocket 127.0.0.1 $script:RevokedPort -UseTls -TrustedCertificate $script:RevCaPem -Timeout 20).IsTls | Should -BeTrue
+    }
+
+    It 'fails with RevocationUnknown, naming the CRL address, when the CRL cannot be fetched' {
+        $err = $null
+        Connect-TcpSocket 127.0.0.1 $script:OfflinePort -UseTls -TrustedCertificate $script:OfflineCaPem -CheckRevocation -Timeout 20 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'RevocationUnknown,*'
+        $err[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
+        $err[0].Exception.Message | Should -Match "could not be fetched from http://127\.0\.0\.1:$($script:DeadCrlPort)/offlineca\.crl"
+    }
+
+    It 'refuses a revoked client certificate at New-TcpListener -RequireClientCertificate -CheckRevocation' {
+        $listener = New-TcpListener -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:RevCaPem -CheckRevocation
+        $client = Start-OpenSslClient -Port $listener.Port -Output (Join-Path $script:CertDir 'revoked-client.out') -Extra @('-cert', $script:RevokedClientPem, '-key', (Join-Path $script:CertDir 'rev-client.key'))
+        try {
+            $err = $null
+            Wait-TcpConnection $listener -Timeout 20 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
+            $err[0].Exception.Message | Should -Match 'client certificate was rejected: revoked'
+        }
+        finally { Stop-TestPeer $client }
+    }
+
+    It 'checks revocation in Start-SocketTls and Test-TcpPort -Tls too' {
+        $s = Connect-TcpSocket 127.0.0.1 $script:RevokedPort
+        $err = $null
+        Start-SocketTls $s -TlsServerName localhost -TrustedCertificate $script:RevCaPem -CheckRevocation -Timeout 20 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
+        $err[0].Exception.Message | Should -Match 'revoked'
+
+        # The probe trusts nothing extra; a server that sends its CA along lets the CRL be checked.
+        $chainPort = Start-OpenSslServer -Name rev-revoked -Extra @('-www', '-cert_chain', $script:RevCaPem)
+        $r = Test-TcpPort 127.0.0.1 -Port $chainPort -Tls -CheckRevocation -SkipCertificateCheck -Timeout 20
+        $r.CertificateValid | Should -BeFalse
+        $r.CertificateErrors | Should -Match 'revoked'
+        (Test-TcpPort 127.0.0.1 -Port $chainPort -Tls -SkipCertificateCheck -Timeout 20).CertificateErrors | Should -Not -Match 'revoked'
+    }
+
+    It 'refuses -CheckRevocation on a listener that does not ask for client certificates' {
+        { New-TcpListener -Port 0 -Certificate $script:ServerPem -CheckRevocation } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.NewTcpListenerCommand'
+    }
+}

@@ -15,6 +15,14 @@ namespace PSSocket.Net
     /// </summary>
     public static class CertificateValidator
     {
+        /// <summary>The extended key usage a TLS server certificate must allow.</summary>
+        public const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
+
+        /// <summary>The extended key usage a TLS client certificate must allow.</summary>
+        public const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
+
+        private const string AnyExtendedKeyUsageOid = "2.5.29.37.0";
+
         /// <summary>
         /// Returns null when the certificate is acceptable, otherwise the reasons it is not.
         /// </summary>
@@ -22,20 +30,34 @@ namespace PSSocket.Net
         /// <param name="chain">The chain the platform built, used for its intermediates.</param>
         /// <param name="errors">The platform's verdict.</param>
         /// <param name="trusted">Extra trust anchors (a CA, an intermediate or the certificate itself).</param>
-        /// <param name="checkName">False for client certificates, which carry no host name.</param>
+        /// <param name="serverCertificate">True for a server certificate (its name is checked, serverAuth is required); false for a client certificate (clientAuth is required, no name).</param>
         /// <param name="expectedName">The name the certificate should carry, for the message.</param>
-        public static string? Validate(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, X509Certificate2Collection? trusted, bool checkName, string? expectedName)
+        /// <param name="checkRevocation">Checks every certificate of the chain against its CRL distribution points.</param>
+        public static string? Validate(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, X509Certificate2Collection? trusted, bool serverCertificate, string? expectedName, bool checkRevocation = false) =>
+            Evaluate(certificate, chain, errors, trusted, serverCertificate, expectedName, checkRevocation)?.Message;
+
+        /// <summary>
+        /// Like <see cref="Validate"/>, with the kind of failure: AuthenticationFailed, or
+        /// RevocationUnknown when the only problem is a revocation list that could not be read.
+        /// </summary>
+        public static CertificateRejection? Evaluate(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, X509Certificate2Collection? trusted, bool serverCertificate, string? expectedName, bool checkRevocation)
         {
             if (certificate is null)
             {
-                return "the peer sent no certificate";
+                return new CertificateRejection(SocketErrorKind.AuthenticationFailed, "the peer sent no certificate");
             }
 
             var leaf = certificate as X509Certificate2 ?? new X509Certificate2(certificate);
             var reasons = new List<string>();
-            if (checkName && (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+            if (serverCertificate && (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
             {
                 reasons.Add($"name mismatch: the certificate is for {DescribeNames(leaf)}, not '{expectedName}' (use -TlsServerName to check another name)");
+            }
+
+            var purpose = CheckPurpose(leaf, serverCertificate);
+            if (purpose is not null)
+            {
+                reasons.Add(purpose);
             }
 
             var now = DateTime.Now;
@@ -49,13 +71,21 @@ namespace PSSocket.Net
             }
 
             bool chainErrors = (errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0;
+            var revocation = new List<string>();
             if (chainErrors && trusted is { Count: > 0 })
             {
-                reasons.AddRange(CheckAgainst(leaf, chain, trusted));
+                reasons.AddRange(CheckAgainst(leaf, chain, trusted, serverCertificate));
             }
             else if (chainErrors)
             {
                 reasons.AddRange(DescribeChain(leaf, chain));
+            }
+
+            if (chainErrors && checkRevocation)
+            {
+                // The platform's chain gives up on revocation when it does not trust the root, even
+                // with the CRL in hand; ask again with the roots the caller trusts (or the chain's own).
+                CheckRevocationAgain(leaf, chain, trusted, reasons, revocation);
             }
 
             if (reasons.Count > 1 && (now > leaf.NotAfter || now < leaf.NotBefore))
@@ -63,14 +93,67 @@ namespace PSSocket.Net
                 reasons.Remove(DescribeStatus(X509ChainStatusFlags.NotTimeValid, null));
             }
 
-            return reasons.Count == 0 ? null : string.Join("; ", reasons.Distinct());
+            if (purpose is not null)
+            {
+                // The chain's own "not valid for usage" says less than the purpose check did.
+                reasons.Remove(DescribeStatus(X509ChainStatusFlags.NotValidForUsage, null));
+            }
+
+            if (reasons.Count == 0 && revocation.Count > 0)
+            {
+                return new CertificateRejection(SocketErrorKind.RevocationUnknown, string.Join("; ", revocation.Distinct()));
+            }
+
+            reasons.AddRange(revocation);
+            return reasons.Count == 0 ? null : new CertificateRejection(SocketErrorKind.AuthenticationFailed, string.Join("; ", reasons.Distinct()));
         }
 
+        /// <summary>
+        /// Null when the certificate may be used for its side of TLS: no extended key usage at all
+        /// (any purpose), or one that names serverAuth (servers) or clientAuth (clients).
+        /// </summary>
+        internal static string? CheckPurpose(X509Certificate2 certificate, bool serverCertificate)
+        {
+            string wanted = serverCertificate ? ServerAuthOid : ClientAuthOid;
+            var eku = certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault();
+            if (eku is null)
+            {
+                return null;
+            }
+
+            var names = new List<string>();
+            foreach (var oid in eku.EnhancedKeyUsages)
+            {
+                if (oid.Value == wanted || oid.Value == AnyExtendedKeyUsageOid)
+                {
+                    return null;
+                }
+
+                names.Add(DescribeUsage(oid));
+            }
+
+            string side = serverCertificate ? "a TLS server (serverAuth)" : "a TLS client (clientAuth)";
+            string has = names.Count == 0 ? "no purpose at all" : string.Join(", ", names);
+            return $"unsuitable certificate purpose: the certificate '{certificate.Subject}' is for {has}, not for {side}";
+        }
+
+        private static string DescribeUsage(Oid oid) => oid.Value switch
+        {
+            ServerAuthOid => "TLS server (serverAuth)",
+            ClientAuthOid => "TLS client (clientAuth)",
+            "1.3.6.1.5.5.7.3.3" => "code signing (codeSigning)",
+            "1.3.6.1.5.5.7.3.4" => "e-mail protection (emailProtection)",
+            "1.3.6.1.5.5.7.3.8" => "time stamping (timeStamping)",
+            "1.3.6.1.5.5.7.3.9" => "OCSP signing (OCSPSigning)",
+            _ => string.IsNullOrEmpty(oid.FriendlyName) ? oid.Value ?? "?" : $"{oid.FriendlyName} ({oid.Value})",
+        };
+
         /// <summary>Builds the chain again with the extra anchors and checks that it ends in one of them.</summary>
-        private static List<string> CheckAgainst(X509Certificate2 leaf, X509Chain? platformChain, X509Certificate2Collection trusted)
+        private static List<string> CheckAgainst(X509Certificate2 leaf, X509Chain? platformChain, X509Certificate2Collection trusted, bool serverCertificate)
         {
             using var chain = new X509Chain();
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            chain.ChainPolicy.ApplicationPolicy.Add(new Oid(serverCertificate ? ServerAuthOid : ClientAuthOid));
             chain.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
             chain.ChainPolicy.ExtraStore.AddRange(trusted);
             if (platformChain is not null)
@@ -96,7 +179,7 @@ namespace PSSocket.Net
             {
                 var flag = status.Status;
                 if (flag is X509ChainStatusFlags.NoError or X509ChainStatusFlags.UntrustedRoot or X509ChainStatusFlags.PartialChain
-                    or X509ChainStatusFlags.RevocationStatusUnknown or X509ChainStatusFlags.OfflineRevocation)
+                    or X509ChainStatusFlags.RevocationStatusUnknown or X509ChainStatusFlags.OfflineRevocation or X509ChainStatusFlags.Revoked)
                 {
                     continue;
                 }
@@ -127,13 +210,16 @@ namespace PSSocket.Net
                     case X509ChainStatusFlags.PartialChain:
                         problems.Add($"untrusted root: no trusted issuer was found for '{leaf.Issuer}' (the chain is incomplete; trust the CA with -TrustedCertificate)");
                         break;
+                    case X509ChainStatusFlags.RevocationStatusUnknown or X509ChainStatusFlags.OfflineRevocation or X509ChainStatusFlags.Revoked:
+                        // Judged by CheckRevocationAgain, which knows the trusted roots.
+                        break;
                     default:
                         problems.Add(DescribeStatus(status.Status, status.StatusInformation));
                         break;
                 }
             }
 
-            if (problems.Count == 0)
+            if (problems.Count == 0 && !statuses.Any(s => s.Status is X509ChainStatusFlags.RevocationStatusUnknown or X509ChainStatusFlags.OfflineRevocation or X509ChainStatusFlags.Revoked))
             {
                 problems.Add("the certificate chain is not valid");
             }
@@ -144,12 +230,109 @@ namespace PSSocket.Net
         private static string DescribeStatus(X509ChainStatusFlags flag, string? info) => flag switch
         {
             X509ChainStatusFlags.NotTimeValid => "expired: a certificate in the chain is outside its validity period",
-            X509ChainStatusFlags.Revoked => "revoked: a certificate in the chain has been revoked",
+            X509ChainStatusFlags.Revoked => "revoked: a certificate in the chain has been revoked by its issuer (its CRL lists it)",
             X509ChainStatusFlags.NotSignatureValid => "bad signature: a certificate in the chain is not correctly signed",
             X509ChainStatusFlags.NotValidForUsage => "wrong usage: the certificate is not valid for this purpose",
             X509ChainStatusFlags.UntrustedRoot or X509ChainStatusFlags.PartialChain => "untrusted root",
             _ => $"{flag}: {info?.Trim()}",
         };
+
+        /// <summary>
+        /// Builds the chain once more with online revocation checking, trusting the given anchors
+        /// (or the chain's own self-signed top) as roots where the runtime allows custom roots
+        /// (.NET 5+), and sorts what it finds into revoked (a reason) and unknown (revocation).
+        /// </summary>
+        private static void CheckRevocationAgain(X509Certificate2 leaf, X509Chain? platformChain, X509Certificate2Collection? trusted, List<string> reasons, List<string> revocation)
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.Online;
+            chain.ChainPolicy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
+            chain.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
+            var roots = new X509Certificate2Collection();
+            if (trusted is not null)
+            {
+                chain.ChainPolicy.ExtraStore.AddRange(trusted);
+                roots.AddRange(trusted);
+            }
+
+            foreach (var element in platformChain?.ChainElements.Cast<X509ChainElement>() ?? Enumerable.Empty<X509ChainElement>())
+            {
+                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+                if (trusted is null or { Count: 0 } && element.Certificate.Subject == element.Certificate.Issuer)
+                {
+                    roots.Add(element.Certificate);
+                }
+            }
+
+            UseCustomRoots(chain.ChainPolicy, roots);
+            chain.Build(leaf);
+            var statuses = chain.ChainElements.Cast<X509ChainElement>().SelectMany(e => e.ChainElementStatus).Concat(chain.ChainStatus).Select(s => s.Status).ToList();
+            if (statuses.Contains(X509ChainStatusFlags.Revoked))
+            {
+                reasons.Add(DescribeStatus(X509ChainStatusFlags.Revoked, null));
+            }
+            else if (statuses.Any(s => s is X509ChainStatusFlags.RevocationStatusUnknown or X509ChainStatusFlags.OfflineRevocation))
+            {
+                revocation.Add(DescribeRevocationUnknown(leaf));
+            }
+        }
+
+        private static readonly System.Reflection.PropertyInfo? s_trustMode = typeof(X509ChainPolicy).GetProperty("TrustMode");
+        private static readonly System.Reflection.PropertyInfo? s_customTrustStore = typeof(X509ChainPolicy).GetProperty("CustomTrustStore");
+
+        /// <summary>X509ChainPolicy.TrustMode = CustomRootTrust with these roots, where the runtime has it (missing from netstandard2.0).</summary>
+        private static void UseCustomRoots(X509ChainPolicy policy, X509Certificate2Collection roots)
+        {
+            if (roots.Count == 0 || s_trustMode is null || s_customTrustStore?.GetValue(policy) is not X509Certificate2Collection store)
+            {
+                return;
+            }
+
+            store.AddRange(roots);
+            s_trustMode.SetValue(policy, Enum.ToObject(s_trustMode.PropertyType, 1));
+        }
+
+        private static string DescribeRevocationUnknown(X509Certificate2 leaf)
+        {
+            var urls = CrlDistributionPoints(leaf);
+            string where = urls.Count == 0 ? "the certificate names no CRL distribution point" : $"its CRL could not be fetched from {string.Join(", ", urls)}";
+            return $"revocation status unknown: {where} (the check was asked for with -CheckRevocation; make the CRL reachable, or leave -CheckRevocation out)";
+        }
+
+        /// <summary>The URLs of a certificate's CRL distribution points extension.</summary>
+        internal static List<string> CrlDistributionPoints(X509Certificate2 certificate)
+        {
+            var urls = new List<string>();
+            var ext = certificate.Extensions.Cast<X509Extension>().FirstOrDefault(e => e.Oid?.Value == "2.5.29.31");
+            if (ext is null)
+            {
+                return urls;
+            }
+
+            // The URIs are IA5 strings tagged [6] (uniformResourceIdentifier) inside the DER; a
+            // full ASN.1 reader is not in netstandard2.0, and the tag is unambiguous enough here.
+            var raw = ext.RawData;
+            for (int i = 0; i + 2 < raw.Length; i++)
+            {
+                if (raw[i] != 0x86)
+                {
+                    continue;
+                }
+
+                int len = raw[i + 1];
+                if (len < 0x80 && i + 2 + len <= raw.Length)
+                {
+                    var text = System.Text.Encoding.ASCII.GetString(raw, i + 2, len);
+                    if (text.IndexOf("://", StringComparison.Ordinal) > 0 && text.All(c => c > ' ' && c < 0x7f))
+                    {
+                        urls.Add(text);
+                        i += 1 + len;
+                    }
+                }
+            }
+
+            return urls;
+        }
 
         /// <summary>The DNS names and addresses a certificate is for (subject alternative names, else the CN).</summary>
         public static string DescribeNames(X509Certificate2 certificate)
@@ -168,5 +351,22 @@ namespace PSSocket.Net
 
             return $"'{certificate.GetNameInfo(X509NameType.SimpleName, false)}'";
         }
+    }
+
+    /// <summary>Why a peer certificate was refused, and the kind of failure to report.</summary>
+    public sealed class CertificateRejection
+    {
+        /// <summary>Creates a rejection.</summary>
+        public CertificateRejection(SocketErrorKind kind, string message)
+        {
+            Kind = kind;
+            Message = message;
+        }
+
+        /// <summary>AuthenticationFailed, or RevocationUnknown when only the revocation status could not be learned.</summary>
+        public SocketErrorKind Kind { get; }
+
+        /// <summary>The reasons, in words.</summary>
+        public string Message { get; }
     }
 }

@@ -230,7 +230,7 @@ namespace PSSocket.Net
             try
             {
                 var timeout = _timeouts is null ? TimeSpan.FromSeconds(30) : _options.Timeout;
-                await PortTlsProbe.InspectAsync(socket, PortTlsProbe.ServerName(attempt.Probe.Label, attempt.Probe.Address), timeout, result, Token).ConfigureAwait(false);
+                await PortTlsProbe.InspectAsync(socket, PortTlsProbe.ServerName(attempt.Probe.Label, attempt.Probe.Address), timeout, result, Token, _options.CheckRevocation).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -19,7 +19,7 @@ namespace PSSocket.Net
         /// Runs a client handshake over the connected socket (which it does not close) and fills the
         /// TLS fields of the result. Failures land in TlsError; nothing throws except cancellation.
         /// </summary>
-        public static async Task InspectAsync(Socket socket, string serverName, TimeSpan timeout, TlsPortCheckResult result, CancellationToken token)
+        public static async Task InspectAsync(Socket socket, string serverName, TimeSpan timeout, TlsPortCheckResult result, CancellationToken token, bool checkRevocation = false)
         {
             var stream = new NetworkStream(socket, ownsSocket: false);
             // CA5359 asks that the callback reject bad certificates. This probe sends nothing over the
@@ -28,13 +28,15 @@ namespace PSSocket.Net
 #pragma warning disable CA5359
             var ssl = new SslStream(stream, false, (_, certificate, chain, errors) =>
             {
-                Record(result, certificate, chain, errors);
+                Record(result, certificate, chain, errors, serverName, checkRevocation);
                 return true;
             });
 #pragma warning restore CA5359
             try
             {
-                var handshake = ssl.AuthenticateAsClientAsync(serverName);
+                // Not the one-argument overload: on .NET Framework that takes the legacy defaults
+                // (no TLS 1.2); Negotiable asks what Connect-TcpSocket asks for.
+                var handshake = ssl.AuthenticateAsClientAsync(serverName, null, TlsOptions.Negotiable(null), checkRevocation);
                 bool done;
                 try
                 {
@@ -49,7 +51,7 @@ namespace PSSocket.Net
                 if (!done)
                 {
                     Observe(handshake);
-                    result.TlsError = $"No TLS handshake within {timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (the service may not speak TLS).";
+                    result.TlsError = $"The TLS handshake did not finish within {timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (is the peer speaking TLS?).";
                     return;
                 }
 
@@ -58,9 +60,9 @@ namespace PSSocket.Net
                     await handshake.ConfigureAwait(false);
                     result.TlsProtocol = ssl.SslProtocol.ToString();
                 }
-                catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException or ObjectDisposedException)
+                catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException or ObjectDisposedException or ArgumentException)
                 {
-                    result.TlsError = $"The TLS handshake failed: {(ex.InnerException ?? ex).Message}";
+                    result.TlsError = $"The TLS handshake failed: {TlsDiagnostics.Describe(ex)}";
                 }
             }
             finally
@@ -80,21 +82,12 @@ namespace PSSocket.Net
             return computerName;
         }
 
-        private static void Record(TlsPortCheckResult result, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        private static void Record(TlsPortCheckResult result, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, string serverName, bool checkRevocation)
         {
-            result.CertificateValid = errors == SslPolicyErrors.None;
-            if (errors != SslPolicyErrors.None)
-            {
-                string detail = errors.ToString();
-                var status = chain?.ChainStatus.Where(s => s.Status != X509ChainStatusFlags.NoError)
-                    .Select(s => s.Status.ToString()).Distinct().ToArray();
-                if (status is { Length: > 0 })
-                {
-                    detail += " (" + string.Join(", ", status) + ")";
-                }
-
-                result.CertificateErrors = detail;
-            }
+            // The same validator, and so the same words, as Connect-TcpSocket -UseTls.
+            var rejection = CertificateValidator.Evaluate(certificate, chain, errors, null, serverCertificate: true, serverName, checkRevocation);
+            result.CertificateValid = rejection is null;
+            result.CertificateErrors = rejection?.Message;
 
             if (certificate is null)
             {

@@ -47,6 +47,9 @@ namespace PSSocket.Net
         /// <summary>Runs a TLS handshake on every open port and records the certificate.</summary>
         public bool Tls { get; set; }
 
+        /// <summary>With <see cref="Tls"/>: checks the certificate chain against its CRL distribution points.</summary>
+        public bool CheckRevocation { get; set; }
+
         /// <summary>Tests only: the local endpoint a probe binds before connecting, or null.</summary>
         internal Func<IPEndPoint, IPEndPoint?>? LocalEndPointFor { get; set; }
     }

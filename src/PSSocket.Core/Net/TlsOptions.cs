@@ -1,4 +1,7 @@
 using System;
+using System.IO;
+using System.Net.Security;
+using System.Runtime.InteropServices;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 
@@ -29,8 +32,76 @@ namespace PSSocket.Net
         /// </summary>
         public X509Certificate2Collection TrustedCertificates { get; } = new();
 
-        /// <summary>The versions as the SslProtocols flags SslStream takes (None = system default).</summary>
-        public SslProtocols SslProtocols => ToSslProtocols(Protocols);
+        /// <summary>
+        /// Checks the peer's chain against the CRL distribution points its certificates name
+        /// (fetched online); a revoked certificate fails the handshake, and so does a CRL that
+        /// cannot be fetched (RevocationUnknown).
+        /// </summary>
+        public bool CheckRevocation { get; set; }
+
+        /// <summary>The versions as the SslProtocols flags SslStream is asked for (see <see cref="Negotiable"/>).</summary>
+        public SslProtocols SslProtocols => Negotiable(Protocols);
+
+        /// <summary>
+        /// What to ask SslStream for: the versions named, or when none are, the operating system's
+        /// choice (None) where the runtime accepts it, else TLS 1.2 and (where the runtime defines
+        /// it) TLS 1.3. .NET Framework refuses None with an ArgumentException unless its
+        /// system-default switch is on, which Windows PowerShell 5.1 does not turn on.
+        /// </summary>
+        public static SslProtocols Negotiable(TlsVersion[]? versions)
+        {
+            var asked = ToSslProtocols(versions);
+            if (asked != SslProtocols.None || RuntimeAcceptsSystemDefault)
+            {
+                return asked;
+            }
+
+            return ExplicitModern;
+        }
+
+        /// <summary>TLS 1.2, plus TLS 1.3 where this runtime's SslProtocols defines it.</summary>
+        internal static SslProtocols ExplicitModern =>
+            (SslProtocols)0xC00 | (Enum.IsDefined(typeof(SslProtocols), 0x3000) ? (SslProtocols)0x3000 : SslProtocols.None);
+
+        /// <summary>For tests: forces the answer of <see cref="RuntimeAcceptsSystemDefault"/> (null = detect).</summary>
+        internal static bool? SystemDefaultOverride { get; set; }
+
+        private static readonly Lazy<bool> s_acceptsSystemDefault = new(DetectSystemDefault);
+
+        /// <summary>True when SslStream takes SslProtocols.None (let the operating system choose).</summary>
+        public static bool RuntimeAcceptsSystemDefault => SystemDefaultOverride ?? s_acceptsSystemDefault.Value;
+
+        private static bool DetectSystemDefault()
+        {
+            string runtime = RuntimeInformation.FrameworkDescription;
+            bool frameworkStyle = runtime.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase)
+                || runtime.StartsWith("Mono", StringComparison.OrdinalIgnoreCase) || Type.GetType("Mono.Runtime") is not null;
+            if (!frameworkStyle)
+            {
+                return true;
+            }
+
+            // Ask SslStream itself: it checks the protocols before any I/O and throws
+            // ArgumentException when None is refused; otherwise the empty stream ends the attempt.
+            try
+            {
+                using var ssl = new SslStream(new MemoryStream(), false, (_, _, _, _) => false);
+                ssl.AuthenticateAsClient("localhost", null, SslProtocols.None, false);
+                return true;
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+            catch (NotSupportedException)
+            {
+                return false;
+            }
+            catch (Exception ex) when (ex is IOException or AuthenticationException or InvalidOperationException or ObjectDisposedException)
+            {
+                return true;
+            }
+        }
 
         /// <summary>Maps versions onto SslProtocols; values missing from netstandard2.0 (TLS 1.3) are cast.</summary>
         public static SslProtocols ToSslProtocols(TlsVersion[]? versions)

@@ -55,7 +55,13 @@ namespace PSSocket
             }
 
             string serverName = string.IsNullOrEmpty(options.ServerName) ? DefaultServerName() : options.ServerName;
-            string? rejection = null;
+            if (TlsDiagnostics.CheckHostName(serverName) is { } badName)
+            {
+                throw new PSSocketException(SocketErrorKind.InvalidArgument,
+                    $"The TLS server name '{TlsDiagnostics.Escape(serverName)}' cannot be used: {badName}. Give a host name or IP address with -TlsServerName.", target: serverName);
+            }
+
+            CertificateRejection? rejection = null;
             bool Validate(object sender, X509Certificate? cert, X509Chain? chain, SslPolicyErrors errors)
             {
                 if (options.SkipCertificateCheck)
@@ -63,7 +69,7 @@ namespace PSSocket
                     return true;
                 }
 
-                rejection = CertificateValidator.Validate(cert, chain, errors, options.TrustedCertificates, checkName: true, serverName);
+                rejection = CertificateValidator.Evaluate(cert, chain, errors, options.TrustedCertificates, serverCertificate: true, serverName, options.CheckRevocation);
                 return rejection is null;
             }
 
@@ -78,8 +84,8 @@ namespace PSSocket
 
             return UpgradeAsync(
                 inner => new SslStream(inner, false, Validate, Select),
-                ssl => ssl.AuthenticateAsClientAsync(serverName, clientCerts, options.SslProtocols, checkCertificateRevocation: false),
-                () => rejection is null ? null : $"the server certificate was rejected: {rejection}",
+                ssl => ssl.AuthenticateAsClientAsync(serverName, clientCerts, options.SslProtocols, options.CheckRevocation && !options.SkipCertificateCheck),
+                () => rejection is null ? null : new CertificateRejection(rejection.Kind, $"the server certificate was rejected: {rejection.Message}"),
                 serverName, isServer: false, deadline, token);
         }
 
@@ -94,7 +100,7 @@ namespace PSSocket
                 throw new ArgumentNullException(nameof(options));
             }
 
-            string? rejection = null;
+            CertificateRejection? rejection = null;
             bool Validate(object sender, X509Certificate? cert, X509Chain? chain, SslPolicyErrors errors)
             {
                 if (!options.RequireClientCertificate)
@@ -102,14 +108,14 @@ namespace PSSocket
                     return true;
                 }
 
-                rejection = CertificateValidator.Validate(cert, chain, errors, options.TrustedCertificates, checkName: false, null);
+                rejection = CertificateValidator.Evaluate(cert, chain, errors, options.TrustedCertificates, serverCertificate: false, null, options.CheckRevocation);
                 return rejection is null;
             }
 
             return UpgradeAsync(
                 inner => new SslStream(inner, false, Validate),
-                ssl => ssl.AuthenticateAsServerAsync(options.Certificate, options.RequireClientCertificate, options.SslProtocols, checkCertificateRevocation: false),
-                () => rejection is null ? null : $"the client certificate was rejected: {rejection}",
+                ssl => ssl.AuthenticateAsServerAsync(options.Certificate, options.RequireClientCertificate, options.SslProtocols, options.CheckRevocation && options.RequireClientCertificate),
+                () => rejection is null ? null : new CertificateRejection(rejection.Kind, $"the client certificate was rejected: {rejection.Message}"),
                 null, isServer: true, deadline, token);
         }
 
@@ -149,7 +155,7 @@ namespace PSSocket
         private string DefaultServerName() =>
             !string.IsNullOrEmpty(ConnectedHost) ? ConnectedHost! : (RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "";
 
-        private Task UpgradeAsync(Func<Stream, SslStream> wrap, Func<SslStream, Task> handshake, Func<string?> rejection, string? serverName, bool isServer, Deadline deadline, CancellationToken token) =>
+        private Task UpgradeAsync(Func<Stream, SslStream> wrap, Func<SslStream, Task> handshake, Func<CertificateRejection?> rejection, string? serverName, bool isServer, Deadline deadline, CancellationToken token) =>
             ExclusiveAsync(async () =>
             {
                 if (_ssl is not null)
@@ -229,14 +235,15 @@ namespace PSSocket
                 TlsProtocol = ssl.SslProtocol;
                 CipherSuite = ReadCipherSuite(ssl);
                 RemoteCertificate = ssl.RemoteCertificate is { } remote ? new X509Certificate2(remote.GetRawCertData()) : null;
-                TlsServerName = isServer ? ReadString(ssl, "TargetHostName") : serverName;
+                // A client's SNI is whatever it sent: kept only when it is a host name, else escaped.
+                TlsServerName = isServer ? TlsDiagnostics.SafeServerName(ReadString(ssl, "TargetHostName")) : serverName;
                 Touch();
             }, deadline, token);
 
-        private PSSocketException HandshakeFailed(SslStream ssl, Exception ex, string? rejection, string peer)
+        private PSSocketException HandshakeFailed(SslStream ssl, Exception ex, CertificateRejection? rejection, string peer)
         {
-            string why = rejection ?? $"the TLS handshake failed: {Describe(ex)}";
-            var fault = new PSSocketException(SocketErrorKind.AuthenticationFailed, $"TLS with {peer}{OnSession} failed: {why}.", ex, target: this);
+            string why = rejection?.Message ?? $"the TLS handshake failed: {TlsDiagnostics.Describe(ex)}";
+            var fault = new PSSocketException(rejection?.Kind ?? SocketErrorKind.AuthenticationFailed, $"TLS with {peer}{OnSession} failed: {why}.", ex, target: this);
             Close(fault.Message);
             ssl.Dispose();
             return fault;
@@ -249,30 +256,8 @@ namespace PSSocket
             _ = handshake.ContinueWith(t => t.Exception, TaskScheduler.Default);
         }
 
-        internal static string Describe(Exception ex)
-        {
-            var parts = new System.Collections.Generic.List<string>();
-            for (var e = ex; e is not null; e = e.InnerException)
-            {
-                // Wrappers that only point at their inner exception add nothing.
-                if (e.Message.IndexOf("inner exception", StringComparison.OrdinalIgnoreCase) < 0 && !parts.Contains(e.Message.TrimEnd('.')))
-                {
-                    parts.Add(e.Message.TrimEnd('.'));
-                }
-            }
-
-            var message = parts.Count == 0 ? ex.Message.TrimEnd('.') : string.Join(": ", parts);
-            if (message.IndexOf("protocol version", StringComparison.OrdinalIgnoreCase) >= 0)
-            {
-                message += " (the peer accepts none of the TLS versions allowed; see -TlsProtocol)";
-            }
-            else if (message.IndexOf("certificate required", StringComparison.OrdinalIgnoreCase) >= 0 || message.IndexOf("handshake failure", StringComparison.OrdinalIgnoreCase) >= 0)
-            {
-                message += " (the peer may require a client certificate: -ClientCertificate)";
-            }
-
-            return message;
-        }
+        /// <summary>An I/O failure in words; TLS alerts get the same advice as a failed handshake.</summary>
+        internal static string Describe(Exception ex) => TlsDiagnostics.Describe(ex);
 
         private static string ReadCipherSuite(SslStream ssl)
         {

@@ -99,6 +99,10 @@ namespace PSSocket.Commands
         [Alias("CertificateAuthority", "CACertificate")]
         public object[]? TrustedCertificate { get; set; }
 
+        /// <summary>Checks the peer's certificate chain against the CRL distribution points its certificates name (fetched online): a revoked certificate fails with AuthenticationFailed, a CRL that cannot be fetched with RevocationUnknown. Off by default.</summary>
+        [Parameter]
+        public SwitchParameter CheckRevocation { get; set; }
+
         /// <summary>Speaks telnet: option negotiation is answered and removed from received data, 0xFF is escaped when sending.</summary>
         [Parameter]
         public SwitchParameter Telnet { get; set; }
@@ -144,15 +148,20 @@ namespace PSSocket.Commands
             }
 
             bool tlsDetail = TlsServerName is not null || SkipCertificateCheck.IsPresent || ClientCertificate is not null
-                || ClientCertificatePassword is not null || TlsProtocol is not null || TrustedCertificate is not null;
+                || ClientCertificatePassword is not null || TlsProtocol is not null || TrustedCertificate is not null || CheckRevocation.IsPresent;
             if (!UseTls)
             {
                 if (tlsDetail)
                 {
-                    ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck, -ClientCertificate, -TlsProtocol and -TrustedCertificate apply to TLS: add -UseTls.", null));
+                    ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck, -ClientCertificate, -TlsProtocol, -TrustedCertificate and -CheckRevocation apply to TLS: add -UseTls.", null));
                 }
 
                 return;
+            }
+
+            if (TlsServerName is not null && TlsDiagnostics.CheckHostName(TlsServerName) is { } badName)
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument($"-TlsServerName '{TlsDiagnostics.Escape(TlsServerName)}' is not a host name: {badName}.", nameof(TlsServerName)));
             }
 
             try
@@ -161,6 +170,7 @@ namespace PSSocket.Commands
                 {
                     SkipCertificateCheck = SkipCertificateCheck,
                     Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
+                    CheckRevocation = CheckRevocation,
                 };
                 if (ClientCertificate is not null)
                 {
@@ -237,7 +247,7 @@ namespace PSSocket.Commands
                 session.Proxy = _proxy;
                 if (_tls is not null)
                 {
-                    var tls = new TlsClientOptions { SkipCertificateCheck = _tls.SkipCertificateCheck, Protocols = _tls.Protocols, ClientCertificate = _tls.ClientCertificate, ServerName = TlsServerName ?? host };
+                    var tls = new TlsClientOptions { SkipCertificateCheck = _tls.SkipCertificateCheck, Protocols = _tls.Protocols, ClientCertificate = _tls.ClientCertificate, ServerName = TlsServerName ?? host, CheckRevocation = _tls.CheckRevocation };
                     tls.TrustedCertificates.AddRange(_tls.TrustedCertificates);
                     Verbose(() => $"Starting TLS with {tls.ServerName}{(tls.SkipCertificateCheck ? " (certificate check skipped)" : "")}");
                     try

@@ -68,6 +68,10 @@ namespace PSSocket.Commands
         [Alias("CertificateAuthority", "CACertificate")]
         public object[]? TrustedCertificate { get; set; }
 
+        /// <summary>With -RequireClientCertificate: checks each client certificate's chain against the CRL distribution points it names (fetched online); a revoked certificate is refused, and so is one whose CRL cannot be fetched. Off by default.</summary>
+        [Parameter]
+        public SwitchParameter CheckRevocation { get; set; }
+
         /// <summary>The TLS versions accepted (default: what the operating system allows).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -76,9 +80,9 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
-            if (Certificate is null && (CertificatePassword is not null || RequireClientCertificate || TrustedCertificate is not null || TlsProtocol is not null))
+            if (Certificate is null && (CertificatePassword is not null || RequireClientCertificate || TrustedCertificate is not null || TlsProtocol is not null || CheckRevocation))
             {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-CertificatePassword, -RequireClientCertificate, -TrustedCertificate and -TlsProtocol apply to a TLS listener: add -Certificate.", null));
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-CertificatePassword, -RequireClientCertificate, -TrustedCertificate, -CheckRevocation and -TlsProtocol apply to a TLS listener: add -Certificate.", null));
             }
 
             try
@@ -121,10 +125,16 @@ namespace PSSocket.Commands
                 throw new PSSocketException(SocketErrorKind.InvalidArgument, "-TrustedCertificate validates client certificates: add -RequireClientCertificate.", target: nameof(TrustedCertificate));
             }
 
+            if (!RequireClientCertificate && CheckRevocation)
+            {
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, "-CheckRevocation checks client certificates: add -RequireClientCertificate.", target: nameof(CheckRevocation));
+            }
+
             var options = new TlsServerOptions(CertificateArguments.WithPrivateKey(this, certificate, CertificatePassword, nameof(Certificate)))
             {
                 RequireClientCertificate = RequireClientCertificate,
                 Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
+                CheckRevocation = CheckRevocation,
             };
             CertificateArguments.AddTrusted(this, TrustedCertificate, options.TrustedCertificates);
             return options;

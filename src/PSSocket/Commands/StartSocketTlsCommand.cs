@@ -67,6 +67,10 @@ namespace PSSocket.Commands
         [Alias("CertificateAuthority", "CACertificate")]
         public object[]? TrustedCertificate { get; set; }
 
+        /// <summary>Checks the peer's certificate chain against the CRL distribution points its certificates name (fetched online): a revoked certificate fails with AuthenticationFailed, a CRL that cannot be fetched with RevocationUnknown. Off by default.</summary>
+        [Parameter]
+        public SwitchParameter CheckRevocation { get; set; }
+
         /// <summary>The TLS versions allowed (default: what the operating system allows).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -85,6 +89,15 @@ namespace PSSocket.Commands
         protected override object? SessionArgument => Session;
 
         /// <inheritdoc />
+        protected override void BeginProcessing()
+        {
+            if (TlsServerName is not null && TlsDiagnostics.CheckHostName(TlsServerName) is { } badName)
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument($"-TlsServerName '{TlsDiagnostics.Escape(TlsServerName)}' is not a host name: {badName}.", nameof(TlsServerName)));
+            }
+        }
+
+        /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
         {
             if (session is not TcpSession tcp)
@@ -100,6 +113,7 @@ namespace PSSocket.Commands
                 {
                     RequireClientCertificate = RequireClientCertificate,
                     Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
+                    CheckRevocation = CheckRevocation,
                 };
                 CertificateArguments.AddTrusted(this, TrustedCertificate, options.TrustedCertificates);
                 Verbose(() => $"Starting TLS as the server on session {tcp} with '{options.Certificate.Subject}'");
@@ -112,6 +126,7 @@ namespace PSSocket.Commands
                     ServerName = TlsServerName ?? "",
                     SkipCertificateCheck = SkipCertificateCheck,
                     Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
+                    CheckRevocation = CheckRevocation,
                 };
                 if (ClientCertificate is not null)
                 {

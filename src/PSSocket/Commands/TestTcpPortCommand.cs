@@ -74,6 +74,10 @@ namespace PSSocket.Commands
         [Parameter]
         public SwitchParameter SkipCertificateCheck { get; set; }
 
+        /// <summary>With -Tls: checks the certificate chain against the CRL distribution points it names (fetched online); a revoked certificate, or one whose CRL cannot be fetched, is not valid. Off by default.</summary>
+        [Parameter]
+        public SwitchParameter CheckRevocation { get; set; }
+
         /// <summary>Outputs only open ports.</summary>
         [Parameter]
         public SwitchParameter Open { get; set; }
@@ -93,9 +97,9 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void BeginProcessing()
         {
-            if (SkipCertificateCheck && !Tls)
+            if ((SkipCertificateCheck || CheckRevocation) && !Tls)
             {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-SkipCertificateCheck applies only with -Tls.", null));
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-SkipCertificateCheck and -CheckRevocation apply only with -Tls.", null));
             }
 
             if (Port is not null)
@@ -119,6 +123,7 @@ namespace PSSocket.Commands
                 AddressFamily = AddressFamily.ToSocketFamily(),
                 FirstAddress = FirstAddress,
                 Tls = Tls,
+                CheckRevocation = CheckRevocation,
                 AllowLargeRanges = Force,
             }, Token);
             if (_scanner.EffectiveThrottleLimit < ThrottleLimit)
