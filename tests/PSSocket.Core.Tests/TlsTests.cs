@@ -111,13 +111,9 @@ namespace PSSocket.Tests
         public async Task ConnectsToATls12OnlyServerWhenTheRuntimeRefusesTheSystemDefault()
         {
             using var cert = Current();
-            using var listenSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listenSocket.Listen(1);
-            var clientSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await clientSocket.ConnectAsync(listenSocket.LocalEndPoint!);
-            using var serverStream = new SslStream(new NetworkStream(await listenSocket.AcceptAsync(), ownsSocket: true));
-            using var client = new TcpSession(clientSocket);
+            var (accepted, connected) = LoopbackPair.Open();
+            using var serverStream = new SslStream(new NetworkStream(accepted, ownsSocket: true));
+            using var client = new TcpSession(connected);
             var options = new TlsClientOptions { ServerName = "localhost" };
             options.TrustedCertificates.Add(X509CertificateLoader.LoadCertificate(cert.RawData));
             try

@@ -79,6 +79,19 @@ BeforeAll {
         Stop-Peer $Process
     }
 
+    # Connects openssl s_client with the given client certificate and returns the error the
+    # listener's Wait-TcpConnection wrote (it must hand out no session).
+    function Get-ClientCertificateRefusal {
+        param($Listener, [string] $CertPem, [string] $Name)
+        $client = Start-OpenSslClient -Port $Listener.Port -Output (Join-Path $script:CertDir "$Name.out") -Extra @('-cert', $CertPem, '-key', (Join-Path $script:CertDir "$Name.key"))
+        try {
+            $err = $null
+            Wait-TcpConnection $Listener -Timeout 20 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0]
+        }
+        finally { Stop-TestPeer $client }
+    }
+
     function Wait-FileContent {
         param([string] $Path, [string] $Pattern, [double] $TimeoutSec = 10)
         $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
@@ -572,15 +585,10 @@ Describe 'Certificate purpose (extended key usage) on every trust path' {
 
     It 'refuses a client certificate made for server authentication only at New-TcpListener -RequireClientCertificate' {
         $listener = New-TcpListener -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:CaPem
-        $client = Start-OpenSslClient -Port $listener.Port -Output (Join-Path $script:CertDir 'serveronly.out') -Extra @('-cert', $script:ServerOnlyClientPem, '-key', (Join-Path $script:CertDir 'serveronly-client.key'))
-        try {
-            $err = $null
-            Wait-TcpConnection $listener -Timeout 10 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-            $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
-            $err[0].Exception.Message | Should -Match 'client certificate was rejected: unsuitable certificate purpose'
-            $err[0].Exception.Message | Should -Match 'TLS server \(serverAuth\), not for a TLS client \(clientAuth\)'
-        }
-        finally { Stop-TestPeer $client }
+        $err = Get-ClientCertificateRefusal -Listener $listener -CertPem $script:ServerOnlyClientPem -Name serveronly-client
+        $err.FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
+        $err.Exception.Message | Should -Match 'client certificate was rejected: unsuitable certificate purpose'
+        $err.Exception.Message | Should -Match 'TLS server \(serverAuth\), not for a TLS client \(clientAuth\)'
     }
 }
 
@@ -760,14 +768,9 @@ keyUsage = critical,keyCertSign,cRLSign
 
     It 'refuses a revoked client certificate at New-TcpListener -RequireClientCertificate -CheckRevocation' {
         $listener = New-TcpListener -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:RevCaPem -CheckRevocation
-        $client = Start-OpenSslClient -Port $listener.Port -Output (Join-Path $script:CertDir 'revoked-client.out') -Extra @('-cert', $script:RevokedClientPem, '-key', (Join-Path $script:CertDir 'rev-client.key'))
-        try {
-            $err = $null
-            Wait-TcpConnection $listener -Timeout 20 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-            $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
-            $err[0].Exception.Message | Should -Match 'client certificate was rejected: revoked'
-        }
-        finally { Stop-TestPeer $client }
+        $err = Get-ClientCertificateRefusal -Listener $listener -CertPem $script:RevokedClientPem -Name rev-client
+        $err.FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
+        $err.Exception.Message | Should -Match 'client certificate was rejected: revoked'
     }
 
     It 'checks revocation in Start-SocketTls and Test-TcpPort -Tls too' {
