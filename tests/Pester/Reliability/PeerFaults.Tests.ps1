@@ -24,13 +24,15 @@ Describe 'Peer faults' {
     It 'keeps the bytes buffered before a reset readable with -Count after the read fails' {
         $script:peer = Start-FaultPeer rst-after-send 3000, 0.3
         $s = Connect-TcpSocket 127.0.0.1 $peer.Port
-        Start-Sleep -Milliseconds 800
-        # -Line never finds a newline: either the reset or the buffered bytes surface, never lost.
+        # The peer exits right after its reset: from then on the 3000 bytes and the reset are both here.
+        $peer.Process.WaitForExit(30000) | Should -BeTrue
+        # -Line never finds a newline: the reset surfaces, and every byte that came before it stays buffered.
         $err = $null
-        try { Receive-SocketData $s -Line -Timeout 3 } catch { $err = $_ }
+        try { Receive-SocketData $s -Line -Timeout 10 } catch { $err = $_ }
         $err.FullyQualifiedErrorId | Should -BeLike 'ConnectionReset*'
-        $rest = Receive-SocketData $s -Count $s.Available -AsBytes -Timeout 1
-        $rest.Length | Should -BeLessOrEqual 3000
+        $s.Available | Should -Be 3000
+        $rest = Receive-SocketData $s -Count 3000 -AsBytes -Timeout 5
+        $rest.Length | Should -Be 3000
         @($rest | Where-Object { $_ -ne [byte][char]'x' }).Count | Should -Be 0
     }
 
