@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading;
+using PSSocket.Sessions;
 
 namespace PSSocket
 {
@@ -17,7 +18,7 @@ namespace PSSocket
         private long _bytesReceived;
         private long _lastActivityTicks;
         private Encoding _encoding = TextEncoding.Utf8NoBom;
-        private string _newLine = "\n";
+        private LineEnding _newLine = LineEnding.Lf;
         private volatile bool _closed;
         private string? _closeReason;
 
@@ -65,19 +66,15 @@ namespace PSSocket
             set => _encoding = value ?? throw new ArgumentNullException(nameof(value));
         }
 
-        /// <summary>What -Line appends when sending and what ends a line when receiving.</summary>
-        public string NewLine
+        /// <summary>What -Line appends when sending and what ends a line when receiving; text converts to it ("`r`n", "Any").</summary>
+        public LineEnding NewLine
         {
             get => _newLine;
-            set => _newLine = string.IsNullOrEmpty(value) ? throw new ArgumentException("NewLine cannot be empty.", nameof(value))
-                : string.Equals(value, AnyNewLine, StringComparison.OrdinalIgnoreCase) ? AnyNewLine : value;
+            set => _newLine = value ?? throw new ArgumentNullException(nameof(value));
         }
 
-        /// <summary>The NewLine value that makes a received line end at "\r\n", "\n" or a bare "\r"; -Line sends "\r\n" then.</summary>
-        public const string AnyNewLine = "Any";
-
-        /// <summary>What -Line appends when sending: the NewLine, or "\r\n" when NewLine is Any.</summary>
-        public string LineTerminator => string.Equals(_newLine, AnyNewLine, StringComparison.OrdinalIgnoreCase) ? "\r\n" : _newLine;
+        /// <summary>What -Line appends when sending: the NewLine's text ("\r\n" when NewLine is Any).</summary>
+        public string LineTerminator => _newLine.Text;
 
         /// <summary>Whether the stream is encrypted with TLS.</summary>
         public virtual bool IsTls => false;

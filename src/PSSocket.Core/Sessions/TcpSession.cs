@@ -28,7 +28,7 @@ namespace PSSocket
         private readonly TcpTransport _transport;
         private readonly SessionObservers _observers = new();
         private bool _skipLeadingLf;
-        private (Encoding Encoding, string NewLine, byte[] Terminator, byte[]? Cr)? _lineTerminators;
+        private (Encoding Encoding, LineEnding NewLine, byte[] Terminator, byte[]? Cr)? _lineTerminators;
 
         /// <summary>Wraps a connected socket (and the stream over it, when the caller made one).</summary>
         public TcpSession(Socket socket, Stream? stream = null)
@@ -259,7 +259,7 @@ namespace PSSocket
         /// </summary>
         public async Task<byte[]> ReceiveLineAsync(Encoding encoding, int maxBytes, Deadline deadline, CancellationToken token)
         {
-            if ((NewLine == "\r" || NewLine == AnyNewLine) && IsAsciiCompatible(encoding))
+            if (NewLine.EndsAtAnyBreak && IsAsciiCompatible(encoding))
             {
                 var rule = new AnyLineFrame(_skipLeadingLf);
                 try
@@ -279,13 +279,14 @@ namespace PSSocket
         /// <summary>The encoded line terminator (and the "\r" to strip), cached per encoding and NewLine.</summary>
         private (byte[] Terminator, byte[]? Cr) LineTerminators(Encoding encoding)
         {
-            string nl = NewLine;
+            var nl = NewLine;
             if (_lineTerminators is { } c && ReferenceEquals(c.Encoding, encoding) && ReferenceEquals(c.NewLine, nl))
             {
                 return (c.Terminator, c.Cr);
             }
 
-            string terminator = nl == AnyNewLine ? "\n" : nl;
+            // Any in an encoding that is not ASCII-compatible (UTF-16): lines end at "\n", a "\r" before it dropped.
+            string terminator = nl.IsAny ? "\n" : nl.Text;
             bool lf = terminator == "\n" || terminator == "\r\n";
             var delimiter = encoding.GetBytes(lf ? "\n" : terminator);
             var cr = lf ? encoding.GetBytes("\r") : null;

@@ -215,7 +215,7 @@ namespace PSSocket.Commands
                 file.Write(data, 0, data.Length);
                 if (ParameterSetName == LineSet)
                 {
-                    var nl = encoding.GetBytes(tcp.NewLine);
+                    var nl = encoding.GetBytes(tcp.LineTerminator);
                     file.Write(nl, 0, nl.Length);
                 }
 

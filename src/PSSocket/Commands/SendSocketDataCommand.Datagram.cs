@@ -107,7 +107,7 @@ namespace PSSocket.Commands
 
         private void SendOneDatagram(DatagramSession session, object? item)
         {
-            var bytes = ToBytes(item, Encoding ?? session.Encoding, Line ? session.NewLine : null);
+            var bytes = ToBytes(item, Encoding ?? session.Encoding, Line ? session.LineTerminator : null);
             var target = DatagramTarget(session);
             Run(t => session.SendAsync(bytes, target, Deadline.AfterSeconds(Timeout), t));
             if (DebugOn)
