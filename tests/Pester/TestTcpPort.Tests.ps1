@@ -15,11 +15,14 @@ for _ in range(count):
     s.bind(('127.0.0.1', 0))
     s.listen(128)
     ls.append(s)
-fr = []
+# Held until all are picked, so no port is picked twice.
+held = []
 for _ in range(free):
     s = socket.socket()
     s.bind(('127.0.0.1', 0))
-    fr.append(s.getsockname()[1])
+    held.append(s)
+fr = [s.getsockname()[1] for s in held]
+for s in held:
     s.close()
 with open(out + '.tmp', 'w') as f:
     json.dump({'open': [s.getsockname()[1] for s in ls], 'free': fr}, f)
@@ -419,12 +422,12 @@ $results = @($r | Where-Object { $_ -isnot [System.Management.Automation.Verbose
 
             $script:childScript = Join-Path ([IO.Path]::GetTempPath()) "psst-child-$([guid]::NewGuid().ToString('n')).ps1"
             Set-Content -Path $script:childScript -Value @'
-param([string] $ModulePath, [string] $Ports, [double] $Timeout)
+param([string] $ModulePath, [string] $Ports, [double] $Timeout, [int] $Retries = 1)
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 $sw = [Diagnostics.Stopwatch]::StartNew()
-$results = @(Test-TcpPort 127.0.0.1 -Port $Ports -Timeout $Timeout | ForEach-Object {
-    [pscustomobject]@{ Port = $_.Port; Status = "$($_.Status)"; Latency = $_.Latency; At = $sw.Elapsed.TotalSeconds }
+$results = @(Test-TcpPort 127.0.0.1 -Port $Ports -Timeout $Timeout -Retries $Retries | ForEach-Object {
+    [pscustomobject]@{ Port = $_.Port; Status = "$($_.Status)"; Latency = $_.Latency; At = $sw.Elapsed.TotalSeconds; Detail = $_.Detail }
 })
 [pscustomobject]@{ Results = $results; Total = $sw.Elapsed.TotalSeconds } | ConvertTo-Json -Depth 4 -Compress
 '@
@@ -439,7 +442,7 @@ $results = @(Test-TcpPort 127.0.0.1 -Port $Ports -Timeout $Timeout | ForEach-Obj
             if ($script:skip) { Set-ItResult -Skipped -Because $script:skip; return }
             $pwsh = Get-PwshCommand
             $ports = @($script:nsOpen, $script:nsClosed) + $script:dropped
-            $json = & ip netns exec $script:ns @pwsh -NoProfile -NonInteractive -File $script:childScript -ModulePath $script:Psd1 -Ports ($ports -join ',') -Timeout 1
+            $json = & ip netns exec $script:ns @pwsh -NoProfile -NonInteractive -File $script:childScript -ModulePath $script:Psd1 -Ports ($ports -join ',') -Timeout 1 -Retries 0
             $LASTEXITCODE | Should -Be 0
             $run = $json | Select-Object -Last 1 | ConvertFrom-Json
             $byPort = @{}
@@ -465,6 +468,77 @@ $results = @(Test-TcpPort 127.0.0.1 -Port $Ports -Timeout $Timeout | ForEach-Obj
             $line = "$($out | Where-Object { $_ -match '\bPorts:' })"
             foreach ($p in $script:dropped) { $line | Should -Match "\b$p/filtered/" }
             $line | Should -Match "\b$($script:nsOpen)/open/"
+        }
+    }
+
+    Context 'a lossy link: 10 % of SYNs dropped at random in a private network namespace' {
+        BeforeAll {
+            $script:lossyNs = $null
+            $script:lossyPeer = $null
+            $script:lossySkip = (Get-PeerSkipReason 'network namespaces'), (Get-PeerSkipReason nft) | Where-Object { $_ } | Select-Object -First 1
+            if ($script:lossySkip) { return }
+
+            $script:lossyNs = 'psst-' + [guid]::NewGuid().ToString('n').Substring(0, 10)
+            & ip netns add $script:lossyNs
+            if ($LASTEXITCODE -ne 0) { $script:lossySkip = Get-PeerSkipReason 'network namespaces' -Probe { "ip netns add failed ($LASTEXITCODE)" }; $script:lossyNs = $null; return }
+            & ip netns exec $script:lossyNs ip link set lo up
+            # 200 listening ports, and 200 free ports that a rule drops completely.
+            $script:lossyPeer = Start-PortPeer -Count 200 -Free 200 -Prefix 'ip', 'netns', 'exec', $script:lossyNs
+            & ip netns exec $script:lossyNs nft add table inet f
+            & ip netns exec $script:lossyNs nft add chain inet f input '{ type filter hook input priority 0; }'
+            & ip netns exec $script:lossyNs nft add rule inet f input tcp dport "{ $($script:lossyPeer.Free -join ', ') }" drop
+            & ip netns exec $script:lossyNs nft add rule inet f input 'tcp flags & (syn | ack) == syn numgen random mod 100 < 10 drop'
+            if ($LASTEXITCODE -ne 0) { throw 'nft rule failed' }
+            $script:lossyChild = Join-Path ([IO.Path]::GetTempPath()) "psst-lossy-$([guid]::NewGuid().ToString('n')).ps1"
+            Set-Content -Path $script:lossyChild -Value @'
+param([string] $ModulePath, [string] $Ports)
+$ErrorActionPreference = 'Stop'
+Import-Module $ModulePath
+@(Test-TcpPort 127.0.0.1 -Port $Ports -Timeout 1 -Retries 4 | ForEach-Object { [pscustomobject]@{ Port = $_.Port; Status = "$($_.Status)" } }) | ConvertTo-Json -Compress
+'@
+        }
+        AfterAll {
+            if ($script:lossyPeer) { Stop-Peer $script:lossyPeer.Process }
+            if ($script:lossyNs) { & ip netns del $script:lossyNs }
+            if ($script:lossyChild) { Remove-Item $script:lossyChild -ErrorAction SilentlyContinue }
+        }
+
+        It 'reports all 200 listening ports Open and all 200 dropped ports Filtered with -Timeout 1 -Retries 4, as nmap -sT does' {
+            if ($script:lossySkip) { Set-ItResult -Skipped -Because $script:lossySkip; return }
+            $pwsh = Get-PwshCommand
+            $all = @($script:lossyPeer.Open) + @($script:lossyPeer.Free)
+            $json = & ip netns exec $script:lossyNs @pwsh -NoProfile -NonInteractive -File $script:lossyChild -ModulePath $script:Psd1 -Ports ($all -join ',')
+            $LASTEXITCODE | Should -Be 0
+            $results = @($json | Select-Object -Last 1 | ConvertFrom-Json)
+            $results.Count | Should -Be 400
+            $open = @($results | Where-Object Status -EQ 'Open' | ForEach-Object Port | Sort-Object)
+            $filtered = @($results | Where-Object Status -EQ 'Filtered' | ForEach-Object Port | Sort-Object)
+            $open | Should -Be @($script:lossyPeer.Open | Sort-Object)
+            $filtered | Should -Be @($script:lossyPeer.Free | Sort-Object)
+
+            $out = & ip netns exec $script:lossyNs nmap -sT -n -Pn -T4 -p ($all -join ',') 127.0.0.1 -oG -
+            $line = "$($out | Where-Object { $_ -match '\bPorts:' })"
+            $nmapOpen = @([regex]::Matches($line, '(\d+)/open/') | ForEach-Object { [int] $_.Groups[1].Value } | Sort-Object)
+            $nmapFiltered = @([regex]::Matches($line, '(\d+)/filtered/') | ForEach-Object { [int] $_.Groups[1].Value } | Sort-Object)
+            # nmap folds a long run of same-state ports into "Ignored State"; count those in.
+            if ($line -match 'Ignored State: filtered \((\d+)\)') { $nmapFiltered.Count + [int] $Matches[1] | Should -Be 200 }
+            else { $nmapFiltered | Should -Be $filtered }
+            $nmapOpen | Should -Be $open
+        }
+
+        It 'reports an open port Filtered more often without retries (the loss is real)' {
+            if ($script:lossySkip) { Set-ItResult -Skipped -Because $script:lossySkip; return }
+            # With one try and 10 % of SYNs lost, about 20 of 200 open ports miss the 1 s timeout.
+            $pwsh = Get-PwshCommand
+            $child = Join-Path ([IO.Path]::GetTempPath()) "psst-lossy0-$([guid]::NewGuid().ToString('n')).ps1"
+            (Get-Content -Raw $script:lossyChild) -replace '-Retries 4', '-Retries 0' | Set-Content -Path $child
+            try {
+                $json = & ip netns exec $script:lossyNs @pwsh -NoProfile -NonInteractive -File $child -ModulePath $script:Psd1 -Ports ($script:lossyPeer.Open -join ',')
+            }
+            finally { Remove-Item $child -ErrorAction SilentlyContinue }
+            $results = @($json | Select-Object -Last 1 | ConvertFrom-Json)
+            $results.Count | Should -Be 200
+            @($results | Where-Object Status -EQ 'Filtered').Count | Should -BeGreaterThan 0
         }
     }
 

@@ -17,6 +17,8 @@ namespace PSSocket.Commands
         // Past this many targets waiting for probes, ProcessRecord drains results before taking more input.
         private const int MaxQueuedTargets = 256;
 
+        private const int DefaultRetries = 1;
+
         private PortScanner? _scanner;
         private readonly ScanVerdicts _verdicts = new();
         private long _entries;
@@ -56,6 +58,15 @@ namespace PSSocket.Commands
         [Alias("TimeoutSec")]
         [ValidateRange(0, 3600)]
         public double Timeout { get; set; } = 1;
+
+        /// <summary>
+        /// How many more times a port that gave no answer within -Timeout is tried, each with a fresh
+        /// connect, before it is reported Filtered (default 1; 0 = one try). A lost SYN on a lossy link
+        /// then does not make an open port look filtered; a filtered port takes (Retries + 1) x Timeout.
+        /// </summary>
+        [Parameter]
+        [ValidateRange(0, 10)]
+        public int Retries { get; set; } = DefaultRetries;
 
         /// <summary>The most probes in flight at once (default 1000).</summary>
         [Parameter]
@@ -119,6 +130,7 @@ namespace PSSocket.Commands
             _scanner = new PortScanner(new PortScanOptions
             {
                 Timeout = Seconds(Timeout),
+                Retries = Retries,
                 ThrottleLimit = ThrottleLimit,
                 AddressFamily = AddressFamily.ToSocketFamily(),
                 FirstAddress = FirstAddress,
