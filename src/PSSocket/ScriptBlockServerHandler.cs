@@ -9,43 +9,44 @@ using System.Threading.Tasks;
 namespace PSSocket
 {
     /// <summary>
-    /// Runs Start-SocketServer's script block for each client on its own runspace from a pool
-    /// of ThrottleLimit runspaces that import this module. The block is re-created from its
-    /// text inside the pool runspace: a ScriptBlock object belongs to the runspace that made it
-    /// and must not run on another thread.
+    /// Runs Start-SocketServer's script block for each client on a runspace from a pool of
+    /// ThrottleLimit runspaces that import this module. The block is re-created from its text
+    /// inside the pool runspace: a ScriptBlock object belongs to the runspace that made it and
+    /// must not run on another thread. Each invocation runs on a background thread of its own
+    /// (the pool runs pipelines on the calling thread), so a script block stuck in a .NET call
+    /// that cannot be stopped never keeps the process alive; the pool is released in the
+    /// background for the same reason.
     /// </summary>
     internal sealed class ScriptBlockServerHandler : IServerClientHandler
     {
-        // $_ is the client (also in a process block), so is the first argument; -ArgumentList follows it.
+        // $_ is the client (also in a process block), so is the first argument; -ArgumentList
+        // follows it. $using: references were rewritten to the variables set here.
         private const string Wrapper = @"
-param([string] $__PSSocketScript, $__PSSocketClient, [object[]] $__PSSocketArguments, [Action] $__PSSocketEnter)
-$__PSSocketEnter.Invoke()
+param([string] $__PSSocketScript, $__PSSocketClient, [object[]] $__PSSocketArguments, [System.Collections.IDictionary] $__PSSocketUsing)
+foreach ($__PSSocketEntry in $__PSSocketUsing.GetEnumerator()) { Set-Variable -Name $__PSSocketEntry.Key -Value $__PSSocketEntry.Value }
 $__PSSocketBlock = [scriptblock]::Create($__PSSocketScript)
 if ($null -eq $__PSSocketArguments) { $__PSSocketArguments = @() }
-Remove-Variable -Name __PSSocketScript, __PSSocketEnter
+Remove-Variable -Name __PSSocketScript, __PSSocketUsing, __PSSocketEntry -ErrorAction Ignore
 ,$__PSSocketClient | ForEach-Object -Process { $_ | & $__PSSocketBlock $_ @__PSSocketArguments }
 ";
 
+        // PowerShell's own pipeline threads get this much stack: deep scripts must not overflow here.
+        private const int PipelineStackSize = 10_000_000;
+
+        [ThreadStatic]
+        private static ScriptBlockServerHandler? t_serving;
+
         private readonly RunspacePool _pool;
-        private readonly string _script;
+        private readonly ServerScript _script;
         private readonly object[] _arguments;
         private readonly System.Text.Encoding _encoding;
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> _poolRunspaces = new();
-        private readonly Action _enter;
         private int _disposed;
 
-        public ScriptBlockServerHandler(string script, object[]? arguments, int throttleLimit, string? modulePath, System.Text.Encoding encoding)
+        public ScriptBlockServerHandler(ServerScript script, object[]? arguments, int throttleLimit, string? modulePath, System.Text.Encoding encoding)
         {
             _script = script;
             _arguments = arguments ?? Array.Empty<object>();
             _encoding = encoding;
-            _enter = () =>
-            {
-                if (Runspace.DefaultRunspace is { } runspace)
-                {
-                    _poolRunspaces[runspace.InstanceId] = true;
-                }
-            };
             var iss = InitialSessionState.CreateDefault2();
             if (!string.IsNullOrEmpty(modulePath))
             {
@@ -54,35 +55,59 @@ Remove-Variable -Name __PSSocketScript, __PSSocketEnter
 
             _pool = RunspaceFactory.CreateRunspacePool(iss);
             _pool.SetMaxRunspaces(throttleLimit);
+            _pool.ThreadOptions = PSThreadOptions.UseCurrentThread;
             _pool.Open();
         }
 
-        public async Task<ServerHandlerResult> HandleAsync(object client, CancellationToken token)
+        public Task<ServerHandlerResult> HandleAsync(object client, CancellationToken token)
         {
-            var output = new PSDataCollection<PSObject>();
+            token.ThrowIfCancellationRequested();
+            var done = new TaskCompletionSource<ServerHandlerResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var thread = new Thread(() =>
+            {
+                t_serving = this;
+                try
+                {
+                    done.TrySetResult(Invoke(client, token));
+                }
+                catch (Exception ex)
+                {
+                    done.TrySetException(ex);
+                }
+            }, PipelineStackSize)
+            {
+                IsBackground = true,
+                Name = "PSSocket server client",
+            };
+            thread.Start();
+            return done.Task;
+        }
+
+        private ServerHandlerResult Invoke(object client, CancellationToken token)
+        {
+            var output = new List<PSObject>();
             using var ps = PowerShell.Create();
             ps.RunspacePool = _pool;
             ps.AddScript(Wrapper, useLocalScope: true)
-                .AddArgument(_script)
+                .AddArgument(_script.Text)
                 .AddArgument(client)
                 .AddArgument(_arguments)
-                .AddArgument(_enter);
+                .AddArgument(_script.UsingValues);
             var errors = new List<object>();
             bool threw = false;
-            token.ThrowIfCancellationRequested();
             using (token.Register(() => StopQuietly(ps)))
             {
                 try
                 {
-                    var invocation = ps.BeginInvoke<PSObject, PSObject>(null, output);
-                    await Task.Factory.FromAsync(invocation, r => ps.EndInvoke(r)).ConfigureAwait(false);
+                    token.ThrowIfCancellationRequested();
+                    ps.Invoke(null, output);
                 }
-                catch (PipelineStoppedException ex) when (token.IsCancellationRequested)
+                catch (Exception ex) when (token.IsCancellationRequested && ex is PipelineStoppedException or OperationCanceledException)
                 {
                     threw = true;
                     errors.Add(new ErrorRecord(ex, "StoppedByServer", ErrorCategory.OperationStopped, client)
                     {
-                        ErrorDetails = new ErrorDetails("The server was stopped while this client's script block was running."),
+                        ErrorDetails = new ErrorDetails("The server stopped this client's script block (the server was stopped or the client timed out)."),
                     });
                 }
                 catch (Exception ex) when (ex is RuntimeException or InvalidOperationException or InvalidRunspacePoolStateException)
@@ -97,10 +122,12 @@ Remove-Variable -Name __PSSocketScript, __PSSocketEnter
             IList<byte[]>? replies = client is UdpServerRequest
                 ? ServerReplies.ToDatagrams(items.Select(o => o?.BaseObject), _encoding)
                 : null;
-            return new ServerHandlerResult(items, errors, threw, replies);
+            long size = ServerHandlerResult.Estimate(items.Select(o => o?.BaseObject))
+                + errors.Sum(e => e is ErrorRecord r ? 256 + (2L * (r.ErrorDetails?.Message ?? r.Exception?.Message ?? "").Length) : ServerHandlerResult.Estimate(new[] { e }));
+            return new ServerHandlerResult(items, errors, threw, replies, size);
         }
 
-        public bool IsServingThread => Runspace.DefaultRunspace is { } runspace && _poolRunspaces.ContainsKey(runspace.InstanceId);
+        public bool IsServingThread => ReferenceEquals(t_serving, this);
 
         private static void StopQuietly(PowerShell ps)
         {
@@ -122,7 +149,9 @@ Remove-Variable -Name __PSSocketScript, __PSSocketEnter
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                _pool.Dispose();
+                // Closing the pool waits for its runspaces, and one stuck in a .NET call never ends:
+                // release it on a background thread so neither the caller nor the process waits.
+                new Thread(() => _pool.Dispose()) { IsBackground = true, Name = "PSSocket server release" }.Start();
             }
         }
     }

@@ -50,7 +50,7 @@ namespace PSSocket.Tests
                 await release.Task.WaitAsync(TimeSpan.FromSeconds(20), token);
                 return new ServerHandlerResult(new object[] { "done" }, null, threw: false);
             });
-            using var server = new SocketServerSession(IPAddress.Loopback, 0, udp: false, throttleLimit: 1);
+            using var server = new TcpServerSession(IPAddress.Loopback, 0, throttleLimit: 1, GlobalSessionRegistry.Instance);
             server.Start(handler);
             using var first = new TcpClient();
             await first.ConnectAsync(IPAddress.Loopback, server.Port);
@@ -65,7 +65,8 @@ namespace PSSocket.Tests
 
             release.SetResult(true);
             Assert.Equal("two", await waiting);
-            await server.StopAsync(Deadline.AfterSeconds(10), wait: true, CancellationToken.None);
+            await server.StopAsync(Deadline.AfterSeconds(10), wait: true, TimeSpan.FromSeconds(3), CancellationToken.None);
+            await server.Completion.WaitAsync(TimeSpan.FromSeconds(15));
             Assert.Contains(server.TakeRecords(), r => r.Succeeded && r.Output.SequenceEqual(new object[] { "done" }));
             Assert.Equal(1, handler.Disposed);
             Assert.Equal(SessionState.Closed, server.State);
@@ -81,7 +82,7 @@ namespace PSSocket.Tests
                 await Task.Delay(Timeout.Infinite, token);
                 return new ServerHandlerResult(null, null, threw: false);
             });
-            var server = new SocketServerSession(IPAddress.Loopback, 0, udp: false, throttleLimit: 4);
+            var server = new TcpServerSession(IPAddress.Loopback, 0, throttleLimit: 4, GlobalSessionRegistry.Instance);
             server.Start(handler);
             using var client = new TcpClient();
             await client.ConnectAsync(IPAddress.Loopback, server.Port);
@@ -106,7 +107,7 @@ namespace PSSocket.Tests
                 var replies = ServerReplies.ToDatagrams(new object[] { "re:" + request.Text }, Encoding.ASCII);
                 return Task.FromResult(new ServerHandlerResult(new object[] { request.Text }, null, false, replies));
             });
-            using var server = new SocketServerSession(IPAddress.Loopback, 0, udp: true, throttleLimit: 2);
+            using var server = new UdpServerSession(IPAddress.Loopback, 0, throttleLimit: 2, GlobalSessionRegistry.Instance);
             server.Start(handler);
             using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
             await udp.SendAsync(Encoding.ASCII.GetBytes("hi"), 2, new IPEndPoint(IPAddress.Loopback, server.Port));
@@ -122,11 +123,95 @@ namespace PSSocket.Tests
             Assert.Equal(new List<byte[]> { new byte[] { 1, 2 }, "ab"u8.ToArray(), new byte[] { 9 }, new byte[] { 3 }, "42"u8.ToArray() }, datagrams);
         }
 
+        private sealed class RecordingRegistry : ISessionRegistry
+        {
+            public readonly System.Collections.Concurrent.ConcurrentQueue<string> Calls = new();
+            private int _id = 1000;
+
+            public void Register(SocketSession session)
+            {
+                session.Id = Interlocked.Increment(ref _id);
+                Calls.Enqueue($"register {session.Kind}");
+            }
+
+            public void Remove(SocketSession session, string reason)
+            {
+                Calls.Enqueue($"remove {session.Kind}");
+                session.Close(reason);
+            }
+
+            public void Unregister(SocketSession session) => Calls.Enqueue($"unregister {session.Kind}");
+        }
+
+        [Fact]
+        public async Task ClientsGoToTheRegistryItIsGivenAndClosingLeavesItWithoutBlocking()
+        {
+            var registry = new RecordingRegistry();
+            var entered = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var handler = new DelegateHandler(async (client, token) =>
+            {
+                entered.TrySetResult(true);
+
+                // Ignores the token, like a script block inside a long .NET call.
+                await Task.Delay(TimeSpan.FromSeconds(30), CancellationToken.None);
+                return new ServerHandlerResult(null, null, threw: false);
+            });
+            var server = new TcpServerSession(IPAddress.Loopback, 0, throttleLimit: 2, registry);
+            server.Start(handler);
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, server.Port);
+            await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Contains("register Tcp", registry.Calls);
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            server.Close("test");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"Close took {clock.Elapsed}");
+            Assert.Contains("unregister TcpServer", registry.Calls);
+
+            var stuck = await server.StopAsync(Deadline.AfterSeconds(1), wait: true, TimeSpan.FromMilliseconds(500), CancellationToken.None);
+            Assert.Single(stuck);
+            Assert.Contains("remove Tcp", registry.Calls);
+        }
+
+        [Fact]
+        public async Task AnIdleClientIsClosedAndRecordedWithItsReason()
+        {
+            var handler = new DelegateHandler(async (client, token) =>
+            {
+                await Task.Delay(Timeout.Infinite, token);
+                return new ServerHandlerResult(null, null, threw: false);
+            });
+            using var server = new TcpServerSession(IPAddress.Loopback, 0, throttleLimit: 1, new RecordingRegistry()) { IdleTimeout = TimeSpan.FromMilliseconds(500) };
+            server.Start(handler);
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, server.Port);
+            Assert.Equal(0, await client.GetStream().ReadAsync(new byte[16]).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+            await server.WaitForRecordsAsync(Deadline.AfterSeconds(10), CancellationToken.None);
+            var record = Assert.Single(server.TakeRecords());
+            Assert.False(record.Succeeded);
+            Assert.Contains("idle timeout", record.CloseReason, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void RecordsAreCappedByBytesOldestFirst()
+        {
+            using var server = new UdpServerSession(IPAddress.Loopback, 0, throttleLimit: 1, new RecordingRegistry()) { MaxRecordBytes = 3000 };
+            var big = new ServerHandlerResult(new object[] { new string('x', 1000) }, null, threw: false);
+            for (int i = 0; i < 5; i++)
+            {
+                server.AddRecord(new ServerClientRecord(server, null, DateTime.Now, TimeSpan.Zero, big, null));
+            }
+
+            Assert.Single(server.TakeRecords());
+            Assert.Equal(4, server.RecordsDropped);
+            Assert.True(server.RecordBytesDropped > 8000);
+        }
+
         [Fact]
         public void RefusesAThrottleLimitBelowOne()
         {
             Assert.Equal(SocketErrorKind.InvalidArgument,
-                Assert.Throws<PSSocketException>(() => new SocketServerSession(IPAddress.Loopback, 0, udp: false, throttleLimit: 0)).Kind);
+                Assert.Throws<PSSocketException>(() => new TcpServerSession(IPAddress.Loopback, 0, throttleLimit: 0, GlobalSessionRegistry.Instance)).Kind);
         }
     }
 }

@@ -219,9 +219,10 @@ print('bad=%d' % len(bad)); [print(b) for b in bad[:5]]
         $w = Connect-TcpSocket 127.0.0.1 $warm.Port
         Send-SocketData $w 'w' -Line
         Receive-SocketData $w -Line -Timeout 10 | Should -Be 'w'
+        # stopped with its client connected, like the server below (that path loads assemblies once)
+        Stop-SocketServer $warm
         Remove-SocketSession $w
-        Stop-SocketServer $warm -Wait -Timeout 10
-        Remove-SocketSession $warm
+        Wait-Until { $warm.Completion.IsCompleted } | Should -BeTrue
         [GC]::Collect(); [GC]::WaitForPendingFinalizers()
         $fd0 = Get-FdCount
         $rs0 = @(Get-Runspace).Count
@@ -348,9 +349,28 @@ time.sleep(120)
         Receive-SocketData $c -Line -Timeout 10 | Should -Be 'kind=Tcp'
     }
 
-    It 'refuses $using: with a pointer to -ArgumentList' {
-        $x = 1
-        { Start-SocketServer -Port 0 { $using:x } } | Should -Throw -ErrorId 'InvalidArgument*'
+    It 'reads $using: values captured when the server starts, like ForEach-Object -Parallel' {
+        $greeting = 'hello'
+        $table = @{ n = 7 }
+        $srv = Start-SocketServer -Port 0 { Send-SocketData $_ "$using:greeting/$($using:table.n)/$(& { "$using:greeting".ToUpper() })" -Line }
+        # later changes to the variable do not reach the server; the captured object is shared
+        $greeting = 'changed'
+        $c = Connect-TcpSocket 127.0.0.1 $srv.Port
+        Receive-SocketData $c -Line -Timeout 10 | Should -Be 'hello/7/HELLO'
+    }
+
+    It 'reads $using: in a -Udp server' {
+        $prefix = 're:'
+        $srv = Start-SocketServer -Udp -Port 0 { "$using:prefix$($_.Text.Trim())" }
+        $reply = 'x' | & socat -t 2 - "UDP:127.0.0.1:$($srv.Port)"
+        $reply | Should -Be 're:x'
+    }
+
+    It 'refuses a $using: variable that is not set, an expression or a script block value, and registers nothing' {
+        Remove-Variable -Name notSet -ErrorAction Ignore
+        { Start-SocketServer -Port 0 { $using:notSet } } | Should -Throw -ErrorId 'InvalidArgument*'
+        $block = { 1 }
+        { Start-SocketServer -Port 0 { & $using:block } } | Should -Throw -ErrorId 'InvalidArgument*'
         Get-SocketSession -Kind TcpServer | Should -BeNullOrEmpty
     }
 

@@ -9,13 +9,50 @@ using System.Threading.Tasks;
 namespace PSSocket
 {
     /// <summary>
-    /// Serves one client of a <see cref="SocketServerSession"/>: a <see cref="TcpSession"/> for a
-    /// TCP server, a <see cref="UdpServerRequest"/> for a UDP server. The cmdlet layer runs a
-    /// script block on a runspace pool; tests use plain delegates.
+    /// Where a server registers the sessions of the clients it serves (so Get-SocketSession and
+    /// the session cmdlets see them) and where it leaves once closed. The cmdlets pass
+    /// <see cref="GlobalSessionRegistry.Instance"/>; tests may pass their own.
+    /// </summary>
+    public interface ISessionRegistry
+    {
+        /// <summary>Registers a session (giving it an Id).</summary>
+        void Register(SocketSession session);
+
+        /// <summary>Closes a session with the reason and unregisters it.</summary>
+        void Remove(SocketSession session, string reason);
+
+        /// <summary>Unregisters a session without closing it.</summary>
+        void Unregister(SocketSession session);
+    }
+
+    /// <summary>The process-wide <see cref="SessionManager"/> as an <see cref="ISessionRegistry"/>.</summary>
+    public sealed class GlobalSessionRegistry : ISessionRegistry
+    {
+        private GlobalSessionRegistry()
+        {
+        }
+
+        /// <summary>The one instance.</summary>
+        public static GlobalSessionRegistry Instance { get; } = new();
+
+        /// <inheritdoc />
+        public void Register(SocketSession session) => SessionManager.Register(session);
+
+        /// <inheritdoc />
+        public void Remove(SocketSession session, string reason) => SessionManager.Remove(session, reason);
+
+        /// <inheritdoc />
+        public void Unregister(SocketSession session) => SessionManager.Unregister(session);
+    }
+
+    /// <summary>
+    /// Serves one client of a <see cref="TcpServerSession"/> (its <see cref="ServerClientSession"/>)
+    /// or one datagram of a <see cref="UdpServerSession"/> (a <see cref="UdpServerRequest"/>). The
+    /// cmdlet layer runs a script block on a runspace pool; tests use plain delegates.
     /// </summary>
     public interface IServerClientHandler : IDisposable
     {
-        /// <summary>Serves the client; the token is cancelled when the server stops.</summary>
+        /// <summary>Serves the client; the token is cancelled when the server stops or the client times out.</summary>
         Task<ServerHandlerResult> HandleAsync(object client, CancellationToken token);
 
         /// <summary>
@@ -28,13 +65,14 @@ namespace PSSocket
     /// <summary>What serving one client produced.</summary>
     public sealed class ServerHandlerResult
     {
-        /// <summary>Creates a result.</summary>
-        public ServerHandlerResult(IList<object>? output, IList<object>? errors, bool threw, IList<byte[]>? replies = null)
+        /// <summary>Creates a result; <paramref name="estimatedBytes"/> is what keeping it costs (estimated from the output when not given).</summary>
+        public ServerHandlerResult(IList<object>? output, IList<object>? errors, bool threw, IList<byte[]>? replies = null, long? estimatedBytes = null)
         {
             Output = output ?? Array.Empty<object>();
             Errors = errors ?? Array.Empty<object>();
             Threw = threw;
             Replies = replies ?? Array.Empty<byte[]>();
+            EstimatedBytes = estimatedBytes ?? Estimate(Output) + Estimate(Errors);
         }
 
         /// <summary>What the handler output.</summary>
@@ -48,12 +86,39 @@ namespace PSSocket
 
         /// <summary>For a UDP server: the datagrams to send back to the sender.</summary>
         public IList<byte[]> Replies { get; }
+
+        /// <summary>Roughly how many bytes keeping the output and errors costs.</summary>
+        public long EstimatedBytes { get; }
+
+        /// <summary>A rough size of what objects hold: text and bytes by length, anything else a small constant.</summary>
+        public static long Estimate(IEnumerable<object?> items)
+        {
+            long total = 0;
+            if (items is null)
+            {
+                return 0;
+            }
+
+            foreach (var item in items)
+            {
+                total += item switch
+                {
+                    null => 8,
+                    string s => 24 + (2L * s.Length),
+                    byte[] b => 24 + b.LongLength,
+                    Exception ex => 256 + (2L * ex.Message.Length),
+                    _ => 64,
+                };
+            }
+
+            return total;
+        }
     }
 
-    /// <summary>One served client (or, for a UDP server, one datagram): who, when, how long and what came out.</summary>
+    /// <summary>One served client (or, for a UDP server, one datagram): who, when, how long, what came out and how it ended.</summary>
     public sealed class ServerClientRecord
     {
-        internal ServerClientRecord(SocketServerSession server, int sessionId, EndPoint? client, DateTime startedAt, TimeSpan duration, ServerHandlerResult result)
+        internal ServerClientRecord(SocketServerSession server, EndPoint? client, DateTime startedAt, TimeSpan duration, ServerHandlerResult result, string? closeReason, int sessionId = 0)
         {
             ServerId = server.Id;
             SessionId = sessionId;
@@ -63,12 +128,14 @@ namespace PSSocket
             Output = new List<object>(result.Output).ToArray();
             Errors = new List<object>(result.Errors).ToArray();
             Succeeded = !result.Threw;
+            CloseReason = closeReason;
+            EstimatedBytes = 256 + result.EstimatedBytes;
         }
 
         /// <summary>The Id of the server session.</summary>
         public int ServerId { get; }
 
-        /// <summary>The Id the client's session had (0 for a UDP datagram).</summary>
+        /// <summary>The Id the client's session had (0 for a UDP datagram or a relayed connection).</summary>
         public int SessionId { get; }
 
         /// <summary>The client's address and port.</summary>
@@ -77,17 +144,23 @@ namespace PSSocket
         /// <summary>When the client was accepted (the datagram arrived).</summary>
         public DateTime StartedAt { get; }
 
-        /// <summary>How long the script block ran for this client.</summary>
+        /// <summary>How long the client was served.</summary>
         public TimeSpan Duration { get; }
 
-        /// <summary>What the script block output for this client.</summary>
+        /// <summary>What the script block output for this client (for a relay: the bytes moved each way).</summary>
         public object[] Output { get; }
 
         /// <summary>The errors it reported, including the one that ended it if it threw.</summary>
         public object[] Errors { get; }
 
-        /// <summary>False when the script block threw (a terminating error) or could not start.</summary>
+        /// <summary>False when the script block threw (a terminating error), could not start (TLS handshake, reset before any data) or the client was closed for a timeout.</summary>
         public bool Succeeded { get; }
+
+        /// <summary>Why the client's connection ended (for example closed by -IdleTimeout), when the server knows.</summary>
+        public string? CloseReason { get; }
+
+        /// <summary>Roughly how many bytes keeping this record costs (what -MaxRecordBytes counts).</summary>
+        public long EstimatedBytes { get; }
     }
 
     /// <summary>One datagram a UDP server received: handed to the script block as <c>$_</c>.</summary>

@@ -1,10 +1,8 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
 using PSSocket.Net;
@@ -12,47 +10,65 @@ using PSSocket.Net;
 namespace PSSocket
 {
     /// <summary>
-    /// A listener that serves every client concurrently (Start-SocketServer). An accept loop takes
-    /// a client only when one of ThrottleLimit slots is free, so clients beyond the limit wait in
-    /// the kernel's accept backlog instead of being dropped; each accepted client becomes a
-    /// registered <see cref="TcpSession"/> handed to the handler, and is closed and removed when
-    /// the handler ends. With UDP, each datagram is handed over with its sender and the handler's
-    /// replies are sent back. What each client produced is kept as a <see cref="ServerClientRecord"/>.
+    /// The throttled server every kind shares (Start-SocketServer's TCP and UDP servers,
+    /// Start-SocketRelay): one loop takes a slot out of ThrottleLimit, asks the kind for the next
+    /// piece of work (an accepted client, a datagram) and runs it beside the loop; clients past
+    /// the limit wait in the kernel (accept backlog, socket buffer) instead of being dropped. What
+    /// each piece of work produced is kept as a <see cref="ServerClientRecord"/>, capped by count
+    /// and by size. Closing never blocks its caller: the clients are stopped in the background and
+    /// <see cref="Completion"/> tells when they are done.
     /// </summary>
-    public sealed class SocketServerSession : SocketSession
+    public abstract class SocketServerSession : SocketSession
     {
-        /// <summary>How many unread client records are kept; older ones are dropped (and counted) past this.</summary>
-        public const int MaxRecords = 10000;
+        /// <summary>How many unread client records are kept unless <see cref="MaxRecords"/> says otherwise.</summary>
+        public const int DefaultMaxRecords = 10000;
 
-        /// <summary>How long closing waits for stopped script blocks to end before releasing their runspaces.</summary>
+        /// <summary>How many bytes of unread client records (estimated) are kept unless <see cref="MaxRecordBytes"/> says otherwise.</summary>
+        public const long DefaultMaxRecordBytes = 64L * 1024 * 1024;
+
+        /// <summary>How long closing lets stopped clients end before it gives up on them and releases the rest.</summary>
         public static readonly TimeSpan TeardownWait = TimeSpan.FromSeconds(10);
 
-        private static readonly TimeSpan s_tlsHandshakeTimeout = TimeSpan.FromSeconds(15);
-
-        private readonly Socket _socket;
         private readonly SemaphoreSlim _slots;
         private readonly CancellationTokenSource _acceptCts = new();
         private readonly CancellationTokenSource _clientsCts = new();
-        private readonly ConcurrentDictionary<int, Task> _handlers = new();
-        private readonly ConcurrentDictionary<int, ServerClientSession> _clients = new();
+        private readonly ConcurrentDictionary<int, ServingClient> _serving = new();
         private readonly object _recordLock = new();
         private readonly Queue<ServerClientRecord> _records = new();
         private readonly TaskCompletionSource<bool> _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<bool> _teardownStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private TaskCompletionSource<bool> _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private IServerClientHandler? _handler;
-        private Task _acceptLoop = Task.CompletedTask;
-        private Task? _teardown;
-        private int _handlerSeq;
+        private Task _loop = Task.CompletedTask;
+        private int _started;
+        private int _servingSeq;
         private int _accepted;
         private int _active;
         private int _failed;
         private long _recordsDropped;
+        private long _recordBytesDropped;
+        private long _recordBytes;
         private volatile bool _stopping;
 
-        /// <summary>Binds (and for TCP listens) on the address and port; call <see cref="Start"/> to serve.</summary>
+        /// <summary>Takes over a bound (and for TCP listening) socket.</summary>
+        protected SocketServerSession(SessionKind kind, Socket socket, int throttleLimit, ISessionRegistry registry)
+            : base(kind)
+        {
+            ListenSocket = socket ?? throw new ArgumentNullException(nameof(socket));
+            if (throttleLimit < 1)
+            {
+                socket.Dispose();
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, $"ThrottleLimit {throttleLimit} must be at least 1.", target: throttleLimit);
+            }
+
+            Registry = registry ?? throw new ArgumentNullException(nameof(registry));
+            ThrottleLimit = throttleLimit;
+            _slots = new SemaphoreSlim(throttleLimit, throttleLimit);
+            LocalEndPoint = socket.LocalEndPoint;
+        }
+
+        /// <summary>Binds a socket of the type for the server (and listens, for a stream socket).</summary>
         /// <exception cref="PSSocketException">AddressInUse, AddressNotAvailable, PermissionDenied, InvalidArgument.</exception>
-        public SocketServerSession(IPAddress address, int port, bool udp, int throttleLimit, X509Certificate2? certificate = null, int backlog = 512)
-            : base(udp ? SessionKind.UdpServer : SessionKind.TcpServer)
+        protected static Socket Bind(IPAddress address, int port, SocketType type, int backlog)
         {
             if (address is null)
             {
@@ -64,49 +80,43 @@ namespace PSSocket
                 throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Port {port} is outside 0-65535.", target: port);
             }
 
-            if (throttleLimit < 1)
-            {
-                throw new PSSocketException(SocketErrorKind.InvalidArgument, $"ThrottleLimit {throttleLimit} must be at least 1.", target: throttleLimit);
-            }
-
-            if (certificate is not null && udp)
-            {
-                throw new PSSocketException(SocketErrorKind.InvalidArgument, "A UDP server cannot use TLS: -Certificate works only with TCP.", target: certificate);
-            }
-
-            if (certificate is not null && !certificate.HasPrivateKey)
-            {
-                throw new PSSocketException(SocketErrorKind.InvalidArgument,
-                    $"The certificate '{certificate.Subject}' has no private key, so it cannot serve TLS. Use a PFX file or a certificate with its key.", target: certificate);
-            }
-
-            ThrottleLimit = throttleLimit;
-            Certificate = certificate;
-            _slots = new SemaphoreSlim(throttleLimit, throttleLimit);
-            _socket = udp
-                ? new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
-                : new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            var socket = new Socket(address.AddressFamily, type, type == SocketType.Stream ? ProtocolType.Tcp : ProtocolType.Udp);
             try
             {
                 if (address.Equals(IPAddress.IPv6Any))
                 {
-                    _socket.DualMode = true;
+                    socket.DualMode = true;
                 }
 
-                _socket.Bind(new IPEndPoint(address, port));
-                if (!udp)
+                socket.Bind(new IPEndPoint(address, port));
+                if (type == SocketType.Stream)
                 {
-                    _socket.Listen(backlog <= 0 ? 512 : backlog);
+                    socket.Listen(backlog <= 0 ? 512 : backlog);
                 }
             }
             catch (SocketException ex)
             {
-                _socket.Dispose();
+                socket.Dispose();
                 throw PSSocketException.From(ex, $"Listening on {Endpoints.Format(new IPEndPoint(address, port))} failed", $"{address}:{port}");
             }
 
-            LocalEndPoint = _socket.LocalEndPoint;
+            return socket;
         }
+
+        /// <summary>The bound socket the server accepts or receives on.</summary>
+        protected Socket ListenSocket { get; }
+
+        /// <summary>Where the clients' own sessions are registered while they are served, and where the server leaves once closed.</summary>
+        protected ISessionRegistry Registry { get; }
+
+        /// <summary>Cancelled when the server closes: every client's work stops.</summary>
+        protected CancellationToken ClientsToken => _clientsCts.Token;
+
+        /// <summary>Cancelled when the server stops accepting.</summary>
+        protected CancellationToken AcceptToken => _acceptCts.Token;
+
+        /// <summary>True once the server stops accepting.</summary>
+        protected bool Stopping => _stopping;
 
         /// <summary>The port the server is bound to (the chosen one when 0 was asked for).</summary>
         public int Port => ((IPEndPoint)LocalEndPoint!).Port;
@@ -114,11 +124,11 @@ namespace PSSocket
         /// <summary>How many clients (datagrams, for UDP) are served at once; the rest wait.</summary>
         public int ThrottleLimit { get; }
 
-        /// <summary>The server certificate when accepted connections are wrapped in TLS.</summary>
-        public X509Certificate2? Certificate { get; }
+        /// <summary>How many unread client records are kept; older ones are dropped (and counted) past this.</summary>
+        public int MaxRecords { get; set; } = DefaultMaxRecords;
 
-        /// <inheritdoc />
-        public override bool IsTls => Certificate is not null;
+        /// <summary>How many bytes of unread client records (estimated from their output and errors) are kept; older ones are dropped (and counted) past this.</summary>
+        public long MaxRecordBytes { get; set; } = DefaultMaxRecordBytes;
 
         /// <summary>Clients accepted (datagrams received, for UDP) so far.</summary>
         public int ClientsAccepted => Volatile.Read(ref _accepted);
@@ -126,11 +136,14 @@ namespace PSSocket
         /// <summary>Clients being served now.</summary>
         public int ClientsActive => Volatile.Read(ref _active);
 
-        /// <summary>Clients whose script block threw, or that could not be set up (TLS handshake failed).</summary>
+        /// <summary>Clients whose work failed: the script block threw, the TLS handshake failed, the client reset or was closed for a timeout.</summary>
         public int ClientsFailed => Volatile.Read(ref _failed);
 
-        /// <summary>Client records dropped unread because more than <see cref="MaxRecords"/> were waiting.</summary>
+        /// <summary>Client records dropped unread because more than <see cref="MaxRecords"/> or <see cref="MaxRecordBytes"/> were waiting.</summary>
         public long RecordsDropped => Interlocked.Read(ref _recordsDropped);
+
+        /// <summary>The estimated size of the records counted in <see cref="RecordsDropped"/>.</summary>
+        public long RecordBytesDropped => Interlocked.Read(ref _recordBytesDropped);
 
         /// <summary>Client records waiting to be read with Receive-SocketServerOutput.</summary>
         public override int Available
@@ -145,34 +158,42 @@ namespace PSSocket
         }
 
         /// <summary>The last error the accept loop survived (for example running out of file descriptors).</summary>
-        public string? LastAcceptError { get; private set; }
+        public string? LastAcceptError { get; protected set; }
 
-        /// <summary>Completes once the server has stopped, every client has ended and the handler is released.</summary>
+        /// <summary>Completes once the server has stopped, every client has ended (or was given up on) and everything it held is released.</summary>
         public Task Completion => _completed.Task;
 
         /// <inheritdoc />
         protected override SessionState CurrentState => _stopping ? SessionState.Closed : SessionState.Listening;
 
-        /// <summary>Starts serving with the handler; the server owns (and disposes) it from here.</summary>
-        public void Start(IServerClientHandler handler)
+        /// <summary>Starts the serving loop; a second call is refused.</summary>
+        protected void StartServing()
         {
-            if (Interlocked.CompareExchange(ref _handler, handler ?? throw new ArgumentNullException(nameof(handler)), null) is not null)
+            if (Interlocked.Exchange(ref _started, 1) != 0)
             {
                 throw new InvalidOperationException("The server is already started.");
             }
 
             ThrowIfClosed();
-            _acceptLoop = Task.Run(() => Kind == SessionKind.UdpServer ? ReceiveLoopAsync() : AcceptLoopAsync());
+            _loop = Task.Run(RunAsync);
         }
 
         // ---- serving -------------------------------------------------------------------------
 
-        private async Task AcceptLoopAsync()
+        /// <summary>
+        /// The next piece of work, taken once a slot is free: an accepted client, a received
+        /// datagram. Null when there is nothing to serve this time (a failure the loop survives).
+        /// Throws OperationCanceledException (or anything) once the server is stopping.
+        /// </summary>
+        protected abstract Task<ServerWork?> NextAsync(CancellationToken token);
+
+        /// <summary>The serving loop; kinds that do not serve by slots (the UDP relay) replace it.</summary>
+        protected virtual async Task RunAsync()
         {
             var token = _acceptCts.Token;
             while (!_stopping)
             {
-                // Take a slot before accepting: clients past the limit stay in the backlog.
+                // Take a slot before accepting: clients past the limit stay with the kernel.
                 try
                 {
                     await _slots.WaitAsync(token).ConfigureAwait(false);
@@ -182,200 +203,118 @@ namespace PSSocket
                     return;
                 }
 
-                Socket client;
+                ServerWork? work;
                 try
                 {
-                    client = await _socket.AcceptAsync().ConfigureAwait(false);
+                    work = await NextAsync(token).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
+                catch (Exception) when (_stopping)
                 {
-                    _slots.Release();
-                    if (_stopping)
-                    {
-                        return;
-                    }
-
-                    // EMFILE and friends: keep serving the clients we have and retry shortly.
-                    LastAcceptError = ex.Message;
-                    await DelayQuietly(TimeSpan.FromMilliseconds(200), token).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (_stopping)
-                {
-                    client.Dispose();
                     _slots.Release();
                     return;
                 }
 
-                Interlocked.Increment(ref _accepted);
-                Interlocked.Increment(ref _active);
-                Touch();
-                Track(() => ServeTcpAsync(client));
-            }
-        }
-
-        private async Task ReceiveLoopAsync()
-        {
-            var token = _acceptCts.Token;
-            var buffer = new byte[65536];
-            var any = _socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
-            while (!_stopping)
-            {
-                try
-                {
-                    await _slots.WaitAsync(token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                SocketReceiveFromResult got;
-                try
-                {
-                    got = await _socket.ReceiveFromAsync(new ArraySegment<byte>(buffer), SocketFlags.None, any).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
+                if (work is null || _stopping)
                 {
                     _slots.Release();
-                    if (_stopping)
-                    {
-                        return;
-                    }
-
-                    // An ICMP "port unreachable" for an earlier reply surfaces here on some systems: not fatal.
-                    LastAcceptError = ex.Message;
-                    if (ex is not SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset })
-                    {
-                        await DelayQuietly(TimeSpan.FromMilliseconds(50), token).ConfigureAwait(false);
-                    }
-
+                    work?.Abandon();
                     continue;
                 }
 
-                var payload = new byte[got.ReceivedBytes];
-                Buffer.BlockCopy(buffer, 0, payload, 0, got.ReceivedBytes);
-                CountReceived(got.ReceivedBytes);
-                Interlocked.Increment(ref _accepted);
-                Interlocked.Increment(ref _active);
-                var request = new UdpServerRequest(this, got.RemoteEndPoint, payload);
-                Track(() => ServeUdpAsync(request));
+                Serve(work, releasesSlot: true);
             }
         }
 
-        private void Track(Func<Task> serve)
+        /// <summary>Runs a piece of work beside the loop, counts it and keeps its record.</summary>
+        protected void Serve(ServerWork work, bool releasesSlot)
         {
-            int key = Interlocked.Increment(ref _handlerSeq);
-            var task = Task.Run(serve);
-            _handlers[key] = task;
-            _ = task.ContinueWith(_ => _handlers.TryRemove(key, out Task _), TaskScheduler.Default);
-        }
-
-        private async Task ServeTcpAsync(Socket socket)
-        {
-            var started = DateTime.Now;
-            var clock = Stopwatch.StartNew();
-            EndPoint? remote = null;
-            ServerClientSession? session = null;
-            ServerHandlerResult result;
-            try
+            if (work is null)
             {
-                remote = socket.RemoteEndPoint;
-                socket.NoDelay = true;
-                session = new ServerClientSession(socket, null, this) { Encoding = Encoding, NewLine = NewLine };
-                if (Certificate is not null)
+                throw new ArgumentNullException(nameof(work));
+            }
+
+            Interlocked.Increment(ref _accepted);
+            Interlocked.Increment(ref _active);
+            Touch();
+            int key = Interlocked.Increment(ref _servingSeq);
+            var entry = new ServingClient(work);
+            _serving[key] = entry;
+            entry.Task = Task.Run(async () =>
+            {
+                ServerClientRecord record;
+                try
                 {
-                    // The same server handshake as a TLS listener, so the session shows TlsProtocol,
-                    // CipherSuite and the SNI like every other TLS session.
-                    await session.StartTlsAsServerAsync(new TlsServerOptions(Certificate), Deadline.After(s_tlsHandshakeTimeout), _clientsCts.Token).ConfigureAwait(false);
+                    record = await work.RunAsync(_clientsCts.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // The kinds turn their failures into records; this is a bug's last line of defence.
+                    record = new ServerClientRecord(this, work.Client, DateTime.Now, TimeSpan.Zero, new ServerHandlerResult(null, new object[] { ex }, threw: true), ex.Message);
                 }
 
-                SessionManager.Register(session);
-                _clients[session.Id] = session;
-                _clientsCts.Token.ThrowIfCancellationRequested();
-                result = await _handler!.HandleAsync(session, _clientsCts.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // The handler reports script errors in its result; this is setup failing (TLS, a closed socket).
-                socket.Dispose();
-                result = new ServerHandlerResult(null, new object[] { ex }, threw: true);
-            }
-
-            try
-            {
-                if (session is not null)
-                {
-                    _clients.TryRemove(session.Id, out _);
-                    SessionManager.Remove(session, "The server's script block for this client ended");
-                }
-            }
-            finally
-            {
-                Finish(new ServerClientRecord(this, session?.Id ?? 0, remote, started, clock.Elapsed, result));
-            }
+                Finish(key, record, releasesSlot);
+            });
         }
 
-        private async Task ServeUdpAsync(UdpServerRequest request)
+        /// <summary>Records a client that was refused before any work ran (a TLS handshake that failed, a reset).</summary>
+        protected void RecordRefused(ServerClientRecord record)
         {
-            var clock = Stopwatch.StartNew();
-            ServerHandlerResult result;
-            try
+            if (record is null)
             {
-                result = await _handler!.HandleAsync(request, _clientsCts.Token).ConfigureAwait(false);
-                foreach (var datagram in result.Replies)
-                {
-                    try
-                    {
-                        int sent = await _socket.SendToAsync(new ArraySegment<byte>(datagram), SocketFlags.None, request.RemoteEndPoint).ConfigureAwait(false);
-                        CountSent(sent);
-                    }
-                    catch (SocketException ex)
-                    {
-                        var errors = new List<object>(result.Errors) { PSSocketException.From(ex, $"Replying to {Endpoints.Format(request.RemoteEndPoint)}", request.RemoteEndPoint) };
-                        result = new ServerHandlerResult(result.Output, errors, result.Threw);
-                        break;
-                    }
-                }
-            }
-            catch (Exception ex)
-            {
-                result = new ServerHandlerResult(null, new object[] { ex }, threw: true);
+                throw new ArgumentNullException(nameof(record));
             }
 
-            Finish(new ServerClientRecord(this, 0, request.RemoteEndPoint, request.ReceivedAt, clock.Elapsed, result));
+            Interlocked.Increment(ref _accepted);
+            Interlocked.Increment(ref _failed);
+            AddRecord(record);
+            Signal();
         }
 
-        private void Finish(ServerClientRecord record)
+        private void Finish(int key, ServerClientRecord record, bool releasesSlot)
         {
+            _serving.TryRemove(key, out _);
             if (!record.Succeeded)
             {
                 Interlocked.Increment(ref _failed);
             }
 
-            lock (_recordLock)
+            AddRecord(record);
+            Interlocked.Decrement(ref _active);
+            if (releasesSlot)
             {
-                _records.Enqueue(record);
-                while (_records.Count > MaxRecords)
-                {
-                    _records.Dequeue();
-                    _recordsDropped++;
-                }
+                _slots.Release();
             }
 
-            Interlocked.Decrement(ref _active);
-            _slots.Release();
             Signal();
         }
 
-        private void Signal()
+        internal void AddRecord(ServerClientRecord record)
+        {
+            lock (_recordLock)
+            {
+                _records.Enqueue(record);
+                _recordBytes += record.EstimatedBytes;
+
+                // The newest record always stays, however large: it is the one a reader looks for.
+                while (_records.Count > 1 && (_records.Count > MaxRecords || _recordBytes > MaxRecordBytes))
+                {
+                    var old = _records.Dequeue();
+                    _recordBytes -= old.EstimatedBytes;
+                    _recordsDropped++;
+                    _recordBytesDropped += old.EstimatedBytes;
+                }
+            }
+        }
+
+        /// <summary>Wakes everyone waiting for records.</summary>
+        protected void Signal()
         {
             var previous = Interlocked.Exchange(ref _changed, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
             previous.TrySetResult(true);
         }
 
-        private static async Task DelayQuietly(TimeSpan delay, CancellationToken token)
+        /// <summary>Waits a little without throwing when the server stops meanwhile.</summary>
+        protected static async Task DelayQuietly(TimeSpan delay, CancellationToken token)
         {
             try
             {
@@ -396,6 +335,7 @@ namespace PSSocket
             {
                 var all = _records.ToArray();
                 _records.Clear();
+                _recordBytes = 0;
                 return all;
             }
         }
@@ -417,21 +357,25 @@ namespace PSSocket
 
         // ---- stopping ------------------------------------------------------------------------
 
+        /// <summary>True when called from a client's own work (a script block stopping its own server), which must not wait for itself.</summary>
+        protected virtual bool IsServingThread => false;
+
         /// <summary>
-        /// Stops accepting; with a wait, lets clients being served finish until the deadline
-        /// (or cancellation), then closes the rest and releases the runspaces. Cancellation
-        /// still stops the server completely before the OperationCanceledException surfaces.
+        /// Stops accepting; with a wait, lets clients being served finish until the deadline (or
+        /// cancellation); then closes the server, stops the rest and gives them <paramref name="grace"/>
+        /// to end. Returns what is still running after that: clients stuck where they cannot be
+        /// stopped (a script block inside a long .NET call). They are given up on, never waited for.
         /// </summary>
-        public async Task StopAsync(Deadline waitForClients, bool wait, CancellationToken token)
+        public async Task<IReadOnlyList<string>> StopAsync(Deadline waitForClients, bool wait, TimeSpan grace, CancellationToken token)
         {
-            bool fromInside = _handler?.IsServingThread == true;
+            bool fromInside = IsServingThread;
             StopAccepting();
             wait &= !fromInside;
             try
             {
                 if (wait)
                 {
-                    await waitForClients.WaitAsync(WhenClientsDoneAsync(), token).ConfigureAwait(false);
+                    await waitForClients.WaitAsync(WhenServedAsync(), token).ConfigureAwait(false);
                 }
             }
             finally
@@ -441,8 +385,16 @@ namespace PSSocket
 
             if (!fromInside)
             {
-                await Deadline.After(TeardownWait + TeardownWait).WaitAsync(_completed.Task, CancellationToken.None).ConfigureAwait(false);
+                await Deadline.After(grace).WaitAsync(WhenServedAsync(), CancellationToken.None).ConfigureAwait(false);
             }
+
+            var stuck = new List<string>();
+            foreach (var entry in _serving.Values)
+            {
+                stuck.Add(entry.Work.Describe());
+            }
+
+            return stuck;
         }
 
         private void StopAccepting()
@@ -457,29 +409,39 @@ namespace PSSocket
                 // Already torn down.
             }
 
-            _socket.Close(0);
+            ListenSocket.Close(0);
+            OnStopAccepting();
             Signal();
         }
 
-        private async Task WhenClientsDoneAsync()
+        /// <summary>Releases what only the accepting side holds (pending handshakes, mappings).</summary>
+        protected virtual void OnStopAccepting()
         {
-            await _acceptLoop.ConfigureAwait(false);
-            await Task.WhenAll(_handlers.Values).ConfigureAwait(false);
+        }
+
+        private async Task WhenServedAsync()
+        {
+            await _loop.ConfigureAwait(false);
+            var all = new List<Task>();
+            foreach (var entry in _serving.Values)
+            {
+                if (entry.Task is { } t)
+                {
+                    all.Add(t);
+                }
+            }
+
+            await Task.WhenAll(all).ConfigureAwait(false);
         }
 
         /// <inheritdoc />
         protected override void OnClose()
         {
-            bool fromInside = _handler?.IsServingThread == true;
             StopAccepting();
-            _teardown = Task.Run(TeardownAsync);
 
-            // A script block stopping its own server must not wait for itself; it ends once its
-            // pipeline is stopped, and the teardown finishes in the background.
-            if (!fromInside)
-            {
-                _teardown.Wait(TeardownWait + TimeSpan.FromSeconds(2));
-            }
+            // A closed server leaves the registry like any removed session; its object keeps its records.
+            Registry.Unregister(this);
+            _ = Task.Run(TeardownAsync);
         }
 
         private async Task TeardownAsync()
@@ -487,12 +449,12 @@ namespace PSSocket
             try
             {
                 _clientsCts.Cancel();
-                foreach (var client in _clients.Values)
+                foreach (var entry in _serving.Values)
                 {
-                    SessionManager.Remove(client, "The server was stopped");
+                    entry.Work.Interrupt("The server was stopped");
                 }
 
-                var done = WhenClientsDoneAsync();
+                var done = WhenServedAsync();
                 if (!await Deadline.After(TeardownWait).WaitAsync(done, CancellationToken.None).ConfigureAwait(false))
                 {
                     _ = done.ContinueWith(t => t.Exception, TaskScheduler.Default);
@@ -502,7 +464,7 @@ namespace PSSocket
             {
                 try
                 {
-                    _handler?.Dispose();
+                    ReleaseResources();
                 }
                 finally
                 {
@@ -512,5 +474,38 @@ namespace PSSocket
                 }
             }
         }
+
+        /// <summary>Releases what the kind holds for its clients (the runspace pool), once they ended or were given up on. Must not block.</summary>
+        protected virtual void ReleaseResources()
+        {
+        }
+
+        private sealed class ServingClient
+        {
+            public ServingClient(ServerWork work) => Work = work;
+
+            public ServerWork Work { get; }
+
+            public Task? Task { get; set; }
+        }
+    }
+
+    /// <summary>One piece of a server's work: a client to serve, a datagram to answer, a connection to relay.</summary>
+    public abstract class ServerWork
+    {
+        /// <summary>The client's address and port, for records and messages.</summary>
+        public abstract EndPoint? Client { get; }
+
+        /// <summary>Serves it and says what came out; the token is cancelled when the server closes.</summary>
+        public abstract Task<ServerClientRecord> RunAsync(CancellationToken token);
+
+        /// <summary>Stops it from outside (server closing): closes its socket with the reason. Must not block.</summary>
+        public abstract void Interrupt(string reason);
+
+        /// <summary>Releases it when the server stops before it ran.</summary>
+        public virtual void Abandon() => Interrupt("The server was stopped");
+
+        /// <summary>Who it is, for the list of clients a stop could not end.</summary>
+        public virtual string Describe() => Endpoints.Format(Client);
     }
 }

@@ -55,7 +55,7 @@ namespace PSSocket.Commands
             long dropped = server.RecordsDropped;
             if (dropped > 0)
             {
-                WriteWarning($"Server {server} dropped {dropped} unread client records (it keeps the last {SocketServerSession.MaxRecords}); read them more often.");
+                WriteWarning($"Server {server} dropped {dropped} unread client records ({server.RecordBytesDropped:N0} bytes estimated; it keeps the last {server.MaxRecords:N0} records within {server.MaxRecordBytes:N0} bytes); read them more often or raise Start-SocketServer -MaxRecordBytes.");
             }
 
             var deadline = Deadline.AfterSeconds(Timeout);

@@ -23,6 +23,13 @@ namespace PSSocket.Commands
             {
                 var raw = item is PSObject pso ? pso.BaseObject : item;
                 var session = SessionManager.Resolve(raw);
+                if (session is null && raw is SocketSession { IsClosed: true } gone)
+                {
+                    // Already closed and removed (a stopped server, a server's client that ended): nothing left to do.
+                    Verbose(() => $"Session {gone} was already closed and removed ({gone.CloseReason})");
+                    continue;
+                }
+
                 if (session is null)
                 {
                     WriteError(ErrorRecords.SessionNotFound(raw));

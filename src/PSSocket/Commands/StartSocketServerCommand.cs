@@ -27,8 +27,8 @@ namespace PSSocket.Commands
         /// <summary>
         /// The script block run for each client. <c>$_</c> (and the first argument) is the client's
         /// Tcp session, or with -Udp a request with RemoteEndPoint, Bytes and Text. It runs in its
-        /// own runspace with PSSocket imported; the caller's variables are not visible (pass them
-        /// with -ArgumentList).
+        /// own runspace with PSSocket imported; the caller's variables are not visible: pass them
+        /// with -ArgumentList or read them as <c>$using:name</c> (captured when the server starts).
         /// </summary>
         [Parameter(Mandatory = true, Position = 1)]
         [ValidateNotNull]
@@ -79,14 +79,38 @@ namespace PSSocket.Commands
         [ValidateNotNullOrEmpty]
         public string? NewLine { get; set; }
 
+        /// <summary>Seconds a client may send and receive nothing before the server closes it and stops its script block (default 60; 0 = no limit). Not for -Udp.</summary>
+        [Parameter]
+        [ValidateRange(0, 31536000)]
+        public double IdleTimeout { get; set; } = 60;
+
+        /// <summary>The most seconds one client may hold its slot before the server closes it and stops its script block (default 0 = no limit). Not for -Udp.</summary>
+        [Parameter]
+        [ValidateRange(0, 31536000)]
+        public double ClientTimeout { get; set; }
+
+        /// <summary>How many bytes (estimated) of unread client records the server keeps (default 64 MiB); past it, and past 10,000 records, the oldest are dropped and counted.</summary>
+        [Parameter]
+        [ValidateRange(1024, long.MaxValue)]
+        public long MaxRecordBytes { get; set; } = SocketServerSession.DefaultMaxRecordBytes;
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
-            if (ScriptBlock.Ast.Find(a => a is System.Management.Automation.Language.UsingExpressionAst, searchNestedScriptBlocks: true) is { } usingAst)
+            if (Udp && (MyInvocation.BoundParameters.ContainsKey(nameof(IdleTimeout)) || MyInvocation.BoundParameters.ContainsKey(nameof(ClientTimeout))))
             {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument(
-                    $"The script block uses {usingAst.Extent.Text}, but it runs in the server's own runspaces where $using: has no caller to read from. Pass the value with -ArgumentList and take it with param().",
-                    ScriptBlock));
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-IdleTimeout and -ClientTimeout apply to TCP clients; a -Udp server serves single datagrams.", null));
+            }
+
+            ServerScript script;
+            try
+            {
+                script = ServerScript.Capture(ScriptBlock, SessionState);
+            }
+            catch (ArgumentException ex)
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument(ex.Message, ScriptBlock));
+                return;
             }
 
             SocketServerSession? server = null;
@@ -98,8 +122,21 @@ namespace PSSocket.Commands
                     return;
                 }
 
+                if (certificate is not null && Udp)
+                {
+                    throw new PSSocketException(SocketErrorKind.InvalidArgument, "A UDP server cannot use TLS: -Certificate works only with TCP.", target: certificate);
+                }
+
                 var address = Endpoints.ParseBindAddress(Address);
-                server = new SocketServerSession(address, Port, Udp.IsPresent, ThrottleLimit, certificate);
+                TcpServerSession? tcp = null;
+                server = Udp
+                    ? new UdpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance)
+                    : tcp = new TcpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance, certificate is null ? null : new TlsServerOptions(certificate))
+                    {
+                        IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
+                        ClientTimeout = TimeSpan.FromSeconds(ClientTimeout),
+                    };
+                server.MaxRecordBytes = MaxRecordBytes;
                 if (Encoding is not null)
                 {
                     server.Encoding = Encoding;
@@ -111,8 +148,16 @@ namespace PSSocket.Commands
                 }
 
                 SessionManager.Register(server, Name);
-                var handler = new ScriptBlockServerHandler(ScriptBlock.ToString(), ArgumentList, ThrottleLimit, ModulePath(), server.Encoding);
-                server.Start(handler);
+                var handler = new ScriptBlockServerHandler(script, ArgumentList, ThrottleLimit, ModulePath(), server.Encoding);
+                if (tcp is not null)
+                {
+                    tcp.Start(handler);
+                }
+                else
+                {
+                    ((UdpServerSession)server).Start(handler);
+                }
+
                 Verbose(() => $"Serving {(Udp ? "UDP" : certificate is null ? "TCP" : "TLS")} on {Endpoints.Format(server.LocalEndPoint)} (session {server.Id}, {ThrottleLimit} at a time)");
                 WriteObject(server);
             }

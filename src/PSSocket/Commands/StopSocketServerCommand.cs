@@ -21,7 +21,7 @@ namespace PSSocket.Commands
         [Parameter]
         public SwitchParameter Wait { get; set; }
 
-        /// <summary>Seconds to wait for clients before closing the rest (implies -Wait); 0 (the default) with -Wait waits until they finish.</summary>
+        /// <summary>Seconds to wait for clients before closing the rest (implies -Wait); 0 (the default) with -Wait waits until they finish. Script blocks that do not stop within 3 seconds after that are reported with a warning and left behind; they never keep the process alive.</summary>
         [Parameter]
         [Alias("TimeoutSec")]
         public double Timeout { get; set; }
@@ -30,8 +30,30 @@ namespace PSSocket.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        /// <summary>How long stopped script blocks get to end after the server closes before they are reported and given up on.</summary>
+        private static readonly System.TimeSpan StopGrace = System.TimeSpan.FromSeconds(3);
+
         /// <inheritdoc />
         protected override object? SessionArgument => Server;
+
+        /// <inheritdoc />
+        protected override void ProcessRecord()
+        {
+            // A stopped server has left the registry; stopping its object again does nothing.
+            var raw = Server is PSObject pso ? pso.BaseObject : Server;
+            if (raw is SocketServerSession { IsClosed: true } stopped && SessionManager.Resolve(stopped) is null)
+            {
+                Verbose(() => $"Server {stopped} is already stopped ({stopped.CloseReason})");
+                if (PassThru)
+                {
+                    WriteObject(stopped);
+                }
+
+                return;
+            }
+
+            base.ProcessRecord();
+        }
 
         /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
@@ -49,7 +71,12 @@ namespace PSSocket.Commands
 
             int active = server.ClientsActive;
             bool wait = Wait.IsPresent || Timeout > 0;
-            Run(t => server.StopAsync(Deadline.AfterSeconds(Timeout), wait, t));
+            var stuck = Run(t => server.StopAsync(Deadline.AfterSeconds(Timeout), wait, StopGrace, t));
+            foreach (var client in stuck)
+            {
+                WriteWarning($"Server {server}: the script block of {client} did not stop (it is inside a call PowerShell cannot interrupt). Its connection is closed and the server no longer waits for it; it ends on its own or with the process.");
+            }
+
             Verbose(() => $"Stopped {server}: {server.ClientsAccepted} clients accepted, {server.ClientsFailed} failed, {active} were active");
             if (PassThru)
             {

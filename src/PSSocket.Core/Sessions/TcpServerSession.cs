@@ -1,0 +1,394 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading;
+using System.Threading.Tasks;
+using PSSocket.Net;
+
+namespace PSSocket
+{
+    /// <summary>
+    /// Start-SocketServer's TCP kind: each accepted client becomes a registered
+    /// <see cref="ServerClientSession"/> handed to the handler in one of ThrottleLimit slots, and is
+    /// closed and removed when the handler ends. A client with no byte either way for
+    /// <see cref="IdleTimeout"/>, or served longer than <see cref="ClientTimeout"/>, is closed and its
+    /// handler stopped. With a certificate, TLS handshakes run beside the slots (at most
+    /// <see cref="MaxPendingHandshakes"/> at once, each within <see cref="HandshakeTimeout"/>), so
+    /// silent connections cannot hold the slots script blocks need.
+    /// </summary>
+    public sealed class TcpServerSession : SocketServerSession
+    {
+        /// <summary>How long a client may send and receive nothing unless told otherwise.</summary>
+        public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromSeconds(60);
+
+        /// <summary>How long a TLS handshake may take unless told otherwise.</summary>
+        public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(10);
+
+        /// <summary>How many TLS clients may be accepted and not yet served at once unless told otherwise.</summary>
+        public const int DefaultMaxPendingHandshakes = 64;
+
+        private readonly ConcurrentDictionary<ClientWork, bool> _clients = new();
+        private readonly ConcurrentQueue<ServerClientSession> _ready = new();
+        private readonly SemaphoreSlim _readyCount = new(0);
+        private SemaphoreSlim? _handshakeSlots;
+        private IServerClientHandler? _handler;
+
+        /// <summary>Binds and listens; call <see cref="Start"/> to serve.</summary>
+        /// <exception cref="PSSocketException">AddressInUse, AddressNotAvailable, PermissionDenied, InvalidArgument.</exception>
+        public TcpServerSession(IPAddress address, int port, int throttleLimit, ISessionRegistry registry, TlsServerOptions? tls = null, int backlog = 512)
+            : base(SessionKind.TcpServer, Bind(address, port, SocketType.Stream, backlog), throttleLimit, registry)
+        {
+            Tls = tls;
+        }
+
+        /// <summary>The TLS settings when accepted connections are wrapped in TLS.</summary>
+        internal TlsServerOptions? Tls { get; }
+
+        /// <summary>The server certificate when accepted connections are wrapped in TLS.</summary>
+        public X509Certificate2? Certificate => Tls?.Certificate;
+
+        /// <inheritdoc />
+        public override bool IsTls => Tls is not null;
+
+        /// <summary>No byte either way for this long closes the client (zero: never). Set before <see cref="Start"/>.</summary>
+        public TimeSpan IdleTimeout { get; set; } = DefaultIdleTimeout;
+
+        /// <summary>The longest a client may be served (zero: no limit). Set before <see cref="Start"/>.</summary>
+        public TimeSpan ClientTimeout { get; set; }
+
+        /// <summary>How long a TLS handshake may take. Set before <see cref="Start"/>.</summary>
+        public TimeSpan HandshakeTimeout { get; set; } = DefaultHandshakeTimeout;
+
+        /// <summary>How many TLS clients may be accepted and not yet in a slot at once (handshaking or waiting). Set before <see cref="Start"/>.</summary>
+        public int MaxPendingHandshakes { get; set; } = DefaultMaxPendingHandshakes;
+
+        /// <summary>Starts serving with the handler; the server owns (and disposes) it from here.</summary>
+        public void Start(IServerClientHandler handler)
+        {
+            if (Interlocked.CompareExchange(ref _handler, handler ?? throw new ArgumentNullException(nameof(handler)), null) is not null)
+            {
+                throw new InvalidOperationException("The server is already started.");
+            }
+
+            if (Tls is not null)
+            {
+                _handshakeSlots = new SemaphoreSlim(Math.Max(1, MaxPendingHandshakes));
+                _ = Task.Run(HandshakeLoopAsync);
+            }
+
+            if (IdleTimeout > TimeSpan.Zero || ClientTimeout > TimeSpan.Zero)
+            {
+                _ = Task.Run(WatchLoopAsync);
+            }
+
+            StartServing();
+        }
+
+        /// <inheritdoc />
+        protected override bool IsServingThread => _handler?.IsServingThread == true;
+
+        /// <inheritdoc />
+        protected override async Task<ServerWork?> NextAsync(CancellationToken token)
+        {
+            if (Tls is not null)
+            {
+                await _readyCount.WaitAsync(token).ConfigureAwait(false);
+                _ready.TryDequeue(out var handshaken);
+                _handshakeSlots!.Release();
+                return handshaken is null ? null : new ClientWork(this, handshaken);
+            }
+
+            var socket = await AcceptOrNullAsync(token).ConfigureAwait(false);
+            if (socket is null)
+            {
+                return null;
+            }
+
+            if (ResetBeforeData(socket))
+            {
+                RecordReset(socket);
+                return null;
+            }
+
+            return new ClientWork(this, NewSession(socket));
+        }
+
+        private async Task<Socket?> AcceptOrNullAsync(CancellationToken token)
+        {
+            try
+            {
+                return await ListenSocket.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                if (Stopping)
+                {
+                    throw new OperationCanceledException(token);
+                }
+
+                // EMFILE and friends: keep serving the clients we have and retry shortly.
+                LastAcceptError = ex.Message;
+                await DelayQuietly(TimeSpan.FromMilliseconds(200), token).ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        private ServerClientSession NewSession(Socket socket)
+        {
+            socket.NoDelay = true;
+            return new ServerClientSession(socket, null, this) { Encoding = Encoding, NewLine = NewLine };
+        }
+
+        /// <summary>
+        /// A client that connected and reset before sending anything (a scanner, a flood) is
+        /// recorded as failed without a script block run. Readable with nothing to read is either
+        /// end of stream (still served: the protocol may be server-first) or the reset.
+        /// </summary>
+        private static bool ResetBeforeData(Socket socket)
+        {
+            try
+            {
+                if (!socket.Poll(0, SelectMode.SelectRead) || socket.Available > 0)
+                {
+                    return false;
+                }
+
+                socket.Receive(new byte[1], 0, 1, SocketFlags.Peek);
+                return false;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionAborted)
+            {
+                return true;
+            }
+            catch (SocketException)
+            {
+                return false;
+            }
+        }
+
+        private void RecordReset(Socket socket)
+        {
+            EndPoint? remote = null;
+            try
+            {
+                remote = socket.RemoteEndPoint;
+            }
+            catch (SocketException)
+            {
+                // Already gone; the record has no endpoint.
+            }
+
+            socket.Dispose();
+            const string reason = "Reset by the client before any data";
+            var error = new PSSocketException(SocketErrorKind.ConnectionReset, $"{Endpoints.Format(remote)} reset the connection before sending any data; the script block did not run.", socketError: System.Net.Sockets.SocketError.ConnectionReset, target: remote);
+            RecordRefused(new ServerClientRecord(this, remote, DateTime.Now, TimeSpan.Zero, new ServerHandlerResult(null, new object[] { error }, threw: true), reason));
+        }
+
+        // ---- TLS handshakes beside the slots ---------------------------------------------------
+
+        private async Task HandshakeLoopAsync()
+        {
+            var token = AcceptToken;
+            while (!Stopping)
+            {
+                try
+                {
+                    await _handshakeSlots!.WaitAsync(token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                Socket? socket;
+                try
+                {
+                    socket = await AcceptOrNullAsync(token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                if (socket is null || Stopping)
+                {
+                    socket?.Dispose();
+                    _handshakeSlots.Release();
+                    continue;
+                }
+
+                _ = Task.Run(() => HandshakeAsync(socket));
+            }
+        }
+
+        private async Task HandshakeAsync(Socket socket)
+        {
+            var started = DateTime.Now;
+            var clock = Stopwatch.StartNew();
+            EndPoint? remote = null;
+            ServerClientSession? session = null;
+            try
+            {
+                remote = socket.RemoteEndPoint;
+                session = NewSession(socket);
+
+                // The same server handshake as a TLS listener, so the session shows TlsProtocol,
+                // CipherSuite and the SNI like every other TLS session.
+                await session.StartTlsAsServerAsync(Tls!, Deadline.After(HandshakeTimeout), AcceptToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                if (session is null)
+                {
+                    socket.Dispose();
+                }
+                else
+                {
+                    session.Close("TLS handshake failed");
+                }
+
+                _handshakeSlots!.Release();
+                if (!Stopping)
+                {
+                    RecordRefused(new ServerClientRecord(this, remote, started, clock.Elapsed, new ServerHandlerResult(null, new object[] { ex }, threw: true), session?.CloseReason ?? "TLS handshake failed"));
+                }
+
+                return;
+            }
+
+            if (Stopping)
+            {
+                session.Close("The server was stopped");
+                _handshakeSlots!.Release();
+                return;
+            }
+
+            _ready.Enqueue(session);
+            _readyCount.Release();
+        }
+
+        /// <inheritdoc />
+        protected override void OnStopAccepting()
+        {
+            while (_ready.TryDequeue(out var waiting))
+            {
+                waiting.Close("The server was stopped");
+            }
+        }
+
+        // ---- timeouts --------------------------------------------------------------------------
+
+        private async Task WatchLoopAsync()
+        {
+            var smallest = IdleTimeout > TimeSpan.Zero && (ClientTimeout <= TimeSpan.Zero || IdleTimeout < ClientTimeout) ? IdleTimeout : ClientTimeout;
+            var period = TimeSpan.FromTicks(Math.Min(Math.Max(smallest.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks), TimeSpan.FromSeconds(1).Ticks));
+            while (!ClientsToken.IsCancellationRequested)
+            {
+                await DelayQuietly(period, ClientsToken).ConfigureAwait(false);
+                var now = DateTime.Now;
+                foreach (var client in _clients.Keys)
+                {
+                    if (ClientTimeout > TimeSpan.Zero && now - client.StartedAt > ClientTimeout)
+                    {
+                        client.TimeOut($"Closed by the server: served for longer than the client timeout ({ClientTimeout.TotalSeconds:0.###} s)");
+                    }
+                    else if (IdleTimeout > TimeSpan.Zero && now - client.Session.LastActivityAt > IdleTimeout)
+                    {
+                        client.TimeOut($"Closed by the server: no data either way for the idle timeout ({IdleTimeout.TotalSeconds:0.###} s)");
+                    }
+                }
+            }
+        }
+
+        /// <inheritdoc />
+        protected override void ReleaseResources()
+        {
+            _handler?.Dispose();
+        }
+
+        private sealed class ClientWork : ServerWork, IDisposable
+        {
+            private readonly TcpServerSession _server;
+            private readonly CancellationTokenSource _cts = new();
+            private string? _timedOut;
+
+            public ClientWork(TcpServerSession server, ServerClientSession session)
+            {
+                _server = server;
+                Session = session;
+                Client = session.RemoteEndPoint;
+            }
+
+            public ServerClientSession Session { get; }
+
+            public DateTime StartedAt { get; private set; } = DateTime.Now;
+
+            public override EndPoint? Client { get; }
+
+            public override async Task<ServerClientRecord> RunAsync(CancellationToken token)
+            {
+                StartedAt = DateTime.Now;
+                var clock = Stopwatch.StartNew();
+                ServerHandlerResult result;
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, _cts.Token);
+                try
+                {
+                    _server.Registry.Register(Session);
+                    Session.Touch();
+                    _server._clients[this] = true;
+                    linked.Token.ThrowIfCancellationRequested();
+                    result = await _server._handler!.HandleAsync(Session, linked.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // The handler reports script errors in its result; this is setup failing (a closed socket).
+                    result = new ServerHandlerResult(null, new object[] { ex }, threw: true);
+                }
+                finally
+                {
+                    _server._clients.TryRemove(this, out _);
+                    _server.Registry.Remove(Session, "The server's script block for this client ended");
+                    Dispose();
+                }
+
+                if (_timedOut is { } reason)
+                {
+                    var errors = new System.Collections.Generic.List<object>(result.Errors)
+                    {
+                        new PSSocketException(SocketErrorKind.ReceiveTimeout, $"{reason}; the client {Endpoints.Format(Client)} was disconnected.", target: Client),
+                    };
+                    result = new ServerHandlerResult(result.Output, errors, threw: true, estimatedBytes: result.EstimatedBytes + 256);
+                }
+
+                return new ServerClientRecord(_server, Client, StartedAt, clock.Elapsed, result, Session.CloseReason, Session.Id);
+            }
+
+            public void TimeOut(string reason)
+            {
+                if (Interlocked.CompareExchange(ref _timedOut, reason, null) is not null)
+                {
+                    return;
+                }
+
+                Session.Close(reason);
+                try
+                {
+                    _cts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The client ended meanwhile.
+                }
+            }
+
+            public override void Interrupt(string reason) => _server.Registry.Remove(Session, reason);
+
+            public void Dispose() => _cts.Dispose();
+
+            public override string Describe() => $"session {Session} ({Endpoints.Format(Client)})";
+        }
+    }
+}
