@@ -34,12 +34,13 @@ Remove-Variable -Name __PSSocketScript, __PSSocketUsing, __PSSocketEntry -ErrorA
         private const int PipelineStackSize = 10_000_000;
 
         [ThreadStatic]
-        private static ScriptBlockServerHandler? t_serving;
+        private static ScriptBlockServerHandler? s_serving;
 
         private readonly RunspacePool _pool;
         private readonly ServerScript _script;
         private readonly object[] _arguments;
         private readonly System.Text.Encoding _encoding;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<Thread, PowerShell> _running = new();
         private int _disposed;
 
         public ScriptBlockServerHandler(ServerScript script, object[]? arguments, int throttleLimit, string? modulePath, System.Text.Encoding encoding)
@@ -65,7 +66,7 @@ Remove-Variable -Name __PSSocketScript, __PSSocketUsing, __PSSocketEntry -ErrorA
             var done = new TaskCompletionSource<ServerHandlerResult>(TaskCreationOptions.RunContinuationsAsynchronously);
             var thread = new Thread(() =>
             {
-                t_serving = this;
+                s_serving = this;
                 try
                 {
                     done.TrySetResult(Invoke(client, token));
@@ -73,6 +74,10 @@ Remove-Variable -Name __PSSocketScript, __PSSocketUsing, __PSSocketEntry -ErrorA
                 catch (Exception ex)
                 {
                     done.TrySetException(ex);
+                }
+                finally
+                {
+                    _running.TryRemove(Thread.CurrentThread, out _);
                 }
             }, PipelineStackSize)
             {
@@ -87,6 +92,7 @@ Remove-Variable -Name __PSSocketScript, __PSSocketUsing, __PSSocketEntry -ErrorA
         {
             var output = new List<PSObject>();
             using var ps = PowerShell.Create();
+            _running[Thread.CurrentThread] = ps;
             ps.RunspacePool = _pool;
             ps.AddScript(Wrapper, useLocalScope: true)
                 .AddArgument(_script.Text)
@@ -102,7 +108,7 @@ Remove-Variable -Name __PSSocketScript, __PSSocketUsing, __PSSocketEntry -ErrorA
                     token.ThrowIfCancellationRequested();
                     ps.Invoke(null, output);
                 }
-                catch (Exception ex) when (token.IsCancellationRequested && ex is PipelineStoppedException or OperationCanceledException)
+                catch (Exception ex) when (token.IsCancellationRequested && ex is PipelineStoppedException or OperationCanceledException or ThreadInterruptedException)
                 {
                     threw = true;
                     errors.Add(new ErrorRecord(ex, "StoppedByServer", ErrorCategory.OperationStopped, client)
@@ -127,7 +133,21 @@ Remove-Variable -Name __PSSocketScript, __PSSocketUsing, __PSSocketEntry -ErrorA
             return new ServerHandlerResult(items, errors, threw, replies, size);
         }
 
-        public bool IsServingThread => ReferenceEquals(t_serving, this);
+        public bool IsServingThread => ReferenceEquals(s_serving, this);
+
+        /// <summary>
+        /// Wakes script blocks that a stop did not end because they wait inside .NET (a sleep, a
+        /// lock, a wait handle): the wait throws and the pipeline ends. A busy loop or a blocking
+        /// native call is not reached; those threads are background threads and end with the process.
+        /// </summary>
+        public void Interrupt()
+        {
+            foreach (var entry in _running)
+            {
+                StopQuietly(entry.Value);
+                entry.Key.Interrupt();
+            }
+        }
 
         private static void StopQuietly(PowerShell ps)
         {

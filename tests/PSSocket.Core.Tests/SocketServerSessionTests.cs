@@ -26,6 +26,10 @@ namespace PSSocket.Tests
             public Task<ServerHandlerResult> HandleAsync(object client, CancellationToken token) => _serve(client, token);
 
             public void Dispose() => Interlocked.Increment(ref Disposed);
+
+            public void Interrupt()
+            {
+            }
         }
 
         private static async Task<string> EchoOneLineAsync(TcpClient client, string line)

@@ -60,6 +60,9 @@ namespace PSSocket
         /// server), which must not wait for the handlers to end: it is one of them.
         /// </summary>
         bool IsServingThread { get; }
+
+        /// <summary>Wakes handlers that a stop did not end (stuck in a wait): the server gave up on them. Must not block.</summary>
+        void Interrupt();
     }
 
     /// <summary>What serving one client produced.</summary>

@@ -44,6 +44,7 @@ namespace PSSocket
         private int _accepted;
         private int _active;
         private int _failed;
+        private int _reset;
         private long _recordsDropped;
         private long _recordBytesDropped;
         private long _recordBytes;
@@ -136,8 +137,11 @@ namespace PSSocket
         /// <summary>Clients being served now.</summary>
         public int ClientsActive => Volatile.Read(ref _active);
 
-        /// <summary>Clients whose work failed: the script block threw, the TLS handshake failed, the client reset or was closed for a timeout.</summary>
+        /// <summary>Clients whose work failed: the script block threw, the TLS handshake failed, or the client was closed for a timeout.</summary>
         public int ClientsFailed => Volatile.Read(ref _failed);
+
+        /// <summary>Clients that connected and reset before sending anything (scanners, floods): recorded as failed, never served.</summary>
+        public int ClientsReset => Volatile.Read(ref _reset);
 
         /// <summary>Client records dropped unread because more than <see cref="MaxRecords"/> or <see cref="MaxRecordBytes"/> were waiting.</summary>
         public long RecordsDropped => Interlocked.Read(ref _recordsDropped);
@@ -256,8 +260,12 @@ namespace PSSocket
             });
         }
 
-        /// <summary>Records a client that was refused before any work ran (a TLS handshake that failed, a reset).</summary>
-        protected void RecordRefused(ServerClientRecord record)
+        /// <summary>
+        /// Records a client that was refused before any work ran: a TLS handshake that failed
+        /// (counted in ClientsFailed) or a reset before any data (counted in ClientsReset: a
+        /// scanner's probe is no failure of the service).
+        /// </summary>
+        protected void RecordRefused(ServerClientRecord record, bool reset = false)
         {
             if (record is null)
             {
@@ -265,7 +273,7 @@ namespace PSSocket
             }
 
             Interlocked.Increment(ref _accepted);
-            Interlocked.Increment(ref _failed);
+            Interlocked.Increment(ref reset ? ref _reset : ref _failed);
             AddRecord(record);
             Signal();
         }
@@ -394,7 +402,31 @@ namespace PSSocket
                 stuck.Add(entry.Work.Describe());
             }
 
+            if (stuck.Count > 0 && !fromInside)
+            {
+                InterruptStuck();
+            }
+
             return stuck;
+        }
+
+        /// <summary>
+        /// Closes the server and wakes every client's work at once, without the usual grace (the
+        /// process is exiting: nothing may hold it up).
+        /// </summary>
+        public void Abort(string reason)
+        {
+            Close(reason);
+            try
+            {
+                _clientsCts.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already torn down.
+            }
+
+            InterruptStuck();
         }
 
         private void StopAccepting()
@@ -457,6 +489,7 @@ namespace PSSocket
                 var done = WhenServedAsync();
                 if (!await Deadline.After(TeardownWait).WaitAsync(done, CancellationToken.None).ConfigureAwait(false))
                 {
+                    InterruptStuck();
                     _ = done.ContinueWith(t => t.Exception, TaskScheduler.Default);
                 }
             }
@@ -473,6 +506,11 @@ namespace PSSocket
                     Signal();
                 }
             }
+        }
+
+        /// <summary>Wakes the work a stop could not end (script blocks waiting inside .NET); the server has given up on it. Must not block.</summary>
+        protected virtual void InterruptStuck()
+        {
         }
 
         /// <summary>Releases what the kind holds for its clients (the runspace pool), once they ended or were given up on. Must not block.</summary>

@@ -184,7 +184,7 @@ namespace PSSocket
             socket.Dispose();
             const string reason = "Reset by the client before any data";
             var error = new PSSocketException(SocketErrorKind.ConnectionReset, $"{Endpoints.Format(remote)} reset the connection before sending any data; the script block did not run.", socketError: System.Net.Sockets.SocketError.ConnectionReset, target: remote);
-            RecordRefused(new ServerClientRecord(this, remote, DateTime.Now, TimeSpan.Zero, new ServerHandlerResult(null, new object[] { error }, threw: true), reason));
+            RecordRefused(new ServerClientRecord(this, remote, DateTime.Now, TimeSpan.Zero, new ServerHandlerResult(null, new object[] { error }, threw: true), reason), reset: true);
         }
 
         // ---- TLS handshakes beside the slots ---------------------------------------------------
@@ -302,6 +302,9 @@ namespace PSSocket
                 }
             }
         }
+
+        /// <inheritdoc />
+        protected override void InterruptStuck() => _handler?.Interrupt();
 
         /// <inheritdoc />
         protected override void ReleaseResources()

@@ -73,6 +73,9 @@ namespace PSSocket
         }
 
         /// <inheritdoc />
+        protected override void InterruptStuck() => _handler?.Interrupt();
+
+        /// <inheritdoc />
         protected override void ReleaseResources()
         {
             _handler?.Dispose();

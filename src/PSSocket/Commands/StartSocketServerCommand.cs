@@ -148,6 +148,7 @@ namespace PSSocket.Commands
                 }
 
                 SessionManager.Register(server, Name);
+                ModuleLifetime.Own(server);
                 var handler = new ScriptBlockServerHandler(script, ArgumentList, ThrottleLimit, ModulePath(), server.Encoding);
                 if (tcp is not null)
                 {

@@ -31,7 +31,7 @@ namespace PSSocket.Commands
         public SwitchParameter PassThru { get; set; }
 
         /// <summary>How long stopped script blocks get to end after the server closes before they are reported and given up on.</summary>
-        private static readonly System.TimeSpan StopGrace = System.TimeSpan.FromSeconds(3);
+        private static readonly System.TimeSpan s_stopGrace = System.TimeSpan.FromSeconds(3);
 
         /// <inheritdoc />
         protected override object? SessionArgument => Server;
@@ -71,7 +71,7 @@ namespace PSSocket.Commands
 
             int active = server.ClientsActive;
             bool wait = Wait.IsPresent || Timeout > 0;
-            var stuck = Run(t => server.StopAsync(Deadline.AfterSeconds(Timeout), wait, StopGrace, t));
+            var stuck = Run(t => server.StopAsync(Deadline.AfterSeconds(Timeout), wait, s_stopGrace, t));
             foreach (var client in stuck)
             {
                 WriteWarning($"Server {server}: the script block of {client} did not stop (it is inside a call PowerShell cannot interrupt). Its connection is closed and the server no longer waits for it; it ends on its own or with the process.");
