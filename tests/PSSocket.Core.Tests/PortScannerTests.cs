@@ -13,6 +13,18 @@ namespace PSSocket.Tests
 {
     public class PortScannerTests
     {
+        /// <summary>
+        /// A loopback port that refuses connections (bound, not listening) and stays so while the socket
+        /// lives: a port freed for "closed" could be taken by a parallel test before the probe.
+        /// </summary>
+        private static Socket ClosedPort(out int port)
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)s.LocalEndPoint!).Port;
+            return s;
+        }
+
         private static int FreePort()
         {
             var l = new TcpListener(IPAddress.Loopback, 0);
@@ -22,7 +34,7 @@ namespace PSSocket.Tests
             return port;
         }
 
-        private static List<PortCheckResult> Scan(PortScanOptions options, params PortScanTarget[] targets) =>
+        internal static List<PortCheckResult> Scan(PortScanOptions options, params PortScanTarget[] targets) =>
             Items(options, targets).Select(i => i.Result).ToList();
 
         private static List<ScanItem<PortCheckResult>> Items(PortScanOptions options, params PortScanTarget[] targets)
@@ -36,7 +48,7 @@ namespace PSSocket.Tests
             scanner.Complete();
             var items = new List<ScanItem<PortCheckResult>>();
             var limit = Stopwatch.StartNew();
-            while (!scanner.IsFinished && limit.Elapsed < TimeSpan.FromSeconds(60))
+            while (!scanner.IsFinished && limit.Elapsed < TimeSpan.FromSeconds(180))
             {
                 if (scanner.TryTake(out var item, 100))
                 {
@@ -56,7 +68,7 @@ namespace PSSocket.Tests
             try
             {
                 int open = ((IPEndPoint)listener.LocalEndpoint).Port;
-                int closed = FreePort();
+                using var closedSocket = ClosedPort(out int closed);
                 var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.1", new[] { open, closed }))
                     .ToDictionary(r => r.Port);
                 Assert.Equal(PortStatus.Open, results[open].Status);
@@ -165,7 +177,8 @@ namespace PSSocket.Tests
             try
             {
                 int open = ((IPEndPoint)listener.LocalEndpoint).Port;
-                var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.0/30", new[] { open, FreePort() })).ToList();
+                using var closedSocket = ClosedPort(out int closed);
+                var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.0/30", new[] { open, closed })).ToList();
                 Assert.Equal(8, results.Count);
                 Assert.Equal(new[] { "127.0.0.0", "127.0.0.1", "127.0.0.2", "127.0.0.3" }, results.Select(r => r.ComputerName).Distinct().OrderBy(s => s));
                 var hit = Assert.Single(results, r => r.Status == PortStatus.Open);
@@ -219,27 +232,6 @@ namespace PSSocket.Tests
             finally
             {
                 listener.Stop();
-            }
-        }
-
-        [Fact]
-        public void SweepsEveryLoopbackPortAndFindsExactlyTheListeners()
-        {
-            var listeners = Enumerable.Range(0, 5).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-            listeners.ForEach(l => l.Start());
-            try
-            {
-                var mine = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToHashSet();
-                var results = Scan(new PortScanOptions(), new PortScanTarget("127.0.0.1", PortSpec.Parse("1-65535"))).ToList();
-                Assert.Equal(65535, results.Count);
-                Assert.Equal(65535, results.Select(r => r.Port).Distinct().Count());
-                var open = results.Where(r => r.Status == PortStatus.Open).Select(r => r.Port).ToHashSet();
-                Assert.Subset(open, mine);
-                Assert.DoesNotContain(results, r => r.Status is PortStatus.Error or PortStatus.Filtered);
-            }
-            finally
-            {
-                listeners.ForEach(l => l.Stop());
             }
         }
     }
