@@ -9,8 +9,13 @@ namespace PSSocket.Net
     public readonly struct Deadline
     {
         private readonly long _endTicks;
+        private readonly TimeSpan _timeout;
 
-        private Deadline(long endTicks) => _endTicks = endTicks;
+        private Deadline(long endTicks, TimeSpan timeout = default)
+        {
+            _endTicks = endTicks;
+            _timeout = timeout;
+        }
 
         /// <summary>A deadline that never passes.</summary>
         public static Deadline Infinite => new(long.MaxValue);
@@ -19,11 +24,14 @@ namespace PSSocket.Net
         public static Deadline After(TimeSpan timeout) =>
             timeout <= TimeSpan.Zero || timeout == Timeout.InfiniteTimeSpan || timeout.TotalDays > 24
                 ? Infinite
-                : new Deadline(Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency));
+                : new Deadline(Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency), timeout);
 
         /// <summary>A deadline from a number of seconds; zero or less means none.</summary>
         public static Deadline AfterSeconds(double seconds) =>
             seconds <= 0 || double.IsNaN(seconds) || seconds > 2_000_000 ? Infinite : After(TimeSpan.FromSeconds(seconds));
+
+        /// <summary>The timeout the deadline was made from (Timeout.InfiniteTimeSpan when infinite), for messages.</summary>
+        public TimeSpan Duration => IsInfinite ? Timeout.InfiniteTimeSpan : _timeout;
 
         /// <summary>True for a deadline that never passes.</summary>
         public bool IsInfinite => _endTicks == long.MaxValue;

@@ -119,7 +119,7 @@ namespace PSSocket
         /// <summary>The most pager prompts one step answers.</summary>
         public const int MaxPages = 10000;
 
-        private const int TailBytes = 200;
+        private const int TailBytes = TcpSession.TailBytes;
 
         /// <summary>Starts a transcript for a session.</summary>
         public static ConversationTranscript Begin(TcpSession session) => new(session);
@@ -303,10 +303,9 @@ namespace PSSocket
 
         private static string LastReceived(TcpSession session, StringBuilder received)
         {
-            var tail = session.PeekBufferedTail(TailBytes);
-            if (tail.Length > 0)
+            if (session.DescribeBufferedTail() is { } tail)
             {
-                return $"Last {tail.Length} bytes received: \"{SessionTranscript.Escape(session.Encoding.GetString(tail))}\"";
+                return tail;
             }
 
             if (received.Length > 0)

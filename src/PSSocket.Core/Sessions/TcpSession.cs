@@ -390,10 +390,7 @@ namespace PSSocket
                             continue;
                         }
 
-                        string got = rule.Needs is int need ? $" ({buffer.Count} of {need} bytes arrived)" : buffer.Count > 0 ? $" ({buffer.Count} bytes arrived and stay buffered)" : "";
-                        throw new PSSocketException(SocketErrorKind.ReceiveTimeout,
-                            $"Nothing that completes the read arrived on session {this} within the timeout{got}. The session is still open.",
-                            target: this);
+                        throw new PSSocketException(SocketErrorKind.ReceiveTimeout, TimeoutMessage(deadline.Duration, rule.Needs), target: this);
                     }
                 }
             }
@@ -401,6 +398,24 @@ namespace PSSocket
             {
                 _transport.ReceiveLock.Release();
             }
+        }
+
+        /// <summary>What a receive that timed out tells the user: the timeout, what arrived, and its last bytes.</summary>
+        private string TimeoutMessage(TimeSpan timeout, int? needed)
+        {
+            int count = _transport.Buffer.Count;
+            string got = count == 0 ? "nothing arrived"
+                : needed is int need ? $"{count} of {need} bytes arrived and stay buffered"
+                : $"{count} bytes arrived and stay buffered";
+            string tail = count == 0 ? "" : $" {DescribeBufferedTail()}.";
+            return $"Nothing that completes the read arrived on session {this} within {TcpTransport.Describe(timeout)}: {got}.{tail} The session is still open.";
+        }
+
+        /// <summary>The last (up to 200) bytes buffered, decoded and escaped, for messages; null when nothing is buffered.</summary>
+        internal string? DescribeBufferedTail()
+        {
+            var tail = PeekBufferedTail(TailBytes);
+            return tail.Length == 0 ? null : $"Last {tail.Length} bytes received: \"{SessionTranscript.Escape(Encoding.GetString(tail))}\"";
         }
 
         private async Task AcquireAsync(SemaphoreSlim gate, Deadline deadline, SocketErrorKind onTimeout, CancellationToken token)
