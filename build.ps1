@@ -24,6 +24,8 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 $Root = $PSScriptRoot
 $PesterVersion = '6.2.0'
+# The console runner that runs the engine tests on Mono (restored by the test project).
+$XunitConsoleVersion = '2.4.1'
 
 function Get-ModuleVersion {
     [xml] $props = Get-Content -Raw (Join-Path $Root 'src/Directory.Build.props')
@@ -75,9 +77,56 @@ function Invoke-Docs {
     & $converter -DocsPath $docs -OutputPath (Join-Path (Get-ModuleOutput) 'en-US') -ModuleName PSSocket
 }
 
-function Get-PesterModulePath {
+function Get-NuGetPackagePath {
+    param([string] $RelativePath)
     $globalPackages = (dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', ''
-    Join-Path $globalPackages.Trim() "pester/$PesterVersion/tools/Pester.psd1"
+    Join-Path $globalPackages.Trim() $RelativePath
+}
+
+function Get-PesterModulePath {
+    Get-NuGetPackagePath "pester/$PesterVersion/tools/Pester.psd1"
+}
+
+# The engine's xunit tests on Mono, the stand-in here for .NET Framework (where Windows
+# PowerShell 5.1 runs the same netstandard2.0 engine): the net472 build of the test project, run
+# by the xunit console runner that the project restores. Returns Passed, Failed and Skipped; no
+# mono, a failed build, a run past its time limit or no result file is one failure, never a pass.
+function Invoke-MonoTest {
+    param([int] $TimeoutSeconds = 150)
+    Write-Host '==> xunit on Mono (tests/PSSocket.Core.Tests, net472)' -ForegroundColor Cyan
+    $result = [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }
+    $mono = Get-Command mono -CommandType Application -ErrorAction Ignore | Select-Object -First 1
+    if (-not $mono) {
+        Write-Host 'mono is not installed (Debian: apt-get install mono-runtime mono-devel): counted as one failure' -ForegroundColor Red
+        return $result
+    }
+    $project = Join-Path $Root 'tests/PSSocket.Core.Tests/PSSocket.Core.Tests.csproj'
+    dotnet build $project -c $Configuration -f net472 --nologo -v:q -clp:NoSummary | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        Write-Host 'the net472 test build failed: counted as one failure' -ForegroundColor Red
+        return $result
+    }
+    $runner = Get-NuGetPackagePath "xunit.runner.console/$XunitConsoleVersion/tools/net472/xunit.console.exe"
+    $bin = Join-Path $Root "tests/PSSocket.Core.Tests/bin/$Configuration/net472"
+    $xml = Join-Path $Root 'out/TestResults/mono.xml'
+    New-Item -ItemType Directory -Force (Split-Path $xml) | Out-Null
+    Remove-Item $xml -ErrorAction Ignore
+    $start = [Diagnostics.ProcessStartInfo]::new($mono.Source)
+    foreach ($a in $runner, (Join-Path $bin 'PSSocket.Core.Tests.dll'), '-noshadow', '-parallel', 'none', '-xml', $xml) { $start.ArgumentList.Add($a) }
+    $start.WorkingDirectory = $bin
+    $process = [Diagnostics.Process]::Start($start)
+    if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
+        $process.Kill($true)
+        Write-Host "the Mono run took longer than $TimeoutSeconds s and was stopped: counted as one failure" -ForegroundColor Red
+        return $result
+    }
+    $a = if (Test-Path $xml) { ([xml] (Get-Content -Raw $xml)).SelectSingleNode('/assemblies/assembly') }
+    if (-not $a) {
+        Write-Host "the Mono run wrote no results (exit code $($process.ExitCode)): counted as one failure" -ForegroundColor Red
+        return $result
+    }
+    # GetAttribute: the assembly element also has an <errors> child.
+    [pscustomobject]@{ Passed = [int] $a.GetAttribute('passed'); Failed = [int] $a.GetAttribute('failed') + [int] $a.GetAttribute('errors'); Skipped = [int] $a.GetAttribute('skipped') }
 }
 
 function Invoke-Test {
@@ -89,6 +138,9 @@ function Invoke-Test {
     $xunit = & (Join-Path $Root 'tests/Invoke-DotnetTest.ps1') -Project $project -Configuration $Configuration -ResultsDirectory (Join-Path $Root 'out/TestResults')
     $passed += $xunit.Passed; $failed += $xunit.Failed; $skipped += $xunit.Skipped
     foreach ($p in $xunit.Problems) { Write-Host "xunit run not trusted, counted as one failure: $p" -ForegroundColor Red }
+
+    $mono = Invoke-MonoTest
+    $passed += $mono.Passed; $failed += $mono.Failed; $skipped += $mono.Skipped
 
     # A failing check, not a test: it fails the task without entering the counts.
     Write-Host '==> dotnet format --verify-no-changes (style and analyzers)' -ForegroundColor Cyan

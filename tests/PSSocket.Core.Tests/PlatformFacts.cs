@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Xunit;
 
 namespace PSSocket.Tests
@@ -28,7 +29,7 @@ namespace PSSocket.Tests
         public static string? SkipReason(Needs needs)
         {
             var missing = new List<string>();
-            if (needs.HasFlag(Needs.Linux) && !OperatingSystem.IsLinux())
+            if (needs.HasFlag(Needs.Linux) && !RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
             {
                 missing.Add("Linux");
             }

@@ -36,9 +36,9 @@ namespace PSSocket.Tests
         {
             var stream = client.GetStream();
             var bytes = Encoding.ASCII.GetBytes(line + "\n");
-            await stream.WriteAsync(bytes);
+            await stream.WriteAsync(bytes, 0, bytes.Length);
             var buffer = new byte[256];
-            int n = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            int n = await stream.ReadAsync(buffer, 0, buffer.Length).WaitAsync(TimeSpan.FromSeconds(10));
             return Encoding.ASCII.GetString(buffer, 0, n).TrimEnd('\n');
         }
 
@@ -99,7 +99,7 @@ namespace PSSocket.Tests
             Assert.Equal(0, server.ClientsActive);
             Assert.True(session.IsClosed);
             Assert.Null(SessionManager.Get(session.Id));
-            Assert.Equal(0, await client.GetStream().ReadAsync(new byte[16]).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(0, await client.GetStream().ReadAsync(new byte[16], 0, 16).WaitAsync(TimeSpan.FromSeconds(10)));
         }
 
         [Fact]
@@ -124,7 +124,7 @@ namespace PSSocket.Tests
         public void RepliesJoinRunsOfBytesAndEncodeText()
         {
             var datagrams = ServerReplies.ToDatagrams(new object?[] { (byte)1, (byte)2, "ab", null, new byte[] { 9 }, (byte)3, 42 }, Encoding.ASCII);
-            Assert.Equal(new List<byte[]> { new byte[] { 1, 2 }, "ab"u8.ToArray(), new byte[] { 9 }, new byte[] { 3 }, "42"u8.ToArray() }, datagrams);
+            Assert.Equal(new List<byte[]> { new byte[] { 1, 2 }, Encoding.ASCII.GetBytes("ab"), new byte[] { 9 }, new byte[] { 3 }, Encoding.ASCII.GetBytes("42") }, datagrams);
         }
 
         private sealed class RecordingRegistry : ISessionRegistry

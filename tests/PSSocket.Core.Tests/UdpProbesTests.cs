@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -26,7 +27,7 @@ namespace PSSocket.Tests
         public void DnsQueryAsksOneQuestionWithRecursionDesiredAndItsId()
         {
             byte[] q = UdpProbes.Request(UdpProbe.Dns, 0xBEEF);
-            Assert.Equal(new byte[] { 0xBE, 0xEF, 0x01, 0x00, 0x00, 0x01 }, q[..6]);
+            Assert.Equal(new byte[] { 0xBE, 0xEF, 0x01, 0x00, 0x00, 0x01 }, q.Take(6).ToArray());
             Assert.Equal(17, q.Length);
         }
 
@@ -68,7 +69,7 @@ namespace PSSocket.Tests
             byte[] req = UdpProbes.Request(UdpProbe.Snmp, 0x0102, "s3cret");
             Assert.Equal(0x30, req[0]);
             Assert.Equal(req.Length - 2, req[1]);
-            Assert.Equal(new byte[] { 0x02, 0x01, 0x01, 0x04, 0x06 }, req[2..7]);
+            Assert.Equal(new byte[] { 0x02, 0x01, 0x01, 0x04, 0x06 }, req.Skip(2).Take(5).ToArray());
             Assert.Equal("s3cret", Encoding.ASCII.GetString(req, 7, 6));
             Assert.Equal(0xA0, req[13]);
             Assert.Contains("2B-06-01-02-01-01-01-00", BitConverter.ToString(req), StringComparison.Ordinal);
