@@ -124,7 +124,11 @@ Describe 'Connect-TcpSocket -Proxy through microsocks (SOCKS5)' -Skip:([bool] (G
 
     It 'authenticates with -ProxyCredential and with user:password in the URI, the password shown nowhere (nor in remoting)' {
         Assert-RedisPing (Connect-TcpSocket 127.0.0.1 $RedisPort -Proxy "socks5://127.0.0.1:$SocksAuth" -ProxyCredential $Cred)
-        $s = Connect-TcpSocket 127.0.0.1 $RedisPort -Proxy "socks5h://alice:$([Uri]::EscapeDataString($Secret))@127.0.0.1:$SocksAuth"
+        $out = Connect-TcpSocket 127.0.0.1 $RedisPort -Proxy "socks5h://alice:$([Uri]::EscapeDataString($Secret))@127.0.0.1:$SocksAuth" -Verbose 4>&1
+        $verbose = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] })
+        $verbose.Message -join "`n" | Should -Match 'through proxy socks5h://alice@127\.0\.0\.1'
+        $verbose.Message -join "`n" | Should -Not -Match ([regex]::Escape($Secret))
+        $s = $out | Where-Object { $_ -is [PSSocket.TcpSession] }
         Assert-RedisPing $s
         "$($s.Proxy)" | Should -Be "socks5h://alice@127.0.0.1:$SocksAuth"
         $xml = [System.Management.Automation.PSSerializer]::Serialize($s)
