@@ -81,5 +81,15 @@ namespace PSSocket
 
         /// <summary>Why the TLS handshake failed (for example: the port does not speak TLS).</summary>
         public string? TlsError { get; set; }
+
+        /// <summary>With -Banner: what the service said first over TLS, escaped and bounded; empty when it said nothing in time.</summary>
+        public string? Banner { get; set; }
+    }
+
+    /// <summary>One target × port of Test-TcpPort -Banner: the plain result and what the service said first.</summary>
+    public sealed class BannerPortCheckResult : PortCheckResult
+    {
+        /// <summary>What the service said first (within -BannerTimeout), escaped and bounded to a few hundred characters; empty when it said nothing in time.</summary>
+        public string? Banner { get; set; }
     }
 }

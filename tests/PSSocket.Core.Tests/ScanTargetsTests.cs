@@ -74,5 +74,23 @@ namespace PSSocket.Tests
             Assert.Equal(new[] { false, true }, v.TakeReady().ToArray());
             Assert.Empty(v.TakeRest());
         }
+
+        [Fact]
+        public void RedisGetsAPingByDefaultAndAProbeOfOursReplacesIt()
+        {
+            Assert.Equal("PING\r\n", System.Text.Encoding.ASCII.GetString(PortBannerProbe.ProbeFor(6379, null)!));
+            Assert.Null(PortBannerProbe.ProbeFor(22, null));
+            Assert.Null(PortBannerProbe.ProbeFor(6379, ""));
+            Assert.Equal("HEAD", System.Text.Encoding.ASCII.GetString(PortBannerProbe.ProbeFor(80, "HEAD")!));
+        }
+
+        [Fact]
+        public void BannersAreEscapedAndBounded()
+        {
+            var bytes = System.Text.Encoding.ASCII.GetBytes(new string('a', 600) + "\r\n");
+            Assert.Equal(PortBannerProbe.MaxShown, PortBannerProbe.Escape(bytes, bytes.Length).Length);
+            var evil = new byte[] { 0x1B, (byte)'[', (byte)'m', 0xFF, (byte)'\\', (byte)'\r', (byte)'\n' };
+            Assert.Equal("\\x1B[m\\xFF\\\\", PortBannerProbe.Escape(evil, evil.Length));
+        }
     }
 }

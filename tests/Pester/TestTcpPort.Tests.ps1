@@ -555,6 +555,86 @@ Import-Module $ModulePath
         }
     }
 
+    Context 'service banners (-Banner)' {
+        BeforeAll {
+            $script:bannerDir = Join-Path ([IO.Path]::GetTempPath()) "psst-banner-$([guid]::NewGuid().ToString('n'))"
+            New-Item -ItemType Directory $script:bannerDir | Out-Null
+            $script:peers = [System.Collections.Generic.List[object]]::new()
+            $script:silent = Start-PortPeer -Count 1
+
+            # sshd in the foreground on a free loopback port with a host key of its own.
+            $script:sshSkip = Get-PeerSkipReason 'openssh-server' -Command ssh-keygen -Path /usr/sbin/sshd
+            if (-not $script:sshSkip) {
+                if (-not (Test-Path /run/sshd)) { New-Item -ItemType Directory -Force /run/sshd | Out-Null }
+                $key = Join-Path $script:bannerDir 'host_ed25519'
+                & ssh-keygen -q -t ed25519 -N '' -f $key
+                $script:sshPort = Get-FreeTcpPort
+                $config = Join-Path $script:bannerDir 'sshd_config'
+                @("Port $($script:sshPort)", 'ListenAddress 127.0.0.1', "HostKey $key", "PidFile $(Join-Path $script:bannerDir 'sshd.pid')", 'UsePAM no') | Set-Content -Path $config -Encoding ascii
+                $script:peers.Add((Start-Peer /usr/sbin/sshd @('-D', '-e', '-f', $config)))
+                Wait-TcpPort -Port $script:sshPort -TimeoutSec 15
+            }
+
+            $script:smtpPort = Get-FreeTcpPort
+            $script:peers.Add((Start-Peer python3 @((Join-Path $PSScriptRoot 'peers/smtp-server.py'), "$($script:smtpPort)", $script:bannerDir)))
+            Wait-TcpPort -Port $script:smtpPort -TimeoutSec 15
+
+            $script:redisSkip = Get-PeerSkipReason redis-server
+            if (-not $script:redisSkip) {
+                $script:redisPort = Get-FreeTcpPort
+                $script:peers.Add((Start-Peer (Get-Command redis-server).Source @('--port', "$($script:redisPort)", '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no')))
+                Wait-TcpPort -Port $script:redisPort -TimeoutSec 15
+            }
+
+            # A service whose greeting carries a terminal escape sequence and a NUL.
+            $script:evilPort = Get-FreeTcpPort
+            $evil = "import socket`ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $($script:evilPort))); s.listen(16)`nwhile True:`n    c, _ = s.accept(); c.sendall(b'\x1b[2J\x1b]0;pwned\x07hi\x00there\r\n'); c.close()"
+            $script:peers.Add((Start-Peer python3 @('-c', $evil)))
+            Wait-TcpPort -Port $script:evilPort -TimeoutSec 15
+        }
+        AfterAll {
+            foreach ($p in $script:peers) { Stop-Peer $p }
+            Stop-Peer $script:silent.Process
+            Remove-Item -Recurse -Force $script:bannerDir -ErrorAction SilentlyContinue
+        }
+
+        It 'reads the SSH and SMTP greetings of open ports, and says when a port said nothing' {
+            if ($script:sshSkip) { Set-ItResult -Skipped -Because $script:sshSkip; return }
+            $quiet = $script:silent.Open[0]
+            $r = @(Test-TcpPort 127.0.0.1 -Port $script:sshPort, $script:smtpPort, $quiet -Banner -BannerTimeout 3)
+            $r.Count | Should -Be 3
+            $by = @{}; $r | ForEach-Object { $by[$_.Port] = $_ }
+            $r | ForEach-Object { $_.Status | Should -Be 'Open'; $_.PSObject.TypeNames[0] | Should -Be 'PSSocket.BannerPortCheckResult' }
+            $by[$script:sshPort].Banner | Should -Match '^SSH-2\.0-OpenSSH'
+            $by[$script:smtpPort].Banner | Should -Be '220 mail.example.test ESMTP test server ready'
+            $by[$quiet].Banner | Should -BeNullOrEmpty
+            $by[$quiet].Detail | Should -Match 'No banner within 3 s'
+            ($r | Out-String -Width 200) | Should -Match 'Banner'
+        }
+
+        It 'shows escape sequences and control bytes escaped, never raw' {
+            $r = Test-TcpPort 127.0.0.1 -Port $script:evilPort -Banner
+            $r.Banner | Should -Be '\x1B[2J\x1B]0;pwned\x07hi\x00there'
+            $r.Banner | Should -Not -Match '[\x00-\x1f\x7f]'
+        }
+
+        It 'sends -BannerProbe text to services that wait for the client (redis), and nothing with an empty probe' {
+            if ($script:redisSkip) { Set-ItResult -Skipped -Because $script:redisSkip; return }
+            # redis speaks only when spoken to (on 6379 it gets a PING by default; this one runs on a free port).
+            (Test-TcpPort 127.0.0.1 -Port $script:redisPort -Banner -BannerTimeout 0.5).Banner | Should -BeNullOrEmpty
+            (Test-TcpPort 127.0.0.1 -Port $script:redisPort -Banner -BannerProbe "PING`r`n").Banner | Should -Be '+PONG'
+            (Test-TcpPort 127.0.0.1 -Port $script:redisPort -Banner -BannerProbe "ECHO hello`r`n").Banner | Should -Be '$5\r\nhello'
+            (Test-TcpPort 127.0.0.1 -Port $script:redisPort -Banner -BannerProbe '' -BannerTimeout 0.5).Banner | Should -BeNullOrEmpty
+        }
+
+        It 'reads nothing and adds no Banner property without -Banner; -BannerTimeout alone is misuse' {
+            $r = Test-TcpPort 127.0.0.1 -Port $script:smtpPort
+            $r.Status | Should -Be 'Open'
+            $r.PSObject.Properties['Banner'] | Should -BeNullOrEmpty
+            { Test-TcpPort 127.0.0.1 -Port $script:smtpPort -BannerTimeout 1 } | Should -Throw '*only with -Banner*'
+        }
+    }
+
     Context 'TLS certificate facts' {
         BeforeAll {
             $script:tlsDir = Join-Path ([IO.Path]::GetTempPath()) "psst-tls-$([guid]::NewGuid().ToString('n'))"
@@ -598,6 +678,36 @@ Import-Module $ModulePath
             $e[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
             $r.DaysUntilExpiry | Should -Be $script:days
             $r.CertificateValid | Should -BeFalse
+        }
+
+        It 'shows CertificateValid = True for a private-CA endpoint with -TrustedCertificate and -TlsServerName' {
+            $dir = Join-Path $script:tlsDir 'ca'
+            New-Item -ItemType Directory $dir | Out-Null
+            $caKey = Join-Path $dir 'ca.key'; $ca = Join-Path $dir 'ca.pem'
+            $key = Join-Path $dir 'srv.key'; $csr = Join-Path $dir 'srv.csr'; $crt = Join-Path $dir 'srv.pem'; $ext = Join-Path $dir 'ext.cnf'
+            & openssl req -x509 -newkey rsa:2048 -nodes -keyout $caKey -out $ca -days 30 -subj '/CN=PSSocket Test Root' -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>&1 | Out-Null
+            & openssl req -newkey rsa:2048 -nodes -keyout $key -out $csr -subj '/CN=api.pssocket.test' 2>&1 | Out-Null
+            Set-Content $ext "subjectAltName=DNS:api.pssocket.test`nextendedKeyUsage=serverAuth"
+            & openssl x509 -req -in $csr -CA $ca -CAkey $caKey -CAcreateserial -out $crt -days 20 -extfile $ext 2>&1 | Out-Null
+            if ($LASTEXITCODE -ne 0) { throw 'openssl could not sign the server certificate' }
+            $port = Get-FreeTcpPort
+            $server = Start-Peer -FilePath openssl -ArgumentList 's_server', '-accept', "127.0.0.1:$port", '-cert', $crt, '-key', $key, '-quiet'
+            try {
+                Wait-TcpPort -Port $port
+                $r = Test-TcpPort 127.0.0.1 -Port $port -Tls -TrustedCertificate $ca -TlsServerName api.pssocket.test -Timeout 5 -ErrorVariable e
+                $e.Count | Should -Be 0
+                $r.CertificateValid | Should -BeTrue
+                $r.CertificateErrors | Should -BeNullOrEmpty
+                $r.CertificateIssuer | Should -Be 'CN=PSSocket Test Root'
+                # Without the CA it is not trusted; with the CA but the wrong name it is not valid either.
+                $u = Test-TcpPort 127.0.0.1 -Port $port -Tls -Timeout 5 -TlsServerName api.pssocket.test -ErrorAction SilentlyContinue
+                $u.CertificateValid | Should -BeFalse
+                $n = Test-TcpPort 127.0.0.1 -Port $port -Tls -Timeout 5 -TrustedCertificate $ca -ErrorAction SilentlyContinue
+                $n.CertificateValid | Should -BeFalse
+                { Test-TcpPort 127.0.0.1 -Port $port -TrustedCertificate $ca } | Should -Throw '*only with -Tls*'
+                { Test-TcpPort 127.0.0.1 -Port $port -Tls -TlsServerName "bad`r`nname" } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.TestTcpPortCommand'
+            }
+            finally { Stop-Peer $server }
         }
 
         It 'reports a TlsError, not a certificate, for an open port that does not speak TLS' {

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -48,7 +49,7 @@ namespace PSSocket.Net
         /// <inheritdoc />
         protected override PortCheckResult Unprobed(PortScanTarget target, int port, PSSocketException failure)
         {
-            var result = _options.Tls ? new TlsPortCheckResult() : new PortCheckResult();
+            var result = NewResult();
             result.ComputerName = target.Host;
             result.Port = port;
             result.Status = PortStatus.Error;
@@ -214,23 +215,37 @@ namespace PSSocket.Net
             }
 
             CountOpen();
-            if (!_options.Tls)
+            string? again = attempt.Try > 0 ? $"Answered on try {attempt.Try + 1}." : null;
+            if (_options.Tls)
+            {
+                _ = InspectTlsAsync(socket, attempt, again);
+            }
+            else if (_options.Banner)
+            {
+                _ = ReadBannerAsync(socket, attempt, again);
+            }
+            else
             {
                 CloseAbortive(socket);
-                Deliver(probe, Result(attempt, PortStatus.Open, answered: true, attempt.Try > 0 ? $"Answered on try {attempt.Try + 1}." : null));
-                return;
+                Deliver(probe, Result(attempt, PortStatus.Open, answered: true, again));
             }
-
-            _ = InspectTlsAsync(socket, attempt);
         }
 
-        private async Task InspectTlsAsync(Socket socket, Attempt attempt)
+        private async Task InspectTlsAsync(Socket socket, Attempt attempt, string? detail)
         {
-            var result = (TlsPortCheckResult)Result(attempt, PortStatus.Open, answered: true, null);
+            var result = (TlsPortCheckResult)Result(attempt, PortStatus.Open, answered: true, detail);
+            Func<Stream, Task>? banner = null;
+            if (_options.Banner)
+            {
+                banner = async stream => result.Banner = await PortBannerProbe.ReadAsync(stream,
+                    PortBannerProbe.ProbeFor(attempt.Probe.Port, _options.BannerProbe), _options.BannerTimeout, Token).ConfigureAwait(false);
+            }
+
             try
             {
                 var timeout = _timeouts is null ? TimeSpan.FromSeconds(30) : _options.Timeout;
-                await PortTlsProbe.InspectAsync(socket, PortTlsProbe.ServerName(attempt.Probe.Label, attempt.Probe.Address), timeout, result, Token, _options.CheckRevocation).ConfigureAwait(false);
+                string serverName = _options.TlsServerName ?? PortTlsProbe.ServerName(attempt.Probe.Label, attempt.Probe.Address);
+                await PortTlsProbe.InspectAsync(socket, serverName, timeout, result, Token, _options.CheckRevocation, _options.TrustedCertificates, banner).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -246,6 +261,31 @@ namespace PSSocket.Net
             CloseAbortive(socket);
             Deliver(attempt.Probe, result);
         }
+
+        private async Task ReadBannerAsync(Socket socket, Attempt attempt, string? detail)
+        {
+            var result = (BannerPortCheckResult)Result(attempt, PortStatus.Open, answered: true, detail);
+            try
+            {
+                using var stream = new NetworkStream(socket, ownsSocket: false);
+                result.Banner = await PortBannerProbe.ReadAsync(stream, PortBannerProbe.ProbeFor(attempt.Probe.Port, _options.BannerProbe), _options.BannerTimeout, Token).ConfigureAwait(false);
+                if (result.Banner is null)
+                {
+                    result.Detail = Join(detail, $"No banner within {_options.BannerTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s.");
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                CloseAbortive(socket);
+                Drop();
+                return;
+            }
+
+            CloseAbortive(socket);
+            Deliver(attempt.Probe, result);
+        }
+
+        private static string Join(string? first, string second) => first is null ? second : first + " " + second;
 
         internal static bool IsSelfConnect(Socket socket)
         {
@@ -277,7 +317,7 @@ namespace PSSocket.Net
         private PortCheckResult Result(Attempt attempt, PortStatus status, bool answered, string? detail)
         {
             var probe = attempt.Probe;
-            var result = _options.Tls ? new TlsPortCheckResult() : new PortCheckResult();
+            var result = NewResult();
             result.ComputerName = probe.Label;
             result.Address = probe.Address;
             result.Port = probe.Port;
@@ -287,6 +327,10 @@ namespace PSSocket.Net
             result.Detail = detail;
             return result;
         }
+
+        // Every row of one run has the same type, so Export-Csv writes the same columns for all.
+        private PortCheckResult NewResult() =>
+            _options.Tls ? new TlsPortCheckResult() : _options.Banner ? new BannerPortCheckResult() : new PortCheckResult();
 
         private static string Tries(Attempt attempt) =>
             attempt.Try == 0 ? "" : $" ({(attempt.Try + 1).ToString(CultureInfo.InvariantCulture)} tries)";

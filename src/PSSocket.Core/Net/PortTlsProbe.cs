@@ -17,9 +17,11 @@ namespace PSSocket.Net
     {
         /// <summary>
         /// Runs a client handshake over the connected socket (which it does not close) and fills the
-        /// TLS fields of the result. Failures land in TlsError; nothing throws except cancellation.
+        /// TLS fields of the result; then, when asked, reads the service's banner over TLS. Failures
+        /// land in TlsError; nothing throws except cancellation.
         /// </summary>
-        public static async Task InspectAsync(Socket socket, string serverName, TimeSpan timeout, TlsPortCheckResult result, CancellationToken token, bool checkRevocation = false)
+        public static async Task InspectAsync(Socket socket, string serverName, TimeSpan timeout, TlsPortCheckResult result, CancellationToken token,
+            bool checkRevocation = false, X509Certificate2Collection? trusted = null, Func<Stream, Task>? afterHandshake = null)
         {
             var stream = new NetworkStream(socket, ownsSocket: false);
             // CA5359 asks that the callback reject bad certificates. This probe sends nothing over the
@@ -28,7 +30,7 @@ namespace PSSocket.Net
 #pragma warning disable CA5359
             var ssl = new SslStream(stream, false, (_, certificate, chain, errors) =>
             {
-                Record(result, certificate, chain, errors, serverName, checkRevocation);
+                Record(result, certificate, chain, errors, serverName, checkRevocation, trusted);
                 return true;
             });
 #pragma warning restore CA5359
@@ -64,6 +66,11 @@ namespace PSSocket.Net
                 {
                     result.TlsError = $"The TLS handshake failed: {TlsDiagnostics.Describe(ex)}";
                 }
+
+                if (result.TlsProtocol is not null && afterHandshake is not null)
+                {
+                    await afterHandshake(ssl).ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -82,10 +89,10 @@ namespace PSSocket.Net
             return computerName;
         }
 
-        private static void Record(TlsPortCheckResult result, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, string serverName, bool checkRevocation)
+        private static void Record(TlsPortCheckResult result, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, string serverName, bool checkRevocation, X509Certificate2Collection? trusted)
         {
             // The same validator, and so the same words, as Connect-TcpSocket -UseTls.
-            var rejection = CertificateValidator.Evaluate(certificate, chain, errors, null, serverCertificate: true, serverName, checkRevocation);
+            var rejection = CertificateValidator.Evaluate(certificate, chain, errors, trusted is { Count: > 0 } ? trusted : null, serverCertificate: true, serverName, checkRevocation);
             result.CertificateValid = rejection is null;
             result.CertificateErrors = rejection?.Message;
 

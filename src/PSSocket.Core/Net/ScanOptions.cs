@@ -1,6 +1,7 @@
 using System;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 
 namespace PSSocket.Net
 {
@@ -49,6 +50,21 @@ namespace PSSocket.Net
 
         /// <summary>With <see cref="Tls"/>: checks the certificate chain against its CRL distribution points.</summary>
         public bool CheckRevocation { get; set; }
+
+        /// <summary>With <see cref="Tls"/>: certificates (a private CA, a self-signed server) trusted besides the system's.</summary>
+        public X509Certificate2Collection TrustedCertificates { get; } = new();
+
+        /// <summary>With <see cref="Tls"/>: the name sent as SNI and checked against the certificate, instead of the target's name.</summary>
+        public string? TlsServerName { get; set; }
+
+        /// <summary>Reads what the service says first on every open port (<see cref="TlsPortCheckResult"/> over TLS).</summary>
+        public bool Banner { get; set; }
+
+        /// <summary>How long to wait for a banner, apart from <see cref="ScanOptions.Timeout"/>.</summary>
+        public TimeSpan BannerTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+        /// <summary>Text sent on every open port before the banner is read; null: by port (redis gets PING); empty: nothing.</summary>
+        public string? BannerProbe { get; set; }
 
         /// <summary>Tests only: the local endpoint a probe binds before connecting, or null.</summary>
         internal Func<IPEndPoint, IPEndPoint?>? LocalEndPointFor { get; set; }
