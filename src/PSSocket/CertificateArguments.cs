@@ -41,6 +41,13 @@ namespace PSSocket
             return cert;
         }
 
+        /// <summary>
+        /// True when <see cref="WithPrivateKey"/> makes a new certificate object from the value (a
+        /// file or a Cert: path) rather than handing back the caller's: the session that uses it
+        /// then owns it and disposes it when it ends.
+        /// </summary>
+        public static bool LoadsNew(object value) => Unwrap(value) is not X509Certificate;
+
         /// <summary>Certificates to trust (CA certificates or a pinned peer certificate); keys are not needed.</summary>
         /// <exception cref="PSSocketException">InvalidArgument with the reason.</exception>
         public static void AddTrusted(PSCmdlet cmdlet, object[]? values, X509Certificate2Collection into)

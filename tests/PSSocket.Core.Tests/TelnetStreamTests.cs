@@ -43,7 +43,14 @@ namespace PSSocket.Tests
                 return chunk.Length;
             }
 
-            public override void Write(byte[] buffer, int offset, int count) => Written.Write(buffer, offset, count);
+            public override void Write(byte[] buffer, int offset, int count)
+            {
+                Written.Write(buffer, offset, count);
+                Handed.Add(buffer);
+            }
+
+            /// <summary>The arrays the writer handed over, as they are now (not copies).</summary>
+            public List<byte[]> Handed { get; } = new();
         }
 
         private static async Task<byte[]> ReadAllAsync(Stream s)
@@ -115,6 +122,19 @@ namespace PSSocket.Tests
             var data = B("x", 255, "y\r\nz\r");
             await telnet.WriteAsync(data, 0, data.Length);
             Assert.Equal(B("x", 255, 255, "y\r\nz\r", 0), inner.Written.ToArray());
+        }
+
+        [Fact]
+        public async Task ClearsTheEscapedCopyOfWhatItWrote()
+        {
+            var inner = new ScriptedStream();
+            var telnet = new TelnetStream(inner);
+            var secret = B("pa", 255, "ss\r");
+            await telnet.WriteAsync(secret, 0, secret.Length);
+            Assert.Equal(B("pa", 255, 255, "ss\r", 0), inner.Written.ToArray());
+            var handed = Assert.Single(inner.Handed);
+            Assert.NotSame(secret, handed);
+            Assert.All(handed, b => Assert.Equal(0, b));
         }
 
         [Fact]

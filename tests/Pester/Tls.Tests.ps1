@@ -792,3 +792,22 @@ keyUsage = critical,keyCertSign,cRLSign
         { New-TcpListener -Port 0 -Certificate $script:ServerPem -CheckRevocation } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.NewTcpListenerCommand'
     }
 }
+
+Describe 'Certificates loaded from files live as long as their session' {
+    AfterEach { Remove-AllSocketSessions }
+
+    It 'disposes a listener certificate loaded from a PFX when the listener is removed, and never one the caller passed' {
+        $listener = New-TcpListener -Port 0 -Certificate $script:ServerPfx -CertificatePassword $script:PfxPassword
+        $cert = $listener.Certificate
+        $cert.Handle | Should -Not -Be ([IntPtr]::Zero)
+        Remove-SocketSession $listener
+        $cert.Handle | Should -Be ([IntPtr]::Zero)
+
+        $mine = [System.Security.Cryptography.X509Certificates.X509Certificate2]::CreateFromPemFile($script:ServerPem, (Join-Path $script:CertDir 'server.key'))
+        $listener = New-TcpListener -Port 0 -Certificate $mine
+        Remove-SocketSession $listener
+        $mine.Handle | Should -Not -Be ([IntPtr]::Zero)
+        $mine.HasPrivateKey | Should -BeTrue
+        $mine.Dispose()
+    }
+}

@@ -11,8 +11,12 @@ using System.Text;
 namespace PSSocket.Net
 {
     /// <summary>
-    /// Loads certificates from PFX/PKCS#12, PEM or DER files, in memory only: nothing is
-    /// written to disk and no machine or user store is touched.
+    /// Loads certificates from PFX/PKCS#12, PEM or DER files without adding them to any
+    /// certificate store. On Linux and macOS private keys stay in memory (an ephemeral key set
+    /// where the runtime allows it). On Windows SChannel cannot use an ephemeral key for TLS, so
+    /// a PFX key (or a PEM key, turned into PKCS#12 in memory) is written to the user's key
+    /// container while the certificate lives and deleted when it is disposed, which the
+    /// sessions do when they end; it is never persisted (no PersistKeySet).
     /// </summary>
     public static class CertificateLoader
     {
@@ -130,13 +134,29 @@ namespace PSSocket.Net
             }
         }
 
+        /// <summary>EphemeralKeySet (value 32, missing from netstandard2.0's enum on older runtimes).</summary>
+        private const X509KeyStorageFlags EphemeralKeySet = (X509KeyStorageFlags)32;
+
+        /// <summary>
+        /// How PFX keys are loaded: ephemeral (never on disk) where TLS can use such a key, that
+        /// is everywhere but Windows, whose SChannel refuses ephemeral keys.
+        /// </summary>
+        internal static X509KeyStorageFlags KeyStorage =>
+            RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? X509KeyStorageFlags.DefaultKeySet : EphemeralKeySet;
+
         private static X509Certificate2 LoadPkcs12(string path, byte[] bytes, SecureString? password)
         {
             try
             {
-                return password is null
-                    ? new X509Certificate2(bytes, (string?)null, X509KeyStorageFlags.DefaultKeySet)
-                    : new X509Certificate2(bytes, password, X509KeyStorageFlags.DefaultKeySet);
+                try
+                {
+                    return Pkcs12(bytes, password, KeyStorage);
+                }
+                catch (Exception ex) when (KeyStorage != X509KeyStorageFlags.DefaultKeySet && ex is PlatformNotSupportedException or ArgumentException)
+                {
+                    // Runtimes without ephemeral key sets (macOS's, older Mono) keep the key in memory anyway.
+                    return Pkcs12(bytes, password, X509KeyStorageFlags.DefaultKeySet);
+                }
             }
             catch (CryptographicException ex)
             {
@@ -144,6 +164,9 @@ namespace PSSocket.Net
                     $"The certificate file '{path}' could not be loaded (a wrong or missing password, or not a PFX/PEM file): {ex.Message}", ex, target: path);
             }
         }
+
+        private static X509Certificate2 Pkcs12(byte[] bytes, SecureString? password, X509KeyStorageFlags flags) =>
+            password is null ? new X509Certificate2(bytes, (string?)null, flags) : new X509Certificate2(bytes, password, flags);
 
         private static X509Certificate2 LoadPemWithKey(string path, string text)
         {

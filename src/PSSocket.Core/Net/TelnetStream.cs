@@ -376,30 +376,57 @@ namespace PSSocket.Net
             replies.Add(option);
         }
 
-        /// <summary>Writes data with 0xFF doubled and a trailing or bare CR sent as CR NUL, as the NVT requires.</summary>
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteRawAsync(Escape(buffer, offset, count), cancellationToken);
+        /// <summary>
+        /// Writes data with 0xFF doubled and a trailing or bare CR sent as CR NUL, as the NVT requires.
+        /// The escaped copy is cleared once written: the data may be a secret (-AsSecureString),
+        /// and the caller clears only its own buffer.
+        /// </summary>
+        public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            var wire = Escape(buffer, offset, count);
+            try
+            {
+                await WriteRawAsync(wire, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Array.Clear(wire, 0, wire.Length);
+            }
+        }
 
-        /// <summary>The bytes to put on the wire for data.</summary>
+        /// <summary>The bytes to put on the wire for data, in one array of the exact size (no copies left behind).</summary>
         internal static byte[] Escape(byte[] buffer, int offset, int count)
         {
-            var output = new List<byte>(count + 8);
+            int size = count;
             for (int i = offset; i < offset + count; i++)
             {
-                byte b = buffer[i];
-                output.Add(b);
-                if (b == Iac)
+                if (buffer[i] == Iac || NeedsNul(buffer, i, offset + count))
                 {
-                    output.Add(Iac);
-                }
-                else if (b == (byte)'\r' && (i + 1 == offset + count || buffer[i + 1] != (byte)'\n'))
-                {
-                    output.Add(0);
+                    size++;
                 }
             }
 
-            return output.ToArray();
+            var output = new byte[size];
+            int at = 0;
+            for (int i = offset; i < offset + count; i++)
+            {
+                byte b = buffer[i];
+                output[at++] = b;
+                if (b == Iac)
+                {
+                    output[at++] = Iac;
+                }
+                else if (NeedsNul(buffer, i, offset + count))
+                {
+                    output[at++] = 0;
+                }
+            }
+
+            return output;
         }
+
+        private static bool NeedsNul(byte[] buffer, int i, int end) =>
+            buffer[i] == (byte)'\r' && (i + 1 == end || buffer[i + 1] != (byte)'\n');
 
         private async Task WriteRawAsync(byte[] data, CancellationToken token)
         {

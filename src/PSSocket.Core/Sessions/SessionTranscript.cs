@@ -25,10 +25,22 @@ namespace PSSocket
         void OnData(DataDirection direction, byte[] data, int offset, int count, bool redacted);
     }
 
+    /// <summary>How a transcript writes the bytes it sees.</summary>
+    public enum TranscriptFormat
+    {
+        /// <summary>Text: one line per line of data, decoded with the session encoding, control characters escaped.</summary>
+        Text,
+        /// <summary>Hex: per chunk a line with time, direction and size, then ncat -x style lines (offset, 16 bytes in hex, printable column).</summary>
+        Hex,
+    }
+
     /// <summary>
-    /// Writes a session's traffic to a text file: one line per received or sent line, with an
-    /// ISO timestamp and a direction marker ("&gt;&gt;" sent, "&lt;&lt;" received). Control characters
-    /// other than line ends are written as escapes; secrets as ********.
+    /// Writes a session's traffic to a file, created readable by its owner only on Unix. Text
+    /// (the default): one line per received or sent line, with an ISO timestamp and a direction
+    /// marker ("&gt;&gt;" sent, "&lt;&lt;" received); control characters other than line ends are
+    /// written as escapes. Hex: per chunk a line "time marker N bytes" and then the lines
+    /// <c>ncat -x</c> writes for it. Secrets are written as ********, never their bytes. Any
+    /// byte mover (a session, a relay) can feed it through <see cref="ISessionObserver"/>.
     /// </summary>
     public sealed class SessionTranscript : ISessionObserver, IDisposable
     {
@@ -42,17 +54,32 @@ namespace PSSocket
         private bool _disposed;
 
         /// <summary>Opens (creates, or appends to) the file.</summary>
-        public SessionTranscript(string path, Encoding sessionEncoding, bool append)
+        /// <param name="path">The full path.</param>
+        /// <param name="sessionEncoding">How Text decodes the bytes.</param>
+        /// <param name="append">Adds to an existing file instead of replacing it.</param>
+        /// <param name="noClobber">Refuses to replace an existing file (PSSocketException NoClobber).</param>
+        /// <param name="format">Text or Hex.</param>
+        public SessionTranscript(string path, Encoding sessionEncoding, bool append, bool noClobber = false, TranscriptFormat format = TranscriptFormat.Text)
         {
             Path = path;
-            var stream = new FileStream(path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read);
+            Format = format;
+            var stream = OutputFile.Open(path, append, noClobber, ownerOnly: true);
             _writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
+            if (format == TranscriptFormat.Hex)
+            {
+                // ncat -x writes \n on every platform; so does this, to stay comparable.
+                _writer.NewLine = "\n";
+            }
+
             _sentDecoder = sessionEncoding.GetDecoder();
             _receivedDecoder = sessionEncoding.GetDecoder();
         }
 
         /// <summary>The file written to.</summary>
         public string Path { get; }
+
+        /// <summary>Text or Hex.</summary>
+        public TranscriptFormat Format { get; }
 
         /// <summary>Writes a note line (start, stop) with the "##" marker.</summary>
         public void Note(string text)
@@ -84,6 +111,13 @@ namespace PSSocket
                     return;
                 }
 
+                if (Format == TranscriptFormat.Hex)
+                {
+                    _writer.WriteLine($"{stamp} {marker} {count.ToString(CultureInfo.InvariantCulture)} bytes");
+                    WriteHex(_writer, data, offset, count);
+                    return;
+                }
+
                 var decoder = direction == DataDirection.Sent ? _sentDecoder : _receivedDecoder;
                 var chars = new char[decoder.GetCharCount(data, offset, count)];
                 decoder.GetChars(data, offset, count, chars, 0);
@@ -91,6 +125,39 @@ namespace PSSocket
                 {
                     _writer.WriteLine($"{stamp} {marker} {line}");
                 }
+            }
+        }
+
+        /// <summary>
+        /// The lines <c>ncat -x</c> writes for one chunk: the offset in the chunk (4 hex digits),
+        /// three spaces, 16 bytes in hex with an extra space after the eighth, then the bytes
+        /// 0x21-0x7e as themselves and every other byte as '.', padded to 16.
+        /// </summary>
+        internal static void WriteHex(TextWriter writer, byte[] data, int offset, int count)
+        {
+            var line = new StringBuilder(80);
+            for (int row = 0; row < count; row += 16)
+            {
+                line.Clear();
+                line.Append(row.ToString("x4", CultureInfo.InvariantCulture)).Append("   ");
+                int n = Math.Min(16, count - row);
+                for (int i = 0; i < 16; i++)
+                {
+                    line.Append(i < n ? data[offset + row + i].ToString("x2", CultureInfo.InvariantCulture) + " " : "   ");
+                    if (i == 7)
+                    {
+                        line.Append(' ');
+                    }
+                }
+
+                line.Append(' ');
+                for (int i = 0; i < 16; i++)
+                {
+                    byte b = i < n ? data[offset + row + i] : (byte)' ';
+                    line.Append(i >= n ? ' ' : b is > 0x20 and < 0x7f ? (char)b : '.');
+                }
+
+                writer.WriteLine(line.ToString());
             }
         }
 

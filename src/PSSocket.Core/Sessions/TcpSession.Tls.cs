@@ -18,6 +18,7 @@ namespace PSSocket
         private const byte TlsHandshakeRecord = 0x16;
         private static readonly System.Reflection.MethodInfo? s_shutdownAsync = typeof(SslStream).GetMethod("ShutdownAsync", Type.EmptyTypes);
         private SslStream? _ssl;
+        private readonly System.Collections.Generic.List<IDisposable> _disposeWhenClosed = new();
 
         /// <inheritdoc />
         public override bool IsTls => _ssl is not null;
@@ -117,6 +118,44 @@ namespace PSSocket
                 ssl => ssl.AuthenticateAsServerAsync(options.Certificate, options.RequireClientCertificate, options.SslProtocols, options.CheckRevocation && options.RequireClientCertificate),
                 () => rejection is null ? null : new CertificateRejection(rejection.Kind, $"the client certificate was rejected: {rejection.Message}"),
                 null, isServer: true, deadline, token);
+        }
+
+        /// <summary>
+        /// Disposes the resource when the session closes (at once if it already has): certificates
+        /// loaded from files for this session, so their keys do not outlive it.
+        /// </summary>
+        public void DisposeWhenClosed(IDisposable resource)
+        {
+            if (resource is null)
+            {
+                throw new ArgumentNullException(nameof(resource));
+            }
+
+            lock (_disposeWhenClosed)
+            {
+                if (State != SessionState.Closed)
+                {
+                    _disposeWhenClosed.Add(resource);
+                    return;
+                }
+            }
+
+            resource.Dispose();
+        }
+
+        private void DisposeSessionResources()
+        {
+            IDisposable[] resources;
+            lock (_disposeWhenClosed)
+            {
+                resources = _disposeWhenClosed.ToArray();
+                _disposeWhenClosed.Clear();
+            }
+
+            foreach (var resource in resources)
+            {
+                resource.Dispose();
+            }
         }
 
         /// <summary>

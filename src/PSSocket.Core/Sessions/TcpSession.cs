@@ -101,13 +101,13 @@ namespace PSSocket
         public bool RemoveObserver(ISessionObserver observer) => _observers.Remove(observer);
 
         /// <summary>Starts recording both directions to a file; fails if a transcript is already running.</summary>
-        public SessionTranscript StartTranscript(string path, bool append)
+        public SessionTranscript StartTranscript(string path, bool append, bool noClobber = false, TranscriptFormat format = TranscriptFormat.Text)
         {
             ThrowIfClosed();
             return _observers.StartTranscript(
                 () =>
                 {
-                    var transcript = new SessionTranscript(path, Encoding, append);
+                    var transcript = new SessionTranscript(path, Encoding, append, noClobber, format);
                     transcript.Note($"Transcript of session {this} {Endpoints.Format(LocalEndPoint)} -> {Endpoints.Format(RemoteEndPoint)}");
                     return transcript;
                 },
@@ -451,6 +451,7 @@ namespace PSSocket
             _transport.Stream.Dispose();
             Socket.Dispose();
             StopTranscript();
+            DisposeSessionResources();
         }
     }
 }

@@ -32,6 +32,19 @@ namespace PSSocket
         /// <summary>The certificate clients see (its private key never leaves the process).</summary>
         public X509Certificate2 Certificate => Tls.Certificate;
 
+        /// <summary>Disposes the certificate when the listener closes (it was loaded from a file for this listener).</summary>
+        public bool DisposeCertificateOnClose { get; set; }
+
+        /// <inheritdoc />
+        protected override void OnClose()
+        {
+            base.OnClose();
+            if (DisposeCertificateOnClose)
+            {
+                Tls.Certificate.Dispose();
+            }
+        }
+
         /// <summary>Whether clients must present a valid certificate.</summary>
         public bool RequireClientCertificate => Tls.RequireClientCertificate;
 

@@ -116,6 +116,11 @@ namespace PSSocket.Commands
         [ValidateNotNullOrEmpty]
         public string? TranscriptPath { get; set; }
 
+        /// <summary>With -TranscriptPath: refuses to replace an existing file (error NoClobber, and no connection is made), as Out-File -NoClobber does.</summary>
+        [Parameter]
+        [Alias("NoOverwrite")]
+        public SwitchParameter NoClobber { get; set; }
+
         /// <summary>
         /// Connects through a proxy: socks5:// (the target name resolved here), socks5h:// (resolved by
         /// the proxy), socks4:// or socks4a://, or http:// (HTTP CONNECT). A user and password may be
@@ -174,7 +179,14 @@ namespace PSSocket.Commands
                 };
                 if (ClientCertificate is not null)
                 {
+                    // Loaded here so a bad file or password stops the command before any connect;
+                    // a certificate loaded from a file is loaded again for each session, which owns it.
                     _tls.ClientCertificate = CertificateArguments.WithPrivateKey(this, ClientCertificate, ClientCertificatePassword, nameof(ClientCertificate));
+                    if (CertificateArguments.LoadsNew(ClientCertificate))
+                    {
+                        _tls.ClientCertificate.Dispose();
+                        _tls.ClientCertificate = null;
+                    }
                 }
 
                 CertificateArguments.AddTrusted(this, TrustedCertificate, _tls.TrustedCertificates);
@@ -193,6 +205,13 @@ namespace PSSocket.Commands
             if (port is < 1 or > 65535)
             {
                 WriteError(ErrorRecords.InvalidArgument($"No port to connect to on '{ComputerName}': give -Port (1-65535) or write host:port.", ComputerName));
+                return;
+            }
+
+            if (NoClobber && TranscriptPath is not null && System.IO.File.Exists(SessionState.Path.GetUnresolvedProviderPathFromPSPath(TranscriptPath)))
+            {
+                string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(TranscriptPath);
+                WriteError(ErrorRecords.Create(SocketErrorKind.NoClobber, $"The transcript file '{full}' already exists and -NoClobber keeps it; nothing was connected. Give another -TranscriptPath, or leave out -NoClobber.", full));
                 return;
             }
 
@@ -248,6 +267,12 @@ namespace PSSocket.Commands
                 if (_tls is not null)
                 {
                     var tls = new TlsClientOptions { SkipCertificateCheck = _tls.SkipCertificateCheck, Protocols = _tls.Protocols, ClientCertificate = _tls.ClientCertificate, ServerName = TlsServerName ?? host, CheckRevocation = _tls.CheckRevocation };
+                    if (ClientCertificate is not null && tls.ClientCertificate is null)
+                    {
+                        tls.ClientCertificate = CertificateArguments.WithPrivateKey(this, ClientCertificate, ClientCertificatePassword, nameof(ClientCertificate));
+                        session.DisposeWhenClosed(tls.ClientCertificate);
+                    }
+
                     tls.TrustedCertificates.AddRange(_tls.TrustedCertificates);
                     Verbose(() => $"Starting TLS with {tls.ServerName}{(tls.SkipCertificateCheck ? " (certificate check skipped)" : "")}");
                     try
@@ -280,7 +305,7 @@ namespace PSSocket.Commands
                 WriteObject(session);
                 if (TranscriptPath is not null)
                 {
-                    TranscriptFiles.Start(this, session, SessionState.Path.GetUnresolvedProviderPathFromPSPath(TranscriptPath), append: false);
+                    TranscriptFiles.Start(this, session, SessionState.Path.GetUnresolvedProviderPathFromPSPath(TranscriptPath), append: false, NoClobber);
                 }
             }
             catch (PSSocketException ex)

@@ -88,7 +88,8 @@ namespace PSSocket.Commands
             try
             {
                 var address = Endpoints.ParseBindAddress(Address);
-                var listener = Certificate is null ? new TcpListenerSession(address, Port, Backlog) : new TlsListenerSession(address, Port, Backlog, ServerOptions(Certificate));
+                var listener = Certificate is null ? new TcpListenerSession(address, Port, Backlog)
+                    : new TlsListenerSession(address, Port, Backlog, ServerOptions(Certificate)) { DisposeCertificateOnClose = CertificateArguments.LoadsNew(Certificate) };
                 if (Encoding is not null)
                 {
                     listener.Encoding = Encoding;

@@ -76,6 +76,11 @@ namespace PSSocket.Commands
         [Parameter]
         public SwitchParameter Append { get; set; }
 
+        /// <summary>With -Path, refuses to replace an existing file (error NoClobber; the data stays buffered), as Out-File -NoClobber does.</summary>
+        [Parameter]
+        [Alias("NoOverwrite")]
+        public SwitchParameter NoClobber { get; set; }
+
         /// <summary>The most bytes -Until, -Pattern, -Line and -ToEnd may buffer while looking for their stop point (default 16 MiB).</summary>
         [Parameter]
         [ValidateRange(1, int.MaxValue)]
@@ -240,8 +245,7 @@ namespace PSSocket.Commands
         private FileStream OpenOutput()
         {
             string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-            var mode = Append || _fileStarted ? FileMode.Append : FileMode.Create;
-            var file = new FileStream(full, mode, FileAccess.Write, FileShare.Read, 1 << 16);
+            var file = OutputFile.Open(full, Append || _fileStarted, NoClobber, ownerOnly: false, bufferSize: 1 << 16);
             _fileStarted = true;
             return file;
         }
@@ -251,6 +255,11 @@ namespace PSSocket.Commands
             try
             {
                 return OpenOutput();
+            }
+            catch (PSSocketException ex)
+            {
+                WriteError(ErrorRecords.From(ex, Path));
+                return null;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {

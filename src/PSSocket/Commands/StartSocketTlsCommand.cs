@@ -109,7 +109,13 @@ namespace PSSocket.Commands
             var deadline = Deadline.AfterSeconds(Timeout);
             if (AsServer)
             {
-                var options = new TlsServerOptions(CertificateArguments.WithPrivateKey(this, Certificate, CertificatePassword, nameof(Certificate)))
+                var certificate = CertificateArguments.WithPrivateKey(this, Certificate, CertificatePassword, nameof(Certificate));
+                if (CertificateArguments.LoadsNew(Certificate))
+                {
+                    tcp.DisposeWhenClosed(certificate);
+                }
+
+                var options = new TlsServerOptions(certificate)
                 {
                     RequireClientCertificate = RequireClientCertificate,
                     Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
@@ -131,6 +137,10 @@ namespace PSSocket.Commands
                 if (ClientCertificate is not null)
                 {
                     options.ClientCertificate = CertificateArguments.WithPrivateKey(this, ClientCertificate, ClientCertificatePassword, nameof(ClientCertificate));
+                    if (CertificateArguments.LoadsNew(ClientCertificate))
+                    {
+                        tcp.DisposeWhenClosed(options.ClientCertificate);
+                    }
                 }
 
                 CertificateArguments.AddTrusted(this, TrustedCertificate, options.TrustedCertificates);

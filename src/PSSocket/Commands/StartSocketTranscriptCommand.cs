@@ -5,7 +5,7 @@ using System.Management.Automation;
 namespace PSSocket.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Records a session's traffic, both directions, to a text file with timestamps.</para>
+    /// <para type="synopsis">Records a session's traffic, both directions, to a file with timestamps: text lines, or a hex dump (-Format Hex).</para>
     /// </summary>
     [Cmdlet(VerbsLifecycle.Start, "SocketTranscript", SupportsShouldProcess = true)]
     [OutputType(typeof(FileInfo))]
@@ -27,6 +27,15 @@ namespace PSSocket.Commands
         /// <summary>Adds to the end of an existing file instead of replacing it.</summary>
         [Parameter]
         public SwitchParameter Append { get; set; }
+
+        /// <summary>Refuses to replace an existing file (error NoClobber), as Out-File -NoClobber does.</summary>
+        [Parameter]
+        [Alias("NoOverwrite")]
+        public SwitchParameter NoClobber { get; set; }
+
+        /// <summary>Text (default): one line per line of data, control characters escaped. Hex: per chunk a line with time, direction and size, then the offset, hex and printable columns ncat -x writes.</summary>
+        [Parameter]
+        public TranscriptFormat Format { get; set; } = TranscriptFormat.Text;
 
         /// <summary>Outputs the transcript file.</summary>
         [Parameter]
@@ -50,7 +59,7 @@ namespace PSSocket.Commands
                 return;
             }
 
-            if (!TranscriptFiles.Start(this, tcp, full, Append))
+            if (!TranscriptFiles.Start(this, tcp, full, Append, NoClobber, Format))
             {
                 return;
             }
@@ -67,11 +76,11 @@ namespace PSSocket.Commands
     internal static class TranscriptFiles
     {
         /// <summary>Starts the transcript or writes an error; true on success.</summary>
-        public static bool Start(PSSocketCmdlet cmdlet, TcpSession tcp, string fullPath, bool append)
+        public static bool Start(PSSocketCmdlet cmdlet, TcpSession tcp, string fullPath, bool append, bool noClobber = false, TranscriptFormat format = TranscriptFormat.Text)
         {
             try
             {
-                tcp.StartTranscript(fullPath, append);
+                tcp.StartTranscript(fullPath, append, noClobber, format);
                 return true;
             }
             catch (PSSocketException ex)
