@@ -115,25 +115,16 @@ namespace PSSocket.Tests
         }
 
         [Fact]
-        public async Task EscapesIacAndBareCarriageReturnWhenWriting()
+        public async Task EscapesIacAndBareCarriageReturnWhenWritingAndClearsItsCopy()
         {
             var inner = new ScriptedStream();
             var telnet = new TelnetStream(inner);
             var data = B("x", 255, "y\r\nz\r");
             await telnet.WriteAsync(data, 0, data.Length);
             Assert.Equal(B("x", 255, 255, "y\r\nz\r", 0), inner.Written.ToArray());
-        }
-
-        [Fact]
-        public async Task ClearsTheEscapedCopyOfWhatItWrote()
-        {
-            var inner = new ScriptedStream();
-            var telnet = new TelnetStream(inner);
-            var secret = B("pa", 255, "ss\r");
-            await telnet.WriteAsync(secret, 0, secret.Length);
-            Assert.Equal(B("pa", 255, 255, "ss\r", 0), inner.Written.ToArray());
+            // The data may be a secret: the escaped copy handed to the stream below is zeroed.
             var handed = Assert.Single(inner.Handed);
-            Assert.NotSame(secret, handed);
+            Assert.NotSame(data, handed);
             Assert.All(handed, b => Assert.Equal(0, b));
         }
 

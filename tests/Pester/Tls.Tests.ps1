@@ -102,15 +102,6 @@ BeforeAll {
         $false
     }
 
-    function Wait-FileLength {
-        param([string] $Path, [long] $Length, [double] $TimeoutSec = 30)
-        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
-        while ([DateTime]::UtcNow -lt $deadline) {
-            if ((Test-Path $Path) -and (Get-Item $Path).Length -ge $Length) { return $true }
-            Start-Sleep -Milliseconds 100
-        }
-        $false
-    }
 }
 
 AfterAll {

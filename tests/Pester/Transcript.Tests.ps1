@@ -12,17 +12,6 @@ BeforeAll {
         $c, $s
     }
 
-    # Waits (bounded) until a file holds at least the given number of bytes.
-    function Wait-FileLength {
-        param([string] $Path, [long] $Length, [double] $TimeoutSec = 10)
-        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
-        while ([DateTime]::UtcNow -lt $deadline) {
-            if ((Test-Path $Path) -and (Get-Item $Path).Length -ge $Length) { return $true }
-            Start-Sleep -Milliseconds 50
-        }
-        $false
-    }
-
     # The ncat -x rule, written out independently of the module: per chunk, offset from 0.
     function Format-NcatHex {
         param([byte[]] $Bytes)

@@ -149,6 +149,17 @@ function Wait-TcpPort {
     throw "nothing listens on ${Address}:$Port after $TimeoutSec s"
 }
 
+# Waits (bounded) until a file holds at least the given number of bytes.
+function Wait-FileLength {
+    param([string] $Path, [long] $Length, [double] $TimeoutSec = 30)
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        if ((Test-Path $Path) -and (Get-Item $Path).Length -ge $Length) { return $true }
+        Start-Sleep -Milliseconds 50
+    }
+    $false
+}
+
 function Get-BytesSha256 {
     param([byte[]] $Bytes)
     [Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData($Bytes))
