@@ -155,3 +155,48 @@ Describe 'New-TcpListener and Wait-TcpConnection' {
         (Wait-TcpConnection $l -Timeout 5).RemoteEndPoint.Port | Should -Be $c.LocalEndPoint.Port
     }
 }
+
+Describe 'New-TcpListener -Certificate: handshakes run concurrently' {
+    BeforeAll {
+        $script:TlsDir = Join-Path ([IO.Path]::GetTempPath()) "pssocket-listener-tls-$([guid]::NewGuid().ToString('n'))"
+        New-Item -ItemType Directory $script:TlsDir | Out-Null
+        & openssl req -x509 -newkey rsa:2048 -nodes -keyout "$script:TlsDir/key.pem" -out "$script:TlsDir/cert.pem" -days 1 -subj '/CN=localhost' -addext 'subjectAltName=DNS:localhost' 2>&1 | Out-Null
+        & openssl pkcs12 -export -inkey "$script:TlsDir/key.pem" -in "$script:TlsDir/cert.pem" -out "$script:TlsDir/server.pfx" -passout pass: 2>&1 | Out-Null
+    }
+    AfterAll { Remove-Item -Recurse -Force $script:TlsDir -ErrorAction Ignore }
+    AfterEach { Remove-AllSocketSessions }
+
+    It 'returns the openssl s_client that completes first, not the silent connection accepted before it' {
+        $listener = New-TcpListener -Port 0 -Certificate "$script:TlsDir/server.pfx"
+        # accepted first, never says a word: before, Wait-TcpConnection sat in its handshake for 30 s
+        $silent = Start-Peer python3 '-c', "import socket, time; s = socket.create_connection(('127.0.0.1', $($listener.Port))); time.sleep(120)"
+        $client = $null
+        try {
+            Start-Sleep -Milliseconds 300
+            $client = Start-Client openssl 's_client', '-connect', "127.0.0.1:$($listener.Port)", '-servername', 'localhost', '-CAfile', "$script:TlsDir/cert.pem", '-verify_return_error', '-quiet'
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $s = Wait-TcpConnection $listener -Timeout 25
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
+            $s.IsTls | Should -BeTrue
+            $s.TlsServerName | Should -Be 'localhost'
+            Send-SocketData $s 'hello over tls' -Line
+            $client.StandardOutput.ReadLineAsync().Wait(10000) | Should -BeTrue
+        }
+        finally {
+            Stop-Peer $silent
+            if ($client) { Stop-Peer $client }
+        }
+    }
+
+    It 'keeps a client whose handshake completed while nobody waited for the next Wait-TcpConnection' {
+        $listener = New-TcpListener -Port 0 -Certificate "$script:TlsDir/server.pfx"
+        { Wait-TcpConnection $listener -Timeout 0.2 } | Should -Throw -ErrorId 'AcceptTimeout*'
+        $client = Start-Client openssl 's_client', '-connect', "127.0.0.1:$($listener.Port)", '-servername', 'localhost', '-CAfile', "$script:TlsDir/cert.pem", '-quiet'
+        try {
+            Start-Sleep -Seconds 1
+            $s = Wait-TcpConnection $listener -Timeout 15
+            $s.IsTls | Should -BeTrue
+        }
+        finally { Stop-Peer $client }
+    }
+}

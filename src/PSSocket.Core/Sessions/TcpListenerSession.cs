@@ -66,7 +66,7 @@ namespace PSSocket
             ThrowIfClosed();
             if (!await _acceptLock.WaitAsync(deadline.Remaining, token).ConfigureAwait(false))
             {
-                throw Timeout();
+                throw AcceptTimeoutError();
             }
 
             try
@@ -74,7 +74,7 @@ namespace PSSocket
                 _pendingAccept ??= Socket.AcceptAsync();
                 if (!await deadline.WaitAsync(_pendingAccept, token).ConfigureAwait(false))
                 {
-                    throw Timeout();
+                    throw AcceptTimeoutError();
                 }
 
                 var accept = _pendingAccept;
@@ -115,7 +115,8 @@ namespace PSSocket
         public virtual TcpSession CreateAcceptedSession(Socket socket) =>
             new(socket) { Encoding = Encoding, NewLine = NewLine };
 
-        private PSSocketException Timeout() =>
+        /// <summary>The AcceptTimeout error: nobody connected in time; the listener stays open.</summary>
+        protected PSSocketException AcceptTimeoutError() =>
             new(SocketErrorKind.AcceptTimeout, $"No client connected to listener {this} ({Endpoints.Format(LocalEndPoint)}) within the timeout. The listener is still open.", target: this);
 
         /// <inheritdoc />
