@@ -50,16 +50,6 @@ namespace PSSocket
         /// <summary>Disposes the certificate when the listener closes (it was loaded from a file for this listener).</summary>
         public bool DisposeCertificateOnClose { get; set; }
 
-        /// <inheritdoc />
-        protected override void OnClose()
-        {
-            base.OnClose();
-            if (DisposeCertificateOnClose)
-            {
-                Tls.Certificate.Dispose();
-            }
-        }
-
         /// <summary>Whether clients must present a valid certificate.</summary>
         public bool RequireClientCertificate => Tls.RequireClientCertificate;
 
@@ -160,6 +150,11 @@ namespace PSSocket
             while (_results.TryDequeue(out var waiting))
             {
                 waiting.Session?.Close("The listener was closed");
+            }
+
+            if (DisposeCertificateOnClose)
+            {
+                Tls.Certificate.Dispose();
             }
         }
 
