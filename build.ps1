@@ -17,7 +17,11 @@ param(
     [string[]] $PesterPath,
 
     # Benchmarks to run (file names under tests/perf without .ps1; default: all).
-    [string[]] $Bench
+    [string[]] $Bench,
+
+    # Test: run the tests while this many CPU-burning processes compete (a loaded machine).
+    [ValidateRange(0, 64)]
+    [int] $Load = 0
 )
 
 $ErrorActionPreference = 'Stop'
@@ -129,41 +133,72 @@ function Invoke-MonoTest {
     [pscustomobject]@{ Passed = [int] $a.GetAttribute('passed'); Failed = [int] $a.GetAttribute('failed') + [int] $a.GetAttribute('errors'); Skipped = [int] $a.GetAttribute('skipped') }
 }
 
+# Starts N processes that each keep one CPU busy; each also ends by itself once this build is gone.
+function Start-CpuLoad {
+    param([int] $Count)
+    $burn = "`$i = 0; while (`$true) { if ((++`$i % 500000) -eq 0 -and -not (Get-Process -Id $PID -ErrorAction Ignore)) { break } }"
+    $pwsh = @(Get-PwshCommand)
+    foreach ($n in 1..$Count) {
+        $psi = [System.Diagnostics.ProcessStartInfo]::new($pwsh[0])
+        foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $burn)) { $psi.ArgumentList.Add($a) }
+        $psi.UseShellExecute = $false
+        [System.Diagnostics.Process]::Start($psi)
+    }
+}
+
+function Stop-CpuLoad {
+    param([System.Diagnostics.Process[]] $Process)
+    foreach ($p in $Process) {
+        try { if (-not $p.HasExited) { $p.Kill(); $null = $p.WaitForExit(10000) } }
+        catch { Write-Host "load process $($p.Id): $_" }
+        $p.Dispose()
+    }
+}
+
 function Invoke-Test {
     Invoke-Build
     $passed = 0; $failed = 0; $skipped = 0
-
-    Write-Host '==> xunit (tests/PSSocket.Core.Tests)' -ForegroundColor Cyan
-    $project = Join-Path $Root 'tests/PSSocket.Core.Tests/PSSocket.Core.Tests.csproj'
-    $xunit = & (Join-Path $Root 'tests/Invoke-DotnetTest.ps1') -Project $project -Configuration $Configuration -ResultsDirectory (Join-Path $Root 'out/TestResults')
-    $passed += $xunit.Passed; $failed += $xunit.Failed; $skipped += $xunit.Skipped
-    foreach ($p in $xunit.Problems) { Write-Host "xunit run not trusted, counted as one failure: $p" -ForegroundColor Red }
-
-    $mono = Invoke-MonoTest
-    $passed += $mono.Passed; $failed += $mono.Failed; $skipped += $mono.Skipped
-
-    # A failing check, not a test: it fails the task without entering the counts.
-    Write-Host '==> dotnet format --verify-no-changes (style and analyzers)' -ForegroundColor Cyan
-    dotnet format (Join-Path $Root 'PSSocket.sln') --verify-no-changes | Out-Host
-    $formatFailed = $LASTEXITCODE -ne 0
-    if ($formatFailed) { Write-Host 'dotnet format found changes to make (run: dotnet format PSSocket.sln)' -ForegroundColor Red }
-
-    Write-Host '==> Pester (tests/Pester)' -ForegroundColor Cyan
-    $pester = Get-PesterModulePath
-    if (-not (Test-Path $pester)) { throw "Pester $PesterVersion was not restored to $pester" }
-    $resultFile = Join-Path $Root 'out/pester-summary.json'
-    Remove-Item $resultFile -ErrorAction SilentlyContinue
-    $paths = if ($PesterPath) { $PesterPath | ForEach-Object { $_ -split "," } | Where-Object { $_ } | ForEach-Object { (Resolve-Path $_).Path } } else { @(Join-Path $Root 'tests/Pester') }
-    $runner = Join-Path $Root 'tests/Pester/Run-Pester.ps1'
-    $pwsh = @(Get-PwshCommand)
-    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath (Get-ModuleOutput) -Path ($paths -join [IO.Path]::PathSeparator) -SummaryPath $resultFile | Out-Host
-    if (Test-Path $resultFile) {
-        $s = Get-Content -Raw $resultFile | ConvertFrom-Json
-        $passed += $s.Passed; $failed += $s.Failed; $skipped += $s.Skipped
+    $burners = @()
+    if ($Load -gt 0) {
+        $burners = @(Start-CpuLoad $Load)
+        Write-Host "==> Load: $Load CPU-burning processes ($(($burners | ForEach-Object Id) -join ', ')), stopped at the end" -ForegroundColor Cyan
     }
-    else {
-        Write-Host 'Pester produced no summary: counted as one failure' -ForegroundColor Red
-        $failed++
+    try {
+        Write-Host '==> xunit (tests/PSSocket.Core.Tests)' -ForegroundColor Cyan
+        $project = Join-Path $Root 'tests/PSSocket.Core.Tests/PSSocket.Core.Tests.csproj'
+        $xunit = & (Join-Path $Root 'tests/Invoke-DotnetTest.ps1') -Project $project -Configuration $Configuration -ResultsDirectory (Join-Path $Root 'out/TestResults')
+        $passed += $xunit.Passed; $failed += $xunit.Failed; $skipped += $xunit.Skipped
+        foreach ($p in $xunit.Problems) { Write-Host "xunit run not trusted, counted as one failure: $p" -ForegroundColor Red }
+
+        $mono = Invoke-MonoTest
+        $passed += $mono.Passed; $failed += $mono.Failed; $skipped += $mono.Skipped
+
+        # A failing check, not a test: it fails the task without entering the counts.
+        Write-Host '==> dotnet format --verify-no-changes (style and analyzers)' -ForegroundColor Cyan
+        dotnet format (Join-Path $Root 'PSSocket.sln') --verify-no-changes | Out-Host
+        $formatFailed = $LASTEXITCODE -ne 0
+        if ($formatFailed) { Write-Host 'dotnet format found changes to make (run: dotnet format PSSocket.sln)' -ForegroundColor Red }
+
+        Write-Host '==> Pester (tests/Pester)' -ForegroundColor Cyan
+        $pester = Get-PesterModulePath
+        if (-not (Test-Path $pester)) { throw "Pester $PesterVersion was not restored to $pester" }
+        $resultFile = Join-Path $Root 'out/pester-summary.json'
+        Remove-Item $resultFile -ErrorAction SilentlyContinue
+        $paths = if ($PesterPath) { $PesterPath | ForEach-Object { $_ -split "," } | Where-Object { $_ } | ForEach-Object { (Resolve-Path $_).Path } } else { @(Join-Path $Root 'tests/Pester') }
+        $runner = Join-Path $Root 'tests/Pester/Run-Pester.ps1'
+        $pwsh = @(Get-PwshCommand)
+        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath (Get-ModuleOutput) -Path ($paths -join [IO.Path]::PathSeparator) -SummaryPath $resultFile | Out-Host
+        if (Test-Path $resultFile) {
+            $s = Get-Content -Raw $resultFile | ConvertFrom-Json
+            $passed += $s.Passed; $failed += $s.Failed; $skipped += $s.Skipped
+        }
+        else {
+            Write-Host 'Pester produced no summary: counted as one failure' -ForegroundColor Red
+            $failed++
+        }
+    }
+    finally {
+        if ($burners) { Stop-CpuLoad $burners }
     }
 
     $line = "$passed passed, $failed failed"

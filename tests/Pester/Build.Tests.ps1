@@ -1,5 +1,6 @@
 # The test task itself: an xunit run whose host crashes, or that reports fewer tests than it
 # discovered, must count as failed (tests/Invoke-DotnetTest.ps1, which build.ps1 -Task Test uses).
+# PSSocket-Tests: serial (builds a scratch project: heavy CPU)
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
     $script:Runner = Join-Path $RepoRoot 'tests/Invoke-DotnetTest.ps1'

@@ -1,3 +1,4 @@
+# PSSocket-Tests: serial (the full loopback sweep would probe the listeners of tests running beside it)
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
 

@@ -1,4 +1,5 @@
 # Reliability: many runspaces share the process-wide registry while one enumerates it.
+# PSSocket-Tests: serial (32 runspaces of heavy traffic: alone, so other files keep their timing)
 BeforeAll {
     . (Join-Path $PSScriptRoot '_reliability.ps1')
     $script:manifest = Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1'
