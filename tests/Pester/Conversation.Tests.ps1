@@ -7,9 +7,9 @@ BeforeAll {
 
 Describe 'Invoke-SocketConversation against a scripted switch CLI' {
     BeforeAll {
-        $script:SwitchPort = Get-FreeTcpPort
-        $script:Switch = Start-Peer $Python @((Join-Path $Peers 'fake-switch.py'), $SwitchPort)
-        Wait-TcpPort -Port $SwitchPort
+        $peerOnPort = Start-PeerOnFreePort { param($port) Start-Peer $Python @((Join-Path $Peers 'fake-switch.py'), $port) }
+        $script:Switch = $peerOnPort.Process
+        $script:SwitchPort = $peerOnPort.Port
         $script:Login = @(
             @{ Expect = 'Username:' }
             @{ Send = 'admin' }
@@ -148,9 +148,9 @@ Describe 'Invoke-SocketConversation against an SMTP server' {
     BeforeAll {
         $script:MailDir = Join-Path ([IO.Path]::GetTempPath()) "pssocket-mail-$PID"
         New-Item -ItemType Directory -Force $MailDir | Out-Null
-        $script:SmtpPort = Get-FreeTcpPort
-        $script:Smtp = Start-Peer $Python @((Join-Path $Peers 'smtp-server.py'), $SmtpPort, $MailDir)
-        Wait-TcpPort -Port $SmtpPort
+        $peerOnPort = Start-PeerOnFreePort { param($port) Start-Peer $Python @((Join-Path $Peers 'smtp-server.py'), $port, $MailDir) }
+        $script:Smtp = $peerOnPort.Process
+        $script:SmtpPort = $peerOnPort.Port
     }
     AfterAll {
         Remove-AllSocketSessions
@@ -243,9 +243,9 @@ Describe 'Receive-SocketData -Pattern -AsMatch and -StripAnsi' {
 
 Describe 'Invoke-SocketConversation as a redis health check' -Skip:([bool] (Get-PeerSkipReason redis-server)) {
     BeforeAll {
-        $script:RedisPort = Get-FreeTcpPort
-        $script:Redis = Start-Peer (Get-Command redis-server).Source @('--port', $RedisPort, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no')
-        Wait-TcpPort -Port $RedisPort
+        $peerOnPort = Start-PeerOnFreePort { param($port) Start-Peer (Get-Command redis-server).Source @('--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no') }
+        $script:Redis = $peerOnPort.Process
+        $script:RedisPort = $peerOnPort.Port
     }
     AfterAll {
         Remove-AllSocketSessions

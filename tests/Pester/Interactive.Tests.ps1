@@ -44,9 +44,9 @@ Enter-SocketSession `$global:s $EnterArguments
 
 Describe 'Enter-SocketSession in a terminal (tmux) against an echo peer' {
     BeforeEach {
-        $script:Port = Get-FreeTcpPort
-        $script:Echo = Start-Peer (Get-Command ncat).Source @('-l', '127.0.0.1', $Port, '--keep-open', '--exec', '/bin/cat')
-        Wait-TcpPort -Port $Port
+        $peerOnPort = Start-PeerOnFreePort { param($port) Start-Peer (Get-Command ncat).Source @('-l', '127.0.0.1', $port, '--keep-open', '--exec', '/bin/cat') }
+        $script:Echo = $peerOnPort.Process
+        $script:Port = $peerOnPort.Port
     }
     AfterEach {
         Stop-InteractivePwsh
@@ -100,9 +100,9 @@ Describe 'Enter-SocketSession in a terminal (tmux) against an echo peer' {
 
 Describe 'Enter-SocketSession on a telnet session to the system telnetd' -Skip:([bool] (Get-PeerSkipReason telnetd)) {
     BeforeAll {
-        $script:Port = Get-FreeTcpPort
-        $script:Daemon = Start-Peer (Get-Command python3).Source @((Join-Path $PSScriptRoot 'peers/telnetd-launcher.py'), $Port, (Join-Path $PSScriptRoot 'peers/test-login.sh'))
-        Wait-TcpPort -Port $Port
+        $peerOnPort = Start-PeerOnFreePort { param($port) Start-Peer (Get-Command python3).Source @((Join-Path $PSScriptRoot 'peers/telnetd-launcher.py'), $port, (Join-Path $PSScriptRoot 'peers/test-login.sh')) }
+        $script:Daemon = $peerOnPort.Process
+        $script:Port = $peerOnPort.Port
     }
     AfterAll {
         Stop-InteractivePwsh

@@ -141,9 +141,9 @@ Describe 'New-TcpListener and Wait-TcpConnection' {
 
     It 'is stopped by Stop() while waiting for a client' {
         $l = New-TcpListener
-        $ps = [powershell]::Create()
+        $ps = New-ModulePowerShell
         try {
-            $null = $ps.AddScript("Import-Module '$env:PSSOCKET_MODULE/PSSocket.psd1'; Wait-TcpConnection $($l.Id)")
+            $null = $ps.AddScript("Wait-TcpConnection $($l.Id)")
             $h = $ps.BeginInvoke()
             Start-Sleep -Milliseconds 300
             $h.IsCompleted | Should -BeFalse

@@ -169,9 +169,9 @@ Describe 'Remove-SocketSession' {
 
 Describe 'Eight runspaces share one session set' {
     BeforeAll {
-        $port = Get-FreeTcpPort
-        $redis = Start-Peer redis-server @('--port', "$port", '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no')
-        Wait-TcpPort -Port $port
+        $peerOnPort = Start-PeerOnFreePort { param($port) Start-Peer redis-server @('--port', "$port", '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no') }
+        $redis = $peerOnPort.Process
+        $port = $peerOnPort.Port
         $shared = Connect-TcpSocket 127.0.0.1 $port -Name shared-redis
         $module = Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1'
     }

@@ -42,9 +42,9 @@ BeforeAll {
 
 Describe 'Connect-TcpSocket and Receive-SocketData against redis-server' {
     BeforeAll {
-        $port = Get-FreeTcpPort
-        $redis = Start-Peer redis-server @('--port', "$port", '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no')
-        Wait-TcpPort -Port $port
+        $peerOnPort = Start-PeerOnFreePort { param($port) Start-Peer redis-server @('--port', "$port", '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no') }
+        $redis = $peerOnPort.Process
+        $port = $peerOnPort.Port
         $r = Connect-TcpSocket -ComputerName 127.0.0.1 -Port $port -Name redis
     }
     AfterAll {
@@ -248,9 +248,9 @@ Describe 'Receive-SocketData modes' {
 
     It 'is stopped by Stop() (Ctrl+C) at once and the session keeps its buffered data' {
         Send-SocketData $p.Server 'keep'
-        $ps = [powershell]::Create()
+        $ps = New-ModulePowerShell
         try {
-            $null = $ps.AddScript("Import-Module '$env:PSSOCKET_MODULE/PSSocket.psd1'; Receive-SocketData -Session $($p.Client.Id) -Until 'never' -Timeout 0")
+            $null = $ps.AddScript("Receive-SocketData -Session $($p.Client.Id) -Until 'never' -Timeout 0")
             $h = $ps.BeginInvoke()
             Start-Sleep -Milliseconds 500
             $h.IsCompleted | Should -BeFalse
@@ -420,9 +420,9 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.cl
 
     It 'ends a receive in another runspace with SessionClosed when the session is removed' {
         $p = New-LoopbackPair
-        $ps = [powershell]::Create()
+        $ps = New-ModulePowerShell
         try {
-            $null = $ps.AddScript("Import-Module '$env:PSSOCKET_MODULE/PSSocket.psd1'; Receive-SocketData -Session $($p.Client.Id) -ToEnd -Timeout 20")
+            $null = $ps.AddScript("Receive-SocketData -Session $($p.Client.Id) -ToEnd -Timeout 20")
             $h = $ps.BeginInvoke()
             Start-Sleep -Milliseconds 300
             Remove-SocketSession $p.Client

@@ -8,9 +8,9 @@ BeforeAll {
 
 Describe 'Connect-TcpSocket -Telnet against a negotiating telnet server' {
     BeforeAll {
-        $script:Port = Get-FreeTcpPort
-        $script:Server = Start-Peer $Python @((Join-Path $Peers 'telnet-server.py'), $Port)
-        Wait-TcpPort -Port $Port
+        $peerOnPort = Start-PeerOnFreePort { param($port) Start-Peer $Python @((Join-Path $Peers 'telnet-server.py'), $port) }
+        $script:Server = $peerOnPort.Process
+        $script:Port = $peerOnPort.Port
     }
     AfterAll {
         Remove-AllSocketSessions
@@ -65,9 +65,9 @@ Describe 'Connect-TcpSocket -Telnet against a negotiating telnet server' {
 
 Describe 'Connect-TcpSocket -Telnet against the system telnetd (inetutils)' -Skip:([bool] (Get-PeerSkipReason telnetd)) {
     BeforeAll {
-        $script:Port = Get-FreeTcpPort
-        $script:Daemon = Start-Peer $Python @((Join-Path $Peers 'telnetd-launcher.py'), $Port, (Join-Path $Peers 'test-login.sh'))
-        Wait-TcpPort -Port $Port
+        $peerOnPort = Start-PeerOnFreePort { param($port) Start-Peer $Python @((Join-Path $Peers 'telnetd-launcher.py'), $port, (Join-Path $Peers 'test-login.sh')) }
+        $script:Daemon = $peerOnPort.Process
+        $script:Port = $peerOnPort.Port
     }
     AfterAll {
         Remove-AllSocketSessions

@@ -63,3 +63,37 @@ Describe 'needs a peer, checked in the test' {
         finally { Remove-Item $file -ErrorAction SilentlyContinue }
     }
 }
+
+Describe 'Start-PeerOnFreePort' {
+    It 'starts a peer on a free port and returns it once it accepts' {
+        $peer = Start-PeerOnFreePort { param($port) Start-Peer python3 @('-c', "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', $port)); s.listen(5); time.sleep(60)") }
+        try {
+            $peer.Process.HasExited | Should -BeFalse
+            $c = [System.Net.Sockets.TcpClient]::new()
+            try { $c.Connect('127.0.0.1', $peer.Port); $c.Connected | Should -BeTrue } finally { $c.Dispose() }
+        }
+        finally { Stop-Peer $peer.Process }
+    }
+
+    It 'moves to a new port when the picked one was taken before the peer could bind it' {
+        $script:taken = [System.Collections.Generic.List[object]]::new()
+        try {
+            $peer = Start-PeerOnFreePort {
+                param($port)
+                # The first port is taken by someone else in between (a listener of this test).
+                if ($script:taken.Count -eq 0) {
+                    $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, $port)
+                    $l.Start()
+                    $script:taken.Add($l)
+                }
+                Start-Peer python3 @('-c', "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', $port)); s.listen(5); time.sleep(60)")
+            }
+            try {
+                $peer.Port | Should -Not -Be $script:taken[0].LocalEndpoint.Port
+                $peer.Process.HasExited | Should -BeFalse
+            }
+            finally { Stop-Peer $peer.Process }
+        }
+        finally { $script:taken | ForEach-Object Stop }
+    }
+}

@@ -645,9 +645,9 @@ Import-Module $ModulePath
             $cert = Join-Path $script:tlsDir 'cert.pem'
             & openssl req -x509 -newkey rsa:2048 -nodes -keyout $key -out $cert -days $script:days -subj '/CN=pssocket.test' 2>&1 | Out-Null
             if ($LASTEXITCODE -ne 0) { throw 'openssl req failed' }
-            $script:tlsPort = Get-FreeTcpPort
-            $script:server = Start-Peer -FilePath openssl -ArgumentList 's_server', '-accept', "127.0.0.1:$($script:tlsPort)", '-cert', $cert, '-key', $key, '-quiet'
-            Wait-TcpPort -Port $script:tlsPort
+            $peerOnPort = Start-PeerOnFreePort { param($port) Start-Peer -FilePath openssl -ArgumentList 's_server', '-accept', "127.0.0.1:$($port)", '-cert', $cert, '-key', $key, '-quiet' }
+            $script:server = $peerOnPort.Process
+            $script:tlsPort = $peerOnPort.Port
             $script:plain = Start-PortPeer -Count 1
         }
         AfterAll {

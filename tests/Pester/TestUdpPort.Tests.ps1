@@ -186,9 +186,9 @@ Describe 'Test-UdpPort' {
 
     It 'stops at once on Ctrl+C (StopProcessing) while probes wait' {
         if ($NoPython) { Set-ItResult -Skipped -Because $NoPython; return }
-        $ps = [powershell]::Create()
+        $ps = New-ModulePowerShell
         try {
-            [void] $ps.AddScript("Import-Module '$(Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1')'; Test-UdpPort 127.0.0.1 $SilentPort -Payload 'x' -Timeout 600")
+            [void] $ps.AddScript("Test-UdpPort 127.0.0.1 $SilentPort -Payload 'x' -Timeout 600")
             $async = $ps.BeginInvoke()
             Start-Sleep -Milliseconds 500
             $clock = [Diagnostics.Stopwatch]::StartNew()

@@ -133,6 +133,81 @@ function Wait-UdpBound {
     throw "nothing bound UDP ${Address}:$Port after $TimeoutSec s"
 }
 
+# Whether the process or one of its descendants holds the listening TCP socket on the port
+# (Linux: /proc; elsewhere it can only say the process is alive).
+function Test-PeerListens {
+    param([System.Diagnostics.Process] $Process, [int] $Port)
+    if (-not $IsLinux) { return -not $Process.HasExited }
+    $hex = '{0:X4}' -f $Port
+    $inodes = @(foreach ($table in '/proc/net/tcp', '/proc/net/tcp6') {
+            if (Test-Path $table) {
+                Get-Content $table | Select-Object -Skip 1 | ForEach-Object {
+                    $f = $_.Trim() -split '\s+'
+                    if ($f[1].EndsWith(":$hex") -and $f[3] -eq '0A') { "socket:[$($f[9])]" }
+                }
+            }
+        })
+    if (-not $inodes) { return $false }
+    $tree = [System.Collections.Generic.HashSet[int]]::new()
+    $null = $tree.Add($Process.Id)
+    $parents = @{}
+    foreach ($d in [IO.Directory]::GetDirectories('/proc') | Where-Object { (Split-Path $_ -Leaf) -match '^\d+$' }) {
+        try { $parents[[int] (Split-Path $d -Leaf)] = [int] (((Get-Content -Raw "$d/stat") -replace '^.*\)\s+') -split ' ')[1] } catch { Write-Verbose "process $d is gone" }
+    }
+    do {
+        $grew = $false
+        foreach ($k in $parents.Keys) { if ($tree.Contains($parents[$k]) -and $tree.Add($k)) { $grew = $true } }
+    } while ($grew)
+    foreach ($id in $tree) {
+        try {
+            foreach ($fd in [IO.Directory]::GetFiles("/proc/$id/fd")) {
+                if ([IO.File]::ResolveLinkTarget($fd, $false).Name -in $inodes) { return $true }
+            }
+        }
+        catch { Write-Verbose "fds of $id are not readable: $_" }
+    }
+    $false
+}
+
+<#
+    Starts a peer that listens on a TCP port picked for it, and retries on a new port when the peer
+    could not have it: a port freed by Get-FreeTcpPort can be taken by another process (a parallel
+    test, any outgoing connection's ephemeral port) before the peer binds it. $Start gets the port and
+    returns the started process (Start-Peer ...). Returns @{ Process; Port } once the peer accepts.
+        $peer = Start-PeerOnFreePort { param($port) Start-Peer ncat @('-l', '127.0.0.1', $port, '--keep-open') }
+#>
+function Start-PeerOnFreePort {
+    param([Parameter(Mandatory)] [scriptblock] $Start, [int] $Attempts = 5, [double] $TimeoutSec = 30)
+    $why = @()
+    for ($i = 1; $i -le $Attempts; $i++) {
+        $port = Get-FreeTcpPort
+        $p = & $Start $port
+        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+        $up = $false
+        while (-not $up -and -not $p.HasExited -and [DateTime]::UtcNow -lt $deadline) {
+            $c = [System.Net.Sockets.TcpClient]::new()
+            try { $c.Connect([System.Net.IPAddress]::Loopback, $port); $up = $true }
+            catch { Start-Sleep -Milliseconds 50 }
+            finally { $c.Dispose() }
+        }
+        # What answered must be the peer (or its child), not a process that took the port meanwhile.
+        if ($up -and -not $p.HasExited -and (Test-PeerListens $p $port)) { return [pscustomobject]@{ Process = $p; Port = $port } }
+        $why += "port ${port}: $(if ($p.HasExited) { "the peer exited with code $($p.ExitCode)" } else { "nothing listened after $TimeoutSec s" })"
+        Stop-Peer $p
+    }
+    throw "the peer did not start on a free port in $Attempts attempts: $($why -join '; ')"
+}
+
+# A PowerShell on a runspace of its own with the module already imported: a call started on it
+# with BeginInvoke reaches its wait within moments (importing, with its format data, is the slow part
+# on a loaded machine, and a test that stops or closes "a waiting call" must not race it).
+function New-ModulePowerShell {
+    $ps = [powershell]::Create()
+    $null = $ps.AddCommand('Import-Module').AddParameter('Name', (Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1')).Invoke()
+    $ps.Commands.Clear()
+    $ps
+}
+
 # Waits (bounded) until something accepts TCP connections on the port.
 function Wait-TcpPort {
     param([int] $Port, [string] $Address = '127.0.0.1', [double] $TimeoutSec = 10)
