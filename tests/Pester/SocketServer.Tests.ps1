@@ -577,7 +577,7 @@ for _ in range(3):
 Import-Module '$(Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1')'
 `$srv = Start-SocketServer -Port 0 { [Threading.Thread]::Sleep(300000) }
 `$cs = 1..2 | ForEach-Object { Connect-TcpSocket 127.0.0.1 `$srv.Port }
-`$deadline = [DateTime]::UtcNow.AddSeconds(30)
+`$deadline = [DateTime]::UtcNow.AddSeconds(120)
 while (`$srv.ClientsActive -lt 2 -and [DateTime]::UtcNow -lt `$deadline) { Start-Sleep -Milliseconds 50 }
 `$clock = [Diagnostics.Stopwatch]::StartNew()
 Stop-SocketServer `$srv -Timeout 1 -WarningVariable warn -WarningAction SilentlyContinue
@@ -593,7 +593,7 @@ Stop-SocketServer `$srv -Timeout 1 -WarningVariable warn -WarningAction Silently
         $p = [System.Diagnostics.Process]::Start($psi)
         try {
             $outTask = $p.StandardOutput.ReadToEndAsync()
-            $p.WaitForExit(60000) | Should -BeTrue -Because 'stuck script blocks must not keep pwsh alive'
+            $p.WaitForExit(180000) | Should -BeTrue -Because 'stuck script blocks must not keep pwsh alive'
             $out = $outTask.Result
             $out | Should -Match 'stop=(\d+\.\d) warnings=2'
             [double] ([regex]::Match($out, 'stop=(\d+\.\d)').Groups[1].Value) | Should -BeLessThan 8
