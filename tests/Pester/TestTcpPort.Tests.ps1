@@ -636,6 +636,40 @@ Import-Module $ModulePath
         }
     }
 
+    Context 'through a SOCKS5 proxy (microsocks)' {
+        BeforeAll {
+            $script:proxySkip = Get-PeerSkipReason microsocks
+            if ($script:proxySkip) { return }
+            $script:proxyPort = Get-FreeTcpPort
+            $script:proxyProc = Start-Peer (Get-Command microsocks).Source @('-i', '127.0.0.1', '-p', "$($script:proxyPort)")
+            Wait-TcpPort -Port $script:proxyPort -TimeoutSec 15
+            $script:behind = Start-PortPeer -Count 1 -Free 1
+        }
+        AfterAll {
+            if ($script:proxyProc) { Stop-Peer $script:proxyProc }
+            if ($script:behind) { Stop-Peer $script:behind.Process }
+        }
+
+        It 'reports Open and Closed as the proxy answers, with its reply in Detail, and a dead proxy as Error' {
+            if ($script:proxySkip) { Set-ItResult -Skipped -Because $script:proxySkip; return }
+            $open = $script:behind.Open[0]; $closed = $script:behind.Free[0]
+            $r = @(Test-TcpPort 127.0.0.1 -Port $open, $closed -Proxy "socks5://127.0.0.1:$($script:proxyPort)" -Timeout 5)
+            $r.Count | Should -Be 2
+            ($r | Where-Object Port -EQ $open).Status | Should -Be 'Open'
+            $c = $r | Where-Object Port -EQ $closed
+            $c.Status | Should -Be 'Closed'
+            $c.Detail | Should -Match 'refused'
+            # socks5h: the proxy resolves the name.
+            $h = Test-TcpPort localhost -Port $open -Proxy "socks5h://127.0.0.1:$($script:proxyPort)" -Timeout 5
+            $h.Status | Should -Be 'Open'
+            $h.Address | Should -BeNullOrEmpty
+            @(Test-TcpPort 127.0.0.1 -Port $open -Proxy "socks5://127.0.0.1:$($script:proxyPort)" -Quiet) | Should -Be @($true)
+            $dead = Test-TcpPort 127.0.0.1 -Port $open -Proxy "socks5://127.0.0.1:$closed" -Timeout 5
+            $dead.Status | Should -Be 'Error'
+            { Test-TcpPort 127.0.0.1 -Port $open -Proxy "socks5://127.0.0.1:$($script:proxyPort)" -Tls } | Should -Throw '*not work with -Proxy*'
+        }
+    }
+
     Context 'TLS certificate facts' {
         BeforeAll {
             $script:tlsDir = Join-Path ([IO.Path]::GetTempPath()) "psst-tls-$([guid]::NewGuid().ToString('n'))"

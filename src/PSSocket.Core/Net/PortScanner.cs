@@ -59,7 +59,72 @@ namespace PSSocket.Net
         }
 
         /// <inheritdoc />
-        protected override void StartProbe(ScanProbe probe) => Connect(new Attempt(probe));
+        protected override void StartProbe(ScanProbe probe)
+        {
+            if (_options.Proxy is null)
+            {
+                Connect(new Attempt(probe));
+            }
+            else
+            {
+                _ = ProbeThroughProxyAsync(_options.Proxy, new Attempt(probe));
+            }
+        }
+
+        /// <summary>
+        /// One probe through the proxy: a tunnel that stands is Open; the proxy's "refused" is Closed;
+        /// its "unreachable", "TTL expired" or no answer in time is Filtered; anything else about the
+        /// proxy itself is Error. The proxy's reply is the Detail.
+        /// </summary>
+        private async Task ProbeThroughProxyAsync(Proxy.ProxyEndpoint proxy, Attempt attempt)
+        {
+            var probe = attempt.Probe;
+            string host = probe.Address.Equals(IPAddress.None) ? probe.Label : probe.Address.ToString();
+            var timeout = _options.HasTimeout ? _options.Timeout : TimeSpan.FromSeconds(30);
+            attempt.Started = Stopwatch.GetTimestamp();
+            Socket? socket = null;
+            PortCheckResult result;
+            try
+            {
+                socket = await Net.Proxy.ProxyConnector.ConnectAsync(proxy, null, host, probe.Port, timeout, Token).ConfigureAwait(false);
+                attempt.Ended = Stopwatch.GetTimestamp();
+                CountOpen();
+                result = Result(attempt, PortStatus.Open, answered: true, $"Tunnel through {proxy} stands.");
+            }
+            catch (OperationCanceledException)
+            {
+                Drop();
+                return;
+            }
+            catch (PSSocketException ex)
+            {
+                attempt.Ended = Stopwatch.GetTimestamp();
+                var status = ex.Kind switch
+                {
+                    SocketErrorKind.ProxyTargetRefused => PortStatus.Closed,
+                    SocketErrorKind.ProxyTargetUnreachable or SocketErrorKind.ProxyTtlExpired or SocketErrorKind.ConnectionTimedOut => PortStatus.Filtered,
+                    _ => PortStatus.Error,
+                };
+                result = Result(attempt, status, answered: status == PortStatus.Closed, ex.Message);
+            }
+            catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException)
+            {
+                attempt.Ended = Stopwatch.GetTimestamp();
+                result = Result(attempt, PortStatus.Error, answered: false, "The proxy connection failed: " + ex.Message);
+            }
+
+            if (socket is not null)
+            {
+                CloseAbortive(socket);
+            }
+
+            if (probe.Address.Equals(IPAddress.None))
+            {
+                result.Address = null;
+            }
+
+            Deliver(probe, result);
+        }
 
         private void Connect(Attempt attempt)
         {

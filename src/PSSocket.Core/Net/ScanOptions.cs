@@ -35,6 +35,9 @@ namespace PSSocket.Net
         /// <summary>How long resolving one name may take.</summary>
         public TimeSpan ResolveTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+        /// <summary>Names are not resolved here but handed to the probe as they are (a proxy resolves them); their results have no Address.</summary>
+        public bool ResolveNamesRemotely { get; set; }
+
         /// <summary>Keeps probes in flight below what the process may still open (Unix RLIMIT_NOFILE); tests turn it off.</summary>
         internal bool LimitByDescriptors { get; set; } = true;
 
@@ -65,6 +68,9 @@ namespace PSSocket.Net
 
         /// <summary>Text sent on every open port before the banner is read; null: by port (redis gets PING); empty: nothing.</summary>
         public string? BannerProbe { get; set; }
+
+        /// <summary>Every probe goes through this proxy (SOCKS or HTTP CONNECT): the proxy's answer says Open, Closed or Filtered.</summary>
+        public Proxy.ProxyEndpoint? Proxy { get; set; }
 
         /// <summary>Tests only: the local endpoint a probe binds before connecting, or null.</summary>
         internal Func<IPEndPoint, IPEndPoint?>? LocalEndPointFor { get; set; }

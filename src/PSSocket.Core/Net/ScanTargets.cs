@@ -95,7 +95,7 @@ namespace PSSocket.Net
                     _ = range.Enumerate();
                 }
             }
-            else if (target.Literal is null)
+            else if (target.Literal is null && !_options.ResolveNamesRemotely)
             {
                 var family = _options.AddressFamily == AddressFamily.Unspecified ? (AddressFamily?)null : _options.AddressFamily;
                 var lookup = Endpoints.ResolveAsync(target.Host, family, Deadline.After(_options.ResolveTimeout), _token);
@@ -127,6 +127,12 @@ namespace PSSocket.Net
                 }
 
                 return new ExpandedTarget(target, new[] { literal }, 1, labelIsAddress: false);
+            }
+
+            if (_options.ResolveNamesRemotely)
+            {
+                // The name travels as it is; IPAddress.None stands for "not resolved here".
+                return new ExpandedTarget(target, new[] { IPAddress.None }, 1, labelIsAddress: false);
             }
 
             if (!_lookups.TryRemove(target, out var lookup))

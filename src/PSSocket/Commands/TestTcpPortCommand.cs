@@ -80,6 +80,21 @@ namespace PSSocket.Commands
         [AllowEmptyString]
         public string? BannerProbe { get; set; }
 
+        /// <summary>
+        /// Checks every port through a proxy: socks5:// (names resolved here), socks5h:// (resolved by
+        /// the proxy), socks4://, socks4a:// or http:// (HTTP CONNECT). The proxy's answer decides:
+        /// a tunnel is Open, "refused" Closed, "unreachable" or no answer in time Filtered; its reply is in Detail.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNull]
+        public Uri? Proxy { get; set; }
+
+        /// <summary>The user name and password for the proxy (SOCKS5 user/password, HTTP Basic; SOCKS4 sends the user name only).</summary>
+        [Parameter]
+        [Credential]
+        [ValidateNotNull]
+        public PSCredential? ProxyCredential { get; set; }
+
         /// <inheritdoc />
         protected override string Activity => "Test-TcpPort";
 
@@ -96,6 +111,11 @@ namespace PSSocket.Commands
             if (bannerDetail && !Banner)
             {
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-BannerTimeout and -BannerProbe apply only with -Banner.", null));
+            }
+
+            if (Proxy is not null && (Tls || Banner))
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-Tls and -Banner do not work with -Proxy yet: check the ports through the proxy, then connect with Connect-TcpSocket -Proxy -UseTls.", null));
             }
 
             if (TlsServerName is not null && TlsDiagnostics.CheckHostName(TlsServerName) is { } badName)
@@ -123,6 +143,12 @@ namespace PSSocket.Commands
                 AllowLargeRanges = Force,
             };
             CertificateArguments.AddTrusted(this, TrustedCertificate, options.TrustedCertificates);
+            if (ProxyArguments.Resolve(Proxy, ProxyCredential) is { } proxy)
+            {
+                options.Proxy = proxy;
+                options.ResolveNamesRemotely = proxy.ResolvesTargetName;
+            }
+
             _scanner = new PortScanner(options, Token);
             if (_scanner.EffectiveThrottleLimit < ThrottleLimit)
             {
