@@ -56,6 +56,8 @@ namespace PSSocket
         RangeTooLarge,
         /// <summary>A conversation step did not see what it expected (timeout, peer closed, limit).</summary>
         ExpectationFailed,
+        /// <summary>This operating system cannot do what was asked (e.g. raw TCP on Windows).</summary>
+        NotSupportedOnThisPlatform,
         /// <summary>The proxy itself could not be reached (refused, timed out, name not found).</summary>
         ProxyUnreachable,
         /// <summary>The proxy wants credentials, or rejected the ones given.</summary>

@@ -40,6 +40,12 @@ namespace PSSocket
         public static ErrorRecord WrongKind(SocketSession session, string what) =>
             Create(SocketErrorKind.WrongSessionKind, $"Session {session} is a {session.Kind} session; {what}.", session);
 
+        /// <summary>Enter-SocketSession in a host with no console to read keys from (the ISE, an embedded runspace).</summary>
+        public static ErrorRecord NoConsole(string? hostName, object target) =>
+            new(new PSInvalidOperationException(
+                    $"Enter-SocketSession reads keys from a console, and this host ({hostName ?? "no host"}) has none; the Windows PowerShell ISE and programs that host PowerShell are such hosts. Run it in a console (powershell.exe, pwsh, Windows Terminal), or use Send-SocketData and Receive-SocketData here."),
+                "NoConsole", ErrorCategory.ResourceUnavailable, target);
+
         public static ErrorRecord InvalidArgument(string message, object? target) =>
             Create(SocketErrorKind.InvalidArgument, message, target);
 

@@ -89,6 +89,11 @@ namespace PSSocket
                 throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Icmp is IPv4's; use -Protocol IcmpV6 for {address}.", target: address);
             }
 
+            if (PlatformRules.RawProtocolRefusal(protocol) is string refusal)
+            {
+                throw new PSSocketException(SocketErrorKind.NotSupportedOnThisPlatform, refusal, target: protocol);
+            }
+
             Socket socket;
             try
             {

@@ -89,6 +89,7 @@ namespace PSSocket
                     socket.DualMode = true;
                 }
 
+                PlatformRules.ClaimExclusively(socket);
                 socket.Bind(new IPEndPoint(address, port));
                 if (type == SocketType.Stream)
                 {

@@ -34,6 +34,7 @@ namespace PSSocket
                     Socket.DualMode = true;
                 }
 
+                PlatformRules.ClaimExclusively(Socket);
                 Socket.Bind(new IPEndPoint(address, port));
                 Socket.Listen(backlog <= 0 ? 512 : backlog);
             }

@@ -61,6 +61,7 @@ namespace PSSocket
 
                 socket.EnableBroadcast = broadcast;
                 TryEnlargeReceiveBuffer(socket);
+                PlatformRules.ClaimExclusively(socket);
                 socket.Bind(local);
                 if (address.AddressFamily == AddressFamily.InterNetwork && !address.Equals(IPAddress.Any) && !IsMulticast(address))
                 {

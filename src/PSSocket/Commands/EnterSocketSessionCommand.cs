@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Management.Automation;
 using System.Management.Automation.Host;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Tasks;
 using PSSocket.Net;
@@ -42,10 +43,16 @@ namespace PSSocket.Commands
                 return;
             }
 
-            var ui = Host.UI;
+            var ui = Host?.UI;
+            using var keys = ui is null ? null : KeySource.Create(Host!);
+            if (ui is null || keys is null)
+            {
+                ThrowTerminatingError(ErrorRecords.NoConsole(Host?.Name, tcp));
+                return;
+            }
+
             ui.WriteLine($"Connected to session {tcp} ({Endpoints.Format(tcp.RemoteEndPoint)}). Lines you type are sent with the session NewLine.");
             ui.WriteLine("Press Ctrl+] to return to PowerShell; the session stays open.");
-            using var keys = KeySource.Create(Host);
             var line = new StringBuilder();
             while (true)
             {
@@ -220,13 +227,16 @@ namespace PSSocket.Commands
             return sb.ToString();
         }
 
-        /// <summary>Where keys come from: the host's RawUI when it has one, else the console, else redirected standard input.</summary>
+        /// <summary>
+        /// Where keys come from: the host's RawUI when it has one, else the console, else redirected
+        /// standard input; null when there is none of them (the ISE, a host embedded in a program).
+        /// </summary>
         private abstract class KeySource : IDisposable
         {
             /// <summary>Whether typed characters must be echoed by us.</summary>
             public abstract bool Echoes { get; }
 
-            public static KeySource Create(PSHost host)
+            public static KeySource? Create(PSHost host)
             {
                 try
                 {
@@ -237,7 +247,13 @@ namespace PSSocket.Commands
                         return new RawUIKeys(raw);
                     }
                 }
-                catch (Exception ex) when (ex is NotImplementedException or PSNotImplementedException or HostException or InvalidOperationException or NotSupportedException or PSInvalidOperationException)
+                catch (HostException)
+                {
+                    // The host does not support user interaction (PowerShell hosted in a program, a
+                    // runspace with no UI): the process's console, if any, is not the user's.
+                    return null;
+                }
+                catch (Exception ex) when (ex is NotImplementedException or PSNotImplementedException or InvalidOperationException or NotSupportedException or PSInvalidOperationException)
                 {
                     // This host cannot read single keys: fall back to the console.
                 }
@@ -247,7 +263,19 @@ namespace PSSocket.Commands
                     return new ConsoleKeys();
                 }
 
-                return new LineKeys();
+                // A Windows GUI process (the ISE) has no standard input at all, which .NET reports as
+                // redirected: reading it would end the session at once with no word why.
+                return PlatformRules.IsWindows && !HasWindowsStandardInput() ? null : new LineKeys();
+            }
+
+            [DllImport("kernel32.dll")]
+            private static extern IntPtr GetStdHandle(int stdHandle);
+
+            private static bool HasWindowsStandardInput()
+            {
+                const int StdInputHandle = -10;
+                var handle = GetStdHandle(StdInputHandle);
+                return handle != IntPtr.Zero && handle != new IntPtr(-1);
             }
 
             /// <summary>One key if one is waiting; escape is Ctrl+]; endOfInput when input is exhausted.</summary>

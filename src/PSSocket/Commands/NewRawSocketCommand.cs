@@ -58,6 +58,11 @@ namespace PSSocket.Commands
                     address = System.Net.IPAddress.Any;
                 }
 
+                if (PlatformRules.RawProtocolWarning(protocol) is string warning)
+                {
+                    WriteWarning(warning);
+                }
+
                 session = new RawSession(protocol, address, QueueLimit);
                 if (Encoding is not null)
                 {
