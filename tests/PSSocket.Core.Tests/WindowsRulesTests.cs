@@ -35,11 +35,15 @@ namespace PSSocket.Tests
             PlatformRules.ClaimExclusively(socket);
             Assert.Equal(windows, socket.ExclusiveAddressUse);
 
-            // Every listener kind binds with the Windows rule in force.
+            // The listeners bind with the rule in force (what the option reads without the claim
+            // differs between runtimes, so only the claimed state is compared).
             using var tcp = new TcpListenerSession(IPAddress.Loopback, 0);
             using var udp = new UdpSession(IPAddress.Loopback, 0);
-            Assert.True(tcp.Socket.ExclusiveAddressUse);
-            Assert.True(udp.Socket.ExclusiveAddressUse);
+            if (windows)
+            {
+                Assert.True(tcp.Socket.ExclusiveAddressUse);
+                Assert.True(udp.Socket.ExclusiveAddressUse);
+            }
         }
 
         [Fact]
