@@ -34,3 +34,23 @@ Describe 'Enter-SocketSession in a host without a console (like the Windows Powe
         (Get-SocketSession -Id $Client.Id).State | Should -Be Open
     }
 }
+
+Describe 'The hosted CI workflow (.github/workflows/ci.yml)' {
+    It 'is valid YAML with Windows PowerShell 5.1 and pwsh 7 on windows-latest, pwsh 7 on ubuntu-latest and macos-latest' {
+        if ($why = Get-PeerSkipReason python3) { Set-ItResult -Skipped -Because $why; return }
+        # PyYAML (Debian python3-yaml) is the parser; .ci/run installs it.
+        $script = 'import json, sys, yaml; d = yaml.safe_load(open(sys.argv[1])); d["on"] = d.pop(True, d.get("on")); print(json.dumps(d))'
+        $json = python3 -c $script (Join-Path $RepoRoot '.github/workflows/ci.yml')
+        $LASTEXITCODE | Should -Be 0
+        $ci = $json | ConvertFrom-Json
+        $ci.jobs.windows.'runs-on' | Should -Be 'windows-latest'
+        $shells = @($ci.jobs.windows.steps | Where-Object { $_.PSObject.Properties['shell'] } | ForEach-Object shell)
+        $shells | Should -Contain 'powershell'
+        $shells | Should -Contain 'pwsh'
+        $ci.jobs.unix.strategy.matrix.os | Should -Be @('ubuntu-latest', 'macos-latest')
+        # Every Pester file the workflow names exists.
+        $named = [regex]::Matches((Get-Content -Raw (Join-Path $RepoRoot '.github/workflows/ci.yml')), 'tests/Pester/[\w.]+\.ps1') | ForEach-Object Value | Sort-Object -Unique
+        $named | Should -Not -BeNullOrEmpty
+        $named | ForEach-Object { Join-Path $RepoRoot $_ | Should -Exist }
+    }
+}
