@@ -21,7 +21,14 @@ param(
 
     # Test: run the tests while this many CPU-burning processes compete (a loaded machine).
     [ValidateRange(0, 64)]
-    [int] $Load = 0
+    [int] $Load = 0,
+
+    # Package: sign the module files with this code-signing certificate (a PFX file) before
+    # packing them, for machines whose execution policy is AllSigned. Windows only.
+    [string] $SigningCertificatePath,
+
+    # The PFX password, if it has one.
+    [securestring] $SigningCertificatePassword
 )
 
 $ErrorActionPreference = 'Stop'
@@ -238,8 +245,27 @@ function Invoke-Stress {
     & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $script -ModulePath (Get-ModuleOutput)
 }
 
+# Authenticode signing of the built module; Assert-CanSign fails before any work where it cannot sign.
+function Assert-CanSign {
+    if (-not $SigningCertificatePath) { return }
+    if (-not (Get-Command Set-AuthenticodeSignature -ErrorAction Ignore)) {
+        throw "Signing needs Set-AuthenticodeSignature, which PowerShell has only on Windows: run build.ps1 -Task Package -SigningCertificatePath there, or package unsigned here."
+    }
+    if (-not (Test-Path $SigningCertificatePath)) { throw "The signing certificate '$SigningCertificatePath' does not exist." }
+}
+
+function Invoke-Signing {
+    if (-not $SigningCertificatePath) { return }
+    $cert = [Security.Cryptography.X509Certificates.X509Certificate2]::new((Resolve-Path $SigningCertificatePath).Path, $SigningCertificatePassword)
+    $files = Get-ChildItem (Get-ModuleOutput) -Recurse -Include *.psd1, *.ps1xml, *.dll
+    $bad = $files | Set-AuthenticodeSignature -Certificate $cert | Where-Object Status -ne 'Valid'
+    if ($bad) { throw "Signing failed for: $(($bad | ForEach-Object { "$($_.Path) ($($_.StatusMessage))" }) -join '; ')" }
+}
+
 function Invoke-Package {
+    Assert-CanSign
     Invoke-Build
+    Invoke-Signing
     $script = Join-Path $Root 'tools/New-ModulePackage.ps1'
     if (-not (Test-Path $script)) { throw 'tools/New-ModulePackage.ps1 is missing' }
     & $script -ModulePath (Get-ModuleOutput) -OutputPath (Join-Path $Root 'out')

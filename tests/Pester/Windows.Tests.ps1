@@ -54,3 +54,13 @@ Describe 'The hosted CI workflow (.github/workflows/ci.yml)' {
         $named | ForEach-Object { Join-Path $RepoRoot $_ | Should -Exist }
     }
 }
+
+Describe 'build.ps1 -Task Package -SigningCertificatePath' {
+    It 'fails at once with the reason where Set-AuthenticodeSignature does not exist (Linux, macOS)' -Skip:([bool] (Get-Command Set-AuthenticodeSignature -ErrorAction Ignore)) {
+        $pwsh = @(Get-PwshCommand)
+        $out = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'build.ps1') -Task Package -SigningCertificatePath (Join-Path $TestDrive 'codesign.pfx') 2>&1
+        $LASTEXITCODE | Should -Not -Be 0
+        ($out -join "`n") | Should -Match 'Signing needs Set-AuthenticodeSignature'
+        ($out -join "`n") | Should -Not -Match '==> Build'
+    }
+}
