@@ -21,6 +21,7 @@
         'Get-SocketSession'
         'Remove-SocketSession'
         'Start-SocketServer'
+        'Start-SocketRelay'
         'Stop-SocketServer'
         'Receive-SocketServerOutput'
         'Start-SocketTls'

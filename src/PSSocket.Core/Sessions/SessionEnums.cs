@@ -15,6 +15,8 @@ namespace PSSocket
         UdpServer,
         /// <summary>A raw IP socket.</summary>
         Raw,
+        /// <summary>A port forward from Start-SocketRelay.</summary>
+        Relay,
     }
 
     /// <summary>Where a session is in its life.</summary>
