@@ -269,7 +269,7 @@ namespace PSSocket.Sessions
     /// Text up to the end of the first match of a regular expression; bytes after the match stay
     /// buffered. The buffered bytes are decoded once, as they arrive. A regex may match anywhere,
     /// so every attempt matches the whole text: to keep the cost linear in the bytes received,
-    /// an attempt is made once the text has grown by a quarter since the last one, or when no
+    /// an attempt is made once the text has doubled since the last one, or when no
     /// more bytes came for a while (short, and growing with the text), or at end of stream.
     /// </summary>
     internal sealed class PatternFrame : FrameRule<PatternReceipt>
@@ -323,7 +323,7 @@ namespace PSSocket.Sessions
                 return false;
             }
 
-            _deferred = !(peerClosed || _quiet || length <= EagerChars || _attempted < 0 || (long)(length - _attempted) * 4 >= _attempted);
+            _deferred = !(peerClosed || _quiet || length <= EagerChars || _attempted < 0 || length - _attempted >= _attempted);
             if (_deferred)
             {
                 return false;

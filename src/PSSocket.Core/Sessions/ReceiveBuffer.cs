@@ -19,6 +19,12 @@ namespace PSSocket
 
         public int Capacity => _buf?.Length ?? 0;
 
+        /// <summary>
+        /// Growth stops doubling here (the receive's -MaxBytes): the array is never made larger
+        /// than this unless the data itself needs it (a read that was already in flight).
+        /// </summary>
+        public int GrowthLimit { get; set; } = int.MaxValue;
+
         /// <summary>The byte at offset i from the start of the buffered data.</summary>
         public byte this[int i] => _buf![_start + i];
 
@@ -38,7 +44,7 @@ namespace PSSocket
         {
             if (_buf is null)
             {
-                _buf = new byte[Math.Max(InitialSize, count)];
+                _buf = new byte[Math.Max(Math.Min(InitialSize, GrowthLimit), count)];
                 return;
             }
 
@@ -54,7 +60,7 @@ namespace PSSocket
             }
             else
             {
-                long want = Math.Max((long)_buf.Length * 2, (long)used + count);
+                long want = Math.Max(Math.Min((long)_buf.Length * 2, GrowthLimit), (long)used + count);
                 var bigger = new byte[(int)Math.Min(want, int.MaxValue - 64)];
                 Buffer.BlockCopy(_buf, _start, bigger, 0, used);
                 _buf = bigger;

@@ -57,6 +57,9 @@ namespace PSSocket
         /// <inheritdoc />
         public override int Available => _transport.Buffer.Count;
 
+        /// <summary>The size of the receive buffer's array (for tests of the memory bound).</summary>
+        internal int BufferCapacity => _transport.Buffer.Capacity;
+
         /// <summary>When true, text read with Receive-SocketData (and matched by conversations) has ANSI/VT escape sequences and backspace overstrikes removed.</summary>
         public bool StripAnsi { get; set; }
 
@@ -346,9 +349,10 @@ namespace PSSocket
         private async Task<T> ReceiveAsync<T>(FrameRule<T> rule, int maxBytes, Deadline deadline, CancellationToken token)
         {
             await AcquireAsync(_transport.ReceiveLock, deadline, SocketErrorKind.ReceiveTimeout, token).ConfigureAwait(false);
+            var buffer = _transport.Buffer;
+            buffer.GrowthLimit = maxBytes;
             try
             {
-                var buffer = _transport.Buffer;
                 while (true)
                 {
                     if (rule.WantsWholeBurst && buffer.Count > 0)
@@ -396,6 +400,7 @@ namespace PSSocket
             }
             finally
             {
+                buffer.GrowthLimit = int.MaxValue;
                 _transport.ReceiveLock.Release();
             }
         }

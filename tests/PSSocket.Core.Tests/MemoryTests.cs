@@ -1,0 +1,125 @@
+using System;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using PSSocket.Net;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace PSSocket.Tests
+{
+    /// <summary>Process-wide allocation figures are only meaningful while no other test runs.</summary>
+    [CollectionDefinition(nameof(MemoryCollection), DisableParallelization = true)]
+    public sealed class MemoryCollection
+    {
+    }
+
+    /// <summary>
+    /// The receive buffer stays within -MaxBytes, and -Pattern costs memory and work linear in
+    /// the bytes received, whether they come in one burst or trickle in.
+    /// </summary>
+    [Collection(nameof(MemoryCollection))]
+    public sealed class MemoryTests : IDisposable
+    {
+        private const int MiB = 1024 * 1024;
+        private readonly TcpSession _session;
+        private readonly Socket _peer;
+        private readonly ITestOutputHelper _output;
+
+        public MemoryTests(ITestOutputHelper output)
+        {
+            _output = output;
+            var (accepted, peer) = LoopbackPair.Open();
+            _peer = peer;
+            _session = new TcpSession(accepted);
+        }
+
+        public void Dispose()
+        {
+            _session.Close("test over");
+            _peer.Dispose();
+        }
+
+        private static Deadline Soon => Deadline.After(TimeSpan.FromSeconds(60));
+
+        /// <summary>Sends total bytes of 'a' in pieces, pausing after each when trickle is set.</summary>
+        private Task SendAsync(int total, int piece, bool trickle) => Task.Run(() =>
+        {
+            var data = new byte[piece];
+            data.AsSpan().Fill((byte)'a');
+            try
+            {
+                for (int sent = 0; sent < total; sent += piece)
+                {
+                    _peer.Send(data, 0, Math.Min(piece, total - sent), SocketFlags.None);
+                    if (trickle)
+                    {
+                        Thread.Sleep(1);
+                    }
+                }
+            }
+            catch (SocketException)
+            {
+                // The test closed the session once the limit was reached.
+            }
+        });
+
+        private async Task<long> AllocatedWhileReceivingPatternAsync(int maxBytes, int total, int piece, bool trickle)
+        {
+            var regex = new Regex("never");
+            var sender = SendAsync(total, piece, trickle);
+            GC.Collect();
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceivePatternAsync(regex, Encoding.ASCII, maxBytes, Soon, CancellationToken.None));
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            Assert.Equal(SocketErrorKind.ReceiveLimitExceeded, ex.Kind);
+            _session.Close("done");
+            await sender;
+            _output.WriteLine($"{(trickle ? "trickled" : "burst")} {total / MiB} MiB: {allocated / MiB} MiB allocated, buffer {_session.BufferCapacity / MiB} MiB");
+            return allocated;
+        }
+
+        [Theory]
+        [InlineData(TcpSession.DefaultMaxBytes)]
+        [InlineData(10_000_000)]
+        public async Task TheBufferNeverGrowsPastMaxBytes(int maxBytes)
+        {
+            var sender = SendAsync(maxBytes + (2 * MiB), 64 * 1024, trickle: false);
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveUntilAsync(Encoding.ASCII.GetBytes("never"), maxBytes, Soon, CancellationToken.None));
+            Assert.Equal(SocketErrorKind.ReceiveLimitExceeded, ex.Kind);
+            Assert.InRange(_session.Available, maxBytes, maxBytes + ChunkPool.ChunkSize);
+            Assert.InRange(_session.BufferCapacity, maxBytes, maxBytes + ChunkPool.ChunkSize);
+            _session.Close("done");
+            await sender;
+        }
+
+        [Fact]
+        public async Task APatternReceiveOfMaxBytesAllocatesASmallMultipleOfIt()
+        {
+            const int MaxBytes = 16 * MiB;
+            long allocated = await AllocatedWhileReceivingPatternAsync(MaxBytes, MaxBytes + MiB, 256 * 1024, trickle: false);
+            // The buffer, the decoded text and the strings matched: each at most twice its final size.
+            Assert.InRange(allocated, 0, 12L * MaxBytes);
+        }
+
+        [Fact]
+        public async Task TrickledInputCostsAboutWhatOneBurstCosts()
+        {
+            const int MaxBytes = 4 * MiB;
+            long burst = await AllocatedWhileReceivingPatternAsync(MaxBytes, MaxBytes + MiB, MaxBytes, trickle: false);
+            var (accepted, peer) = LoopbackPair.Open();
+            using var trickled = new MemoryTests(_output, accepted, peer);
+            long slow = await trickled.AllocatedWhileReceivingPatternAsync(MaxBytes, MaxBytes + MiB, 4096, trickle: true);
+            Assert.InRange(slow, 0, (3 * burst) + (16L * MiB));
+        }
+
+        private MemoryTests(ITestOutputHelper output, Socket accepted, Socket peer)
+        {
+            _output = output;
+            _peer = peer;
+            _session = new TcpSession(accepted);
+        }
+    }
+}
