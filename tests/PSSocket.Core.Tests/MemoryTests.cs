@@ -48,7 +48,11 @@ namespace PSSocket.Tests
         private Task SendAsync(int total, int piece, bool trickle) => Task.Run(() =>
         {
             var data = new byte[piece];
-            data.AsSpan().Fill((byte)'a');
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = (byte)'a';
+            }
+
             try
             {
                 for (int sent = 0; sent < total; sent += piece)
@@ -66,6 +70,8 @@ namespace PSSocket.Tests
             }
         });
 
+#if NET
+        // Process-wide allocation counts exist on .NET Core 3.0+ only; the buffer bound below runs everywhere.
         private async Task<long> AllocatedWhileReceivingPatternAsync(int maxBytes, int total, int piece, bool trickle)
         {
             var regex = new Regex("never");
@@ -81,6 +87,8 @@ namespace PSSocket.Tests
             return allocated;
         }
 
+#endif
+
         [Theory]
         [InlineData(TcpSession.DefaultMaxBytes)]
         [InlineData(10_000_000)]
@@ -95,6 +103,7 @@ namespace PSSocket.Tests
             await sender;
         }
 
+#if NET
         [Fact]
         public async Task APatternReceiveOfMaxBytesAllocatesASmallMultipleOfIt()
         {
@@ -114,6 +123,7 @@ namespace PSSocket.Tests
             long slow = await trickled.AllocatedWhileReceivingPatternAsync(MaxBytes, MaxBytes + MiB, 4096, trickle: true);
             Assert.InRange(slow, 0, (3 * burst) + (16L * MiB));
         }
+#endif
 
         private MemoryTests(ITestOutputHelper output, Socket accepted, Socket peer)
         {
