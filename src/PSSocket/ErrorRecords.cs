@@ -49,6 +49,18 @@ namespace PSSocket
         public static ErrorRecord InvalidArgument(string message, object? target) =>
             Create(SocketErrorKind.InvalidArgument, message, target);
 
+        /// <summary>A blank or whitespace-only entry in a list of targets: named by its position, the rest goes on.</summary>
+        public static ErrorRecord BlankTarget(string? entry, int position) =>
+            InvalidArgument($"Entry {position} of the target list is blank ('{TextEncoding.Escape(entry ?? "")}'); it was skipped. Remove blank lines from the list.", entry);
+
+        /// <summary>A file to read or write could not be opened; nothing was sent or taken.</summary>
+        public static ErrorRecord FileOpenFailed(Exception ex, object path) =>
+            new(ex, "FileOpenFailed", ErrorCategory.OpenError, path);
+
+        /// <summary>True for the exceptions opening a file throws when the path or its rights are wrong.</summary>
+        public static bool IsFileOpenFailure(Exception ex) =>
+            ex is System.IO.IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException or System.Security.SecurityException;
+
         private static string Describe(object? value) => value switch
         {
             null => "(null)",

@@ -136,7 +136,7 @@ Describe 'Invoke-UdpSend' {
     }
 
     It 'fails cleanly for a host that does not resolve' {
-        { Invoke-UdpSend 'no-such-host.invalid' 9 -Data 'x' -Timeout 5 } | Should -Throw -ErrorId 'HostNotFound,*'
+        { Invoke-UdpSend 'no-such-host.invalid' 9 -Data 'x' -Timeout 5 -ErrorAction Stop } | Should -Throw -ErrorId 'HostNotFound,*'
     }
 }
 

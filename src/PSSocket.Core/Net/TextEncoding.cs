@@ -123,6 +123,38 @@ namespace PSSocket
                     return count;
             }
         }
+
+        /// <summary>The text with control characters written as escapes (\r, \n, \e, \xNN), for messages and tables.</summary>
+        public static string Escape(string s)
+        {
+            if (s is null)
+            {
+                throw new ArgumentNullException(nameof(s));
+            }
+
+            StringBuilder? sb = null;
+            for (int i = 0; i < s.Length; i++)
+            {
+                char c = s[i];
+                if (c >= ' ' && c != '\u007f')
+                {
+                    sb?.Append(c);
+                    continue;
+                }
+
+                sb ??= new StringBuilder(s, 0, i, s.Length + 16);
+                sb.Append(c switch
+                {
+                    '\r' => "\\r",
+                    '\n' => "\\n",
+                    '\t' => "\\t",
+                    '\u001b' => "\\e",
+                    _ => "\\x" + ((int)c).ToString("x2", System.Globalization.CultureInfo.InvariantCulture),
+                });
+            }
+
+            return sb?.ToString() ?? s;
+        }
     }
 
     /// <summary>Indexed read access to buffered bytes without copying them.</summary>

@@ -186,7 +186,7 @@ namespace PSSocket
             bool secret = step.SendSecret is not null;
             if (secret)
             {
-                data = SecretBytes(step.SendSecret!, encoding, line ? session.LineTerminator : null);
+                data = SecretText.Encode(step.SendSecret!, encoding, line ? session.LineTerminator : null);
                 result.Sent = SessionTranscript.Redacted;
             }
             else if (step.SendBytes is not null)
@@ -311,7 +311,7 @@ namespace PSSocket
             if (received.Length > 0)
             {
                 string r = received.ToString();
-                return $"Last text received: \"{SessionTranscript.Escape(r.Length > TailBytes ? r.Substring(r.Length - TailBytes) : r)}\"";
+                return $"Last text received: \"{TextEncoding.Escape(r.Length > TailBytes ? r.Substring(r.Length - TailBytes) : r)}\"";
             }
 
             return "Nothing was received.";
@@ -347,24 +347,6 @@ namespace PSSocket
             Buffer.BlockCopy(a, 0, all, 0, a.Length);
             Buffer.BlockCopy(b, 0, all, a.Length, b.Length);
             return all;
-        }
-
-        /// <summary>Encodes a secret without ever holding it in a string; the char copy is cleared.</summary>
-        internal static byte[] SecretBytes(SecureString secret, Encoding encoding, string? terminator)
-        {
-            var ptr = Marshal.SecureStringToGlobalAllocUnicode(secret);
-            var chars = new char[secret.Length + (terminator?.Length ?? 0)];
-            try
-            {
-                Marshal.Copy(ptr, chars, 0, secret.Length);
-                terminator?.CopyTo(0, chars, secret.Length, terminator.Length);
-                return encoding.GetBytes(chars);
-            }
-            finally
-            {
-                Array.Clear(chars, 0, chars.Length);
-                Marshal.ZeroFreeGlobalAllocUnicode(ptr);
-            }
         }
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Management.Automation;
 using System.Net;
 using System.Net.Sockets;
@@ -24,7 +25,7 @@ namespace PSSocket.Commands
         /// <summary>The host name or address to send to (255.255.255.255 with -Broadcast for the local network).</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [Alias("CN", "Host", "IPAddress")]
-        [ValidateNotNullOrEmpty]
+        [AllowEmptyString]
         public string ComputerName { get; set; } = "";
 
         /// <summary>The destination port.</summary>
@@ -32,7 +33,7 @@ namespace PSSocket.Commands
         [ValidateRange(1, 65535)]
         public int Port { get; set; }
 
-        /// <summary>What to send: a string (encoded), a byte[] (as is), or anything else as its string. Each pipeline item is one datagram; an array given to -Data sends one datagram per element, except that a byte[] (or an array holding only bytes) is one datagram.</summary>
+        /// <summary>What to send: text (encoded), bytes (as they are), a char, a number (as text), a stream or a file (read whole), a SecureString or a PSCredential (its password, never shown in Verbose or Debug); anything else is refused. Each pipeline item is one datagram; an array given to -Data sends one datagram per element, except that a byte[] (or an array holding only bytes) is one datagram.</summary>
         [Parameter(Position = 2, ValueFromPipeline = true)]
         [AllowNull]
         [AllowEmptyString]
@@ -76,6 +77,14 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void BeginProcessing()
         {
+            // A problem with the target (blank, unknown host, port in use) is this target's error, not a
+            // misuse: it is non-terminating, so -ErrorAction decides, and nothing is sent.
+            if (string.IsNullOrWhiteSpace(ComputerName))
+            {
+                WriteError(ErrorRecords.BlankTarget(ComputerName, 1));
+                return;
+            }
+
             try
             {
                 var deadline = Deadline.AfterSeconds(Timeout);
@@ -102,7 +111,7 @@ namespace PSSocket.Commands
             {
                 _socket?.Close("Setup failed");
                 _socket = null;
-                ThrowTerminatingError(ErrorRecords.From(ex, ex.Target ?? $"{ComputerName}:{Port}"));
+                WriteError(ErrorRecords.From(ex, ex.Target ?? $"{ComputerName}:{Port}"));
             }
         }
 
@@ -111,7 +120,12 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
-            var raw = Data is PSObject pso ? pso.BaseObject : Data;
+            if (_socket is null)
+            {
+                return;
+            }
+
+            var raw = OutgoingData.Unwrap(Data);
             if (raw is byte b)
             {
                 // A byte[] enumerated by the pipeline arrives a byte at a time: it is one datagram.
@@ -120,9 +134,20 @@ namespace PSSocket.Commands
             }
 
             FlushBytes();
-            foreach (var item in SendSocketDataCommand.DatagramItems(raw))
+            int position = raw is System.Collections.IList and not byte[] and not char[]? 1 : 0;
+            foreach (var item in OutgoingData.Items(raw))
             {
-                SendOne(item);
+                if (OutgoingData.Check(item, position) is { } refused)
+                {
+                    _failed = true;
+                    WriteError(refused);
+                }
+                else
+                {
+                    SendOne(item);
+                }
+
+                position += position > 0 ? 1 : 0;
             }
         }
 
@@ -138,30 +163,54 @@ namespace PSSocket.Commands
 
         private void SendOne(object? item)
         {
-            var bytes = SendSocketDataCommand.ToBytes(item, _socket!.Encoding, null);
+            byte[] bytes;
+            try
+            {
+                bytes = OutgoingData.Datagram(item, _socket!.Encoding, null);
+            }
+            catch (Exception ex) when (item is FileInfo && ErrorRecords.IsFileOpenFailure(ex))
+            {
+                _failed = true;
+                WriteError(ErrorRecords.FileOpenFailed(ex, item));
+                return;
+            }
+
             try
             {
                 Run(t => _socket.SendAsync(bytes, IsGroupTarget ? _target : null, Deadline.AfterSeconds(Timeout), t));
                 _sent++;
+                string what = OutgoingData.Describe(item, bytes, DebugOn);
                 if (DebugOn)
                 {
-                    WriteDebug($"Sent {bytes.Length} bytes to {Endpoints.Format(_target)}: {Hex.Preview(bytes)}");
+                    WriteDebug($"Sent {what} to {Endpoints.Format(_target)}");
                 }
                 else
                 {
-                    Verbose(() => $"Sent a datagram of {bytes.Length} bytes to {Endpoints.Format(_target)}");
+                    Verbose(() => $"Sent a datagram of {what} to {Endpoints.Format(_target)}");
                 }
             }
             catch (PSSocketException ex)
             {
                 _failed = true;
-                WriteSocketError(ex, ex.Kind == SocketErrorKind.DatagramTooLarge ? item : Endpoints.Format(_target));
+                WriteSocketError(ex, ex.Kind == SocketErrorKind.DatagramTooLarge ? OutgoingData.SecretOf(item) is null ? item : bytes.Length : Endpoints.Format(_target));
+            }
+            finally
+            {
+                if (OutgoingData.SecretOf(item) is not null)
+                {
+                    Array.Clear(bytes, 0, bytes.Length);
+                }
             }
         }
 
         /// <inheritdoc />
         protected override void EndProcessing()
         {
+            if (_socket is null)
+            {
+                return;
+            }
+
             try
             {
                 FlushBytes();

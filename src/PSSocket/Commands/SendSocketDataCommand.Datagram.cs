@@ -1,5 +1,5 @@
-using System.Collections;
-using System.Collections.Generic;
+using System;
+using System.IO;
 using System.Management.Automation;
 using System.Net;
 using PSSocket.Net;
@@ -22,101 +22,31 @@ namespace PSSocket.Commands
         [ValidateNotNull]
         public object? RemoteAddress { get; set; }
 
-        private void SendDatagram(DatagramSession session)
+        private void SendDatagram(DatagramSession session, object? item)
         {
-            if (ParameterSetName == PathSet)
-            {
-                WriteError(ErrorRecords.InvalidArgument($"-Path streams a file over a Tcp session; session {session} is {session.Kind}: send the bytes with -Data (one datagram each).", session));
-                return;
-            }
-
-            var raw = Data is PSObject pso ? pso.BaseObject : Data;
-            if (raw is byte b && !Line)
-            {
-                // A byte[] enumerated by the pipeline arrives a byte at a time: it is one datagram.
-                _pendingBytes.Add(b);
-                return;
-            }
-
-            FlushDatagramBytes(session);
-            foreach (var item in DatagramItems(raw))
-            {
-                SendOneDatagram(session, item);
-            }
-
-            if (PassThru)
-            {
-                WriteObject(session);
-            }
-        }
-
-        /// <summary>
-        /// Splits a -Data value into datagrams: a byte[] or an array of only bytes (what a function
-        /// returning bytes yields) is one datagram; any other array is one datagram per element.
-        /// </summary>
-        internal static IEnumerable<object?> DatagramItems(object? raw)
-        {
-            if (raw is not IList list || raw is byte[] or char[])
-            {
-                yield return raw;
-                yield break;
-            }
-
-            var bytes = new byte[list.Count];
-            bool allBytes = list.Count > 0;
-            for (int i = 0; i < list.Count && allBytes; i++)
-            {
-                var v = list[i] is PSObject p ? p.BaseObject : list[i];
-                if (v is byte b)
-                {
-                    bytes[i] = b;
-                }
-                else
-                {
-                    allBytes = false;
-                }
-            }
-
-            if (allBytes)
-            {
-                yield return bytes;
-                yield break;
-            }
-
-            foreach (var item in list)
-            {
-                yield return item is PSObject p ? p.BaseObject : item;
-            }
-        }
-
-        private void FlushDatagramBytes(DatagramSession session)
-        {
-            if (_pendingBytes.Count == 0)
-            {
-                return;
-            }
-
-            var bytes = _pendingBytes.ToArray();
-            _pendingBytes.Clear();
-            SendOneDatagram(session, bytes);
-            if (PassThru)
-            {
-                WriteObject(session);
-            }
-        }
-
-        private void SendOneDatagram(DatagramSession session, object? item)
-        {
-            var bytes = ToBytes(item, Encoding ?? session.Encoding, Line ? session.LineTerminator : null);
             var target = DatagramTarget(session);
-            Run(t => session.SendAsync(bytes, target, Deadline.AfterSeconds(Timeout), t));
-            if (DebugOn)
+            byte[] bytes;
+            try
             {
-                WriteDebug($"Sent a datagram of {bytes.Length} bytes on session {session.Id} to {Endpoints.Format(target ?? session.DefaultDestination)}: {Hex.Preview(bytes)}");
+                bytes = OutgoingData.Datagram(item, EncodingFor(session), TerminatorFor(session));
             }
-            else
+            catch (Exception ex) when (item is FileInfo && ErrorRecords.IsFileOpenFailure(ex))
             {
-                Verbose(() => $"Sent a datagram of {bytes.Length} bytes on session {session.Id} to {Endpoints.Format(target ?? session.DefaultDestination)}");
+                WriteError(ErrorRecords.FileOpenFailed(ex, item));
+                return;
+            }
+
+            try
+            {
+                Run(t => session.SendAsync(bytes, target, Deadline.AfterSeconds(Timeout), t));
+                Report($"Sent a datagram of {OutgoingData.Describe(item, bytes, DebugOn)} on session {session.Id} to {Endpoints.Format(target ?? session.DefaultDestination)}");
+            }
+            finally
+            {
+                if (OutgoingData.SecretOf(item) is not null)
+                {
+                    Array.Clear(bytes, 0, bytes.Length);
+                }
             }
         }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections;
 using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
@@ -26,7 +27,7 @@ namespace PSSocket.Commands
         [ValidateNotNull]
         public object Session { get; set; } = null!;
 
-        /// <summary>What to send: strings are encoded with the session encoding, byte arrays go as they are, a SecureString is sent but recorded as ******** in transcripts. Pipeline items are sent in order.</summary>
+        /// <summary>What to send: text (encoded with the session encoding), bytes (as they are), a char, a number (as text), a stream or a file (Get-Item: its contents), a SecureString or a PSCredential (its password; recorded as ******** in transcripts and never shown in Verbose or Debug). Anything else is refused. Pipeline items are sent in order.</summary>
         [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = DataSet)]
         [AllowEmptyString]
         [AllowEmptyCollection]
@@ -70,39 +71,25 @@ namespace PSSocket.Commands
             }
 
             _session = session;
-            if (session is DatagramSession datagrams)
+            if (session is not TcpSession and not DatagramSession)
             {
-                SendDatagram(datagrams);
-                return;
-            }
-
-            if (session is not TcpSession tcp)
-            {
-                WriteError(ErrorRecords.WrongKind(session, "Send-SocketData needs a connected Tcp session"));
+                WriteError(ErrorRecords.WrongKind(session, "Send-SocketData needs a connected Tcp session, a Udp session or a Raw session"));
                 return;
             }
 
             if (ParameterSetName == PathSet)
             {
+                SendPath(session);
+                return;
+            }
+
+            var raw = OutgoingData.Unwrap(Data);
+            if (raw is byte b && !Line && !(session is TcpSession && Batching))
+            {
+                // A byte[] enumerated by the pipeline arrives a byte at a time: send it as one write (one datagram).
                 FlushBatch();
-                SendFile(tcp);
-                return;
-            }
-
-            var raw = Data is PSObject pso ? pso.BaseObject : Data;
-            if (Batchable(raw))
-            {
-                FlushBytes();
-                Gather(tcp, raw);
-                return;
-            }
-
-            FlushBatch();
-            if (raw is byte b && !Line)
-            {
-                // A byte[] enumerated by the pipeline arrives a byte at a time: send it as one write.
                 _pendingBytes.Add(b);
-                if (_pendingBytes.Count >= 64 * 1024)
+                if (_pendingBytes.Count >= 64 * 1024 && session is TcpSession)
                 {
                     FlushBytes();
                 }
@@ -111,17 +98,23 @@ namespace PSSocket.Commands
             }
 
             FlushBytes();
-            if (raw is object[] items)
+            int position = raw is IList and not byte[] and not char[]? 1 : 0;
+            foreach (var item in OutgoingData.Items(raw))
             {
-                // -Data 'a', 'b' sends each item as the pipeline would, not the array's string form.
-                foreach (var item in items)
+                if (OutgoingData.Check(item, position) is { } refused)
                 {
-                    SendItem(tcp, item is PSObject p ? p.BaseObject : item);
+                    WriteError(refused);
                 }
-            }
-            else
-            {
-                SendItem(tcp, raw);
+                else if (session is DatagramSession datagrams)
+                {
+                    SendDatagram(datagrams, item);
+                }
+                else
+                {
+                    SendItem((TcpSession)session, item);
+                }
+
+                position += position > 0 ? 1 : 0;
             }
 
             if (PassThru)
@@ -136,8 +129,11 @@ namespace PSSocket.Commands
         /// Small items from the pipeline are gathered into fewer writes (see SendBatcher); -PassThru,
         /// streams and secrets keep one write per item.
         /// </summary>
-        private bool Batchable(object? raw) =>
-            MyInvocation.ExpectingInput && !PassThru && raw is string or byte[] or char[] or ValueType;
+        private bool Batching => MyInvocation.ExpectingInput && !PassThru;
+
+        private Encoding EncodingFor(SocketSession session) => Encoding ?? session.Encoding;
+
+        private string? TerminatorFor(SocketSession session) => Line ? session.LineTerminator : null;
 
         private void Gather(TcpSession tcp, object? raw)
         {
@@ -146,10 +142,10 @@ namespace PSSocket.Commands
                 FlushBatch();
             }
 
-            var bytes = ToBytes(raw, Encoding ?? tcp.Encoding, Line ? tcp.LineTerminator : null);
+            var bytes = OutgoingData.Encode(raw, EncodingFor(tcp), TerminatorFor(tcp));
             if (DebugOn)
             {
-                WriteDebug($"Queued {bytes.Length} bytes for session {tcp.Id}: {Hex.Preview(bytes)}");
+                WriteDebug($"Queued {OutgoingData.Describe(raw, bytes, debug: true)} for session {tcp.Id}");
             }
 
             _batcher ??= new SendBatcher(tcp, Seconds(Timeout), Token);
@@ -200,38 +196,54 @@ namespace PSSocket.Commands
 
         private void SendItem(TcpSession tcp, object? raw)
         {
+            bool secret = OutgoingData.SecretOf(raw) is not null;
+            if (Batching && !secret && OutgoingData.IsInMemory(raw))
+            {
+                FlushBytes();
+                Gather(tcp, raw);
+                return;
+            }
+
+            FlushBatch();
+            if (raw is FileInfo file)
+            {
+                SendFile(tcp, file.FullName, file);
+                return;
+            }
+
             if (raw is Stream stream)
             {
                 long n = Run(t => tcp.SendStreamAsync(stream, Seconds(Timeout), t));
                 Verbose(() => $"Sent {n} bytes from a stream on session {tcp.Id}");
+                return;
             }
-            else if (raw is System.Security.SecureString secret)
+
+            // A secret is decoded only into this array, cleared after the send; transcripts record ********.
+            var bytes = OutgoingData.Encode(raw, EncodingFor(tcp), TerminatorFor(tcp));
+            try
             {
-                // Decoded only into a byte array that is cleared after the send; transcripts record ********.
-                var bytes = ConversationRunner.SecretBytes(secret, Encoding ?? tcp.Encoding, Line ? tcp.LineTerminator : null);
-                try
-                {
-                    Run(t => tcp.SendAsync(bytes, 0, bytes.Length, redacted: true, Deadline.AfterSeconds(Timeout), t));
-                }
-                finally
+                Run(t => tcp.SendAsync(bytes, 0, bytes.Length, redacted: secret, Deadline.AfterSeconds(Timeout), t));
+                Report($"Sent {OutgoingData.Describe(raw, bytes, DebugOn)} on session {tcp.Id}");
+            }
+            finally
+            {
+                if (secret)
                 {
                     Array.Clear(bytes, 0, bytes.Length);
                 }
+            }
+        }
 
-                Verbose(() => $"Sent a secret ({bytes.Length} bytes) on session {tcp.Id}");
+        /// <summary>Debug when on (the message then carries a hex preview), else Verbose.</summary>
+        private void Report(string message)
+        {
+            if (DebugOn)
+            {
+                WriteDebug(message);
             }
             else
             {
-                var bytes = ToBytes(raw, Encoding ?? tcp.Encoding, Line ? tcp.LineTerminator : null);
-                Run(t => tcp.SendAsync(bytes, 0, bytes.Length, Deadline.AfterSeconds(Timeout), t));
-                if (DebugOn)
-                {
-                    WriteDebug($"Sent {bytes.Length} bytes on session {tcp.Id}: {Hex.Preview(bytes)}");
-                }
-                else
-                {
-                    Verbose(() => $"Sent {bytes.Length} bytes on session {tcp.Id}");
-                }
+                Verbose(() => message);
             }
         }
 
@@ -251,38 +263,57 @@ namespace PSSocket.Commands
 
         private void FlushBytes()
         {
-            if (_session is DatagramSession datagrams)
-            {
-                FlushDatagramBytes(datagrams);
-                return;
-            }
-
-            if (_pendingBytes.Count == 0 || _session is not TcpSession tcp)
+            if (_pendingBytes.Count == 0 || _session is null)
             {
                 return;
             }
 
             var bytes = _pendingBytes.ToArray();
             _pendingBytes.Clear();
-            Run(t => tcp.SendAsync(bytes, 0, bytes.Length, Deadline.AfterSeconds(Timeout), t));
-            Verbose(() => $"Sent {bytes.Length} bytes on session {tcp.Id}");
+            if (_session is DatagramSession datagrams)
+            {
+                SendDatagram(datagrams, bytes);
+            }
+            else
+            {
+                var tcp = (TcpSession)_session;
+                Run(t => tcp.SendAsync(bytes, 0, bytes.Length, Deadline.AfterSeconds(Timeout), t));
+                Verbose(() => $"Sent {bytes.Length} bytes on session {tcp.Id}");
+            }
+
             if (PassThru)
             {
-                WriteObject(tcp);
+                WriteObject(_session);
             }
         }
 
-        private void SendFile(TcpSession tcp)
+        private void SendPath(SocketSession session)
         {
-            string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+            if (session is TcpSession tcp)
+            {
+                FlushBatch();
+                SendFile(tcp, SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path), Path);
+                if (PassThru)
+                {
+                    WriteObject(tcp);
+                }
+            }
+            else
+            {
+                WriteError(ErrorRecords.InvalidArgument($"-Path streams a file over a Tcp session; session {session} is {session.Kind}: send the bytes with -Data (one datagram each).", session));
+            }
+        }
+
+        private void SendFile(TcpSession tcp, string full, object target)
+        {
             FileStream file;
             try
             {
-                file = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: false);
+                file = OutgoingData.OpenRead(full);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+            catch (Exception ex) when (ErrorRecords.IsFileOpenFailure(ex))
             {
-                WriteError(new ErrorRecord(ex, "FileOpenFailed", ex is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.ObjectNotFound, Path));
+                WriteError(ErrorRecords.FileOpenFailed(ex, target));
                 return;
             }
 
@@ -293,35 +324,6 @@ namespace PSSocket.Commands
                 long n = RunWithProgress((t, report) => tcp.SendStreamAsync(file, Seconds(Timeout), t, report), activity, length);
                 Verbose(() => $"Sent {n} of {length} bytes from {full} on session {tcp.Id}");
             }
-
-            if (PassThru)
-            {
-                WriteObject(tcp);
-            }
-        }
-
-        /// <summary>Turns a pipeline item into the bytes to send.</summary>
-        internal static byte[] ToBytes(object? raw, Encoding encoding, string? newLine)
-        {
-            byte[] body = raw switch
-            {
-                null => Array.Empty<byte>(),
-                byte[] b => b,
-                string s => encoding.GetBytes(s),
-                char[] c => encoding.GetBytes(c),
-                byte one => new[] { one },
-                _ => encoding.GetBytes(LanguagePrimitives.ConvertTo<string>(raw) ?? ""),
-            };
-            if (newLine is null)
-            {
-                return body;
-            }
-
-            var nl = encoding.GetBytes(newLine);
-            var all = new byte[body.Length + nl.Length];
-            Buffer.BlockCopy(body, 0, all, 0, body.Length);
-            Buffer.BlockCopy(nl, 0, all, body.Length, nl.Length);
-            return all;
         }
     }
 }
