@@ -7,7 +7,11 @@ using System.Management.Automation.Language;
 
 namespace PSSocket
 {
-    /// <summary>Completes live session Ids and Names.</summary>
+    /// <summary>
+    /// Completes live session Ids and Names, offering only sessions the command can use: servers for
+    /// the server cmdlets, listeners for -Listener, data sessions for the cmdlets that send and
+    /// receive; only Ids for -Id and only Names for -Name.
+    /// </summary>
     public sealed class SessionCompleter : IArgumentCompleter
     {
         /// <inheritdoc />
@@ -15,16 +19,17 @@ namespace PSSocket
         {
             string word = (wordToComplete ?? "").Trim('\'', '"');
             bool namesOnly = string.Equals(parameterName, "Name", StringComparison.OrdinalIgnoreCase);
-            bool listenersOnly = string.Equals(parameterName, "Listener", StringComparison.OrdinalIgnoreCase);
+            bool idsOnly = string.Equals(parameterName, "Id", StringComparison.OrdinalIgnoreCase);
+            var usable = UsableBy(commandName, parameterName);
             foreach (var s in SessionManager.GetAll())
             {
-                if (listenersOnly && s.Kind != SessionKind.TcpListener)
+                if (!usable(s))
                 {
                     continue;
                 }
 
                 string tip = $"{s.Kind} {s.State} {Net.Endpoints.Format(s.LocalEndPoint)} -> {Net.Endpoints.Format(s.RemoteEndPoint)}";
-                if (s.Name is not null && s.Name.StartsWith(word, StringComparison.OrdinalIgnoreCase))
+                if (!idsOnly && s.Name is not null && s.Name.StartsWith(word, StringComparison.OrdinalIgnoreCase))
                 {
                     yield return new CompletionResult(Quote(s.Name), s.Name, CompletionResultType.ParameterValue, tip);
                 }
@@ -36,6 +41,33 @@ namespace PSSocket
                         yield return new CompletionResult(id, s.Name is null ? id : $"{id} ({s.Name})", CompletionResultType.ParameterValue, tip);
                     }
                 }
+            }
+        }
+
+        /// <summary>Which sessions a command's parameter accepts.</summary>
+        internal static Func<SocketSession, bool> UsableBy(string? commandName, string? parameterName)
+        {
+            if (string.Equals(parameterName, "Listener", StringComparison.OrdinalIgnoreCase))
+            {
+                return s => s.Kind == SessionKind.TcpListener;
+            }
+
+            switch ((commandName ?? "").ToUpperInvariant())
+            {
+                case "STOP-SOCKETSERVER":
+                case "RECEIVE-SOCKETSERVEROUTPUT":
+                    return s => s is SocketServerSession;
+                case "SEND-SOCKETDATA":
+                case "RECEIVE-SOCKETDATA":
+                    return s => s is TcpSession or DatagramSession;
+                case "ENTER-SOCKETSESSION":
+                case "INVOKE-SOCKETCONVERSATION":
+                case "START-SOCKETTLS":
+                case "START-SOCKETTRANSCRIPT":
+                case "STOP-SOCKETTRANSCRIPT":
+                    return s => s is TcpSession;
+                default:
+                    return _ => true;
             }
         }
 
@@ -97,6 +129,31 @@ namespace PSSocket
             return Words
                 .Where(n => n.StartsWith(word, StringComparison.OrdinalIgnoreCase))
                 .Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, n));
+        }
+    }
+
+    /// <summary>Completes well-known service names for a single -Port.</summary>
+    public sealed class ServiceNameCompleter : WordCompleter
+    {
+        /// <inheritdoc />
+        protected override IEnumerable<string> Words => Net.WellKnownPorts.Names;
+    }
+
+    /// <summary>Turns a well-known service name (http, redis, ...) given for a port into its number.</summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class ServicePortTransformationAttribute : ArgumentTransformationAttribute
+    {
+        /// <inheritdoc />
+        public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+        {
+            var raw = inputData is PSObject pso ? pso.BaseObject : inputData;
+            if (raw is string text && !int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _))
+            {
+                return Net.WellKnownPorts.TryGetPort(text.Trim(), out int port) ? port
+                    : throw new ArgumentTransformationMetadataException($"'{text}' is not a port number or a service name Test-TcpPort knows (http, https, ssh, redis, ...); give the number.");
+            }
+
+            return inputData;
         }
     }
 

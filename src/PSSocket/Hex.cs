@@ -17,7 +17,7 @@ namespace PSSocket
 
             if (data.Length > n)
             {
-                sb.Append("...");
+                sb.Append(Net.Endpoints.Ellipsis);
             }
 
             return sb.ToString().TrimEnd();

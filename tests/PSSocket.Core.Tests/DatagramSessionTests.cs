@@ -217,7 +217,7 @@ namespace PSSocket.Tests
         public void PreviewsTextOnOneLine()
         {
             Assert.Equal("a.b", SocketDatagram.Preview("a\nb", 10));
-            Assert.Equal("abc...", SocketDatagram.Preview("abcdef", 3));
+            Assert.Equal("abc\u2026", SocketDatagram.Preview("abcdef", 3));
             Assert.Equal("", SocketDatagram.Preview(null, 3));
         }
 

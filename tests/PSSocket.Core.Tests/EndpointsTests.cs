@@ -14,6 +14,8 @@ namespace PSSocket.Tests
         [InlineData("10.0.0.1:8080", "10.0.0.1", 8080)]
         [InlineData("[::1]:443", "::1", 443)]
         [InlineData(" host:0 ", "host", 0)]
+        [InlineData("host:http", "host", 80)]
+        [InlineData("127.0.0.1:REDIS", "127.0.0.1", 6379)]
         public void SplitsHostAndPort(string text, string host, int port)
         {
             var (h, p) = Endpoints.SplitHostPort(text);
@@ -26,7 +28,7 @@ namespace PSSocket.Tests
         [InlineData("::1", "::1")]
         [InlineData("fe80::1:2", "fe80::1:2")]
         [InlineData("[::1]", "::1")]
-        [InlineData("host:http", "host:http")]
+        [InlineData("host:no-such-service", "host:no-such-service")]
         [InlineData("host:70000", "host:70000")]
         [InlineData("host:-1", "host:-1")]
         public void LeavesThePortOutWhenThereIsNone(string text, string host)

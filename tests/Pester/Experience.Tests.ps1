@@ -23,11 +23,38 @@ Describe 'Tab completion' {
     }
     AfterAll { Remove-AllSocketSessions }
 
-    It 'completes -Session with live session names and the Ids of unnamed sessions' {
+    It 'completes -Session with live session names and the Ids of unnamed sessions, only those it can send on' {
         $texts = (Complete 'Send-SocketData -Session ').CompletionText
         $texts | Should -Contain 'core-switch'
-        $texts | Should -Contain 'completion-listener'
         $texts | Should -Contain "$($anonymous.Id)"
+        $texts | Should -Not -Contain 'completion-listener'
+        (Complete 'Remove-SocketSession ').CompletionText | Should -Contain 'completion-listener'
+    }
+
+    It 'offers only Ids for -Id' {
+        $texts = @((Complete 'Get-SocketSession -Id ').CompletionText)
+        $texts.Count | Should -BeGreaterThan 3
+        $texts | ForEach-Object { $_ | Should -Match '^\d+$' }
+        $texts | Should -Contain "$($named.Id)"
+    }
+
+    It 'offers only servers for <Command>' -ForEach @(@{ Command = 'Stop-SocketServer' }, @{ Command = 'Receive-SocketServerOutput' }) {
+        $srv = Start-SocketServer -Port 0 { } -Name 'completion-server'
+        try {
+            $texts = @((Complete "$Command ").CompletionText)
+            $texts | Should -Contain 'completion-server'
+            $texts | Should -Not -Contain 'core-switch'
+            $texts | Should -Not -Contain 'completion-listener'
+            $texts | Should -Not -Contain "$($anonymous.Id)"
+        }
+        finally { Remove-SocketSession $srv }
+    }
+
+    It 'offers service names for Connect-TcpSocket -Port, and no ranges' {
+        $texts = (Complete 'Connect-TcpSocket 127.0.0.1 -Port ht').CompletionText
+        $texts | Should -Contain 'http'
+        $texts | Should -Contain 'https'
+        (Complete 'Connect-TcpSocket 127.0.0.1 -Port 1-').CompletionText | Should -BeNullOrEmpty
     }
 
     It 'completes a name prefix and quotes names that need it' {
@@ -96,17 +123,35 @@ Describe 'The default session table' {
     }
     AfterAll { Remove-AllSocketSessions }
 
-    It 'fits an 80-column console with both endpoints whole' {
+    It 'fits an 80-column console with both endpoints whole and no header wrapped' {
         $text = Get-SocketSession | Out-String -Width 80
         $lines = $text -split "`r?`n" | Where-Object { $_ }
-        $lines[0] | Should -Match '^\s*Id\s+Name\s+Kind\s+State\s+LocalEndPoint\s+RemoteEndPoint\s+Sent\s+Recv\s*$'
+        $lines[0] | Should -Match '^\s*Id\s+Name\s+Kind\s+State\s+LocalEndPoint\s+RemoteEndPoint\s*$'
+        $lines[1] | Should -Match '^\s*--\s+----\s+----\s+-----\s+-------------\s+--------------\s*$'
+        $lines | ForEach-Object { $_.TrimEnd().Length | Should -BeLessOrEqual 80 }
         $local = [PSSocket.Net.Endpoints]::Format($client.LocalEndPoint)
         $remote = [PSSocket.Net.Endpoints]::Format($client.RemoteEndPoint)
         $row = $lines | Where-Object { $_ -match 'sw-core-01' }
         $row | Should -Match ([regex]::Escape($local))
         $row | Should -Match ([regex]::Escape($remote))
-        $row | Should -Match '\b6\s+0\s*$'
         $text | Should -Not -Match '…'
+        # A wider console shows the byte counters too.
+        $wide = Get-SocketSession | Out-String -Width 100
+        ($wide -split "`r?`n" | Where-Object { $_ })[0] | Should -Match 'RemoteEndPoint\s+Sent\s+Recv\s*$'
+        ($wide -split "`r?`n" | Where-Object { $_ -match 'sw-core-01' }) | Should -Match '\b6\s+0\s*$'
+    }
+
+    It 'cuts a long name with the one ellipsis and wraps no header' {
+        $long = Connect-TcpSocket 127.0.0.1 $listener.Port -Name 'core-switch-building-7-floor-3'
+        try {
+            $text = Get-SocketSession | Out-String -Width 80
+            $lines = $text -split "`r?`n" | Where-Object { $_ }
+            $lines[0] | Should -Match '^\s*Id\s+Name\s+Kind\s+State\s+LocalEndPoint\s+RemoteEndPoint\s*$'
+            $lines[1] | Should -Match '^[\s-]+$'
+            $lines | Where-Object { $_ -match 'core-swit' } | Should -Match 'core-swit…'
+            $lines | ForEach-Object { $_.TrimEnd().Length | Should -BeLessOrEqual 80 }
+        }
+        finally { Remove-SocketSession $long }
     }
 
     It 'keeps IPv6 endpoints whole at 120 columns' {
@@ -121,7 +166,10 @@ Describe 'The default session table' {
     It 'has a list view with encoding, new line and buffer facts' {
         $text = Get-SocketSession -Id $client.Id | Format-List | Out-String
         $text | Should -Match 'Encoding\s+: utf-8'
-        $text | Should -Match 'NewLine\s+: `n'
+        $text | Should -Match 'NewLine\s+: \\n\s'
+        $crlf = Connect-TcpSocket 127.0.0.1 $listener.Port -NewLine "`r`n"
+        ($crlf | Format-List | Out-String) | Should -Match 'NewLine\s+: \\r\\n\s'
+        Remove-SocketSession $crlf
         $text | Should -Match 'Available\s+: 0'
     }
 }

@@ -82,6 +82,12 @@ Describe 'Get-SocketSession' {
         ([pscustomobject]@{ Id = $s.Id } | Get-SocketSession).Id | Should -Be $s.Id
     }
 
+    It 'takes a Name or an Id by position' {
+        (Get-SocketSession gs-client).Id | Should -Be $c.Id
+        (Get-SocketSession "#$($c.Id)").Id | Should -Be $c.Id
+        (Get-SocketSession 'gs-cl*').Id | Should -Be $c.Id
+    }
+
     It 'filters by -Name with wildcards' {
         @(Get-SocketSession -Name 'gs-*').Count | Should -Be 2
         (Get-SocketSession -Name 'GS-CLIENT').Id | Should -Be $c.Id
@@ -147,6 +153,32 @@ Describe 'Remove-SocketSession' {
         $err = Get-ErrorOf { Remove-SocketSession 999999, 'nobody' }
         $err.Count | Should -Be 2
         $err[0].FullyQualifiedErrorId | Should -BeLike 'SessionNotFound,*'
+    }
+
+    It 'removes by wildcard Name and leaves the rest' {
+        $a = New-TcpListener -Name 'redis-a'
+        $b = New-TcpListener -Name 'redis-b'
+        $k = New-TcpListener -Name 'keep-me'
+        Remove-SocketSession 'redis-*'
+        $a.State, $b.State | Should -Be 'Closed', 'Closed'
+        @(Get-SocketSession).Name | Should -Be 'keep-me'
+        Remove-SocketSession 'nothing-*' -ErrorAction Stop
+        (Get-SocketSession keep-me).Id | Should -Be $k.Id
+    }
+
+    It 'ends the documented clean-up with no sessions while a server has connected clients, even under -ErrorAction Stop' {
+        $srv = Start-SocketServer -Port 0 { $null = Receive-SocketData $_ -Line -Timeout 30 -ErrorAction Ignore }
+        $clients = 1..3 | ForEach-Object { Connect-TcpSocket 127.0.0.1 $srv.Port }
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        while ($srv.ClientsActive -lt 3 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        $srv.ClientsActive | Should -Be 3
+        # The server's own client sessions are listed after it; removing it takes them along.
+        @(Get-SocketSession).Count | Should -BeGreaterThan 4
+        Get-SocketSession | Remove-SocketSession -ErrorAction Stop
+        @(Get-SocketSession) | Should -BeNullOrEmpty
+        $clients.State | Should -Not -Contain 'Open'
+        # Passing a session object that is already gone again is not an error either.
+        Remove-SocketSession $clients[0] -ErrorAction Stop
     }
 
     It 'lets the name be used again once removed' {

@@ -460,3 +460,31 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.cl
         $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*'
     }
 }
+
+Describe 'Connect-TcpSocket targets' {
+    AfterEach { Remove-AllSocketSessions }
+
+    It 'takes a well-known service name for -Port and after host: (the table Test-TcpPort uses)' {
+        # Whether or not something listens on the service's port here, the port tried is the service's.
+        foreach ($case in @(@{ Args = @('127.0.0.1', 'http'); Port = 80 }, @{ Args = @('127.0.0.1:redis'); Port = 6379 }, @{ Args = @('127.0.0.1', 'HTTPS'); Port = 443 })) {
+            $err = $null
+            $a = $case.Args
+            $s = Connect-TcpSocket @a -Timeout 5 -ErrorAction SilentlyContinue -ErrorVariable err
+            if ($s) { $s.RemoteEndPoint.Port | Should -Be $case.Port }
+            else { "$($err[0].TargetObject)" | Should -Be "127.0.0.1:$($case.Port)" }
+        }
+        { Connect-TcpSocket 127.0.0.1 no-such-service } | Should -Throw '*no-such-service*'
+    }
+
+    It 'writes a non-terminating InvalidArgument for a blank entry, naming its position, and connects the rest' {
+        $l = New-TcpListener
+        $err = $null
+        $sessions = @("127.0.0.1:$($l.Port)", '', "  `r", "127.0.0.1:$($l.Port)" | Connect-TcpSocket -ErrorAction SilentlyContinue -ErrorVariable err)
+        $sessions.Count | Should -Be 2
+        $err.Count | Should -Be 2
+        $err | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*' }
+        "$($err[0])" | Should -Match 'Entry 2'
+        "$($err[1])" | Should -Match 'Entry 3'
+        "$($err[1])" | Should -Match ([regex]::Escape('\r'))
+    }
+}

@@ -97,7 +97,8 @@ namespace PSSocket.Net
         }
 
         private static bool TryPort(string s, out int port) =>
-            int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 0 and <= 65535;
+            (int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 0 and <= 65535)
+            || WellKnownPorts.TryGetPort(s, out port);
 
         /// <summary>
         /// Every address of a host (a literal parses without DNS), IPv6 and IPv4 as the resolver
@@ -172,8 +173,14 @@ namespace PSSocket.Net
             return addresses;
         }
 
+        /// <summary>
+        /// The one mark for text cut short, the same PowerShell 7 puts at the end of a table cell
+        /// that does not fit, so a cut reads the same wherever it happens.
+        /// </summary>
+        public const char Ellipsis = '\u2026';
+
         /// <summary>Cuts a long user string for an error message.</summary>
-        public static string Shorten(string s) => s.Length <= 80 ? s : s.Substring(0, 77) + "...";
+        public static string Shorten(string s) => s.Length <= 80 ? s : s.Substring(0, 79) + Ellipsis;
 
         /// <summary>Renders an endpoint as users write it: 10.0.0.1:80, [::1]:80.</summary>
         public static string Format(EndPoint? ep) => ep switch

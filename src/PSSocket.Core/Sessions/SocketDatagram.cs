@@ -67,7 +67,7 @@ namespace PSSocket
             {
                 if (sb.Length >= width)
                 {
-                    sb.Append("...");
+                    sb.Append(Net.Endpoints.Ellipsis);
                     break;
                 }
 

@@ -15,15 +15,17 @@ namespace PSSocket.Commands
     [OutputType(typeof(TcpSession))]
     public sealed class ConnectTcpSocketCommand : PSSocketCmdlet
     {
-        /// <summary>The host name or IP address to connect to; "host:port" also works when -Port is omitted.</summary>
+        /// <summary>The host name or IP address to connect to; "host:port" (or "host:service", e.g. "web01:https") also works when -Port is omitted. A blank entry is an error naming its position; the other entries still connect.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("HostName", "CN", "Address", "IPAddress", "Host")]
-        [ValidateNotNullOrEmpty]
+        [AllowEmptyString]
         public string ComputerName { get; set; } = "";
 
-        /// <summary>The TCP port (1-65535).</summary>
+        /// <summary>The TCP port (1-65535) or a well-known service name (http, https, ssh, redis, ...: the table Test-TcpPort uses).</summary>
         [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
         [Alias("RemotePort")]
+        [ServicePortTransformation]
+        [ArgumentCompleter(typeof(ServiceNameCompleter))]
         [ValidateRange(1, 65535)]
         public int Port { get; set; }
 
@@ -139,6 +141,7 @@ namespace PSSocket.Commands
 
         private TlsClientOptions? _tls;
         private ProxyEndpoint? _proxy;
+        private int _position;
 
         /// <inheritdoc />
         protected override void BeginProcessing()
@@ -200,6 +203,13 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
+            _position++;
+            if (string.IsNullOrWhiteSpace(ComputerName))
+            {
+                WriteError(ErrorRecords.BlankTarget(ComputerName, _position));
+                return;
+            }
+
             var (host, embeddedPort) = Endpoints.SplitHostPort(ComputerName);
             int port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) || Port != 0 ? Port : embeddedPort ?? 0;
             if (port is < 1 or > 65535)

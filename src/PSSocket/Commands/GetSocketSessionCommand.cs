@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 
@@ -11,13 +12,13 @@ namespace PSSocket.Commands
     public sealed class GetSocketSessionCommand : PSSocketCmdlet
     {
         /// <summary>Only the sessions with these Ids.</summary>
-        [Parameter(Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Id")]
+        [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = "Id")]
         [Alias("SessionId")]
         [ArgumentCompleter(typeof(SessionCompleter))]
         public int[]? Id { get; set; }
 
-        /// <summary>Only the sessions whose Name matches (wildcards allowed).</summary>
-        [Parameter(ParameterSetName = "Name")]
+        /// <summary>Only the sessions whose Name matches (wildcards allowed); an Id given here (3 or '#3') finds that session, so `Get-SocketSession redis` and `Get-SocketSession 3` both work.</summary>
+        [Parameter(Position = 0, ParameterSetName = "Name")]
         [SupportsWildcards]
         [ArgumentCompleter(typeof(SessionCompleter))]
         public string[]? Name { get; set; }
@@ -56,11 +57,11 @@ namespace PSSocket.Commands
             {
                 foreach (string name in Name)
                 {
-                    var pattern = WildcardPattern.Get(name, WildcardOptions.IgnoreCase);
-                    var hits = all.Where(s => s.Name is not null && pattern.IsMatch(s.Name)).ToArray();
-                    if (hits.Length == 0 && !WildcardPattern.ContainsWildcardCharacters(name))
+                    var hits = SessionNames.Match(all, name);
+                    if (hits is null)
                     {
                         WriteError(ErrorRecords.SessionNotFound(name));
+                        continue;
                     }
 
                     foreach (var s in hits.Where(Wanted))
@@ -83,6 +84,26 @@ namespace PSSocket.Commands
             // Listing is where a user expects fresh state (a peer that closed since the last read).
             s.RefreshState();
             return (Kind is null || Kind.Contains(s.Kind)) && (State is null || State.Contains(s.State));
+        }
+    }
+
+    /// <summary>How Get-SocketSession and Remove-SocketSession read a name: a wildcard pattern, a Name, or an Id.</summary>
+    internal static class SessionNames
+    {
+        /// <summary>
+        /// The sessions a name selects: every Name a wildcard pattern matches (possibly none), else
+        /// the session with that Name or Id; null when a plain name finds nothing.
+        /// </summary>
+        public static IReadOnlyList<SocketSession>? Match(SocketSession[] all, string name)
+        {
+            if (WildcardPattern.ContainsWildcardCharacters(name))
+            {
+                var pattern = WildcardPattern.Get(name, WildcardOptions.IgnoreCase);
+                return all.Where(s => s.Name is not null && pattern.IsMatch(s.Name)).ToArray();
+            }
+
+            var one = SessionManager.Resolve(name);
+            return one is null ? null : new[] { one };
         }
     }
 }

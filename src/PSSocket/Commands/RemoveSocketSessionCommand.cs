@@ -9,10 +9,11 @@ namespace PSSocket.Commands
     [OutputType(typeof(void))]
     public sealed class RemoveSocketSessionCommand : PSSocketCmdlet
     {
-        /// <summary>The sessions: session objects, Ids or Names.</summary>
+        /// <summary>The sessions: session objects, Ids or Names (wildcards allowed: redis-*). A session object whose session is already gone (a server took its clients with it) is not an error.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("Id", "SessionId", "Name")]
         [ArgumentCompleter(typeof(SessionCompleter))]
+        [SupportsWildcards]
         [ValidateNotNull]
         public object[] Session { get; set; } = null!;
 
@@ -22,26 +23,38 @@ namespace PSSocket.Commands
             foreach (var item in Session)
             {
                 var raw = item is PSObject pso ? pso.BaseObject : item;
-                var session = SessionManager.Resolve(raw);
-                if (session is null && raw is SocketSession { IsClosed: true } gone)
+                if (raw is SocketSession given && SessionManager.Resolve(given) is null)
                 {
-                    // Already closed and removed (a stopped server, a server's client that ended): nothing left to do.
-                    Verbose(() => $"Session {gone} was already closed and removed ({gone.CloseReason})");
+                    // Already unregistered (removed earlier, a stopped server, a server's client that ended):
+                    // the wanted end state holds; make sure it is closed too.
+                    given.Close("Removed by the user");
+                    Verbose(() => $"Session {given} was already removed ({given.CloseReason})");
                     continue;
                 }
 
-                if (session is null)
+                var found = raw is string name ? SessionNames.Match(SessionManager.GetAll(), name) : Listed(SessionManager.Resolve(raw));
+                if (found is null)
                 {
                     WriteError(ErrorRecords.SessionNotFound(raw));
                     continue;
                 }
 
-                string what = $"{session.Kind} session {session} ({Net.Endpoints.Format(session.LocalEndPoint)} -> {Net.Endpoints.Format(session.RemoteEndPoint)})";
-                if (ShouldProcess(what, "Close and remove"))
+                foreach (var session in found)
                 {
-                    SessionManager.Remove(session);
-                    Verbose(() => $"Removed {what}");
+                    Remove(session);
                 }
+            }
+        }
+
+        private static SocketSession[]? Listed(SocketSession? session) => session is null ? null : new[] { session };
+
+        private void Remove(SocketSession session)
+        {
+            string what = $"{session.Kind} session {session} ({Net.Endpoints.Format(session.LocalEndPoint)} -> {Net.Endpoints.Format(session.RemoteEndPoint)})";
+            if (ShouldProcess(what, "Close and remove"))
+            {
+                SessionManager.Remove(session);
+                Verbose(() => $"Removed {what}");
             }
         }
     }
