@@ -49,6 +49,16 @@ namespace PSSocket
         public static ErrorRecord InvalidArgument(string message, object? target) =>
             Create(SocketErrorKind.InvalidArgument, message, target);
 
+        /// <summary>
+        /// A conversation that stopped at a step: the category of the cause (a timeout, a closed
+        /// connection), or InvalidResult when the step's Fail text arrived; the conversation as target.
+        /// </summary>
+        public static ErrorRecord ConversationFailed(PSSocketException failure, object conversation) =>
+            new(failure, failure.Kind.ToString(),
+                failure.Kind != SocketErrorKind.ExpectationFailed ? CategoryOf(failure.Kind)
+                : failure.InnerException is PSSocketException inner ? CategoryOf(inner.Kind) : ErrorCategory.InvalidResult,
+                conversation);
+
         /// <summary>A blank or whitespace-only entry in a list of targets: named by its position, the rest goes on.</summary>
         public static ErrorRecord BlankTarget(string? entry, int position) =>
             InvalidArgument($"Entry {position} of the target list is blank ('{TextEncoding.Escape(entry ?? "")}'); it was skipped. Remove blank lines from the list.", entry);

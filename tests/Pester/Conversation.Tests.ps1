@@ -24,6 +24,37 @@ Describe 'Invoke-SocketConversation against a scripted switch CLI' {
     }
     AfterEach { Remove-AllSocketSessions }
 
+    It 'ends a step as failed when its Fail text arrives before Expect (text and regex)' {
+        $s = Connect-TcpSocket 127.0.0.1 $SwitchPort -StripAnsi
+        $err = $null
+        $t = Invoke-SocketConversation $s -Script ($Login + @(
+                @{ Send = 'show bogus'; Expect = 'switch01>'; Fail = '% Invalid input' }
+                @{ Send = 'show version'; Expect = 'switch01>' }
+            )) -ErrorVariable err -ErrorAction SilentlyContinue
+        $t.Success | Should -BeFalse
+        $t.FailedStep | Should -Be 6
+        $t.Steps.Count | Should -Be 6
+        $t.Steps[5].Success | Should -BeFalse
+        $t.Steps[5].Received | Should -Match '% Invalid input'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ExpectationFailed,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidResult'
+        "$($err[0])" | Should -Match 'Invalid input'
+        # The prompt after the failure is still buffered for the next command; a regex Fail that
+        # does not appear lets the step succeed.
+        $t2 = Invoke-SocketConversation $s @(
+            @{ Expect = 'switch01>' }
+            @{ Send = 'show version'; Expect = '^switch01>'; Regex = $true; Page = '--More--'; Fail = '^% (Invalid|Incomplete)'; Timeout = 10 }
+        )
+        $t2.Success | Should -BeTrue
+        $t2.Steps[1].Received | Should -Match 'Cisco IOS Software'
+    }
+
+    It 'refuses a Fail without an Expect, before sending anything' {
+        $s = Connect-TcpSocket 127.0.0.1 $SwitchPort
+        { Invoke-SocketConversation $s @(@{ Send = 'x'; Fail = 'oops' }) } | Should -Throw -ErrorId 'InvalidArgument,*'
+        $s.BytesSent | Should -Be 0
+    }
+
     It 'logs in, collects paged show output into a capture and returns a transcript' {
         $s = Connect-TcpSocket 127.0.0.1 $SwitchPort -StripAnsi
         $script = $Login + @(

@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Security;
 using System.Text;
@@ -12,9 +13,31 @@ using PSSocket.Net;
 
 namespace PSSocket
 {
+    /// <summary>What a conversation step does.</summary>
+    public enum ConversationStepKind
+    {
+        /// <summary>Only pauses.</summary>
+        Delay,
+
+        /// <summary>Sends.</summary>
+        Send,
+
+        /// <summary>Waits for the expectation.</summary>
+        Expect,
+
+        /// <summary>Sends, then waits for the expectation.</summary>
+        SendExpect,
+    }
+
     /// <summary>One step of a conversation: optionally wait, send, then expect.</summary>
     public sealed class ConversationStep
     {
+        /// <summary>The keys a step is written with (case-insensitive).</summary>
+        public static IReadOnlyList<string> Keys { get; } = new[] { "Expect", "Regex", "Fail", "Send", "Line", "Timeout", "Capture", "Delay", "Page", "PageSend" };
+
+        /// <summary>Text (or, with IsRegex, a regular expression) that ends the step as failed when it arrives before Expect, such as "% Invalid input".</summary>
+        public string? Fail { get; set; }
+
         /// <summary>Text (or, with IsRegex, a regular expression) to wait for.</summary>
         public string? Expect { get; set; }
 
@@ -27,7 +50,7 @@ namespace PSSocket
         /// <summary>Bytes to send as they are.</summary>
         public byte[]? SendBytes { get; set; }
 
-        /// <summary>A secret to send; it never appears in the transcript.</summary>
+        /// <summary>A secret to send; it never appears in the step results or the traffic transcript.</summary>
         public SecureString? SendSecret { get; set; }
 
         /// <summary>Whether to append the session line terminator; null means yes for text and secrets, no for bytes.</summary>
@@ -50,6 +73,149 @@ namespace PSSocket
 
         /// <summary>True when the step sends something.</summary>
         public bool Sends => SendText is not null || SendBytes is not null || SendSecret is not null;
+
+        /// <summary>What the step does.</summary>
+        public ConversationStepKind Kind => Expect is null
+            ? Sends ? ConversationStepKind.Send : ConversationStepKind.Delay
+            : Sends ? ConversationStepKind.SendExpect : ConversationStepKind.Expect;
+
+        /// <summary>
+        /// Builds a step from its keys (see Keys). Send takes a string, a SecureString or a byte[];
+        /// other values are read as text, numbers (seconds) or truth values.
+        /// </summary>
+        /// <exception cref="ArgumentException">The step is wrong; the message says how.</exception>
+        public static ConversationStep Parse(IDictionary<string, object?> values)
+        {
+            if (values is null)
+            {
+                throw new ArgumentNullException(nameof(values));
+            }
+
+            foreach (var key in values.Keys)
+            {
+                if (!Keys.Any(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase)))
+                {
+                    throw new ArgumentException($"unknown key '{key}'. A step takes {string.Join(", ", Keys)}.");
+                }
+            }
+
+            object? Get(string key) => values.FirstOrDefault(e => string.Equals(e.Key, key, StringComparison.OrdinalIgnoreCase)).Value;
+            var step = new ConversationStep
+            {
+                Expect = Text(Get("Expect")),
+                IsRegex = IsTrue(Get("Regex")),
+                Fail = Text(Get("Fail")),
+                Capture = Text(Get("Capture")),
+                Page = Text(Get("Page")),
+                PageSend = Text(Get("PageSend")) ?? " ",
+            };
+            if (step.Expect is { Length: 0 })
+            {
+                throw new ArgumentException("Expect is empty.");
+            }
+
+            if (step.Fail is { Length: 0 })
+            {
+                throw new ArgumentException("Fail is empty.");
+            }
+
+            switch (Get("Send"))
+            {
+                case null:
+                    break;
+                case SecureString secret:
+                    step.SendSecret = secret;
+                    break;
+                case byte[] bytes:
+                    step.SendBytes = bytes;
+                    break;
+                case var send:
+                    step.SendText = Text(send) ?? "";
+                    break;
+            }
+
+            if (Get("Line") is { } line)
+            {
+                step.Line = IsTrue(line);
+            }
+
+            if (Get("Timeout") is { } timeout)
+            {
+                double t = ToSeconds(timeout, "Timeout");
+                step.Timeout = t <= 0 || double.IsNaN(t) || t > 2_000_000 ? System.Threading.Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(t);
+            }
+
+            if (Get("Delay") is { } delay)
+            {
+                double d = ToSeconds(delay, "Delay");
+                step.Delay = d > 0 ? TimeSpan.FromSeconds(d) : TimeSpan.Zero;
+            }
+
+            step.Validate();
+            return step;
+        }
+
+        private void Validate()
+        {
+            if (Expect is null && !Sends && Delay == TimeSpan.Zero)
+            {
+                throw new ArgumentException("it has neither Expect, Send nor Delay.");
+            }
+
+            if (Page is not null && Expect is null)
+            {
+                throw new ArgumentException("Page needs an Expect to stop at.");
+            }
+
+            if (Fail is not null && Expect is null)
+            {
+                throw new ArgumentException("Fail needs an Expect: it names what may arrive instead of it.");
+            }
+
+            try
+            {
+                foreach (var regex in new[] { IsRegex ? Expect : null, IsRegex ? Fail : null, Page })
+                {
+                    if (regex is not null)
+                    {
+                        _ = new Regex(regex);
+                    }
+                }
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"the regular expression is not valid: {ex.Message}", ex);
+            }
+        }
+
+        private static string? Text(object? value) => value switch
+        {
+            null => null,
+            string s => s,
+            IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+            _ => value.ToString(),
+        };
+
+        private static bool IsTrue(object? value) => value switch
+        {
+            null => false,
+            bool b => b,
+            string s => s.Length > 0,
+            IConvertible c when c.GetTypeCode() is >= TypeCode.SByte and <= TypeCode.Decimal => c.ToDouble(System.Globalization.CultureInfo.InvariantCulture) != 0,
+            _ => true,
+        };
+
+        private static double ToSeconds(object value, string name)
+        {
+            try
+            {
+                return Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (Exception ex) when (ex is FormatException or InvalidCastException or OverflowException)
+            {
+                throw new ArgumentException($"{name} must be a number of seconds.", ex);
+            }
+        }
     }
 
     /// <summary>What one step did.</summary>
@@ -59,7 +225,7 @@ namespace PSSocket
         public int Index { get; internal set; }
 
         /// <summary>Send, Expect, SendExpect or Delay.</summary>
-        public string Kind { get; internal set; } = "";
+        public ConversationStepKind Kind { get; internal set; }
 
         /// <summary>What the step waited for.</summary>
         public string? Expect { get; internal set; }
@@ -120,26 +286,28 @@ namespace PSSocket
         public const int MaxPages = 10000;
 
         private const int TailBytes = TcpSession.TailBytes;
+        private const string PageGroup = "__page";
+        private const string FailGroup = "__fail";
 
-        /// <summary>Starts a transcript for a session.</summary>
+        /// <summary>Starts the record of a conversation on a session.</summary>
         public static ConversationTranscript Begin(TcpSession session) => new(session);
 
         /// <summary>
-        /// Runs one step and records it in the transcript. A failed expectation throws
-        /// ExpectationFailed (the cause as inner exception, the transcript as target) with the
+        /// Runs one step and records it in the conversation. A failed expectation throws
+        /// ExpectationFailed (the cause as inner exception, none when the step's Fail text came first; the conversation as target) with the
         /// last bytes received in the message; other failures propagate as they are.
         /// </summary>
-        public static async Task<ConversationStepResult> RunStepAsync(TcpSession session, ConversationStep step, int index, ConversationTranscript transcript, TimeSpan defaultTimeout, int maxBytes, CancellationToken token)
+        public static async Task<ConversationStepResult> RunStepAsync(TcpSession session, ConversationStep step, int index, ConversationTranscript conversation, TimeSpan defaultTimeout, int maxBytes, CancellationToken token)
         {
             var result = new ConversationStepResult
             {
                 Index = index,
-                Kind = step.Expect is null ? step.Sends ? "Send" : "Delay" : step.Sends ? "SendExpect" : "Expect",
+                Kind = step.Kind,
                 Expect = step.Expect,
             };
             var watch = Stopwatch.StartNew();
             var timeout = step.Timeout ?? defaultTimeout;
-            transcript.Steps.Add(result);
+            conversation.Steps.Add(result);
             try
             {
                 if (step.Delay > TimeSpan.Zero)
@@ -152,13 +320,13 @@ namespace PSSocket
                     await SendAsync(session, step, result, timeout, token).ConfigureAwait(false);
                     if (step.Expect is null && step.Capture is not null)
                     {
-                        transcript.PendingCapture = step.Capture;
+                        conversation.PendingCapture = step.Capture;
                     }
                 }
 
                 if (step.Expect is not null)
                 {
-                    await ExpectAsync(session, step, result, transcript, timeout, maxBytes, token).ConfigureAwait(false);
+                    await ExpectAsync(session, step, result, conversation, timeout, maxBytes, token).ConfigureAwait(false);
                 }
 
                 result.Success = true;
@@ -168,8 +336,8 @@ namespace PSSocket
             {
                 result.Success = false;
                 result.Error = ex.Message;
-                transcript.Success = false;
-                transcript.FailedStep = index;
+                conversation.Success = false;
+                conversation.FailedStep = index;
                 throw;
             }
             finally
@@ -213,18 +381,20 @@ namespace PSSocket
             }
         }
 
-        private static async Task ExpectAsync(TcpSession session, ConversationStep step, ConversationStepResult result, ConversationTranscript transcript, TimeSpan timeout, int maxBytes, CancellationToken token)
+        private static async Task ExpectAsync(TcpSession session, ConversationStep step, ConversationStepResult result, ConversationTranscript conversation, TimeSpan timeout, int maxBytes, CancellationToken token)
         {
             var options = RegexOptions.CultureInvariant | RegexOptions.Multiline;
             string expect = step.IsRegex ? step.Expect! : Regex.Escape(step.Expect!);
-            var pattern = step.Page is null
-                ? new Regex(expect, options, TimeSpan.FromSeconds(2))
-                : new Regex($"(?<__page>{step.Page})|(?:{expect})", options, TimeSpan.FromSeconds(2));
+            string? fail = step.Fail is null ? null : step.IsRegex ? step.Fail : Regex.Escape(step.Fail);
+            var pattern = new Regex(
+                (step.Page is null ? "" : $"(?<{PageGroup}>{step.Page})|") + (fail is null ? "" : $"(?<{FailGroup}>{fail})|") + $"(?:{expect})",
+                options,
+                TimeSpan.FromSeconds(2));
             var received = new StringBuilder();
             var before = new StringBuilder();
             try
             {
-                if (!step.IsRegex && step.Page is null && !session.StripAnsi)
+                if (!step.IsRegex && step.Page is null && step.Fail is null && !session.StripAnsi)
                 {
                     // Literal text: an incremental byte search, linear however much arrives first.
                     var delimiter = session.Encoding.GetBytes(step.Expect!);
@@ -239,7 +409,17 @@ namespace PSSocket
                 for (int page = 0; result.Match is null; page++)
                 {
                     var (text, match) = await session.ReceivePatternAsync(pattern, session.Encoding, session.StripAnsi, maxBytes, Deadline.After(timeout), token).ConfigureAwait(false);
-                    if (step.Page is not null && match.Groups["__page"].Success)
+                    if (fail is not null && match.Groups[FailGroup].Success)
+                    {
+                        received.Append(text);
+                        result.Received = received.ToString();
+                        result.Match = match;
+                        throw new PSSocketException(SocketErrorKind.ExpectationFailed,
+                            $"Step {result.Index} saw '{TextEncoding.Escape(match.Value)}' (its Fail {(step.IsRegex ? "pattern" : "text")}) before '{step.Expect}' on session {session}. {LastReceived(session, received)}",
+                            target: conversation);
+                    }
+
+                    if (step.Page is not null && match.Groups[PageGroup].Success)
                     {
                         if (page >= MaxPages)
                         {
@@ -274,14 +454,14 @@ namespace PSSocket
                 };
                 throw new PSSocketException(SocketErrorKind.ExpectationFailed,
                     $"Step {result.Index} expected {(step.IsRegex ? "pattern" : "text")} '{step.Expect}' on session {session}, but {why}. {LastReceived(session, received)}",
-                    ex, target: transcript);
+                    ex, target: conversation);
             }
 
             result.Received = received.ToString();
             var match2 = result.Match!;
             foreach (var name in pattern.GetGroupNames())
             {
-                if (name == "__page" || int.TryParse(name, out _))
+                if (name is PageGroup or FailGroup || int.TryParse(name, out _))
                 {
                     continue;
                 }
@@ -289,15 +469,15 @@ namespace PSSocket
                 var group = match2.Groups[name];
                 if (group.Success)
                 {
-                    transcript.Captures[name] = group.Value;
+                    conversation.Captures[name] = group.Value;
                 }
             }
 
-            string? captureName = step.Capture ?? transcript.PendingCapture;
-            transcript.PendingCapture = null;
+            string? captureName = step.Capture ?? conversation.PendingCapture;
+            conversation.PendingCapture = null;
             if (captureName is not null)
             {
-                transcript.Captures[captureName] = before.ToString();
+                conversation.Captures[captureName] = before.ToString();
             }
         }
 

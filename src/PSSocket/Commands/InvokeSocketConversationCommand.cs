@@ -16,7 +16,6 @@ namespace PSSocket.Commands
     [OutputType(typeof(ConversationTranscript))]
     public sealed class InvokeSocketConversationCommand : SessionCmdlet
     {
-        private static readonly string[] s_keys = { "Expect", "Regex", "Send", "Line", "Timeout", "Capture", "Delay", "Page", "PageSend" };
         private List<ConversationStep> _steps = new();
 
         /// <summary>The session: a session object, Id or Name.</summary>
@@ -32,6 +31,8 @@ namespace PSSocket.Commands
         /// Send (a string, a SecureString that never appears in the transcript, or bytes),
         /// Line (append the session NewLine to Send; default $true for text), Timeout (seconds),
         /// Capture (a name for the text received before the match), Delay (seconds to pause first),
+        /// Fail (text, or with Regex a regular expression, that ends the step as failed when it
+        /// arrives before Expect, such as '% Invalid input'),
         /// Page (a pager prompt regex such as '--More--' answered while waiting for Expect) and
         /// PageSend (the answer to the pager, default one space). A step that has both Send and
         /// Expect sends first.
@@ -79,7 +80,7 @@ namespace PSSocket.Commands
                 return;
             }
 
-            var transcript = ConversationRunner.Begin(tcp);
+            var conversation = ConversationRunner.Begin(tcp);
             var watch = System.Diagnostics.Stopwatch.StartNew();
             PSSocketException? failure = null;
             for (int i = 0; i < _steps.Count && failure is null; i++)
@@ -88,7 +89,7 @@ namespace PSSocket.Commands
                 int index = i + 1;
                 try
                 {
-                    var result = Run(t => ConversationRunner.RunStepAsync(tcp, step, index, transcript, Seconds(Timeout), MaxBytes, t));
+                    var result = Run(t => ConversationRunner.RunStepAsync(tcp, step, index, conversation, Seconds(Timeout), MaxBytes, t));
                     Verbose(() => Describe(tcp, result));
                 }
                 catch (PSSocketException ex)
@@ -97,14 +98,11 @@ namespace PSSocket.Commands
                 }
             }
 
-            transcript.Elapsed = watch.Elapsed;
-            WriteObject(transcript);
+            conversation.Elapsed = watch.Elapsed;
+            WriteObject(conversation);
             if (failure is not null)
             {
-                var category = failure.Kind == SocketErrorKind.ExpectationFailed && failure.InnerException is PSSocketException inner
-                    ? ErrorRecords.CategoryOf(inner.Kind)
-                    : ErrorRecords.CategoryOf(failure.Kind);
-                WriteError(new ErrorRecord(failure, failure.Kind.ToString(), category, transcript));
+                WriteError(ErrorRecords.ConversationFailed(failure, conversation));
             }
         }
 
@@ -112,9 +110,9 @@ namespace PSSocket.Commands
         {
             string what = r.Kind switch
             {
-                "Send" => $"sent '{r.Sent}'",
-                "Expect" => $"matched '{r.Match?.Value}'",
-                "SendExpect" => $"sent '{r.Sent}', matched '{r.Match?.Value}'",
+                ConversationStepKind.Send => $"sent '{r.Sent}'",
+                ConversationStepKind.Expect => $"matched '{r.Match?.Value}'",
+                ConversationStepKind.SendExpect => $"sent '{r.Sent}', matched '{r.Match?.Value}'",
                 _ => "paused",
             };
             string pages = r.Pages > 0 ? $" after {r.Pages} pages" : "";
@@ -125,115 +123,16 @@ namespace PSSocket.Commands
         internal static ConversationStep ParseStep(object? item)
         {
             var values = ToDictionary(item is PSObject pso && pso.BaseObject is IDictionary d ? d : item);
-            var step = new ConversationStep();
-            foreach (var key in values.Keys)
+            foreach (var key in new List<string>(values.Keys))
             {
-                if (Array.FindIndex(s_keys, k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase)) < 0)
+                // The engine knows SecureString; a PSCredential sends its password.
+                if (values[key] is PSCredential credential)
                 {
-                    throw new ArgumentException($"unknown key '{key}'. A step takes {string.Join(", ", s_keys)}.");
+                    values[key] = credential.Password;
                 }
             }
 
-            if (values.TryGetValue("Expect", out var expect) && expect is not null)
-            {
-                step.Expect = LanguagePrimitives.ConvertTo<string>(expect);
-                if (string.IsNullOrEmpty(step.Expect))
-                {
-                    throw new ArgumentException("Expect is empty.");
-                }
-            }
-
-            step.IsRegex = values.TryGetValue("Regex", out var isRegex) && LanguagePrimitives.IsTrue(isRegex);
-            if (values.TryGetValue("Send", out var send) && send is not null)
-            {
-                switch (send)
-                {
-                    case SecureString secret:
-                        step.SendSecret = secret;
-                        break;
-                    case PSCredential credential:
-                        step.SendSecret = credential.Password;
-                        break;
-                    case byte[] bytes:
-                        step.SendBytes = bytes;
-                        break;
-                    default:
-                        step.SendText = LanguagePrimitives.ConvertTo<string>(send) ?? "";
-                        break;
-                }
-            }
-
-            if (values.TryGetValue("Line", out var line) && line is not null)
-            {
-                step.Line = LanguagePrimitives.IsTrue(line);
-            }
-
-            if (values.TryGetValue("Timeout", out var timeout) && timeout is not null)
-            {
-                step.Timeout = Seconds(ToSeconds(timeout, "Timeout"));
-            }
-
-            if (values.TryGetValue("Delay", out var delay) && delay is not null)
-            {
-                double s = ToSeconds(delay, "Delay");
-                step.Delay = s > 0 ? TimeSpan.FromSeconds(s) : TimeSpan.Zero;
-            }
-
-            if (values.TryGetValue("Capture", out var capture) && capture is not null)
-            {
-                step.Capture = LanguagePrimitives.ConvertTo<string>(capture);
-            }
-
-            if (values.TryGetValue("Page", out var page) && page is not null)
-            {
-                step.Page = LanguagePrimitives.ConvertTo<string>(page);
-            }
-
-            if (values.TryGetValue("PageSend", out var pageSend) && pageSend is not null)
-            {
-                step.PageSend = LanguagePrimitives.ConvertTo<string>(pageSend) ?? " ";
-            }
-
-            if (step.Expect is null && !step.Sends && step.Delay == TimeSpan.Zero)
-            {
-                throw new ArgumentException("it has neither Expect, Send nor Delay.");
-            }
-
-            if (step.Page is not null && step.Expect is null)
-            {
-                throw new ArgumentException("Page needs an Expect to stop at.");
-            }
-
-            try
-            {
-                if (step.Expect is not null && step.IsRegex)
-                {
-                    _ = new Regex(step.Expect);
-                }
-
-                if (step.Page is not null)
-                {
-                    _ = new Regex(step.Page);
-                }
-            }
-            catch (ArgumentException ex)
-            {
-                throw new ArgumentException($"the regular expression is not valid: {ex.Message}", ex);
-            }
-
-            return step;
-        }
-
-        private static double ToSeconds(object value, string name)
-        {
-            try
-            {
-                return LanguagePrimitives.ConvertTo<double>(value);
-            }
-            catch (PSInvalidCastException ex)
-            {
-                throw new ArgumentException($"{name} must be a number of seconds.", ex);
-            }
+            return ConversationStep.Parse(values);
         }
 
         private static Dictionary<string, object?> ToDictionary(object? item)
