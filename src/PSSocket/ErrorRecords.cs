@@ -63,8 +63,19 @@ namespace PSSocket
         public static ErrorRecord BlankTarget(string? entry, int position) =>
             InvalidArgument($"Entry {position} of the target list is blank ('{TextEncoding.Escape(entry ?? "")}'); it was skipped. Remove blank lines from the list.", entry);
 
+        /// <summary>A -Pattern that is not a valid regular expression: misuse, so terminating.</summary>
+        public static ErrorRecord InvalidPattern(ArgumentException ex, string pattern) =>
+            new(ex, "InvalidPattern", ErrorCategory.InvalidArgument, pattern);
+
+        /// <summary>A server's script block that was still running for a client when the server stopped.</summary>
+        public static ErrorRecord StoppedByServer(Exception ex, object client) =>
+            new(ex, "StoppedByServer", ErrorCategory.OperationStopped, client)
+            {
+                ErrorDetails = new ErrorDetails("The server stopped this client's script block (the server was stopped or the client timed out)."),
+            };
+
         /// <summary>A file to read or write could not be opened; nothing was sent or taken.</summary>
-        public static ErrorRecord FileOpenFailed(Exception ex, object path) =>
+        public static ErrorRecord FileOpenFailed(Exception ex, object? path) =>
             new(ex, "FileOpenFailed", ErrorCategory.OpenError, path);
 
         /// <summary>True for the exceptions opening a file throws when the path or its rights are wrong.</summary>

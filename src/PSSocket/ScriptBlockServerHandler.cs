@@ -111,10 +111,7 @@ Remove-Variable -Name __PSSocketScript, __PSSocketUsing, __PSSocketEntry -ErrorA
                 catch (Exception ex) when (token.IsCancellationRequested && ex is PipelineStoppedException or OperationCanceledException or ThreadInterruptedException)
                 {
                     threw = true;
-                    errors.Add(new ErrorRecord(ex, "StoppedByServer", ErrorCategory.OperationStopped, client)
-                    {
-                        ErrorDetails = new ErrorDetails("The server stopped this client's script block (the server was stopped or the client timed out)."),
-                    });
+                    errors.Add(ErrorRecords.StoppedByServer(ex, client));
                 }
                 catch (Exception ex) when (ex is RuntimeException or InvalidOperationException or InvalidRunspacePoolStateException)
                 {

@@ -262,15 +262,7 @@ namespace PSSocket.Commands
 
                 var session = new TcpSession(socket);
                 socket = null;
-                if (Encoding is not null)
-                {
-                    session.Encoding = Encoding;
-                }
-
-                if (NewLine is not null)
-                {
-                    session.NewLine = NewLine;
-                }
+                session.WithText(Encoding, NewLine);
 
                 session.ConnectedHost = host;
                 session.Proxy = _proxy;
@@ -301,15 +293,7 @@ namespace PSSocket.Commands
                 }
 
                 ApplySessionOptions(session);
-                try
-                {
-                    SessionManager.Register(session, Name);
-                }
-                catch
-                {
-                    session.Close("Not registered");
-                    throw;
-                }
+                session.RegisterOrClose(Name);
 
                 Verbose(() => $"Connected: session {session.Id} {Endpoints.Format(session.LocalEndPoint)} -> {Endpoints.Format(session.RemoteEndPoint)}");
                 WriteObject(session);

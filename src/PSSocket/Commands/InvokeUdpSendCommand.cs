@@ -93,11 +93,7 @@ namespace PSSocket.Commands
                 var address = Array.Find(addresses, a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? addresses[0];
                 _target = new IPEndPoint(address, Port);
                 bool v6 = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
-                _socket = new UdpSession(v6 ? IPAddress.IPv6Any : IPAddress.Any, SourcePort, Broadcast, 10_000);
-                if (Encoding is not null)
-                {
-                    _socket.Encoding = Encoding;
-                }
+                _socket = new UdpSession(v6 ? IPAddress.IPv6Any : IPAddress.Any, SourcePort, Broadcast, 10_000).WithText(Encoding);
 
                 if (!IsGroupTarget)
                 {

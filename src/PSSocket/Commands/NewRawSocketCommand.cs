@@ -63,13 +63,7 @@ namespace PSSocket.Commands
                     WriteWarning(warning);
                 }
 
-                session = new RawSession(protocol, address, QueueLimit);
-                if (Encoding is not null)
-                {
-                    session.Encoding = Encoding;
-                }
-
-                SessionManager.Register(session, Name);
+                session = new RawSession(protocol, address, QueueLimit).WithText(Encoding).RegisterOrClose(Name);
                 Verbose(() => $"Raw {protocol} session {session.Id} bound to {session.LocalEndPoint}");
                 WriteObject(session);
             }

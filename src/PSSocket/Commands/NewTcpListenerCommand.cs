@@ -90,25 +90,7 @@ namespace PSSocket.Commands
                 var address = Endpoints.ParseBindAddress(Address);
                 var listener = Certificate is null ? new TcpListenerSession(address, Port, Backlog)
                     : new TlsListenerSession(address, Port, Backlog, ServerOptions(Certificate)) { DisposeCertificateOnClose = CertificateArguments.LoadsNew(Certificate) };
-                if (Encoding is not null)
-                {
-                    listener.Encoding = Encoding;
-                }
-
-                if (NewLine is not null)
-                {
-                    listener.NewLine = NewLine;
-                }
-
-                try
-                {
-                    SessionManager.Register(listener, Name);
-                }
-                catch
-                {
-                    listener.Close("Not registered");
-                    throw;
-                }
+                listener.WithText(Encoding, NewLine).RegisterOrClose(Name);
 
                 Verbose(() => $"Listening on {Endpoints.Format(listener.LocalEndPoint)} (session {listener.Id}){(listener is TlsListenerSession tls ? $" with TLS as '{tls.Certificate.Subject}'" : "")}");
                 WriteObject(listener);

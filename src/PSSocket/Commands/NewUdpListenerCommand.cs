@@ -82,11 +82,7 @@ namespace PSSocket.Commands
             UdpSession? session = null;
             try
             {
-                session = Open();
-                if (Encoding is not null)
-                {
-                    session.Encoding = Encoding;
-                }
+                session = Open().WithText(Encoding);
 
                 if (ParameterSetName != LocalSet)
                 {
@@ -97,7 +93,7 @@ namespace PSSocket.Commands
                     session.Connect(remote);
                 }
 
-                SessionManager.Register(session, Name);
+                session.RegisterOrClose(Name);
                 Verbose(() => $"UDP session {session.Id} bound to {Endpoints.Format(session.LocalEndPoint)}" +
                     (session.RemoteEndPoint is null ? "" : $", default remote {Endpoints.Format(session.RemoteEndPoint)}"));
                 WriteObject(session);

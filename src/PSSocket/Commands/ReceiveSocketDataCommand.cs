@@ -113,7 +113,7 @@ namespace PSSocket.Commands
                 }
                 catch (ArgumentException ex)
                 {
-                    ThrowTerminatingError(new ErrorRecord(ex, "InvalidPattern", ErrorCategory.InvalidArgument, Pattern));
+                    ThrowTerminatingError(ErrorRecords.InvalidPattern(ex, Pattern));
                 }
             }
         }
@@ -261,9 +261,9 @@ namespace PSSocket.Commands
                 WriteError(ErrorRecords.From(ex, Path));
                 return null;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+            catch (Exception ex) when (ErrorRecords.IsFileOpenFailure(ex))
             {
-                WriteError(new ErrorRecord(ex, "FileOpenFailed", ex is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.WriteError, Path));
+                WriteError(ErrorRecords.FileOpenFailed(ex, Path));
                 return null;
             }
         }

@@ -137,15 +137,7 @@ namespace PSSocket.Commands
                         ClientTimeout = TimeSpan.FromSeconds(ClientTimeout),
                     };
                 server.MaxRecordBytes = MaxRecordBytes;
-                if (Encoding is not null)
-                {
-                    server.Encoding = Encoding;
-                }
-
-                if (NewLine is not null)
-                {
-                    server.NewLine = NewLine;
-                }
+                server.WithText(Encoding, NewLine);
 
                 SessionManager.Register(server, Name);
                 ModuleLifetime.Own(server);
@@ -199,10 +191,7 @@ namespace PSSocket.Commands
                     }
                     catch (Exception ex) when (ex is CryptographicException or IOException or PlatformNotSupportedException)
                     {
-                        WriteError(new ErrorRecord(ex, nameof(SocketErrorKind.InvalidArgument), ErrorCategory.InvalidArgument, raw)
-                        {
-                            ErrorDetails = new ErrorDetails($"Cannot load the certificate '{path}': {ex.Message}. Give a PFX file without a password, or load the certificate yourself and pass the X509Certificate2."),
-                        });
+                        WriteError(ErrorRecords.InvalidArgument($"Cannot load the certificate '{path}': {ex.Message}. Give a PFX file without a password, or load the certificate yourself and pass the X509Certificate2.", raw));
                         return null;
                     }
 

@@ -87,9 +87,9 @@ namespace PSSocket.Commands
             {
                 cmdlet.WriteError(ErrorRecords.From(ex, tcp));
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+            catch (Exception ex) when (ErrorRecords.IsFileOpenFailure(ex))
             {
-                cmdlet.WriteError(new ErrorRecord(ex, "FileOpenFailed", ex is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.WriteError, fullPath));
+                cmdlet.WriteError(ErrorRecords.FileOpenFailed(ex, fullPath));
             }
 
             return false;

@@ -64,15 +64,7 @@ namespace PSSocket.Commands
                     continue;
                 }
 
-                try
-                {
-                    SessionManager.Register(client, Name is null ? null : Count == 1 ? Name : $"{Name}{i}");
-                }
-                catch
-                {
-                    client.Close("Not registered");
-                    throw;
-                }
+                client.RegisterOrClose(Name is null ? null : Count == 1 ? Name : $"{Name}{i}");
 
                 Verbose(() => $"Accepted {Endpoints.Format(client.RemoteEndPoint)} on {Endpoints.Format(client.LocalEndPoint)} (session {client.Id}){(client.IsTls ? $", TLS {client.TlsProtocol} {client.CipherSuite}" : "")}");
                 WriteObject(client);

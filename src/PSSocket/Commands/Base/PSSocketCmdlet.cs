@@ -75,21 +75,14 @@ namespace PSSocket.Commands
         {
             long done = 0;
             var task = work(Token, n => Interlocked.Exchange(ref done, n));
-            var started = System.Diagnostics.Stopwatch.StartNew();
-            var record = new ProgressRecord(Math.Abs(activity.GetHashCode() % 1000) + 1, activity, "Starting");
-            bool shown = false;
+            var bar = new ProgressBar(this, activity);
             try
             {
                 while (!task.Wait(250, Token))
                 {
                     long n = Interlocked.Read(ref done);
-                    double rate = n / Math.Max(0.001, started.Elapsed.TotalSeconds);
-                    record.StatusDescription = total > 0
-                        ? $"{Bytes(n)} of {Bytes(total)} at {Bytes((long)rate)}/s"
-                        : $"{Bytes(n)} at {Bytes((long)rate)}/s";
-                    record.PercentComplete = total > 0 ? (int)Math.Min(100, n * 100 / total) : -1;
-                    WriteProgress(record);
-                    shown = true;
+                    long rate = (long)(n / bar.Seconds);
+                    bar.Report(total > 0 ? $"{Bytes(n)} of {Bytes(total)} at {Bytes(rate)}/s" : $"{Bytes(n)} at {Bytes(rate)}/s", n, total, force: true);
                 }
 
                 return task.GetAwaiter().GetResult();
@@ -115,11 +108,7 @@ namespace PSSocket.Commands
             }
             finally
             {
-                if (shown)
-                {
-                    record.RecordType = ProgressRecordType.Completed;
-                    WriteProgress(record);
-                }
+                bar.Complete();
             }
         }
 
