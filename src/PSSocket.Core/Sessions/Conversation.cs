@@ -277,6 +277,9 @@ namespace PSSocket
 
         /// <summary>A Capture named on a send-only step, filled by the next expectation.</summary>
         internal string? PendingCapture { get; set; }
+
+        /// <summary>Runs from Begin to End.</summary>
+        internal Stopwatch Clock { get; } = Stopwatch.StartNew();
     }
 
     /// <summary>Runs conversation steps on a TCP session.</summary>
@@ -291,6 +294,17 @@ namespace PSSocket
 
         /// <summary>Starts the record of a conversation on a session.</summary>
         public static ConversationTranscript Begin(TcpSession session) => new(session);
+
+        /// <summary>Ends the record: its Elapsed is the time since Begin.</summary>
+        public static void End(ConversationTranscript conversation)
+        {
+            if (conversation is null)
+            {
+                throw new ArgumentNullException(nameof(conversation));
+            }
+
+            conversation.Elapsed = conversation.Clock.Elapsed;
+        }
 
         /// <summary>
         /// Runs one step and records it in the conversation. A failed expectation throws

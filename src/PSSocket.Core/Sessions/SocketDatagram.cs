@@ -43,7 +43,7 @@ namespace PSSocket
         public int SessionId { get; private set; }
 
         /// <summary>Sets how Text decodes, and the receiving session, when the datagram is read.</summary>
-        internal void Stamp(Encoding encoding, int sessionId)
+        public void Stamp(Encoding encoding, int sessionId)
         {
             if (!ReferenceEquals(encoding, _encoding))
             {

@@ -42,7 +42,7 @@ namespace PSSocket
         public bool IsTlsServer { get; private set; }
 
         /// <summary>The host name the session was connected to, the default TLS server name.</summary>
-        internal string? ConnectedHost { get; set; }
+        public string? ConnectedHost { get; set; }
 
         /// <summary>
         /// Starts TLS as the client over the connection as it is (right after connect, or after a

@@ -64,13 +64,16 @@ namespace PSSocket
         public bool StripAnsi { get; set; }
 
         /// <summary>The proxy this session was tunnelled through (its password is never shown), or null for a direct connection.</summary>
-        public Net.Proxy.ProxyEndpoint? Proxy { get; internal set; }
+        public Net.Proxy.ProxyEndpoint? Proxy { get; set; }
 
         /// <summary>True once telnet option handling wraps the stream.</summary>
         public bool IsTelnet => _transport.Stream is TelnetStream;
 
         /// <summary>The telnet layer, when the session speaks telnet.</summary>
         internal TelnetStream? Telnet => _transport.Stream as TelnetStream;
+
+        /// <summary>True when the telnet peer said it echoes what it receives (WILL ECHO), so a terminal must not echo too.</summary>
+        public bool TelnetRemoteEcho => Telnet is { RemoteEcho: true };
 
         /// <summary>The file this session's traffic is recorded to, or null.</summary>
         public string? TranscriptPath => _observers.TranscriptPath;

@@ -87,7 +87,7 @@ namespace PSSocket.Commands
 
                     // A telnet server that echoes expects keys as they are typed (character mode),
                     // as the telnet client sends them; everything else gets whole lines.
-                    if (keys.Echoes && tcp.Telnet is { RemoteEcho: true })
+                    if (keys.Echoes && tcp.TelnetRemoteEcho)
                     {
                         SendKey(tcp, line, c);
                     }

@@ -81,7 +81,6 @@ namespace PSSocket.Commands
             }
 
             var conversation = ConversationRunner.Begin(tcp);
-            var watch = System.Diagnostics.Stopwatch.StartNew();
             PSSocketException? failure = null;
             for (int i = 0; i < _steps.Count && failure is null; i++)
             {
@@ -98,7 +97,7 @@ namespace PSSocket.Commands
                 }
             }
 
-            conversation.Elapsed = watch.Elapsed;
+            ConversationRunner.End(conversation);
             WriteObject(conversation);
             if (failure is not null)
             {
