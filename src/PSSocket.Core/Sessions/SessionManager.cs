@@ -16,9 +16,6 @@ namespace PSSocket
         private static readonly object s_nameLock = new();
         private static int s_lastId;
 
-        /// <summary>How many sessions are registered.</summary>
-        public static int Count => s_sessions.Count;
-
         /// <summary>Gives the session an Id (and Name), and registers it.</summary>
         /// <exception cref="PSSocketException">DuplicateSessionName when a live session has the name.</exception>
         public static T Register<T>(T session, string? name = null) where T : SocketSession
