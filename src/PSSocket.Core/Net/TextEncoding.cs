@@ -124,8 +124,10 @@ namespace PSSocket
             }
         }
 
-        /// <summary>The text with control characters written as escapes (\r, \n, \e, \xNN), for messages and tables.</summary>
-        public static string Escape(string s)
+        /// <summary>The text with control characters written as escapes (\r, \n, \t, \e, \xNN), for messages, tables and transcripts.</summary>
+        /// <param name="s">The text.</param>
+        /// <param name="keepTabs">Leaves tabs as they are (transcript lines keep their layout).</param>
+        public static string Escape(string s, bool keepTabs = false)
         {
             if (s is null)
             {
@@ -136,7 +138,7 @@ namespace PSSocket
             for (int i = 0; i < s.Length; i++)
             {
                 char c = s[i];
-                if (c >= ' ' && c != '\u007f')
+                if ((c >= ' ' && c != '\u007f') || (keepTabs && c == '\t'))
                 {
                     sb?.Append(c);
                     continue;

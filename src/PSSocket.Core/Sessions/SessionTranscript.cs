@@ -194,30 +194,7 @@ namespace PSSocket
         }
 
         /// <summary>The text with control characters written as escapes (\r, \n, \e, \xNN).</summary>
-        internal static string Escape(string s)
-        {
-            StringBuilder? sb = null;
-            for (int i = 0; i < s.Length; i++)
-            {
-                char c = s[i];
-                if (c >= ' ' && c != '\u007f' || c == '\t')
-                {
-                    sb?.Append(c);
-                    continue;
-                }
-
-                sb ??= new StringBuilder(s, 0, i, s.Length + 16);
-                sb.Append(c switch
-                {
-                    '\r' => "\\r",
-                    '\n' => "\\n",
-                    '\u001b' => "\\e",
-                    _ => "\\x" + ((int)c).ToString("x2", CultureInfo.InvariantCulture),
-                });
-            }
-
-            return sb?.ToString() ?? s;
-        }
+        internal static string Escape(string s) => TextEncoding.Escape(s, keepTabs: true);
 
         /// <summary>Closes the file.</summary>
         public void Dispose()
