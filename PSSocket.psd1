@@ -4,7 +4,7 @@
     GUID                 = '5b0f3c4e-8d2a-4c7e-9a51-2f6c1d8e7b34'
     Author               = 'PSSocket contributors'
     CompanyName          = 'PSSocket'
-    Copyright            = '(c) PSSocket contributors. MIT License.'
+    Copyright            = 'Copyright (c) 2026 The PSSocket authors. MIT License (see LICENSE).'
     Description          = 'Sockets as cmdlets: TCP sessions that live between pipeline calls, listeners, UDP datagrams, raw sockets, TLS and fast parallel port checks, with real objects, help and errors.'
     CompatiblePSEditions = @('Desktop', 'Core')
     PowerShellVersion    = '5.1'
@@ -40,8 +40,8 @@
     PrivateData          = @{
         PSData = @{
             Tags         = @('socket', 'tcp', 'udp', 'tls', 'network', 'port', 'netcat', 'listener', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
-            LicenseUri   = 'https://example.invalid/pssocket/LICENSE'
-            ProjectUri   = 'https://example.invalid/pssocket'
+            # No LicenseUri or ProjectUri until the project has a public home: the MIT text ships
+            # as LICENSE in the module folder and the package.
             ReleaseNotes = 'See the project README.'
         }
     }

@@ -76,6 +76,7 @@ function Invoke-Build {
     $manifest = Get-Content -Raw (Join-Path $Root 'PSSocket.psd1')
     $manifest = $manifest -replace "ModuleVersion\s*=\s*'[^']*'[^\r\n]*", "ModuleVersion        = '$(Get-ModuleVersion)'"
     Set-Content -Path (Join-Path $out 'PSSocket.psd1') -Value $manifest -Encoding utf8NoBOM
+    Copy-Item (Join-Path $Root 'LICENSE') $out
     Invoke-Docs
     Write-Host "    module: $out"
 }

@@ -1,4 +1,4 @@
-# build.ps1 -Task Package: a .nupkg that Publish-Module would have made, installable from a folder feed.
+# build.ps1 -Task Package: the .nupkg Compress-PSResource makes (what Publish-PSResource publishes), installable from a folder feed.
 BeforeDiscovery { . (Join-Path $PSScriptRoot 'common.ps1') }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
@@ -39,9 +39,7 @@ Describe 'The module package' {
         $Meta.version | Should -Be $Manifest.ModuleVersion
         $Meta.authors | Should -Be $Manifest.Author
         $Meta.description | Should -Be $Manifest.Description
-        $Meta.projectUrl | Should -Be $Manifest.PrivateData.PSData.ProjectUri
-        $Meta.license.type | Should -Be 'expression'
-        $Meta.license.'#text' | Should -Be 'MIT'
+        $Meta.copyright | Should -Be $Manifest.Copyright
         $Meta.SelectSingleNode('*[local-name()="dependencies"]') | Should -BeNullOrEmpty
     }
 
@@ -49,8 +47,30 @@ Describe 'The module package' {
         $tags = $Meta.tags -split ' '
         foreach ($t in $Manifest.PrivateData.PSData.Tags) { $tags | Should -Contain $t }
         $tags | Should -Contain 'PSModule'
-        $tags | Should -Contain 'PSIncludes_Cmdlet'
-        foreach ($c in $Manifest.CmdletsToExport) { $tags | Should -Contain "PSCmdlet_$c" }
+    }
+
+    It 'ships the MIT license text of the repository' {
+        $Entries | Should -Contain 'LICENSE'
+        $zip = [System.IO.Compression.ZipFile]::OpenRead($Package.FullName)
+        try {
+            $r = [IO.StreamReader]::new($zip.GetEntry('LICENSE').Open())
+            try { $text = $r.ReadToEnd() } finally { $r.Dispose() }
+        }
+        finally { $zip.Dispose() }
+        $text | Should -Match '^MIT License'
+        $text | Should -Match 'Copyright \(c\) 2026 The PSSocket authors'
+        $text | Should -Be (Get-Content -Raw (Join-Path $RepoRoot 'LICENSE'))
+    }
+
+    It 'points at no placeholder address, in the package or anywhere in the repository' {
+        $Manifest.PrivateData.PSData.Keys | Should -Not -Contain 'ProjectUri'
+        $Manifest.PrivateData.PSData.Keys | Should -Not -Contain 'LicenseUri'
+        $Nuspec.OuterXml | Should -Not -Match 'example\.invalid'
+        $files = @(git -C $RepoRoot ls-files) | Where-Object { $_ -notmatch '^tests/Pester/Package\.Tests\.ps1$' }
+        $files | Should -Not -BeNullOrEmpty
+        $hits = @($files | ForEach-Object { Join-Path $RepoRoot $_ } | Where-Object { Test-Path $_ -PathType Leaf } |
+            Select-String -Pattern 'example\.invalid' -List | ForEach-Object { "$($_.Path):$($_.LineNumber)" })
+        $hits | Should -BeNullOrEmpty
     }
 
     It 'has a manifest that Test-ModuleManifest accepts' {
