@@ -81,7 +81,42 @@ function Remove-HtmlComment {
     $out.ToString().TrimEnd("`r", "`n") -split "`n"
 }
 
-# Text blocks become paragraphs (list items one each); code blocks keep their lines, indented.
+# A markdown table as aligned plain-text lines: the separator row dropped, every column but the
+# last padded to its widest cell (at most 28), the last one wrapped under itself to fit 80
+# columns with the indent the caller adds.
+function Format-MarkdownTable {
+    param([string[]] $Rows, [int] $Width = 76)
+    $cells = [System.Collections.Generic.List[string[]]]::new()
+    foreach ($r in $Rows) {
+        $t = $r.Trim()
+        if ($t -match '^\|?\s*:?-{3,}') { continue }
+        $t = $t -replace '^\|', '' -replace '\|$', ''
+        $cells.Add([string[]] @(($t -split '(?<!\\)\|') | ForEach-Object { $_.Trim() -replace '\\\|', '|' }))
+    }
+    $cols = ($cells | ForEach-Object { $_.Count } | Measure-Object -Maximum).Maximum
+    $widths = for ($c = 0; $c -lt $cols - 1; $c++) {
+        [Math]::Min(28, ($cells | ForEach-Object { if ($c -lt $_.Count) { $_[$c].Length } else { 0 } } | Measure-Object -Maximum).Maximum)
+    }
+    $lead = ($widths | Measure-Object -Sum).Sum + 2 * ($cols - 1)
+    $room = [Math]::Max(24, $Width - $lead)
+    foreach ($row in $cells) {
+        $head = ''
+        for ($c = 0; $c -lt $cols - 1; $c++) { $head += ($(if ($c -lt $row.Count) { $row[$c] } else { '' })).PadRight($widths[$c]) + '  ' }
+        $last = if ($row.Count -ge $cols) { $row[$cols - 1] } else { '' }
+        $line = $head
+        $first = $true
+        foreach ($word in ($last -split ' ' | Where-Object { $_ })) {
+            if (-not $first -and ($line.Length + 1 + $word.Length) -gt ($lead + $room)) { $line.TrimEnd(); $line = (' ' * $lead) + $word }
+            elseif ($first) { $line += $word }
+            else { $line += ' ' + $word }
+            $first = $false
+        }
+        $line.TrimEnd()
+    }
+}
+
+# Text blocks become paragraphs (list items one each); code blocks keep their lines, indented;
+# tables become aligned lines in one paragraph (Get-Help indents it, and keeps its line breaks).
 function ConvertTo-Paragraph {
     param([string[]] $Lines)
     $paras = [System.Collections.Generic.List[string]]::new()
@@ -91,10 +126,18 @@ function ConvertTo-Paragraph {
             continue
         }
         $para = [System.Collections.Generic.List[string]]::new()
+        $table = [System.Collections.Generic.List[string]]::new()
         foreach ($l in $b.Lines) {
+            if ($l -match '^\s*\|') {
+                if ($para.Count) { $paras.Add(($para -join ' ')); $para.Clear() }
+                $table.Add($l)
+                continue
+            }
+            if ($table.Count) { $paras.Add(((Format-MarkdownTable $table.ToArray()) -join "`n")); $table.Clear() }
             if ($l -match '^\s*([-*+]|\d+\.)\s+' -and $para.Count) { $paras.Add(($para -join ' ')); $para.Clear() }
             $para.Add($l.Trim())
         }
+        if ($table.Count) { $paras.Add(((Format-MarkdownTable $table.ToArray()) -join "`n")) }
         if ($para.Count) { $paras.Add(($para -join ' ')) }
     }
     , $paras.ToArray()
@@ -436,7 +479,9 @@ function ConvertTo-AboutText {
     $lines = Remove-HtmlComment ([IO.File]::ReadAllLines($Path))
     $sb = [System.Text.StringBuilder]::new()
     $items = [System.Collections.Generic.List[string]]::new()
+    $tableRows = [System.Collections.Generic.List[string]]::new()
     $flush = {
+        if ($tableRows.Count) { foreach ($row in Format-MarkdownTable $tableRows.ToArray()) { [void] $sb.AppendLine("    $row".TrimEnd()) }; $tableRows.Clear() }
         foreach ($item in $items) {
             $isList = $item -match '^([-*]|\d+\.)\s'
             $indent = '    '
@@ -473,6 +518,12 @@ function ConvertTo-AboutText {
             continue
         }
         if ($l -match '^\s*$') { . $flush; [void] $sb.AppendLine(); continue }
+        if ($l -match '^\s*\|') {
+            if ($items.Count) { . $flush }
+            $tableRows.Add($l)
+            continue
+        }
+        if ($tableRows.Count) { foreach ($row in Format-MarkdownTable $tableRows.ToArray()) { [void] $sb.AppendLine("    $row".TrimEnd()) }; $tableRows.Clear() }
         $t = $l.Trim()
         if ($t -match '^([-*]|\d+\.)\s' -or $items.Count -eq 0) { $items.Add($t) }
         else { $items[$items.Count - 1] += ' ' + $t }

@@ -287,6 +287,28 @@ Describe 'about_PSSocket' {
     }
 }
 
+Describe 'Markdown tables in Get-Help' {
+    It 'shows a cmdlet page table as aligned rows, one per line' {
+        $full = $Help['Invoke-SocketConversation'].Full
+        $full | Should -Match '(?m)^\s+Key\s{2,}Meaning\s*$'
+        $full | Should -Match '(?m)^\s+Expect\s{2,}Text to wait for'
+        $full | Should -Match '(?m)^\s+Fail\s{2,}Text \(a regular'
+        $full | Should -Match '(?m)^\s+PageSend\s{2,}What answers'
+        $full | Should -Not -Match '\|\s*Key\s*\|'
+        $full | Should -Not -Match '\|---'
+        # The rows start in one column: the meanings line up under each other.
+        $starts = [regex]::Matches($full, '(?m)^(\s+)(?:Expect|Regex|Send|Timeout)\s{2,}(\S)') | ForEach-Object { $_.Groups[2].Index - $_.Groups[1].Index }
+        @($starts | Select-Object -Unique).Count | Should -Be 1
+    }
+
+    It 'shows the about topic''s table as aligned rows' {
+        $full = $Help['about_PSSocket'].Full
+        $full | Should -Match '(?m)^\s+Capability\s{2,}Cmdlets\s*$'
+        $full | Should -Match '(?m)^\s+Conversations\s{2,}Invoke-SocketConversation'
+        $full | Should -Not -Match '\|\s*Capability\s*\|'
+    }
+}
+
 Describe 'Runnable example <File>:<Line> (<Title>)' -ForEach $runnableCases {
     It 'runs without errors against loopback peers' {
         # An example naming a command that does not exist is a broken example, not a skip.
