@@ -38,13 +38,13 @@ namespace PSSocket.Tests
         public void NetUsesNoTypeOfSessions()
         {
             var sessionTypes = SourceFiles("src/PSSocket.Core/Sessions")
-                .SelectMany(f => Regex.Matches(WithoutComments(File.ReadAllText(f)), @"\b(?:class|struct|enum|interface|record)\s+([A-Z]\w*)").Select(m => m.Groups[1].Value))
+                .SelectMany(f => Regex.Matches(WithoutComments(File.ReadAllText(f)), @"\b(?:class|struct|enum|interface|record)\s+([A-Z]\w*)").Cast<Match>().Select(m => m.Groups[1].Value))
                 .Distinct().ToArray();
             Assert.Contains("SocketSession", sessionTypes);
             Assert.Contains("SessionManager", sessionTypes);
             var word = new Regex(@"\b(" + string.Join("|", sessionTypes) + @")\b");
             var offenders = SourceFiles("src/PSSocket.Core/Net")
-                .SelectMany(f => word.Matches(WithoutComments(File.ReadAllText(f))).Select(m => $"{Relative(f)} uses {m.Value}"))
+                .SelectMany(f => word.Matches(WithoutComments(File.ReadAllText(f))).Cast<Match>().Select(m => $"{Relative(f)} uses {m.Value}"))
                 .Distinct().ToArray();
             Assert.True(offenders.Length == 0, "Net must not depend on Sessions: " + string.Join("; ", offenders));
         }
@@ -63,7 +63,7 @@ namespace PSSocket.Tests
             string project = File.ReadAllText(Path.Combine(RepoRoot, "src/PSSocket.Core/PSSocket.Core.csproj"));
             Assert.DoesNotMatch(@"InternalsVisibleTo\s+Include=""PSSocket""", project);
             var cmdletSources = SourceFiles("src/PSSocket").Select(f => File.ReadAllText(f)).ToArray();
-            Assert.DoesNotContain(cmdletSources, s => s.Contains("InternalsVisibleTo", StringComparison.Ordinal) && s.Contains("PSSocket.Core", StringComparison.Ordinal));
+            Assert.DoesNotContain(cmdletSources, s => s.IndexOf("InternalsVisibleTo", StringComparison.Ordinal) >= 0 && s.IndexOf("PSSocket.Core", StringComparison.Ordinal) >= 0);
         }
 
         private static string RepoRoot
@@ -84,11 +84,11 @@ namespace PSSocket.Tests
 
         private static string[] SourceFiles(string folder) =>
             Directory.GetFiles(Path.Combine(RepoRoot, folder), "*.cs", SearchOption.AllDirectories)
-                .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                    && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+                .Where(f => f.IndexOf($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal) < 0
+                    && f.IndexOf($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal) < 0)
                 .ToArray();
 
-        private static string Relative(string path) => Path.GetRelativePath(RepoRoot, path);
+        private static string Relative(string path) => path.Substring(RepoRoot.Length).TrimStart(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
 
         private static string WithoutComments(string source) =>
             Regex.Replace(source, @"//[^\n]*|/\*.*?\*/", "", RegexOptions.Singleline);

@@ -7,10 +7,10 @@ namespace PSSocket.Net
     /// Where Windows sockets behave differently, as decisions made in one place. Tests set
     /// <see cref="IsWindows"/> to run the Windows decisions on Linux.
     /// </summary>
-    internal static class PlatformRules
+    public static class PlatformRules
     {
         /// <summary>Whether the Windows rules apply (the OS, unless a test says otherwise).</summary>
-        internal static bool IsWindows { get; set; } = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+        public static bool IsWindows { get; internal set; } = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
 
         /// <summary>
         /// Asks for exclusive use of a listener's port before it binds. On Windows another socket
@@ -32,7 +32,7 @@ namespace PSSocket.Net
                 : null;
 
         /// <summary>What the user should know about a raw socket of the protocol on this OS, or null.</summary>
-        internal static string? RawProtocolWarning(ProtocolType protocol) =>
+        public static string? RawProtocolWarning(ProtocolType protocol) =>
             IsWindows && protocol == ProtocolType.Udp
                 ? "Windows never delivers received UDP datagrams to a raw socket: this session can send UDP but will receive nothing. Use New-UdpListener to receive UDP."
                 : null;
