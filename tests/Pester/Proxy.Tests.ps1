@@ -78,7 +78,8 @@ Describe 'Connect-TcpSocket -Proxy through microsocks (SOCKS5)' -Skip:([bool] (G
         $list | Should -Match "Proxy\s+: socks5://127\.0\.0\.1:$Socks"
         $table = ($s | Format-Table | Out-String -Width 80) -split "`r?`n" | Where-Object { $_ }
         ($table | Measure-Object -Maximum -Property Length).Maximum | Should -BeLessOrEqual 80
-        $table[-1] | Should -Match 'proxied-redis'
+        # At 80 columns the table cuts long names with one ellipsis.
+        $table[-1] | Should -Match 'proxied-r(edis|\S*…)'
     }
 
     It 'lets the proxy resolve the name with socks5h:// and resolves it here with socks5://' {
