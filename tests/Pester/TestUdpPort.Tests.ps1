@@ -9,43 +9,56 @@ BeforeAll {
     # A UDP port nobody has bound: bind port 0 and free it (no other test binds UDP ports it did not get from the OS).
     function script:Get-ClosedUdpPort { Get-FreeUdpPort }
 
+    # Starts a UDP peer on a free port, again on a new port when it could not bind the one picked
+    # (another test's socket took it meanwhile): $Start gets the port and returns the process.
+    function script:Start-UdpPeer([scriptblock] $Start) {
+        $why = $null
+        for ($attempt = 0; $attempt -lt 5; $attempt++) {
+            $port = Get-FreeUdpPort
+            $proc = & $Start $port
+            try {
+                Wait-UdpBound $port -TimeoutSec 10
+                Start-Sleep -Milliseconds 100
+                if ($proc.HasExited) { throw "exited with $($proc.ExitCode)" }
+                $Procs.Add($proc)
+                return $port
+            }
+            catch { $why = $_; Stop-Peer $proc }
+        }
+        throw "the UDP peer did not start: $why"
+    }
+
     $script:NoDns = Get-PeerSkipReason dnsmasq -Path /usr/sbin/dnsmasq
     if (-not $NoDns) {
-        $script:DnsPort = Get-FreeUdpPort
-        $Procs.Add((Start-Peer /usr/sbin/dnsmasq @('--keep-in-foreground', '--no-daemon', "--port=$DnsPort", '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file=', '--user=root', '--address=/probe.test/192.0.2.7')))
-        Wait-UdpBound $DnsPort
+        $script:DnsPort = Start-UdpPeer { param($p) Start-Peer /usr/sbin/dnsmasq @('--keep-in-foreground', '--no-daemon', "--port=$p", '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file=', '--user=root', '--address=/probe.test/192.0.2.7') }
     }
 
     $script:NoNtp = Get-PeerSkipReason chrony -Path /usr/sbin/chronyd
     if (-not $NoNtp) {
-        $script:NtpPort = Get-FreeUdpPort
-        $conf = Join-Path $Dir 'chrony.conf'
         # A local reference clock at stratum 8, serving loopback clients, touching nothing of the system's clock.
-        @("port $NtpPort", 'bindaddress 127.0.0.1', 'allow 127.0.0.1', 'local stratum 8', 'cmdport 0', "pidfile $(Join-Path $Dir 'chronyd.pid')", "driftfile $(Join-Path $Dir 'chrony.drift')") | Set-Content $conf
-        $Procs.Add((Start-Peer /usr/sbin/chronyd @('-d', '-x', '-f', $conf)))
-        Wait-UdpBound $NtpPort
+        $script:NtpPort = Start-UdpPeer {
+            param($p)
+            $conf = Join-Path $Dir 'chrony.conf'
+            @("port $p", 'bindaddress 127.0.0.1', 'allow 127.0.0.1', 'local stratum 8', 'cmdport 0', "pidfile $(Join-Path $Dir 'chronyd.pid')", "driftfile $(Join-Path $Dir 'chrony.drift')") | Set-Content $conf
+            Start-Peer /usr/sbin/chronyd @('-d', '-x', '-f', $conf)
+        }
     }
 
     $script:NoSnmp = Get-PeerSkipReason snmpd -Path /usr/sbin/snmpd
     if (-not $NoSnmp) {
-        $script:SnmpPort = Get-FreeUdpPort
         $conf = Join-Path $Dir 'snmpd.conf'
         @('rocommunity s3cret-ro 127.0.0.1', 'sysDescr PSSocket test agent') | Set-Content $conf
-        $Procs.Add((Start-Peer /usr/sbin/snmpd @('-f', '-Lo', '-C', '-c', $conf, '-p', (Join-Path $Dir 'snmpd.pid'), "udp:127.0.0.1:$SnmpPort")))
-        Wait-UdpBound $SnmpPort
+        $script:SnmpPort = Start-UdpPeer { param($p) Start-Peer /usr/sbin/snmpd @('-f', '-Lo', '-C', '-c', $conf, '-p', (Join-Path $Dir 'snmpd.pid'), "udp:127.0.0.1:$p") }
     }
 
     $script:NoSocat = Get-PeerSkipReason socat
     if (-not $NoSocat) {
-        $script:EchoPort = Get-FreeUdpPort
-        $Procs.Add((Start-Peer socat @("UDP4-RECVFROM:$EchoPort,bind=127.0.0.1,fork", 'PIPE')))
-        Wait-UdpBound $EchoPort
+        $script:EchoPort = Start-UdpPeer { param($p) Start-Peer socat @("UDP4-RECVFROM:$p,bind=127.0.0.1,fork", 'PIPE') }
     }
 
     # Takes every datagram, never answers, and counts them in a file (one line per datagram).
     $script:NoPython = Get-PeerSkipReason python3
     if (-not $NoPython) {
-        $script:SilentPort = Get-FreeUdpPort
         $script:SilentLog = Join-Path $Dir 'silent.log'
         $py = Join-Path $Dir 'silent.py'
         Set-Content $py -Value @'
@@ -57,8 +70,7 @@ with open(sys.argv[2], "a", buffering=1) as log:
         data, peer = s.recvfrom(65535)
         log.write("%d\n" % len(data))
 '@
-        $Procs.Add((Start-Peer python3 @($py, "$SilentPort", $SilentLog)))
-        Wait-UdpBound $SilentPort
+        $script:SilentPort = Start-UdpPeer { param($p) Start-Peer python3 @($py, "$p", $SilentLog) }
     }
 }
 

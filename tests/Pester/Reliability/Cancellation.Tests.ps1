@@ -49,7 +49,15 @@ Describe 'Ctrl+C during a wait' {
         $script:peer = Start-FaultPeer noaccept 60
         # Fill the accept queue so further SYNs are dropped.
         $fill = foreach ($i in 1..3) { $x = [Net.Sockets.Socket]::new('InterNetwork', 'Stream', 'Tcp'); $null = $x.ConnectAsync('127.0.0.1', $peer.Port); $x }
-        Start-Sleep -Milliseconds 300
+        # Wait (bounded) until the queue is full: the kernel has completed what it will accept.
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        $settled = 0
+        while ([DateTime]::UtcNow -lt $deadline -and $settled -lt 3) {
+            $now = @($fill | Where-Object Connected).Count
+            if ($now -eq $last) { $settled++ } else { $settled = 0 }
+            $last = $now
+            Start-Sleep -Milliseconds 200
+        }
         try {
             $t = Measure-Stop { param($p) Connect-TcpSocket 127.0.0.1 $p -Timeout 60 } $peer.Port
             $t | Should -BeLessThan 3
@@ -114,7 +122,15 @@ Describe 'Ctrl+C during a wait' {
     It 'stops a Test-TcpPort sweep of filtered ports' {
         $script:peer = Start-FaultPeer noaccept 60
         $fill = foreach ($i in 1..3) { $x = [Net.Sockets.Socket]::new('InterNetwork', 'Stream', 'Tcp'); $null = $x.ConnectAsync('127.0.0.1', $peer.Port); $x }
-        Start-Sleep -Milliseconds 300
+        # Wait (bounded) until the queue is full: the kernel has completed what it will accept.
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        $settled = 0
+        while ([DateTime]::UtcNow -lt $deadline -and $settled -lt 3) {
+            $now = @($fill | Where-Object Connected).Count
+            if ($now -eq $last) { $settled++ } else { $settled = 0 }
+            $last = $now
+            Start-Sleep -Milliseconds 200
+        }
         try {
             $t = Measure-Stop { param($p) Test-TcpPort (@('127.0.0.1') * 200) -Port $p -Timeout 30 -ThrottleLimit 50 } $peer.Port
             $t | Should -BeLessThan 3
