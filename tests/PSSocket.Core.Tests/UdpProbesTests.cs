@@ -116,7 +116,7 @@ namespace PSSocket.Tests
                 int n = echo.ReceiveFrom(buf, ref from);
                 echo.SendTo(buf, n, SocketFlags.None, from);
             });
-            var options = new UdpProbeOptions { Payload = Encoding.ASCII.GetBytes("ping"), Timeout = TimeSpan.FromSeconds(10) };
+            var options = new UdpScanOptions { Payload = Encoding.ASCII.GetBytes("ping"), Timeout = TimeSpan.FromSeconds(10) };
             UdpPortCheckResult r = await UdpPortProber.ProbeAsync("127.0.0.1", IPAddress.Loopback, port, options, CancellationToken.None);
             await serve;
             Assert.Equal(PortStatus.Open, r.Status);
@@ -136,7 +136,7 @@ namespace PSSocket.Tests
                 port = ((IPEndPoint)probe.LocalEndPoint!).Port;
             }
 
-            var options = new UdpProbeOptions { Timeout = TimeSpan.FromSeconds(10), Retries = 3 };
+            var options = new UdpScanOptions { Timeout = TimeSpan.FromSeconds(10), Retries = 3 };
             UdpPortCheckResult r = await UdpPortProber.ProbeAsync("127.0.0.1", IPAddress.Loopback, port, options, CancellationToken.None);
             Assert.Equal(PortStatus.Closed, r.Status);
             Assert.Contains("port unreachable", r.Detail, StringComparison.Ordinal);
@@ -148,7 +148,7 @@ namespace PSSocket.Tests
             using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             int port = ((IPEndPoint)silent.LocalEndPoint!).Port;
-            var options = new UdpProbeOptions { Timeout = TimeSpan.FromMilliseconds(200), Retries = 2, Payload = new byte[] { 1 } };
+            var options = new UdpScanOptions { Timeout = TimeSpan.FromMilliseconds(200), Retries = 2, Payload = new byte[] { 1 } };
             UdpPortCheckResult r = await UdpPortProber.ProbeAsync("127.0.0.1", IPAddress.Loopback, port, options, CancellationToken.None);
             Assert.Equal(PortStatus.OpenOrFiltered, r.Status);
             Assert.Null(r.Latency);
@@ -171,7 +171,7 @@ namespace PSSocket.Tests
             silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             int port = ((IPEndPoint)silent.LocalEndPoint!).Port;
             using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
-            var options = new UdpProbeOptions { Timeout = TimeSpan.FromMinutes(5) };
+            var options = new UdpScanOptions { Timeout = TimeSpan.FromMinutes(5) };
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => UdpPortProber.ProbeAsync("127.0.0.1", IPAddress.Loopback, port, options, cts.Token));
         }
 

@@ -7,25 +7,6 @@ using System.Threading.Tasks;
 
 namespace PSSocket.Net
 {
-    /// <summary>How Test-UdpPort probes one port.</summary>
-    public sealed class UdpProbeOptions
-    {
-        /// <summary>How long to wait for an answer to each datagram.</summary>
-        public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(1);
-
-        /// <summary>How many more datagrams to send while nothing answers.</summary>
-        public int Retries { get; set; } = 1;
-
-        /// <summary>The probe; Auto picks it by port.</summary>
-        public UdpProbe Probe { get; set; } = UdpProbe.Auto;
-
-        /// <summary>Bytes to send instead of a built-in probe's request.</summary>
-        public byte[]? Payload { get; set; }
-
-        /// <summary>The SNMP community of the Snmp probe.</summary>
-        public string Community { get; set; } = "public";
-    }
-
     /// <summary>
     /// Probes one UDP port: a datagram out through a connected socket, so that the kernel hands an ICMP
     /// port-unreachable back to this socket as "connection refused" (Linux, macOS) or "reset" (Windows).
@@ -33,10 +14,12 @@ namespace PSSocket.Net
     /// </summary>
     public static class UdpPortProber
     {
+        // UDP has no "leave it to the operating system": a scan without a timeout waits this long per datagram.
+        private static readonly TimeSpan s_defaultTimeout = TimeSpan.FromSeconds(1);
         private static int s_nextId = Environment.TickCount;
 
         /// <summary>Probes <paramref name="address"/>:<paramref name="port"/>; never throws for what the network does (only for cancellation).</summary>
-        public static async Task<UdpPortCheckResult> ProbeAsync(string computerName, IPAddress address, int port, UdpProbeOptions options, CancellationToken token)
+        public static async Task<UdpPortCheckResult> ProbeAsync(string computerName, IPAddress address, int port, UdpScanOptions options, CancellationToken token)
         {
             UdpProbe probe = options.Payload is null ? UdpProbes.Resolve(options.Probe, port) : (options.Probe == UdpProbe.Auto ? UdpProbe.None : options.Probe);
             var result = new UdpPortCheckResult
@@ -48,6 +31,7 @@ namespace PSSocket.Net
                 Service = WellKnownPorts.NameOf(port),
             };
             byte[] request = options.Payload ?? UdpProbes.Request(probe, (ushort)Interlocked.Increment(ref s_nextId), options.Community);
+            TimeSpan timeout = options.HasTimeout ? options.Timeout : s_defaultTimeout;
 
             Socket socket;
             try
@@ -76,7 +60,7 @@ namespace PSSocket.Net
                     // One receive stays pending across retries: an answer to an earlier datagram counts.
                     receive ??= socket.ReceiveAsync(new ArraySegment<byte>(buffer), SocketFlags.None);
                     using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
-                    Task done = await Task.WhenAny(receive, Task.Delay(options.Timeout, wait.Token)).ConfigureAwait(false);
+                    Task done = await Task.WhenAny(receive, Task.Delay(timeout, wait.Token)).ConfigureAwait(false);
                     wait.Cancel();
                     token.ThrowIfCancellationRequested();
                     if (done != receive)
@@ -92,7 +76,7 @@ namespace PSSocket.Net
                 }
 
                 result.Status = PortStatus.OpenOrFiltered;
-                result.Detail = $"no answer to {result.Attempts} datagram(s) within {options.Timeout.TotalSeconds:0.###} s each (open and silent, or filtered)";
+                result.Detail = $"no answer to {result.Attempts} datagram(s) within {timeout.TotalSeconds:0.###} s each (open and silent, or filtered)";
                 return result;
             }
             catch (SocketException ex)

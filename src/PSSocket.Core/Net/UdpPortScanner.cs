@@ -26,20 +26,13 @@ namespace PSSocket.Net
     /// </summary>
     public sealed class UdpPortScanner : ScanEngine<UdpPortCheckResult>
     {
-        private readonly UdpProbeOptions _probe;
+        private readonly UdpScanOptions _options;
 
         /// <summary>Starts the scan; targets are added with <see cref="ScanEngine{TResult}.Add"/>.</summary>
         public UdpPortScanner(UdpScanOptions options, CancellationToken token)
             : base(options, token)
         {
-            _probe = new UdpProbeOptions
-            {
-                Timeout = options.HasTimeout ? options.Timeout : TimeSpan.FromSeconds(1),
-                Retries = options.Retries,
-                Probe = options.Probe,
-                Payload = options.Payload,
-                Community = options.Community,
-            };
+            _options = options;
         }
 
         /// <inheritdoc />
@@ -50,7 +43,7 @@ namespace PSSocket.Net
             UdpPortCheckResult result;
             try
             {
-                result = await UdpPortProber.ProbeAsync(probe.Label, probe.Address, probe.Port, _probe, Token).ConfigureAwait(false);
+                result = await UdpPortProber.ProbeAsync(probe.Label, probe.Address, probe.Port, _options, Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -85,7 +78,7 @@ namespace PSSocket.Net
             Port = port,
             Status = PortStatus.Error,
             Service = WellKnownPorts.NameOf(port),
-            Probe = UdpProbes.Resolve(_probe?.Probe ?? UdpProbe.Auto, port),
+            Probe = UdpProbes.Resolve(_options?.Probe ?? UdpProbe.Auto, port),
             Detail = failure.Message,
         };
 
