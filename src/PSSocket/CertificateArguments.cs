@@ -48,6 +48,42 @@ namespace PSSocket
         /// </summary>
         public static bool LoadsNew(object value) => Unwrap(value) is not X509Certificate;
 
+        /// <summary>
+        /// The server side TLS settings of a TLS listener or server (New-TcpListener,
+        /// Start-SocketServer): its certificate, and what it asks of client certificates.
+        /// </summary>
+        /// <exception cref="PSSocketException">InvalidArgument for a client certificate check without -RequireClientCertificate, or a certificate that cannot be used.</exception>
+        public static TlsServerOptions ServerOptions(PSCmdlet cmdlet, object certificate, SecureString? password, bool requireClientCertificate, object[]? trusted, bool checkRevocation, TlsVersion[]? protocols)
+        {
+            if (!requireClientCertificate && trusted is not null)
+            {
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, "-TrustedCertificate validates client certificates: add -RequireClientCertificate.", target: "TrustedCertificate");
+            }
+
+            if (!requireClientCertificate && checkRevocation)
+            {
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, "-CheckRevocation checks client certificates: add -RequireClientCertificate.", target: "CheckRevocation");
+            }
+
+            var loaded = WithPrivateKey(cmdlet, certificate, password, "Certificate");
+            try
+            {
+                var options = new TlsServerOptions(loaded)
+                {
+                    RequireClientCertificate = requireClientCertificate,
+                    Protocols = protocols ?? System.Array.Empty<TlsVersion>(),
+                    CheckRevocation = checkRevocation,
+                };
+                AddTrusted(cmdlet, trusted, options.TrustedCertificates);
+                return options;
+            }
+            catch when (LoadsNew(certificate))
+            {
+                loaded.Dispose();
+                throw;
+            }
+        }
+
         /// <summary>Certificates to trust (CA certificates or a pinned peer certificate); keys are not needed.</summary>
         /// <exception cref="PSSocketException">InvalidArgument with the reason.</exception>
         public static void AddTrusted(PSCmdlet cmdlet, object[]? values, X509Certificate2Collection into)

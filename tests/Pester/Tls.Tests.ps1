@@ -92,6 +92,34 @@ BeforeAll {
         finally { Stop-TestPeer $client }
     }
 
+    # The records of a server's finished clients, waiting (bounded) until there is one.
+    function Receive-ServerRecord {
+        param($Server, [double] $TimeoutSec = 30)
+        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+        while ($Server.Available -lt 1 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        @(Receive-SocketServerOutput $Server)
+    }
+
+    # Connects openssl s_client (with the given client certificate, or none) to a
+    # Start-SocketServer -RequireClientCertificate and returns the record of the refused client:
+    # the refusal shows where every per-client failure of a server shows, in its records.
+    function Get-ServedClientRefusal {
+        param($Server, [string] $CertPem, [string] $Name)
+        $extra = if ($CertPem) { @('-cert', $CertPem, '-key', (Join-Path $script:CertDir "$Name.key")) } else { @() }
+        $failedBefore = $Server.ClientsFailed
+        $client = Start-OpenSslClient -Port $Server.Port -Output (Join-Path $script:CertDir "served-$Name.out") -Extra $extra
+        try {
+            $records = Receive-ServerRecord $Server
+            $records.Count | Should -Be 1
+            $Server.ClientsFailed | Should -Be ($failedBefore + 1)
+            $records[0].Succeeded | Should -BeFalse
+            $records[0].Output | Should -BeNullOrEmpty -Because 'the script block must not run for a refused client'
+            $records[0].Errors.Count | Should -Be 1
+            $records[0]
+        }
+        finally { Stop-TestPeer $client }
+    }
+
     function Wait-FileContent {
         param([string] $Path, [string] $Pattern, [double] $TimeoutSec = 10)
         $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
@@ -411,6 +439,37 @@ Describe 'Start-SocketServer -Certificate' {
         Receive-SocketData $c -Line -Timeout 10 | Should -Match '^True Tls1[23] localhost True$'
         Stop-SocketServer $srv -Wait -Timeout 10
     }
+
+    It 'serves a client whose certificate validates with -RequireClientCertificate, showing it on the client session, and refuses one without' {
+        $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:CaPem {
+            Send-SocketData $_ "subject=$($_.RemoteCertificate.Subject)" -Line
+            ($_ | Format-List | Out-String) -match 'RemoteCertificate\s*:\s*CN=pssocket-client'
+        }
+        $srv.RequireClientCertificate | Should -BeTrue
+        $out = Join-Path $script:CertDir 'served-mtls.out'
+        $client = Start-OpenSslClient -Port $srv.Port -Output $out -Extra @('-cert', $script:ClientPem, '-key', (Join-Path $script:CertDir 'client.key'))
+        try {
+            Wait-FileContent -Path $out -Pattern 'subject=CN=pssocket-client' -TimeoutSec 20 | Should -BeTrue
+            $r = Receive-ServerRecord $srv
+            $r.Count | Should -Be 1
+            $r[0].Succeeded | Should -BeTrue
+            $r[0].Output | Should -Be $true
+        }
+        finally { Stop-TestPeer $client }
+
+        $r = Get-ServedClientRefusal -Server $srv -Name nocert
+        $r.Errors[0].Kind | Should -Be 'AuthenticationFailed'
+        $r.Errors[0].Message | Should -Match 'client certificate was rejected: the peer sent no certificate'
+        $srv.State | Should -Be 'Listening'
+        Stop-SocketServer $srv -Wait -Timeout 10
+    }
+
+    It 'takes -TrustedCertificate and -CheckRevocation only with -RequireClientCertificate, and those only with -Certificate, registering nothing' {
+        { Start-SocketServer -Port 0 -Certificate $script:ServerPem -TrustedCertificate $script:CaPem { } } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.StartSocketServerCommand'
+        { Start-SocketServer -Port 0 -Certificate $script:ServerPem -CheckRevocation { } } | Should -Throw '*-CheckRevocation checks client certificates: add -RequireClientCertificate*'
+        { Start-SocketServer -Port 0 -RequireClientCertificate { } } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.StartSocketServerCommand'
+        @(Get-SocketSession -Kind TcpServer).Count | Should -Be 0
+    }
 }
 
 Describe 'Start-SocketTls (STARTTLS)' {
@@ -580,6 +639,14 @@ Describe 'Certificate purpose (extended key usage) on every trust path' {
         $err.FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed,*'
         $err.Exception.Message | Should -Match 'client certificate was rejected: unsuitable certificate purpose'
         $err.Exception.Message | Should -Match 'TLS server \(serverAuth\), not for a TLS client \(clientAuth\)'
+    }
+
+    It 'refuses a client certificate made for server authentication only at Start-SocketServer -RequireClientCertificate' {
+        $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:CaPem { 'ran' }
+        $r = Get-ServedClientRefusal -Server $srv -CertPem $script:ServerOnlyClientPem -Name serveronly-client
+        $r.Errors[0].Kind | Should -Be 'AuthenticationFailed'
+        $r.Errors[0].Message | Should -Match 'client certificate was rejected: unsuitable certificate purpose'
+        $r.Errors[0].Message | Should -Match 'TLS server \(serverAuth\), not for a TLS client \(clientAuth\)'
     }
 }
 
@@ -779,6 +846,42 @@ keyUsage = critical,keyCertSign,cRLSign
         (Test-TcpPort 127.0.0.1 -Port $chainPort -Tls -SkipCertificateCheck -Timeout 20).CertificateErrors | Should -Not -Match 'revoked'
     }
 
+    It 'refuses a revoked client certificate at Start-SocketServer -RequireClientCertificate -CheckRevocation, and serves one its CRL does not list' {
+        $goodClient = New-RevLeaf -Name rev-goodclient -Ca revca -Subject '/CN=good-client' -Eku clientAuth -CdpPort $script:CrlPort
+        $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:RevCaPem -CheckRevocation {
+            Send-SocketData $_ "subject=$($_.RemoteCertificate.Subject)" -Line
+        }
+        $r = Get-ServedClientRefusal -Server $srv -CertPem $script:RevokedClientPem -Name rev-client
+        $r.Errors[0].Kind | Should -Be 'AuthenticationFailed'
+        $r.Errors[0].Message | Should -Match 'client certificate was rejected: revoked'
+
+        $out = Join-Path $script:CertDir 'served-rev-good.out'
+        $client = Start-OpenSslClient -Port $srv.Port -Output $out -Extra @('-cert', $goodClient, '-key', (Join-Path $script:CertDir 'rev-goodclient.key'))
+        try {
+            Wait-FileContent -Path $out -Pattern 'subject=CN=good-client' -TimeoutSec 20 | Should -BeTrue
+        }
+        finally { Stop-TestPeer $client }
+
+        # Revocation is opt-in: without the switch the revoked certificate is served.
+        $plain = Start-SocketServer -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:RevCaPem {
+            Send-SocketData $_ "subject=$($_.RemoteCertificate.Subject)" -Line
+        }
+        $out = Join-Path $script:CertDir 'served-rev-unchecked.out'
+        $client = Start-OpenSslClient -Port $plain.Port -Output $out -Extra @('-cert', $script:RevokedClientPem, '-key', (Join-Path $script:CertDir 'rev-client.key'))
+        try {
+            Wait-FileContent -Path $out -Pattern 'subject=CN=revoked-client' -TimeoutSec 20 | Should -BeTrue
+        }
+        finally { Stop-TestPeer $client }
+    }
+
+    It 'refuses a served client with RevocationUnknown, naming the CRL address, when its CRL cannot be fetched' {
+        $offlineClient = New-RevLeaf -Name rev-offlineclient -Ca offlineca -Subject '/CN=offline-client' -Eku clientAuth -CdpPort $script:DeadCrlPort
+        $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:OfflineCaPem -CheckRevocation { 'ran' }
+        $r = Get-ServedClientRefusal -Server $srv -CertPem $offlineClient -Name rev-offlineclient
+        $r.Errors[0].Kind | Should -Be 'RevocationUnknown'
+        $r.Errors[0].Message | Should -Match "could not be fetched from http://127\.0\.0\.1:$($script:DeadCrlPort)/offlineca\.crl"
+    }
+
     It 'refuses -CheckRevocation on a listener that does not ask for client certificates' {
         { New-TcpListener -Port 0 -Certificate $script:ServerPem -CheckRevocation } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.NewTcpListenerCommand'
     }
@@ -797,6 +900,29 @@ Describe 'Certificates loaded from files live as long as their session' {
         $mine = [System.Security.Cryptography.X509Certificates.X509Certificate2]::CreateFromPemFile($script:ServerPem, (Join-Path $script:CertDir 'server.key'))
         $listener = New-TcpListener -Port 0 -Certificate $mine
         Remove-SocketSession $listener
+        $mine.Handle | Should -Not -Be ([IntPtr]::Zero)
+        $mine.HasPrivateKey | Should -BeTrue
+        $mine.Dispose()
+    }
+
+    It 'disposes a server certificate loaded from a file when Start-SocketServer stops or is removed, and never one the caller passed' {
+        $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPfx -CertificatePassword $script:PfxPassword { }
+        $cert = $srv.Certificate
+        $cert.Handle | Should -Not -Be ([IntPtr]::Zero)
+        Remove-SocketSession $srv
+        $srv.Completion.Wait(20000) | Should -BeTrue
+        $cert.Handle | Should -Be ([IntPtr]::Zero)
+
+        $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem { }
+        $cert = $srv.Certificate
+        Stop-SocketServer $srv
+        $srv.Completion.Wait(20000) | Should -BeTrue
+        $cert.Handle | Should -Be ([IntPtr]::Zero)
+
+        $mine = [System.Security.Cryptography.X509Certificates.X509Certificate2]::CreateFromPemFile($script:ServerPem, (Join-Path $script:CertDir 'server.key'))
+        $srv = Start-SocketServer -Port 0 -Certificate $mine { }
+        Stop-SocketServer $srv
+        $srv.Completion.Wait(20000) | Should -BeTrue
         $mine.Handle | Should -Not -Be ([IntPtr]::Zero)
         $mine.HasPrivateKey | Should -BeTrue
         $mine.Dispose()

@@ -53,6 +53,12 @@ namespace PSSocket
         /// <inheritdoc />
         public override bool IsTls => Tls is not null;
 
+        /// <summary>Whether clients must present a valid certificate.</summary>
+        public bool RequireClientCertificate => Tls?.RequireClientCertificate == true;
+
+        /// <summary>Disposes the certificate once the server has stopped (it was loaded from a file for this server).</summary>
+        public bool DisposeCertificateOnClose { get; set; }
+
         /// <summary>No byte either way for this long closes the client (zero: never). Set before <see cref="Start"/>.</summary>
         public TimeSpan IdleTimeout { get; set; } = DefaultIdleTimeout;
 
@@ -310,6 +316,10 @@ namespace PSSocket
         protected override void ReleaseResources()
         {
             _handler?.Dispose();
+            if (DisposeCertificateOnClose)
+            {
+                Tls?.Certificate.Dispose();
+            }
         }
 
         private sealed class ClientWork : ServerWork, IDisposable

@@ -89,7 +89,7 @@ namespace PSSocket.Commands
             {
                 var address = Endpoints.ParseBindAddress(Address);
                 var listener = Certificate is null ? new TcpListenerSession(address, Port, Backlog)
-                    : new TlsListenerSession(address, Port, Backlog, ServerOptions(Certificate)) { DisposeCertificateOnClose = CertificateArguments.LoadsNew(Certificate) };
+                    : new TlsListenerSession(address, Port, Backlog, CertificateArguments.ServerOptions(this, Certificate, CertificatePassword, RequireClientCertificate, TrustedCertificate, CheckRevocation, TlsProtocol)) { DisposeCertificateOnClose = CertificateArguments.LoadsNew(Certificate) };
                 listener.WithText(Encoding, NewLine).RegisterOrClose(Name);
 
                 Verbose(() => $"Listening on {Endpoints.Format(listener.LocalEndPoint)} (session {listener.Id}){(listener is TlsListenerSession tls ? $" with TLS as '{tls.Certificate.Subject}'" : "")}");
@@ -99,28 +99,6 @@ namespace PSSocket.Commands
             {
                 WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
             }
-        }
-
-        private TlsServerOptions ServerOptions(object certificate)
-        {
-            if (!RequireClientCertificate && TrustedCertificate is not null)
-            {
-                throw new PSSocketException(SocketErrorKind.InvalidArgument, "-TrustedCertificate validates client certificates: add -RequireClientCertificate.", target: nameof(TrustedCertificate));
-            }
-
-            if (!RequireClientCertificate && CheckRevocation)
-            {
-                throw new PSSocketException(SocketErrorKind.InvalidArgument, "-CheckRevocation checks client certificates: add -RequireClientCertificate.", target: nameof(CheckRevocation));
-            }
-
-            var options = new TlsServerOptions(CertificateArguments.WithPrivateKey(this, certificate, CertificatePassword, nameof(Certificate)))
-            {
-                RequireClientCertificate = RequireClientCertificate,
-                Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
-                CheckRevocation = CheckRevocation,
-            };
-            CertificateArguments.AddTrusted(this, TrustedCertificate, options.TrustedCertificates);
-            return options;
         }
     }
 }

@@ -1,8 +1,7 @@
 using System;
 using System.IO;
 using System.Management.Automation;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
+using System.Security;
 using System.Text;
 using PSSocket.Net;
 
@@ -56,13 +55,31 @@ namespace PSSocket.Commands
         public string? Name { get; set; }
 
         /// <summary>
-        /// Makes it a TLS server: an X509Certificate2 with its private key, or the path of a PFX
-        /// (PKCS#12) file without a password. Each accepted connection is authenticated before the
-        /// script block runs.
+        /// Makes it a TLS server with this certificate and its private key: an X509Certificate2, a
+        /// Cert: drive path, or the path of a PFX or PEM (certificate and key) file. Each accepted
+        /// connection is authenticated before the script block runs.
         /// </summary>
         [Parameter]
         [ValidateNotNull]
         public object? Certificate { get; set; }
+
+        /// <summary>The password of a -Certificate PFX file.</summary>
+        [Parameter]
+        public SecureString? CertificatePassword { get; set; }
+
+        /// <summary>Asks every client for a certificate and refuses clients without one that validates (against the machine's trust and -TrustedCertificate); a refused client is recorded as failed and its script block does not run.</summary>
+        [Parameter]
+        public SwitchParameter RequireClientCertificate { get; set; }
+
+        /// <summary>Extra CA certificates (objects or PEM/DER/PFX paths) that client certificates may chain to, without touching any certificate store.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [Alias("CertificateAuthority", "CACertificate")]
+        public object[]? TrustedCertificate { get; set; }
+
+        /// <summary>With -RequireClientCertificate: checks each client certificate's chain against the CRL distribution points it names (fetched online); a revoked certificate is refused, and so is one whose CRL cannot be fetched. Off by default.</summary>
+        [Parameter]
+        public SwitchParameter CheckRevocation { get; set; }
 
         /// <summary>Serves UDP datagrams instead of TCP connections; what the script block outputs is sent back to the sender.</summary>
         [Parameter]
@@ -102,6 +119,11 @@ namespace PSSocket.Commands
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-IdleTimeout and -ClientTimeout apply to TCP clients; a -Udp server serves single datagrams.", null));
             }
 
+            if (Certificate is null && (CertificatePassword is not null || RequireClientCertificate || TrustedCertificate is not null || CheckRevocation))
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-CertificatePassword, -RequireClientCertificate, -TrustedCertificate and -CheckRevocation apply to a TLS server: add -Certificate.", null));
+            }
+
             ServerScript script;
             try
             {
@@ -114,27 +136,28 @@ namespace PSSocket.Commands
             }
 
             SocketServerSession? server = null;
+            TlsServerOptions? tls = null;
             try
             {
-                var certificate = ResolveCertificate();
-                if (certificate is null && Certificate is not null)
+                if (Certificate is not null && Udp)
                 {
-                    return;
+                    throw new PSSocketException(SocketErrorKind.InvalidArgument, "A UDP server cannot use TLS: -Certificate works only with TCP.", target: Certificate);
                 }
 
-                if (certificate is not null && Udp)
+                if (Certificate is not null)
                 {
-                    throw new PSSocketException(SocketErrorKind.InvalidArgument, "A UDP server cannot use TLS: -Certificate works only with TCP.", target: certificate);
+                    tls = CertificateArguments.ServerOptions(this, Certificate, CertificatePassword, RequireClientCertificate, TrustedCertificate, CheckRevocation, null);
                 }
 
                 var address = Endpoints.ParseBindAddress(Address);
                 TcpServerSession? tcp = null;
                 server = Udp
                     ? new UdpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance)
-                    : tcp = new TcpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance, certificate is null ? null : new TlsServerOptions(certificate))
+                    : tcp = new TcpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance, tls)
                     {
                         IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
                         ClientTimeout = TimeSpan.FromSeconds(ClientTimeout),
+                        DisposeCertificateOnClose = tls is not null && CertificateArguments.LoadsNew(Certificate!),
                     };
                 server.MaxRecordBytes = MaxRecordBytes;
                 server.WithText(Encoding, NewLine);
@@ -151,53 +174,31 @@ namespace PSSocket.Commands
                     ((UdpServerSession)server).Start(handler);
                 }
 
-                Verbose(() => $"Serving {(Udp ? "UDP" : certificate is null ? "TCP" : "TLS")} on {Endpoints.Format(server.LocalEndPoint)} (session {server.Id}, {ThrottleLimit} at a time)");
+                Verbose(() => $"Serving {(Udp ? "UDP" : tls is null ? "TCP" : "TLS")} on {Endpoints.Format(server.LocalEndPoint)} (session {server.Id}, {ThrottleLimit} at a time)");
                 WriteObject(server);
             }
             catch (PSSocketException ex)
             {
-                if (server is not null)
-                {
-                    SessionManager.Remove(server, "Not started");
-                }
-
+                NotStarted(server, tls);
                 WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
             }
             catch
             {
-                if (server is not null)
-                {
-                    SessionManager.Remove(server, "Not started");
-                }
-
+                NotStarted(server, tls);
                 throw;
             }
         }
 
-        private X509Certificate2? ResolveCertificate()
+        /// <summary>Closes what a failed start made; a certificate loaded from a file goes with the server, or alone when there was none.</summary>
+        private void NotStarted(SocketServerSession? server, TlsServerOptions? tls)
         {
-            var raw = Certificate is PSObject pso ? pso.BaseObject : Certificate;
-            switch (raw)
+            if (server is not null)
             {
-                case null:
-                    return null;
-                case X509Certificate2 cert:
-                    return cert;
-                case string or FileInfo:
-                    string path = GetUnresolvedProviderPathFromPSPath(raw.ToString());
-                    try
-                    {
-                        return new X509Certificate2(path);
-                    }
-                    catch (Exception ex) when (ex is CryptographicException or IOException or PlatformNotSupportedException)
-                    {
-                        WriteError(ErrorRecords.InvalidArgument($"Cannot load the certificate '{path}': {ex.Message}. Give a PFX file without a password, or load the certificate yourself and pass the X509Certificate2.", raw));
-                        return null;
-                    }
-
-                default:
-                    WriteError(ErrorRecords.InvalidArgument($"-Certificate takes an X509Certificate2 or the path of a PFX file, not a {raw.GetType().Name}.", raw));
-                    return null;
+                SessionManager.Remove(server, "Not started");
+            }
+            else if (tls is not null && CertificateArguments.LoadsNew(Certificate!))
+            {
+                tls.Certificate.Dispose();
             }
         }
 
