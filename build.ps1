@@ -64,6 +64,8 @@ function Invoke-Native {
 }
 
 function Invoke-Build {
+    # The help first: a broken page fails the build at once, before the compile.
+    $help = Invoke-Docs
     Write-Host "==> Build ($Configuration)" -ForegroundColor Cyan
     Invoke-Native 'dotnet build' { dotnet build (Join-Path $Root 'src/PSSocket/PSSocket.csproj') -c $Configuration --nologo -v:q -clp:NoSummary }
     $bin = Join-Path $Root "src/PSSocket/bin/$Configuration/netstandard2.0"
@@ -77,16 +79,34 @@ function Invoke-Build {
     $manifest = $manifest -replace "ModuleVersion\s*=\s*'[^']*'[^\r\n]*", "ModuleVersion        = '$(Get-ModuleVersion)'"
     Set-Content -Path (Join-Path $out 'PSSocket.psd1') -Value $manifest -Encoding utf8NoBOM
     Copy-Item (Join-Path $Root 'LICENSE') $out
-    Invoke-Docs
+    Move-Item $help (Join-Path $out 'en-US')
     Write-Host "    module: $out"
 }
 
+# Turns docs/en-US/*.md into the MAML help and about topics Get-Help reads, in a staging folder
+# (returned). The module is not built without its help: a converter that is missing, that throws
+# or that reports an error, or no help file at the end, fails the build here with what went wrong.
 function Invoke-Docs {
+    Write-Host '==> Docs (docs/en-US -> MAML help)' -ForegroundColor Cyan
     $converter = Join-Path $Root 'tools/ConvertTo-Maml.ps1'
     $docs = Join-Path $Root 'docs/en-US'
-    if (-not (Test-Path $converter) -or -not (Get-ChildItem $docs -Filter *.md -ErrorAction SilentlyContinue)) { return }
-    Write-Host '==> Docs' -ForegroundColor Cyan
-    & $converter -DocsPath $docs -OutputPath (Join-Path (Get-ModuleOutput) 'en-US') -ModuleName PSSocket
+    $staging = Join-Path $Root 'out/help-staging'
+    if (Test-Path $staging) { Remove-Item -Recurse -Force $staging }
+    $problem = $null
+    if (-not (Test-Path $converter)) { $problem = 'tools/ConvertTo-Maml.ps1 is missing' }
+    elseif (-not (Get-ChildItem $docs -Filter *.md -ErrorAction Ignore)) { $problem = 'docs/en-US holds no pages' }
+    else {
+        $reported = $null
+        try { & $converter -DocsPath $docs -OutputPath $staging -ModuleName PSSocket -ErrorVariable reported }
+        catch { $problem = "$_" }
+        if (-not $problem -and $reported) { $problem = ($reported | ForEach-Object { "$_" }) -join '; ' }
+        if (-not $problem -and -not (Test-Path (Join-Path $staging 'PSSocket.dll-Help.xml'))) { $problem = 'the converter wrote no PSSocket.dll-Help.xml' }
+    }
+    if ($problem) {
+        Write-Host "FAILED: the help could not be made from docs/en-US, so the module is not built: $problem" -ForegroundColor Red
+        exit 1
+    }
+    $staging
 }
 
 function Get-NuGetPackagePath {

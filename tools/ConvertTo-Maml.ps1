@@ -196,13 +196,20 @@ function Read-CommandDoc {
     $name = $null
     $rest = [System.Collections.Generic.List[string]]::new()
     $inCode = $false
-    foreach ($l in $body) {
-        if ($l -match $script:FenceRegex) { $inCode = -not $inCode }
+    $fenceLine = 0
+    for ($n = 0; $n -lt $body.Count; $n++) {
+        $l = $body[$n]
+        if ($l -match $script:FenceRegex) { $inCode = -not $inCode; $fenceLine = $i + $n + 1 }
         if (-not $inCode -and -not $name -and $l -match '^#\s+(\S.*?)\s*$') { $name = $Matches[1]; continue }
         $rest.Add($l)
     }
+    # Each of these would otherwise be converted silently into help with parts missing.
     if (-not $name) { throw "$Path has no '# Name' heading" }
+    if ($inCode) { throw "${Path}: the code fence opened on line $fenceLine is never closed" }
     $top = (Split-Section $rest.ToArray() '## ').Sections
+    foreach ($required in 'SYNOPSIS', 'SYNTAX', 'DESCRIPTION', 'PARAMETERS') {
+        if ($top.Keys -notcontains $required) { throw "$Path has no '## $required' section" }
+    }
 
     # platyPS marks the default set as '### Name (Default)'.
     $syntaxSets = @((Split-Section (Get-Section $top 'SYNTAX') '### ').Sections.Keys | ForEach-Object { $_ -replace '\s*\(Default\)$', '' })
@@ -231,7 +238,7 @@ function Read-CommandDoc {
             if ($b.Kind -eq 'code') { $prose.Add('```'); $prose.AddRange($b.Lines); $prose.Add('```'); $prose.Add(''); continue }
             $prose.AddRange($b.Lines); $prose.Add('')
         }
-        if ($null -eq $yaml) { $yaml = [ordered]@{} }
+        if ($null -eq $yaml) { throw "${Path}: parameter $($e.Key) has no yaml block (Type, Parameter Sets, Required, Position ...)" }
         $parameters.Add([pscustomobject]@{
                 Name        = $pname
                 Description = ConvertTo-Paragraph $prose.ToArray()

@@ -1,5 +1,6 @@
 # The test task itself: an xunit run whose host crashes, or that reports fewer tests than it
 # discovered, must count as failed (tests/Invoke-DotnetTest.ps1, which build.ps1 -Task Test uses).
+# The build task: a doc page the help cannot be made from fails it.
 # PSSocket-Tests: serial (builds a scratch project: heavy CPU)
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
@@ -43,6 +44,46 @@ public class ScratchTests
 </TestRun>
 "@
         $path
+    }
+
+    # A copy of the repository's sources (no build output, no .git) in a scratch folder, to break.
+    function Copy-Repository {
+        param([string] $To)
+        $skip = '^(out|\.git)$'
+        foreach ($top in Get-ChildItem $RepoRoot -Force | Where-Object Name -NotMatch $skip) {
+            $files = if ($top.PSIsContainer) { Get-ChildItem $top.FullName -Recurse -File -Force } else { $top }
+            foreach ($f in $files) {
+                $rel = [IO.Path]::GetRelativePath($RepoRoot, $f.FullName)
+                if ($rel -match '(^|[\\/])(bin|obj|TestResults)[\\/]') { continue }
+                $target = Join-Path $To $rel
+                $null = New-Item -ItemType Directory -Force (Split-Path $target)
+                Copy-Item -LiteralPath $f.FullName -Destination $target
+            }
+        }
+    }
+
+    # Runs build.ps1 in a fresh pwsh within a time limit; its exit code and everything it printed.
+    function Invoke-BuildScript {
+        param([string] $Root, [string[]] $Arguments, [int] $TimeoutSec = 300)
+        $pwsh = @(Get-PwshCommand)
+        $psi = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
+        foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'build.ps1')) + $Arguments) { $psi.ArgumentList.Add($a) }
+        $psi.WorkingDirectory = $Root
+        $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        $psi.UseShellExecute = $false
+        $p = [Diagnostics.Process]::Start($psi)
+        try {
+            $out = $p.StandardOutput.ReadToEndAsync()
+            $err = $p.StandardError.ReadToEndAsync()
+            if (-not $p.WaitForExit($TimeoutSec * 1000)) { throw "build.ps1 $Arguments ran past $TimeoutSec s" }
+            $p.WaitForExit()
+            [pscustomobject]@{ ExitCode = $p.ExitCode; Output = $out.Result + $err.Result }
+        }
+        finally {
+            if (-not $p.HasExited) { $p.Kill($true) }
+            $p.Dispose()
+        }
     }
 }
 
@@ -95,5 +136,42 @@ Describe 'build.ps1 -Task Test, xunit part' {
         $fn = $ast.Find({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq 'Invoke-Test' }, $true)
         $fn.Body.Extent.Text | Should -Match 'Invoke-DotnetTest\.ps1'
         $fn.Body.Extent.Text | Should -Match 'if \(\$failed -gt 0 -or \$formatFailed\) \{ exit 1 \}'
+    }
+}
+
+Describe 'build.ps1 -Task Build, help part' {
+    BeforeAll {
+        $script:Copy = Join-Path $Scratch 'repo'
+        Copy-Repository -To $Copy
+        $script:Page = Join-Path $Copy 'docs/en-US/Send-SocketData.md'
+        $script:Original = Get-Content -Raw $Page
+    }
+    AfterEach { Set-Content -Path $Page -Value $Original -NoNewline }
+
+    It 'fails at once, naming the page, when the docs conversion throws (a page without its # heading)' {
+        Set-Content -Path $Page -Value ($Original -replace '(?m)^# Send-SocketData\s*$', 'Send-SocketData') -NoNewline
+        $r = Invoke-BuildScript -Root $Copy -Arguments '-Task', 'Build'
+        $r.ExitCode | Should -Not -Be 0
+        $r.Output | Should -Match 'FAILED: the help could not be made from docs/en-US'
+        $r.Output | Should -Match "Send-SocketData\.md has no '# Name' heading"
+        # Before the compile: no module was made from the broken tree.
+        $r.Output | Should -Not -Match '==> Build'
+        Join-Path $Copy 'out/PSSocket' | Should -Not -Exist
+    }
+
+    It 'fails when a page would be converted with parts missing (a code fence never closed)' {
+        Set-Content -Path $Page -Value ($Original -replace '(?m)^## PARAMETERS\s*$', "## PARAMETERS`n``````text`nunclosed") -NoNewline
+        $r = Invoke-BuildScript -Root $Copy -Arguments '-Task', 'Build'
+        $r.ExitCode | Should -Not -Be 0
+        $r.Output | Should -Match 'Send-SocketData\.md: the code fence opened on line \d+ is never closed'
+        Join-Path $Copy 'out/PSSocket' | Should -Not -Exist
+    }
+
+    It 'fails when the converter is missing, instead of building a module without help' {
+        Rename-Item (Join-Path $Copy 'tools/ConvertTo-Maml.ps1') 'ConvertTo-Maml.ps1.away'
+        try { $r = Invoke-BuildScript -Root $Copy -Arguments '-Task', 'Build' }
+        finally { Rename-Item (Join-Path $Copy 'tools/ConvertTo-Maml.ps1.away') 'ConvertTo-Maml.ps1' }
+        $r.ExitCode | Should -Not -Be 0
+        $r.Output | Should -Match 'tools/ConvertTo-Maml\.ps1 is missing'
     }
 }
