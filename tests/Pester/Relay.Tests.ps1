@@ -1,3 +1,7 @@
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+}
+
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
 
@@ -18,6 +22,88 @@ BeforeAll {
         }
         [bool] (& $Condition)
     }
+
+    $script:Dir = Join-Path ([IO.Path]::GetTempPath()) "pssocket-relay-$PID-$([Guid]::NewGuid().ToString('n').Substring(0, 8))"
+    New-Item -ItemType Directory -Path $script:Dir | Out-Null
+
+    # A test CA and certificates it signs, made with openssl here and trusted nowhere else.
+    function Invoke-OpenSsl {
+        $out = & openssl @args 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "openssl $($args -join ' ') failed: $out" }
+    }
+    function New-RelayCertificate {
+        param([string] $Name, [string] $AltNames)
+        $key = Join-Path $script:Dir "$Name.key"; $pem = Join-Path $script:Dir "$Name.pem"; $ext = Join-Path $script:Dir "$Name.ext"
+        Set-Content -Path $ext -Value "subjectAltName=$AltNames`nbasicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=serverAuth"
+        Invoke-OpenSsl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $key -out "$pem.csr" -subj "/CN=$Name"
+        Invoke-OpenSsl x509 -req -in "$pem.csr" -CA $script:CaPem -CAkey $script:CaKey -CAcreateserial -out $pem -days 2 -extfile $ext
+        $pem
+    }
+    $script:CaKey = Join-Path $script:Dir 'ca.key'
+    $script:CaPem = Join-Path $script:Dir 'ca.pem'
+    $caCfg = Join-Path $script:Dir 'ca.cnf'
+    Set-Content -Path $caCfg -Value "[req]`ndistinguished_name = dn`n[dn]`n[v3_ca]`nbasicConstraints=critical,CA:TRUE`nkeyUsage=critical,keyCertSign,cRLSign"
+    Invoke-OpenSsl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $script:CaKey -out $script:CaPem -days 2 -subj '/CN=PSSocket Relay Test CA' -extensions v3_ca -config $caCfg
+    # The target's certificate names only relay-target.test: reaching it as 127.0.0.1 needs -TlsServerName.
+    $script:TargetPem = New-RelayCertificate target 'DNS:relay-target.test'
+    $script:RelayPem = New-RelayCertificate localhost 'DNS:localhost,IP:127.0.0.1'
+    $script:RelayPfx = Join-Path $script:Dir 'relay.pfx'
+    Invoke-OpenSsl pkcs12 -export -in $script:RelayPem -inkey (Join-Path $script:Dir 'localhost.key') -out $script:RelayPfx -passout pass:relay-secret
+    $script:PfxPassword = ConvertTo-SecureString 'relay-secret' -AsPlainText -Force
+
+    # socat echoing over TLS (a process per connection) with the target certificate.
+    function Start-TlsEcho {
+        $port = Get-FreeTcpPort
+        $p = Start-Peer socat "OPENSSL-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr,cert=$script:TargetPem,key=$(Join-Path $script:Dir 'target.key'),verify=0", 'PIPE'
+        Wait-TcpPort -Port $port
+        [pscustomobject]@{ Process = $p; Port = $port }
+    }
+
+    # A target that reads to end of stream, then answers with how many bytes it got (Wait-TcpPort's probe too).
+    function Start-CountingTarget {
+        $port = Get-FreeTcpPort
+        $p = Start-Peer python3 '-c', @"
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(('127.0.0.1', $port)); l.listen(4)
+while True:
+    c, _ = l.accept(); n = 0
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b: break
+            n += len(b)
+        c.sendall(b'got %d\n' % n); c.close()
+    except OSError:
+        pass
+"@
+        Wait-TcpPort -Port $port
+        $port, $p
+    }
+
+    # python3 as a TLS client that trusts the test CA: sends random bytes while it reads the echo
+    # back, and prints the TLS version, how many bytes came back and whether they are the same.
+    function Invoke-PythonTlsClient {
+        param([int] $Port, [int] $Size = 1MB)
+        $py = @"
+import socket, ssl, hashlib, os, threading
+ctx = ssl.create_default_context(cafile='$script:CaPem')
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', $Port), timeout=60), server_hostname='localhost')
+data = os.urandom($Size)
+t = threading.Thread(target=lambda: s.sendall(data)); t.start()
+got = bytearray()
+while len(got) < len(data):
+    b = s.recv(65536)
+    if not b: break
+    got += b
+t.join(); version = s.version(); s.close()
+print('%s %d %s' % (version, len(got), 'same' if hashlib.sha256(got).digest() == hashlib.sha256(data).digest() else 'different'))
+"@
+        & timeout 120 python3 -c $py 2>&1
+    }
+}
+
+AfterAll {
+    Remove-Item -Recurse -Force $script:Dir -ErrorAction SilentlyContinue
 }
 
 Describe 'Start-SocketRelay (TCP)' {
@@ -78,24 +164,8 @@ print('bad=%d' % len(bad)); [print(b) for b in bad[:5]]
     }
 
     It 'passes a half-close on: the target answers after the client has finished sending' {
-        # the target reads to end of stream, then answers with what it counted (Wait-TcpPort's probe too)
-        $port = Get-FreeTcpPort
-        $target = Start-Peer python3 '-c', @"
-import socket
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(('127.0.0.1', $port)); l.listen(4)
-while True:
-    c, _ = l.accept(); n = 0
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        n += len(b)
-    try:
-        c.sendall(b'got %d\n' % n); c.close()
-    except OSError:
-        pass
-"@
+        $port, $target = Start-CountingTarget
         try {
-            Wait-TcpPort -Port $port
             $relay = Start-SocketRelay 0 127.0.0.1 $port
             $out = & timeout 60 python3 -c @"
 import socket
@@ -130,5 +200,206 @@ print(s.makefile().readline().strip())
         Start-SocketRelay $relay.Port 127.0.0.1 $script:Echo.Port -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'AddressInUse*'
         @(Get-SocketSession -Kind Relay).Count | Should -Be 1
+    }
+}
+
+Describe 'Start-SocketRelay -UseTls (TLS to the target)' {
+    BeforeAll { $script:TlsEcho = Start-TlsEcho }
+    AfterAll { Stop-Peer $script:TlsEcho.Process }
+    AfterEach { Get-SocketSession -Kind Relay | Remove-SocketSession -Confirm:$false }
+
+    It 'relays a plain client to a TLS target validated against -TlsServerName and the -TrustedCertificate CA' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -UseTls -TlsServerName relay-target.test -TrustedCertificate $script:CaPem
+        $relay.UseTls | Should -BeTrue
+        $relay.IsTls | Should -BeFalse
+        $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+        Send-SocketData $c 'plain in, TLS out' -Line
+        Receive-SocketData $c -Line -Timeout 15 | Should -Be 'plain in, TLS out'
+        Remove-SocketSession $c
+        Wait-Until { $relay.ClientsActive -eq 0 } | Should -BeTrue
+        @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port }).Succeeded | Should -Be $true
+    }
+
+    It 'closes a client whose target certificate is untrusted, records AuthenticationFailed as Connect-TcpSocket -UseTls reports it, and keeps relaying' {
+        $err = $null
+        Connect-TcpSocket 127.0.0.1 $script:TlsEcho.Port -UseTls -TlsServerName relay-target.test -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $direct = $err[0].FullyQualifiedErrorId.Split(',')[0]
+        $direct | Should -Be 'AuthenticationFailed'
+
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -UseTls -TlsServerName relay-target.test
+        $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+        Send-SocketData $c 'never relayed' -Line
+        # closed unread: the kernel may answer with a reset instead of an end of stream
+        Receive-SocketData $c -ToEnd -Timeout 15 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Wait-Until { $relay.ClientsFailed -ge 1 } | Should -BeTrue
+        $r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })
+        $r.Count | Should -Be 1
+        $r[0].Succeeded | Should -BeFalse
+        "$($r[0].Errors[0].Kind)" | Should -Be $direct
+        "$($r[0].Errors[0])" | Should -Match 'certificate'
+        $relay.State | Should -Be 'Listening'
+        $relay.BytesToTarget | Should -Be 0
+    }
+
+    It 'checks the target name: without -TlsServerName the certificate (for relay-target.test) does not match 127.0.0.1' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -UseTls -TrustedCertificate $script:CaPem
+        $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+        Receive-SocketData $c -ToEnd -Timeout 15 | Should -BeNullOrEmpty
+        Wait-Until { $relay.ClientsFailed -ge 1 } | Should -BeTrue
+        $r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })
+        "$($r[0].Errors[0].Kind)" | Should -Be 'AuthenticationFailed'
+        "$($r[0].Errors[0])" | Should -Match 'name'
+    }
+
+    It 'relays to the untrusted target with -SkipCertificateCheck' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -UseTls -SkipCertificateCheck
+        $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+        Send-SocketData $c 'unchecked' -Line
+        Receive-SocketData $c -Line -Timeout 15 | Should -Be 'unchecked'
+    }
+
+    It 'refuses TLS details without -UseTls as InvalidArgument' {
+        { Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -SkipCertificateCheck } | Should -Throw -ErrorId 'InvalidArgument*'
+        Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Start-SocketRelay -Certificate (TLS from the clients)' {
+    BeforeAll {
+        $script:Echo = Start-SocatEcho
+        $script:TlsEcho = Start-TlsEcho
+    }
+    AfterAll { Stop-Peer $script:Echo.Process; Stop-Peer $script:TlsEcho.Process }
+    AfterEach { Get-SocketSession -Kind Relay | Remove-SocketSession -Confirm:$false }
+
+    It 'terminates TLS for python3 clients (PEM certificate) and relays 1 MiB to a plain echo unchanged' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -Certificate $script:RelayPem
+        $relay.IsTls | Should -BeTrue
+        $relay.Certificate.Subject | Should -Be 'CN=localhost'
+        Invoke-PythonTlsClient -Port $relay.Port | Should -Match '^TLSv1\.[23] 1048576 same$'
+        Wait-Until { $relay.ClientsActive -eq 0 } | Should -BeTrue
+        $relay.BytesToTarget | Should -BeGreaterOrEqual 1MB
+    }
+
+    It 'serves openssl s_client from a PFX with -CertificatePassword' {
+        # the target answers one line in capitals and closes; the relay passes that close on as close_notify
+        $port = Get-FreeTcpPort
+        $target = Start-Peer python3 '-c', @"
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(('127.0.0.1', $port)); l.listen(4)
+while True:
+    c, _ = l.accept(); f = c.makefile('rb')
+    try:
+        c.sendall(f.readline().upper()); f.close(); c.close()
+    except OSError:
+        pass
+"@
+        try {
+            Wait-TcpPort -Port $port
+            $relay = Start-SocketRelay 0 127.0.0.1 $port -Certificate $script:RelayPfx -CertificatePassword $script:PfxPassword
+            $out = "hello from openssl`n" | & timeout 60 openssl s_client -connect "127.0.0.1:$($relay.Port)" -servername localhost -CAfile $script:CaPem -verify_return_error -quiet 2>$null
+            $LASTEXITCODE | Should -Be 0
+            $out | Should -Be 'HELLO FROM OPENSSL'
+        }
+        finally { Stop-Peer $target }
+    }
+
+    It 'records a client that does not speak TLS as failed (AuthenticationFailed) and serves the next one' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -Certificate $script:RelayPem
+        $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+        Send-SocketData $c "plain text, not a ClientHello`r`n"
+        $null = Receive-SocketData $c -ToEnd -Timeout 15 -ErrorAction SilentlyContinue
+        Wait-Until { $relay.ClientsFailed -ge 1 } | Should -BeTrue
+        $r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })
+        "$($r[0].Errors[0].Kind)" | Should -Be 'AuthenticationFailed'
+        $relay.BytesToTarget | Should -Be 0
+        $t = Connect-TcpSocket localhost $relay.Port -UseTls -TrustedCertificate $script:CaPem
+        Send-SocketData $t 'after the failure' -Line
+        Receive-SocketData $t -Line -Timeout 15 | Should -Be 'after the failure'
+    }
+
+    It 'speaks TLS on both sides: python3 in, the socat TLS echo out' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -Certificate $script:RelayPem -UseTls -TlsServerName relay-target.test -TrustedCertificate $script:CaPem
+        Invoke-PythonTlsClient -Port $relay.Port -Size 300KB | Should -Match '^TLSv1\.[23] 307200 same$'
+    }
+
+    It 'passes a TLS client''s half-close (close_notify, then FIN) on to the target, which still answers' {
+        $port, $target = Start-CountingTarget
+        try {
+            $relay = Start-SocketRelay 0 127.0.0.1 $port -Certificate $script:RelayPem
+            # .NET's SslStream as the client: it can send close_notify and still read afterwards.
+            $tcp = [System.Net.Sockets.TcpClient]::new('127.0.0.1', $relay.Port)
+            $ca = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($script:CaPem)
+            $ssl = [System.Net.Security.SslStream]::new($tcp.GetStream(), $false, { param($s, $cert, $chain, $errors)
+                    $chain.ChainPolicy.TrustMode = 'CustomRootTrust'; $null = $chain.ChainPolicy.CustomTrustStore.Add($ca)
+                    $chain.Build($cert) -and ($errors -band -bnot [System.Net.Security.SslPolicyErrors]::RemoteCertificateChainErrors) -eq 0 })
+            try {
+                $ssl.AuthenticateAsClient('localhost')
+                $ssl.Write([byte[]]::new(100000), 0, 100000)
+                $ssl.ShutdownAsync().Wait(10000) | Should -BeTrue
+                $tcp.Client.Shutdown('Send')
+                $reader = [IO.StreamReader]::new($ssl)
+                $reader.ReadLine() | Should -Be 'got 100000'
+            }
+            finally { $ssl.Dispose(); $tcp.Dispose() }
+        }
+        finally { Stop-Peer $target }
+    }
+}
+
+Describe 'Start-SocketRelay -Proxy (the target through a proxy)' -Skip:([bool] (Get-PeerSkipReason microsocks) -or [bool] (Get-PeerSkipReason tinyproxy)) {
+    BeforeAll {
+        $script:Echo = Start-SocatEcho
+        $script:TlsEcho = Start-TlsEcho
+        $script:Secret = 'Relay-Pr0xy-secret'
+        $script:Cred = [pscredential]::new('alice', (ConvertTo-SecureString $script:Secret -AsPlainText -Force))
+        $script:ProxyPeers = [System.Collections.Generic.List[System.Diagnostics.Process]]::new()
+        $script:Socks = Get-FreeTcpPort
+        $script:ProxyPeers.Add((Start-Peer (Get-Command microsocks).Source '-i', '127.0.0.1', '-p', $script:Socks, '-u', 'alice', '-P', $script:Secret))
+        Wait-TcpPort -Port $script:Socks
+        $script:Tiny = Get-FreeTcpPort
+        $conf = Join-Path $script:Dir 'tinyproxy.conf'
+        $users = if ($IsLinux -and (id -u) -eq '0') { "User nobody`nGroup nogroup" } else { '' }
+        Set-Content -Path $conf -Value "Port $script:Tiny`nListen 127.0.0.1`nTimeout 30`nMaxClients 20`nBasicAuth alice $script:Secret`n$users"
+        $script:ProxyPeers.Add((Start-Peer (Get-Command tinyproxy).Source '-d', '-c', $conf))
+        Wait-TcpPort -Port $script:Tiny
+    }
+    AfterAll {
+        $script:ProxyPeers | Stop-Peer
+        Stop-Peer $script:Echo.Process; Stop-Peer $script:TlsEcho.Process
+    }
+    AfterEach { Get-SocketSession -Kind Relay | Remove-SocketSession -Confirm:$false }
+
+    It 'relays through microsocks (socks5:// with -ProxyCredential) and shows the proxy without the password' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -Proxy "socks5://127.0.0.1:$Socks" -ProxyCredential $Cred
+        "$($relay.Proxy)" | Should -Be "socks5://alice@127.0.0.1:$Socks"
+        ($relay | Format-List * | Out-String) | Should -Not -Match ([regex]::Escape($Secret))
+        $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+        Send-SocketData $c 'through socks5' -Line
+        Receive-SocketData $c -Line -Timeout 15 | Should -Be 'through socks5'
+    }
+
+    It 'relays through tinyproxy (http:// CONNECT, Basic auth) to the TLS target with -UseTls' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -Proxy "http://127.0.0.1:$Tiny" -ProxyCredential $Cred -UseTls -TlsServerName relay-target.test -TrustedCertificate $script:CaPem
+        $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+        Send-SocketData $c 'through CONNECT, then TLS' -Line
+        Receive-SocketData $c -Line -Timeout 15 | Should -Be 'through CONNECT, then TLS'
+    }
+
+    It 'records ProxyAuthenticationFailed for each client when the proxy refuses the credential, never showing the password' {
+        $wrong = [pscredential]::new('alice', (ConvertTo-SecureString 'not-the-password' -AsPlainText -Force))
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -Proxy "socks5://127.0.0.1:$Socks" -ProxyCredential $wrong
+        $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+        Receive-SocketData $c -ToEnd -Timeout 15 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Wait-Until { $relay.ClientsFailed -ge 1 } | Should -BeTrue
+        $r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })
+        "$($r[0].Errors[0].Kind)" | Should -Be 'ProxyAuthenticationFailed'
+        "$($r[0].Errors[0])" | Should -Not -Match 'not-the-password'
+        $relay.State | Should -Be 'Listening'
+    }
+
+    It 'refuses -ProxyCredential without -Proxy as InvalidArgument' {
+        { Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -ProxyCredential $Cred } | Should -Throw -ErrorId 'InvalidArgument*'
+        Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
     }
 }

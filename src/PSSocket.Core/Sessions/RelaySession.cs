@@ -1,24 +1,31 @@
 using System;
 using System.Diagnostics;
+using System.IO;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
 using PSSocket.Net;
+using PSSocket.Net.Proxy;
 
 namespace PSSocket
 {
     /// <summary>
     /// Start-SocketRelay: a port forward on the throttled server base. Each accepted client is
     /// connected to the target and bytes are copied both ways, in order, until both sides have
-    /// closed; a side that closes its sending half has that half-close passed on (shutdown), so
-    /// request/response protocols that end a request with a half-close work through the relay.
+    /// closed; a side that closes its sending half has that half-close passed on (shutdown, after
+    /// a TLS close_notify on a TLS side), so request/response protocols that end a request with a
+    /// half-close work through the relay. Either side may speak TLS (<see cref="ClientTls"/>,
+    /// <see cref="TargetTls"/>) and the target may be reached through a proxy; the handshakes are
+    /// the ones every TCP session uses, so failures carry the same kinds as Connect-TcpSocket's.
     /// </summary>
     public sealed class RelaySession : SocketServerSession
     {
-        private const int BufferSize = 64 * 1024;
         private long _toTarget;
         private long _fromTarget;
+        private SessionTranscript? _transcript;
 
         /// <summary>Binds and listens; call <see cref="Start"/> to relay.</summary>
         /// <exception cref="PSSocketException">AddressInUse, AddressNotAvailable, PermissionDenied, InvalidArgument.</exception>
@@ -37,14 +44,54 @@ namespace PSSocket
         /// <summary>The port clients are relayed to.</summary>
         public int TargetPort { get; }
 
-        /// <summary>How long connecting to the target may take for each client.</summary>
+        /// <summary>How long connecting to the target (through the proxy, with the TLS handshake) may take for each client.</summary>
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+        /// <summary>How long a client's TLS handshake may take when the relay terminates TLS.</summary>
+        public TimeSpan HandshakeTimeout { get; set; } = TcpServerSession.DefaultHandshakeTimeout;
+
+        /// <summary>TLS on the listening side: each client's handshake is answered with this certificate before the target is connected. Set before <see cref="Start"/>.</summary>
+        public TlsServerOptions? ClientTls { get; set; }
+
+        /// <summary>TLS to the target, validated against <see cref="TlsClientOptions.ServerName"/> (the target host when empty). Set before <see cref="Start"/>.</summary>
+        public TlsClientOptions? TargetTls { get; set; }
+
+        /// <summary>The proxy the target is reached through (its password is never shown), or null for a direct connection. Set before <see cref="Start"/>.</summary>
+        public ProxyEndpoint? Proxy { get; set; }
+
+        /// <summary>True when the relay terminates TLS on its listening side.</summary>
+        public override bool IsTls => ClientTls is not null;
+
+        /// <summary>The certificate clients are answered with when the relay terminates TLS.</summary>
+        public X509Certificate2? Certificate => ClientTls?.Certificate;
+
+        /// <summary>True when the relay speaks TLS to the target.</summary>
+        public bool UseTls => TargetTls is not null;
+
+        /// <summary>The file every relayed client's traffic is recorded to, or null.</summary>
+        public string? TranscriptPath => _transcript?.Path;
+
+        /// <summary>Disposes the listening certificate when the relay ends (it was loaded from a file for this relay).</summary>
+        public bool DisposeCertificateOnClose { get; set; }
 
         /// <summary>Bytes copied from clients to the target.</summary>
         public long BytesToTarget => Interlocked.Read(ref _toTarget);
 
         /// <summary>Bytes copied from the target back to clients.</summary>
         public long BytesFromTarget => Interlocked.Read(ref _fromTarget);
+
+        /// <summary>
+        /// Records every relayed client's traffic to a file (created readable by its owner only):
+        /// each record names its client; "&gt;&gt;" is toward the target, "&lt;&lt;" back from it.
+        /// Call before <see cref="Start"/>.
+        /// </summary>
+        /// <exception cref="PSSocketException">NoClobber when the file exists and noClobber is set.</exception>
+        public void StartTranscript(string path, bool noClobber, TranscriptFormat format)
+        {
+            var transcript = new SessionTranscript(path, Encoding, append: false, noClobber, format);
+            transcript.Note($"Transcript of relay {this} {Endpoints.Format(LocalEndPoint)} -> {TargetHost}:{TargetPort}; >> toward the target, << back from it");
+            Interlocked.Exchange(ref _transcript, transcript)?.Dispose();
+        }
 
         /// <summary>Starts relaying.</summary>
         public void Start() => StartServing();
@@ -71,18 +118,126 @@ namespace PSSocket
             }
         }
 
+        /// <inheritdoc />
+        protected override void ReleaseResources()
+        {
+            if (Interlocked.Exchange(ref _transcript, null) is { } transcript)
+            {
+                transcript.Note("Relay stopped");
+                transcript.Dispose();
+            }
+
+            if (DisposeCertificateOnClose)
+            {
+                ClientTls?.Certificate.Dispose();
+            }
+        }
+
+        private async Task<Socket> ConnectTargetAsync(CancellationToken token)
+        {
+            var options = new TcpConnectOptions { Timeout = ConnectTimeout, NoDelay = true };
+            return Proxy is null
+                ? await TcpConnector.ConnectAsync(TargetHost, TargetPort, options, token).ConfigureAwait(false)
+                : await ProxyConnector.ConnectAsync(Proxy, null, TargetHost, TargetPort, options, token).ConfigureAwait(false);
+        }
+
+        private TlsClientOptions TargetTlsFor()
+        {
+            var given = TargetTls!;
+            var options = new TlsClientOptions
+            {
+                ServerName = string.IsNullOrEmpty(given.ServerName) ? TargetHost : given.ServerName,
+                SkipCertificateCheck = given.SkipCertificateCheck,
+                Protocols = given.Protocols,
+                CheckRevocation = given.CheckRevocation,
+                ClientCertificate = given.ClientCertificate,
+            };
+            options.TrustedCertificates.AddRange(given.TrustedCertificates);
+            return options;
+        }
+
+        /// <summary>One side of a relayed connection: its socket, and the TLS session over it when that side speaks TLS.</summary>
+        private sealed class Side
+        {
+            public Side(Socket socket) => Socket = socket;
+
+            public Socket Socket { get; }
+
+            /// <summary>An unregistered session that did the TLS handshake; its stream is the SslStream.</summary>
+            public TcpSession? Tls { get; private set; }
+
+            private Stream? Stream => Tls?.TransportStream;
+
+            public async Task StartTlsAsync(Func<TcpSession, Task> handshake, string? connectedHost)
+            {
+                // The session owns the socket from here: closing it closes the socket.
+                var session = new TcpSession(Socket) { ConnectedHost = connectedHost };
+                Tls = session;
+                await handshake(session).ConfigureAwait(false);
+            }
+
+            public Task<int> ReadAsync(byte[] buffer) =>
+                Stream is { } s ? s.ReadAsync(buffer, 0, buffer.Length) : Socket.ReceiveAsync(new ArraySegment<byte>(buffer), SocketFlags.None);
+
+            public async Task WriteAsync(byte[] buffer, int count)
+            {
+                if (Stream is { } s)
+                {
+                    await s.WriteAsync(buffer, 0, count).ConfigureAwait(false);
+                    return;
+                }
+
+                int sent = 0;
+                while (sent < count)
+                {
+                    sent += await Socket.SendAsync(new ArraySegment<byte>(buffer, sent, count - sent), SocketFlags.None).ConfigureAwait(false);
+                }
+            }
+
+            /// <summary>Passes a half-close on: close_notify on TLS (bounded: a peer that reads nothing cannot hold it), then the TCP shutdown.</summary>
+            public async Task EndSendingAsync()
+            {
+                if (Stream is SslStream ssl && TcpSession.BeginCloseNotify(ssl) is { } notify)
+                {
+                    var done = await Task.WhenAny(notify, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+                    _ = notify.ContinueWith(t => t.Exception, TaskScheduler.Default);
+                    if (done != notify)
+                    {
+                        throw new IOException("The TLS close_notify was not taken within 5 seconds.");
+                    }
+                }
+
+                Socket.Shutdown(SocketShutdown.Send);
+            }
+
+            public void Abort() => Socket.Dispose();
+
+            public void Close(string reason)
+            {
+                if (Tls is { } session)
+                {
+                    session.Close(reason);
+                }
+                else
+                {
+                    Socket.Dispose();
+                }
+            }
+        }
+
         private sealed class RelayWork : ServerWork
         {
             private readonly RelaySession _relay;
-            private readonly Socket _client;
-            private Socket? _target;
+            private readonly Side _client;
+            private Side? _target;
+            private ISessionObserver? _log;
             private long _up;
             private long _down;
 
             public RelayWork(RelaySession relay, Socket client)
             {
                 _relay = relay;
-                _client = client;
+                _client = new Side(client);
                 Client = client.RemoteEndPoint;
             }
 
@@ -94,13 +249,38 @@ namespace PSSocket
                 var clock = Stopwatch.StartNew();
                 Exception? failure = null;
                 string reason = "Both sides closed";
+                string client = Endpoints.Format(Client);
+                var transcript = _relay._transcript;
                 try
                 {
-                    _target = await TcpConnector.ConnectAsync(_relay.TargetHost, _relay.TargetPort, new TcpConnectOptions { Timeout = _relay.ConnectTimeout, NoDelay = true }, token).ConfigureAwait(false);
                     using (token.Register(() => Interrupt("The relay was stopped")))
                     {
-                        var up = PumpAsync(_client, _target, toTarget: true);
-                        var down = PumpAsync(_target, _client, toTarget: false);
+                        if (_relay.ClientTls is { } serverTls)
+                        {
+                            await _client.StartTlsAsync(s => s.StartTlsAsServerAsync(serverTls, Deadline.After(_relay.HandshakeTimeout), token), null).ConfigureAwait(false);
+                        }
+
+                        var target = new Side(await _relay.ConnectTargetAsync(token).ConfigureAwait(false));
+                        _target = target;
+                        if (token.IsCancellationRequested)
+                        {
+                            target.Abort();
+                        }
+
+                        if (_relay.TargetTls is not null)
+                        {
+                            var tls = _relay.TargetTlsFor();
+                            await target.StartTlsAsync(s => s.StartTlsAsClientAsync(tls, Deadline.After(_relay.ConnectTimeout), token), _relay.TargetHost).ConfigureAwait(false);
+                        }
+
+                        if (transcript is not null)
+                        {
+                            _log = transcript.ForSource(client);
+                            transcript.Note($"{client} connected; relayed to {_relay.TargetHost}:{_relay.TargetPort}");
+                        }
+
+                        var up = PumpAsync(_client, target, toTarget: true);
+                        var down = PumpAsync(target, _client, toTarget: false);
                         var first = await Task.WhenAny(up, down).ConfigureAwait(false);
                         if (first.IsFaulted)
                         {
@@ -113,57 +293,66 @@ namespace PSSocket
                 }
                 catch (Exception ex)
                 {
-                    failure = ex is SocketException se ? PSSocketException.From(se, $"Relaying {Endpoints.Format(Client)}", Client) : ex;
+                    failure = (ex as SocketException ?? ex.InnerException as SocketException) is { } se ? PSSocketException.From(se, $"Relaying {client}", Client) : ex;
                     reason = token.IsCancellationRequested ? "The relay was stopped" : failure.Message;
                 }
                 finally
                 {
-                    Interrupt(reason);
+                    _client.Close(reason);
+                    _target?.Close(reason);
                 }
 
-                var output = new object[] { $"{Endpoints.Format(Client)} -> {_relay.TargetHost}:{_relay.TargetPort}: {_up} bytes to the target, {_down} bytes back" };
-                var result = new ServerHandlerResult(output, failure is null ? null : new object[] { failure }, threw: failure is not null);
+                var summary = $"{client} -> {_relay.TargetHost}:{_relay.TargetPort}: {_up} bytes to the target, {_down} bytes back";
+                if (_log is not null)
+                {
+                    transcript!.Note($"{client} ended ({reason}): {_up} bytes to the target, {_down} bytes back");
+                }
+
+                var result = new ServerHandlerResult(new object[] { summary }, failure is null ? null : new object[] { failure }, threw: failure is not null);
                 return new ServerClientRecord(_relay, Client, started, clock.Elapsed, result, reason);
             }
 
-            private async Task PumpAsync(Socket from, Socket to, bool toTarget)
+            private async Task PumpAsync(Side from, Side to, bool toTarget)
             {
-                var buffer = new byte[BufferSize];
-                while (true)
+                var buffer = ChunkPool.Rent();
+                try
                 {
-                    int n = await from.ReceiveAsync(new ArraySegment<byte>(buffer), SocketFlags.None).ConfigureAwait(false);
-                    if (n == 0)
+                    while (true)
                     {
-                        // Half-close passed on: the other side reads end of stream and may still answer.
-                        to.Shutdown(SocketShutdown.Send);
-                        return;
-                    }
+                        int n = await from.ReadAsync(buffer).ConfigureAwait(false);
+                        if (n == 0)
+                        {
+                            // Half-close passed on: the other side reads end of stream and may still answer.
+                            await to.EndSendingAsync().ConfigureAwait(false);
+                            return;
+                        }
 
-                    int sent = 0;
-                    while (sent < n)
-                    {
-                        sent += await to.SendAsync(new ArraySegment<byte>(buffer, sent, n - sent), SocketFlags.None).ConfigureAwait(false);
+                        _log?.OnData(toTarget ? DataDirection.Sent : DataDirection.Received, buffer, 0, n, redacted: false);
+                        await to.WriteAsync(buffer, n).ConfigureAwait(false);
+                        if (toTarget)
+                        {
+                            Interlocked.Add(ref _up, n);
+                            Interlocked.Add(ref _relay._toTarget, n);
+                            _relay.CountReceived(n);
+                        }
+                        else
+                        {
+                            Interlocked.Add(ref _down, n);
+                            Interlocked.Add(ref _relay._fromTarget, n);
+                            _relay.CountSent(n);
+                        }
                     }
-
-                    if (toTarget)
-                    {
-                        Interlocked.Add(ref _up, n);
-                        Interlocked.Add(ref _relay._toTarget, n);
-                        _relay.CountReceived(n);
-                    }
-                    else
-                    {
-                        Interlocked.Add(ref _down, n);
-                        Interlocked.Add(ref _relay._fromTarget, n);
-                        _relay.CountSent(n);
-                    }
+                }
+                finally
+                {
+                    ChunkPool.Return(buffer);
                 }
             }
 
             public override void Interrupt(string reason)
             {
-                _client.Dispose();
-                _target?.Dispose();
+                _client.Abort();
+                _target?.Abort();
             }
         }
     }

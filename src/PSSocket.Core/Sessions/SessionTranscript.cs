@@ -51,6 +51,7 @@ namespace PSSocket
         private readonly StreamWriter _writer;
         private readonly Decoder _sentDecoder;
         private readonly Decoder _receivedDecoder;
+        private readonly Encoding _encoding;
         private bool _disposed;
 
         /// <summary>Opens (creates, or appends to) the file.</summary>
@@ -71,6 +72,7 @@ namespace PSSocket
                 _writer.NewLine = "\n";
             }
 
+            _encoding = sessionEncoding;
             _sentDecoder = sessionEncoding.GetDecoder();
             _receivedDecoder = sessionEncoding.GetDecoder();
         }
@@ -94,7 +96,17 @@ namespace PSSocket
         }
 
         /// <inheritdoc />
-        public void OnData(DataDirection direction, byte[] data, int offset, int count, bool redacted)
+        public void OnData(DataDirection direction, byte[] data, int offset, int count, bool redacted) =>
+            Write(null, direction == DataDirection.Sent ? _sentDecoder : _receivedDecoder, direction, data, offset, count, redacted);
+
+        /// <summary>
+        /// An observer that writes into this file with every record labelled by its source (a
+        /// relayed client's endpoint, written after the time), each with its own text decoders, so
+        /// the traffic of many connections can share one file and still be told apart.
+        /// </summary>
+        public ISessionObserver ForSource(string source) => new SourceObserver(this, source ?? throw new ArgumentNullException(nameof(source)));
+
+        private void Write(string? source, Decoder decoder, DataDirection direction, byte[] data, int offset, int count, bool redacted)
         {
             lock (_lock)
             {
@@ -104,7 +116,7 @@ namespace PSSocket
                 }
 
                 string marker = direction == DataDirection.Sent ? ">>" : "<<";
-                string stamp = Stamp();
+                string stamp = source is null ? Stamp() : $"{Stamp()} {source}";
                 if (redacted)
                 {
                     _writer.WriteLine($"{stamp} {marker} {Redacted}");
@@ -118,7 +130,6 @@ namespace PSSocket
                     return;
                 }
 
-                var decoder = direction == DataDirection.Sent ? _sentDecoder : _receivedDecoder;
                 var chars = new char[decoder.GetCharCount(data, offset, count)];
                 decoder.GetChars(data, offset, count, chars, 0);
                 foreach (var line in SplitLines(new string(chars)))
@@ -195,6 +206,25 @@ namespace PSSocket
 
         /// <summary>The text with control characters written as escapes (\r, \n, \e, \xNN).</summary>
         internal static string Escape(string s) => TextEncoding.Escape(s, keepTabs: true);
+
+        private sealed class SourceObserver : ISessionObserver
+        {
+            private readonly SessionTranscript _file;
+            private readonly string _source;
+            private readonly Decoder _sent;
+            private readonly Decoder _received;
+
+            public SourceObserver(SessionTranscript file, string source)
+            {
+                _file = file;
+                _source = source;
+                _sent = file._encoding.GetDecoder();
+                _received = file._encoding.GetDecoder();
+            }
+
+            public void OnData(DataDirection direction, byte[] data, int offset, int count, bool redacted) =>
+                _file.Write(_source, direction == DataDirection.Sent ? _sent : _received, direction, data, offset, count, redacted);
+        }
 
         /// <summary>Closes the file.</summary>
         public void Dispose()

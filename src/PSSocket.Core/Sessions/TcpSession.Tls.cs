@@ -158,6 +158,9 @@ namespace PSSocket
             }
         }
 
+        /// <summary>Starts sending close_notify on the stream (null where the runtime cannot): the end of one direction of a relayed TLS connection.</summary>
+        internal static Task? BeginCloseNotify(SslStream ssl) => s_shutdownAsync?.Invoke(ssl, null) as Task;
+
         /// <summary>
         /// Tells a TLS peer the conversation ends on purpose (close_notify), so it does not take
         /// the close for a truncation attack. Bounded: a peer that does not read cannot hold it up.

@@ -66,6 +66,9 @@ namespace PSSocket
         /// <summary>The proxy this session was tunnelled through (its password is never shown), or null for a direct connection.</summary>
         public Net.Proxy.ProxyEndpoint? Proxy { get; set; }
 
+        /// <summary>The stream reads and writes go through (the SslStream once TLS is started), for a relay that copies past the receive buffer.</summary>
+        internal Stream TransportStream => _transport.Stream;
+
         /// <summary>True once telnet option handling wraps the stream.</summary>
         public bool IsTelnet => _transport.Stream is TelnetStream;
 

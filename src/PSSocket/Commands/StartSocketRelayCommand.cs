@@ -1,17 +1,22 @@
+using System;
 using System.Management.Automation;
+using System.Security;
 using PSSocket.Net;
+using PSSocket.Net.Proxy;
 
 namespace PSSocket.Commands
 {
     /// <summary>
     /// <para type="synopsis">Forwards a local TCP port to a target: each client is connected to the target and bytes are copied both ways until both sides close.</para>
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Start, "SocketRelay")]
+    [Cmdlet(VerbsLifecycle.Start, "SocketRelay", DefaultParameterSetName = TcpSet)]
     [OutputType(typeof(RelaySession))]
     public sealed class StartSocketRelayCommand : PSSocketCmdlet
     {
         /// <summary>How many clients are relayed at once unless -ThrottleLimit says otherwise.</summary>
         public const int DefaultThrottleLimit = 256;
+
+        private const string TcpSet = "Tcp";
 
         /// <summary>The local port to listen on; 0 lets the system pick one, shown on the relay session (Port, LocalEndPoint).</summary>
         [Parameter(Mandatory = true, Position = 0)]
@@ -47,16 +52,95 @@ namespace PSSocket.Commands
         [ValidateRange(1, 65535)]
         public int ThrottleLimit { get; set; } = DefaultThrottleLimit;
 
+        /// <summary>
+        /// Terminates TLS on the listening side: clients speak TLS to the relay, which answers with
+        /// this certificate and its private key (an X509Certificate2, a Cert: drive path, or the
+        /// path of a PFX or PEM file) and relays the decrypted bytes.
+        /// </summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        [ValidateNotNull]
+        public object? Certificate { get; set; }
+
+        /// <summary>The password of a -Certificate PFX file.</summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        public SecureString? CertificatePassword { get; set; }
+
+        /// <summary>Speaks TLS to the target, validating its certificate against the target name (or -TlsServerName) as Connect-TcpSocket -UseTls does.</summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        [Alias("TargetTls")]
+        public SwitchParameter UseTls { get; set; }
+
+        /// <summary>With -UseTls: the name sent as SNI and checked against the target's certificate (default: -ComputerName).</summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        [ValidateNotNullOrEmpty]
+        public string? TlsServerName { get; set; }
+
+        /// <summary>With -UseTls: accepts any target certificate (no chain, name or expiry check). For tests only.</summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        public SwitchParameter SkipCertificateCheck { get; set; }
+
+        /// <summary>With -UseTls: extra CA certificates (objects or PEM/DER/PFX paths) the target's certificate may chain to, without touching any certificate store.</summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        [ValidateNotNullOrEmpty]
+        [Alias("CertificateAuthority", "CACertificate")]
+        public object[]? TrustedCertificate { get; set; }
+
+        /// <summary>
+        /// Reaches the target through a proxy: socks5://, socks5h:// (the proxy resolves the name),
+        /// socks4://, socks4a:// or http:// (HTTP CONNECT), as host:port. Each client gets its own tunnel.
+        /// </summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        [ValidateNotNull]
+        public Uri? Proxy { get; set; }
+
+        /// <summary>The user name and password for -Proxy (SOCKS5 user/password, HTTP Basic).</summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        [Credential]
+        public PSCredential? ProxyCredential { get; set; }
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
+            if (!UseTls && (TlsServerName is not null || SkipCertificateCheck || TrustedCertificate is not null))
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck and -TrustedCertificate apply to TLS toward the target: add -UseTls.", null));
+            }
+
+            if (Certificate is null && CertificatePassword is not null)
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-CertificatePassword applies to -Certificate: add -Certificate.", nameof(CertificatePassword)));
+            }
+
+            if (TlsServerName is not null && TlsDiagnostics.CheckHostName(TlsServerName) is { } badName)
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument($"-TlsServerName '{TlsDiagnostics.Escape(TlsServerName)}' is not a host name: {badName}.", nameof(TlsServerName)));
+            }
+
+            ProxyEndpoint? proxy = null;
+            try
+            {
+                proxy = ProxyArguments.Resolve(Proxy, ProxyCredential);
+            }
+            catch (PSSocketException ex)
+            {
+                ThrowTerminatingError(ErrorRecords.From(ex));
+            }
+
             RelaySession? relay = null;
             try
             {
-                relay = new RelaySession(Endpoints.ParseBindAddress(Address), Port, ComputerName, TargetPort, ThrottleLimit, GlobalSessionRegistry.Instance);
+                var targetTls = UseTls ? TargetTls() : null;
+                var clientTls = Certificate is null ? null : new TlsServerOptions(CertificateArguments.WithPrivateKey(this, Certificate, CertificatePassword, nameof(Certificate)));
+                relay = new RelaySession(Endpoints.ParseBindAddress(Address), Port, ComputerName, TargetPort, ThrottleLimit, GlobalSessionRegistry.Instance)
+                {
+                    ClientTls = clientTls,
+                    TargetTls = targetTls,
+                    Proxy = proxy,
+                    DisposeCertificateOnClose = Certificate is not null && CertificateArguments.LoadsNew(Certificate),
+                };
                 SessionManager.Register(relay, Name);
                 relay.Start();
-                Verbose(() => $"Relaying {Endpoints.Format(relay.LocalEndPoint)} to {ComputerName}:{TargetPort} (session {relay.Id}, {ThrottleLimit} at a time)");
+                Verbose(() => $"Relaying {Endpoints.Format(relay.LocalEndPoint)}{(clientTls is null ? "" : " (TLS)")} to {ComputerName}:{TargetPort}{(UseTls ? " (TLS)" : "")}{(proxy is null ? "" : $" through proxy {proxy}")} (session {relay.Id}, {ThrottleLimit} at a time)");
                 WriteObject(relay);
             }
             catch (PSSocketException ex)
@@ -68,6 +152,13 @@ namespace PSSocket.Commands
 
                 WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
             }
+        }
+
+        private TlsClientOptions TargetTls()
+        {
+            var tls = new TlsClientOptions { ServerName = TlsServerName ?? "", SkipCertificateCheck = SkipCertificateCheck };
+            CertificateArguments.AddTrusted(this, TrustedCertificate, tls.TrustedCertificates);
+            return tls;
         }
     }
 }
