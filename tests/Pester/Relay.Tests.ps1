@@ -403,3 +403,91 @@ Describe 'Start-SocketRelay -Proxy (the target through a proxy)' -Skip:([bool] (
         Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Start-SocketRelay -TranscriptPath (traffic log of every client)' {
+    BeforeAll {
+        $script:Echo = Start-SocatEcho
+        # Reads a relay's Hex transcript back: one entry per chunk (client, direction, declared size,
+        # its dump lines and the bytes those lines show).
+        function Read-HexTranscript {
+            param([string] $Path)
+            $chunks = [System.Collections.Generic.List[object]]::new()
+            foreach ($line in (Get-Content -Raw $Path) -split "`n" | Where-Object { $_ }) {
+                if ($line -match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (?<client>\S+) (?<dir>>>|<<) (?<n>\d+) bytes$') {
+                    $chunks.Add([pscustomobject]@{ Client = $Matches.client; Direction = $Matches.dir; Size = [int] $Matches.n; Lines = [System.Collections.Generic.List[string]]::new(); Bytes = [System.Collections.Generic.List[byte]]::new() })
+                }
+                elseif ($line -match '^[0-9a-f]{4}   ') {
+                    $chunks[-1].Lines.Add($line)
+                    foreach ($h in $line.Substring(7, 49) -split ' +' | Where-Object { $_ }) { $chunks[-1].Bytes.Add([Convert]::ToByte($h, 16)) }
+                }
+            }
+            $chunks
+        }
+    }
+    AfterAll { Stop-Peer $script:Echo.Process }
+    AfterEach { Get-SocketSession -Kind Relay | Remove-SocketSession -Confirm:$false }
+
+    It 'dumps all 256 byte values each way as ncat -x does, every chunk under its client, direction and size' {
+        $log = Join-Path $script:Dir 'relay-hex.log'
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -TranscriptPath $log -TranscriptFormat Hex
+        $relay.TranscriptPath | Should -Be $log
+        $c = Connect-TcpSocket 127.0.0.1 $relay.Port -NoDelay
+        $all = [byte[]] (0..255)
+        foreach ($chunk in @(, $all[0..99]) + @(, $all[100..199]) + @(, $all[200..255])) {
+            Send-SocketData $c ([byte[]] $chunk)
+            (Receive-SocketData $c -Count $chunk.Count -AsBytes -Timeout 10).Count | Should -Be $chunk.Count
+        }
+        $client = '127.0.0.1:{0}' -f $c.LocalEndPoint.Port
+        Remove-SocketSession $c
+        Wait-Until { (Get-Content -Raw $log) -match "## $([regex]::Escape($client)) ended" } | Should -BeTrue
+        Stop-SocketServer $relay -Wait -Timeout 10
+
+        $mine = @(Read-HexTranscript $log | Where-Object Client -eq $client)
+        foreach ($dir in '>>', '<<') {
+            $chunks = @($mine | Where-Object Direction -eq $dir)
+            $chunks.Count | Should -BeGreaterOrEqual 1
+            [byte[]] ($chunks | ForEach-Object { $_.Bytes }) | Should -Be $all
+            foreach ($chunk in $chunks) {
+                $chunk.Bytes.Count | Should -Be $chunk.Size
+                ($chunk.Lines -join "`n") | Should -BeExactly ((Format-NcatHex ([byte[]] $chunk.Bytes)) -join "`n")
+            }
+        }
+        $text = Get-Content -Raw $log
+        $text | Should -Match '## Transcript of relay'
+        $text | Should -Match "## $([regex]::Escape($client)) connected"
+        $text | Should -Match '## Relay stopped'
+        $text | Should -Not -Match "`r"
+    }
+
+    It 'writes text records that tell two clients apart, in a file only its owner can read' {
+        $log = Join-Path $script:Dir 'relay-text.log'
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -TranscriptPath $log
+        $a = Connect-TcpSocket 127.0.0.1 $relay.Port
+        $b = Connect-TcpSocket 127.0.0.1 $relay.Port
+        Send-SocketData $a 'from client A' -Line
+        Send-SocketData $b 'from client B' -Line
+        Receive-SocketData $a -Line -Timeout 10 | Should -Be 'from client A'
+        Receive-SocketData $b -Line -Timeout 10 | Should -Be 'from client B'
+        $aName = [regex]::Escape('127.0.0.1:{0}' -f $a.LocalEndPoint.Port)
+        $bName = [regex]::Escape('127.0.0.1:{0}' -f $b.LocalEndPoint.Port)
+        Remove-SocketSession $a, $b
+        Stop-SocketServer $relay -Wait -Timeout 10
+        $text = Get-Content -Raw $log
+        $text | Should -Match "(?m) $aName >> from client A$"
+        $text | Should -Match "(?m) $aName << from client A$"
+        $text | Should -Match "(?m) $bName >> from client B$"
+        $text | Should -Match "(?m) $bName << from client B$"
+        $text | Should -Not -Match "$aName .. from client B"
+        if (-not $IsWindows) { (Get-Item $log).UnixFileMode | Should -Be ([IO.UnixFileMode] 'UserRead, UserWrite') }
+    }
+
+    It 'with -NoClobber refuses an existing file (NoClobber), leaves it as it was and starts nothing' {
+        $log = Join-Path $script:Dir 'relay-keep.log'
+        Set-Content -Path $log -Value 'keep me'
+        Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -TranscriptPath $log -NoClobber -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'NoClobber,PSSocket.Commands.StartSocketRelayCommand'
+        (Get-Content -Raw $log).Trim() | Should -Be 'keep me'
+        Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
+        { Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -TranscriptFormat Hex } | Should -Throw -ErrorId 'InvalidArgument*'
+    }
+}

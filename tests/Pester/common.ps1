@@ -260,3 +260,14 @@ function New-RandomFile {
 function Remove-AllSocketSessions {
     Get-SocketSession | Remove-SocketSession -Confirm:$false
 }
+
+# The ncat -x rule, written out independently of the module: per chunk, offset from 0.
+function Format-NcatHex {
+    param([byte[]] $Bytes)
+    for ($row = 0; $row -lt $Bytes.Length; $row += 16) {
+        $n = [Math]::Min(16, $Bytes.Length - $row)
+        $hex = (0..15 | ForEach-Object { if ($_ -lt $n) { '{0:x2} ' -f $Bytes[$row + $_] } else { '   ' } })
+        $text = -join (0..15 | ForEach-Object { if ($_ -ge $n) { ' ' } elseif ($Bytes[$row + $_] -gt 0x20 -and $Bytes[$row + $_] -lt 0x7f) { [char] $Bytes[$row + $_] } else { '.' } })
+        '{0:x4}   {1} {2} {3}' -f $row, (-join $hex[0..7]), (-join $hex[8..15]), $text
+    }
+}

@@ -98,9 +98,31 @@ namespace PSSocket.Commands
         [Credential]
         public PSCredential? ProxyCredential { get; set; }
 
+        /// <summary>
+        /// Records the traffic of every relayed client to this file (created readable by its owner
+        /// only): each record names the client's endpoint; "&gt;&gt;" is toward the target, "&lt;&lt;" back.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? TranscriptPath { get; set; }
+
+        /// <summary>Text (default): one line per line of data. Hex: per chunk a line with time, client, direction and size, then the lines ncat -x writes.</summary>
+        [Parameter]
+        public TranscriptFormat TranscriptFormat { get; set; } = TranscriptFormat.Text;
+
+        /// <summary>Refuses to replace an existing -TranscriptPath file (error NoClobber) and starts nothing.</summary>
+        [Parameter]
+        [Alias("NoOverwrite")]
+        public SwitchParameter NoClobber { get; set; }
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
+            if (TranscriptPath is null && (NoClobber || MyInvocation.BoundParameters.ContainsKey(nameof(TranscriptFormat))))
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TranscriptFormat and -NoClobber apply to the traffic log: add -TranscriptPath.", null));
+            }
+
             if (!UseTls && (TlsServerName is not null || SkipCertificateCheck || TrustedCertificate is not null))
             {
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck and -TrustedCertificate apply to TLS toward the target: add -UseTls.", null));
@@ -127,6 +149,7 @@ namespace PSSocket.Commands
             }
 
             RelaySession? relay = null;
+            string? transcript = null;
             try
             {
                 var targetTls = UseTls ? TargetTls() : null;
@@ -139,6 +162,12 @@ namespace PSSocket.Commands
                     DisposeCertificateOnClose = Certificate is not null && CertificateArguments.LoadsNew(Certificate),
                 };
                 SessionManager.Register(relay, Name);
+                if (TranscriptPath is not null)
+                {
+                    transcript = SessionState.Path.GetUnresolvedProviderPathFromPSPath(TranscriptPath);
+                    relay.StartTranscript(transcript, NoClobber, TranscriptFormat);
+                }
+
                 relay.Start();
                 Verbose(() => $"Relaying {Endpoints.Format(relay.LocalEndPoint)}{(clientTls is null ? "" : " (TLS)")} to {ComputerName}:{TargetPort}{(UseTls ? " (TLS)" : "")}{(proxy is null ? "" : $" through proxy {proxy}")} (session {relay.Id}, {ThrottleLimit} at a time)");
                 WriteObject(relay);
@@ -151,6 +180,11 @@ namespace PSSocket.Commands
                 }
 
                 WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
+            }
+            catch (Exception ex) when (transcript is not null && ErrorRecords.IsFileOpenFailure(ex))
+            {
+                SessionManager.Remove(relay!, "Not started");
+                WriteError(ErrorRecords.FileOpenFailed(ex, transcript));
             }
         }
 
