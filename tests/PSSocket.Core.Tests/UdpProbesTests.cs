@@ -125,8 +125,23 @@ namespace PSSocket.Tests
             Assert.Equal("4 byte(s) answered: ping", r.Detail);
         }
 
-        [SkipOnMonoFact("Mono does not report the ICMP port unreachable that Linux hands a connected UDP socket, so the probe sees only silence (.NET on Linux reports ConnectionRefused, .NET Framework on Windows ConnectionReset; both count as Closed)")]
+        [Fact]
         public async Task AnIcmpPortUnreachableIsClosed()
+        {
+            var r = await ProbeAPortNobodyBinds(new byte[] { 1 });
+            Assert.Equal(PortStatus.Closed, r.Status);
+            Assert.Contains("port unreachable", r.Detail, StringComparison.Ordinal);
+        }
+
+        [SkipOnMonoFact("Mono's Socket.Send sends nothing for a zero-byte buffer on a connected UDP socket (it returns 0 and no datagram leaves; SendTo does send one), so no ICMP answer comes back; .NET and .NET Framework send the empty datagram")]
+        public async Task AnEmptyDatagramToAClosedPortIsClosed()
+        {
+            var r = await ProbeAPortNobodyBinds(null);
+            Assert.Equal(PortStatus.Closed, r.Status);
+            Assert.Contains("port unreachable", r.Detail, StringComparison.Ordinal);
+        }
+
+        private static async Task<UdpPortCheckResult> ProbeAPortNobodyBinds(byte[]? payload)
         {
             // A port bound by nobody: take one from the OS and free it (UDP: nothing else here binds it).
             int port;
@@ -136,10 +151,8 @@ namespace PSSocket.Tests
                 port = ((IPEndPoint)probe.LocalEndPoint!).Port;
             }
 
-            var options = new UdpScanOptions { Timeout = TimeSpan.FromSeconds(10), Retries = 3 };
-            UdpPortCheckResult r = await UdpPortProber.ProbeAsync("127.0.0.1", IPAddress.Loopback, port, options, CancellationToken.None);
-            Assert.Equal(PortStatus.Closed, r.Status);
-            Assert.Contains("port unreachable", r.Detail, StringComparison.Ordinal);
+            var options = new UdpScanOptions { Timeout = TimeSpan.FromSeconds(10), Retries = 3, Payload = payload };
+            return await UdpPortProber.ProbeAsync("127.0.0.1", IPAddress.Loopback, port, options, CancellationToken.None);
         }
 
         [Fact]

@@ -136,6 +136,19 @@ namespace PSSocket.Sessions
                 }
             }
 
+            ReadReadySocket(room);
+            return true;
+        }
+
+        /// <summary>
+        /// Reads a plain socket that is readable (data, end of stream or an error is there) on the
+        /// calling thread, so it never blocks. The result is there when this returns: on .NET
+        /// Framework and Mono a ReadAsync would finish later, through BeginRead on the thread pool,
+        /// and "what is already there" would miss what was there. The caller holds the receive lock
+        /// and no read is pending.
+        /// </summary>
+        private void ReadReadySocket(int room)
+        {
             _readChunk ??= ChunkPool.Rent();
             int n;
             try
@@ -151,7 +164,6 @@ namespace PSSocket.Sessions
             OnReadCompleted(n);
             Buffer.Append(_readChunk!, 0, n);
             ReleaseChunk();
-            return true;
         }
 
         /// <summary>Moves bytes the kernel already holds into the buffer without waiting, up to limit buffered.</summary>
@@ -196,7 +208,20 @@ namespace PSSocket.Sessions
                     return;
                 }
 
-                StartRead(limit - Buffer.Count);
+                if (!IsPlain)
+                {
+                    StartRead(limit - Buffer.Count);
+                    continue;
+                }
+
+                try
+                {
+                    ReadReadySocket(limit - Buffer.Count);
+                }
+                catch (PSSocketException) when (_fault is not null)
+                {
+                    return;
+                }
             }
         }
 
@@ -225,7 +250,9 @@ namespace PSSocket.Sessions
                             return;
                         }
 
-                        StartRead(ChunkPool.ChunkSize);
+                        // Readable with nothing to read: the end of stream or an error, seen now.
+                        ReadReadySocket(ChunkPool.ChunkSize);
+                        continue;
                     }
 
                     if (!_pendingRead!.IsCompleted)
