@@ -132,10 +132,9 @@ Describe 'build.ps1 -Task Test, xunit part' {
     }
 
     It 'is what build.ps1 -Task Test runs, and the task exits non-zero on any failure or a failed format check' {
-        $ast = [System.Management.Automation.Language.Parser]::ParseFile((Join-Path $RepoRoot 'build.ps1'), [ref] $null, [ref] $null)
-        $fn = $ast.Find({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq 'Invoke-Test' }, $true)
-        $fn.Body.Extent.Text | Should -Match 'Invoke-DotnetTest\.ps1'
-        $fn.Body.Extent.Text | Should -Match 'if \(\$failed -gt 0 -or \$formatFailed\) \{ exit 1 \}'
+        $text = Get-BuildFunctionText Invoke-Test
+        $text | Should -Match 'Invoke-DotnetTest\.ps1'
+        $text | Should -Match 'if \(\$failed -gt 0 -or \$formatFailed\) \{ exit 1 \}'
     }
 }
 

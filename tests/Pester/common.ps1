@@ -72,6 +72,13 @@ function Get-FreeUdpPort {
     try { $u.Client.LocalEndPoint.Port } finally { $u.Dispose() }
 }
 
+# The text of one function of build.ps1, for tests that check what a task runs.
+function Get-BuildFunctionText {
+    param([Parameter(Mandatory)] [string] $Name)
+    $ast = [System.Management.Automation.Language.Parser]::ParseFile((Join-Path $RepoRoot 'build.ps1'), [ref] $null, [ref] $null)
+    $ast.Find({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq $Name }, $true).Body.Extent.Text
+}
+
 # The command line that starts a fresh pwsh like this one (dotnet local tool or installed pwsh).
 function Get-PwshCommand {
     $exe = [Environment]::ProcessPath
