@@ -57,17 +57,42 @@ function Get-PwshCommand {
     @($exe)
 }
 
-function Invoke-Native {
-    param([string] $What, [scriptblock] $Command)
-    & $Command
-    if ($LASTEXITCODE -ne 0) { throw "$What failed with exit code $LASTEXITCODE" }
+# Runs a child process on this console and returns its exit code ($null when it ran past
+# -TimeoutSeconds). It waits in short steps, so Ctrl+C stops the build at once; a child still
+# running then (or past its time) is ended together with every process it started (test hosts,
+# Pester workers and the peers their tests run), so nothing of the run is left behind. The call
+# operator would neither return on a SIGINT sent to this process alone nor end the grandchildren.
+function Invoke-Child {
+    param([string[]] $Command, [string] $WorkingDirectory = $Root, [int] $TimeoutSeconds = 0)
+    $psi = [Diagnostics.ProcessStartInfo]::new($Command[0])
+    foreach ($a in @($Command | Select-Object -Skip 1)) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi.WorkingDirectory = $WorkingDirectory
+    $p = [Diagnostics.Process]::Start($psi)
+    try {
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while (-not $p.WaitForExit(200)) {
+            if ($TimeoutSeconds -gt 0 -and $clock.Elapsed.TotalSeconds -gt $TimeoutSeconds) { return $null }
+        }
+        $p.WaitForExit()
+        $p.ExitCode
+    }
+    finally {
+        if (-not $p.HasExited) {
+            $p.Kill($true)
+            $null = $p.WaitForExit(10000)
+        }
+        $p.Dispose()
+    }
 }
+
 
 function Invoke-Build {
     # The help first: a broken page fails the build at once, before the compile.
     $help = Invoke-Docs
     Write-Host "==> Build ($Configuration)" -ForegroundColor Cyan
-    Invoke-Native 'dotnet build' { dotnet build (Join-Path $Root 'src/PSSocket/PSSocket.csproj') -c $Configuration --nologo -v:q -clp:NoSummary }
+    $code = Invoke-Child @('dotnet', 'build', (Join-Path $Root 'src/PSSocket/PSSocket.csproj'), '-c', $Configuration, '--nologo', '-v:q', '-clp:NoSummary')
+    if ($code -ne 0) { throw "dotnet build failed with exit code $code" }
     $bin = Join-Path $Root "src/PSSocket/bin/$Configuration/netstandard2.0"
     $out = Get-ModuleOutput
     if (Test-Path $out) { Remove-Item -Recurse -Force $out }
@@ -186,8 +211,7 @@ function Invoke-Test {
 
         # A failing check, not a test: it fails the task without entering the counts.
         Write-Host '==> dotnet format --verify-no-changes (style and analyzers)' -ForegroundColor Cyan
-        dotnet format (Join-Path $Root 'PSSocket.sln') --verify-no-changes | Out-Host
-        $formatFailed = $LASTEXITCODE -ne 0
+        $formatFailed = (Invoke-Child @('dotnet', 'format', (Join-Path $Root 'PSSocket.sln'), '--verify-no-changes')) -ne 0
         if ($formatFailed) { Write-Host 'dotnet format found changes to make (run: dotnet format PSSocket.sln)' -ForegroundColor Red }
 
         Write-Host '==> Pester (tests/Pester)' -ForegroundColor Cyan
@@ -198,7 +222,7 @@ function Invoke-Test {
         $paths = if ($PesterPath) { $PesterPath | ForEach-Object { $_ -split "," } | Where-Object { $_ } | ForEach-Object { (Resolve-Path $_).Path } } else { @(Join-Path $Root 'tests/Pester') }
         $runner = Join-Path $Root 'tests/Pester/Run-Pester.ps1'
         $pwsh = @(Get-PwshCommand)
-        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath (Get-ModuleOutput) -Path ($paths -join [IO.Path]::PathSeparator) -SummaryPath $resultFile | Out-Host
+        $null = Invoke-Child ($pwsh + @('-NoProfile', '-NonInteractive', '-File', $runner, '-PesterModule', $pester, '-ModulePath', (Get-ModuleOutput), '-Path', ($paths -join [IO.Path]::PathSeparator), '-SummaryPath', $resultFile))
         if (Test-Path $resultFile) {
             $s = Get-Content -Raw $resultFile | ConvertFrom-Json
             $passed += $s.Passed; $failed += $s.Failed; $skipped += $s.Skipped
@@ -225,8 +249,8 @@ function Invoke-Demo {
     Invoke-Build
     Write-Host '==> Demo' -ForegroundColor Cyan
     $pwsh = @(Get-PwshCommand)
-    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Demo.ps1') -ModulePath (Get-ModuleOutput)
-    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    $code = Invoke-Child ($pwsh + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'tools/Demo.ps1'), '-ModulePath', (Get-ModuleOutput)))
+    if ($code -ne 0) { exit $code }
 }
 
 function Invoke-Bench {
@@ -236,8 +260,8 @@ function Invoke-Bench {
     $pwsh = @(Get-PwshCommand)
     foreach ($s in $scripts) {
         Write-Host "==> Bench $($s.BaseName)" -ForegroundColor Cyan
-        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $s.FullName -ModulePath (Get-ModuleOutput)
-        if ($LASTEXITCODE -ne 0) { Write-Host "bench $($s.BaseName) exited with $LASTEXITCODE" -ForegroundColor Red }
+        $code = Invoke-Child ($pwsh + @('-NoProfile', '-NonInteractive', '-File', $s.FullName, '-ModulePath', (Get-ModuleOutput)))
+        if ($code -ne 0) { Write-Host "bench $($s.BaseName) exited with $code" -ForegroundColor Red }
     }
 }
 
@@ -246,7 +270,8 @@ function Invoke-Stress {
     $script = Join-Path $Root 'tests/perf/_Stress.ps1'
     if (-not (Test-Path $script)) { throw 'tests/perf/_Stress.ps1 is missing' }
     $pwsh = @(Get-PwshCommand)
-    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $script -ModulePath (Get-ModuleOutput)
+    $code = Invoke-Child ($pwsh + @('-NoProfile', '-NonInteractive', '-File', $script, '-ModulePath', (Get-ModuleOutput)))
+    if ($code -ne 0) { exit $code }
 }
 
 # Authenticode signing of the built module; Assert-CanSign fails before any work where it cannot sign.

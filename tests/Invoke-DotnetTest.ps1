@@ -27,6 +27,45 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 
+# Runs dotnet with these arguments and returns its exit code and output lines (shown on the host
+# as they come unless -Quiet). It waits in short steps, so Ctrl+C stops it at once; dotnet still
+# running then is ended with the MSBuild node, vstest console and test host it started.
+function Invoke-Dotnet {
+    param([string[]] $Arguments, [switch] $Quiet)
+    $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $p = [Diagnostics.Process]::Start($psi)
+    $lines = [System.Collections.Generic.List[string]]::new()
+    try {
+        $readers = @($p.StandardOutput, $p.StandardError)
+        $pending = @($readers | ForEach-Object { $_.ReadLineAsync() })
+        while ($pending | Where-Object { $_ }) {
+            $null = [Threading.Tasks.Task]::WaitAny([Threading.Tasks.Task[]] @($pending | Where-Object { $_ }), 200)
+            for ($n = 0; $n -lt $pending.Count; $n++) {
+                while ($pending[$n] -and $pending[$n].IsCompleted) {
+                    $line = $pending[$n].Result
+                    if ($null -eq $line) { $pending[$n] = $null; break }
+                    $lines.Add($line)
+                    if (-not $Quiet) { Out-Host -InputObject $line }
+                    $pending[$n] = $readers[$n].ReadLineAsync()
+                }
+            }
+        }
+        $p.WaitForExit()
+        [pscustomobject]@{ ExitCode = $p.ExitCode; Lines = $lines.ToArray() }
+    }
+    finally {
+        if (-not $p.HasExited) {
+            $p.Kill($true)
+            $null = $p.WaitForExit(10000)
+        }
+        $p.Dispose()
+    }
+}
+
 $output = @()
 if ($PSCmdlet.ParameterSetName -eq 'Run') {
     if (Test-Path $ResultsDirectory) { Remove-Item -Recurse -Force $ResultsDirectory }
@@ -34,12 +73,14 @@ if ($PSCmdlet.ParameterSetName -eq 'Run') {
     $buildArgs = if ($NoBuild) { @('--no-build') } else { @() }
     $testArgs = @('test', $Project, '-c', $Configuration, '--nologo') + $buildArgs + @(
         '--logger', 'trx;LogFileName=tests.trx', '--logger', 'console;verbosity=normal', '--results-directory', $ResultsDirectory)
-    $output = & dotnet @testArgs 2>&1 | ForEach-Object { if (-not $Quiet) { Out-Host -InputObject $_ }; "$_" }
-    $ExitCode = $LASTEXITCODE
+    $run = Invoke-Dotnet $testArgs -Quiet:$Quiet
+    $output = $run.Lines
+    $ExitCode = $run.ExitCode
 
     # Discovery after the run: the project is built by now, and a listing that itself fails is a finding too.
-    $list = & dotnet test $Project -c $Configuration --nologo --no-build --list-tests 2>&1 | ForEach-Object { "$_" }
-    $listed = $LASTEXITCODE
+    $listing = Invoke-Dotnet @('test', $Project, '-c', $Configuration, '--nologo', '--no-build', '--list-tests') -Quiet
+    $list = $listing.Lines
+    $listed = $listing.ExitCode
     $Discovered = -1
     if ($listed -eq 0) {
         $at = [array]::IndexOf([string[]] $list, ($list | Where-Object { $_ -match '^The following Tests are available' } | Select-Object -First 1))

@@ -25,6 +25,7 @@ public class ScratchTests
     [Fact] public void First() { }
     [Fact] public void CrashesTheHostWhenAsked() { if (Environment.GetEnvironmentVariable("SCRATCH_CRASH") == "1") Environment.FailFast("scratch test host crash"); }
     [Fact] public void Third() { }
+    [Fact] public void HangsWhenAsked() { var file = Environment.GetEnvironmentVariable("SLOW_PIDS"); if (!string.IsNullOrEmpty(file)) { System.IO.File.AppendAllText(file, Environment.ProcessId + "\n"); System.Threading.Thread.Sleep(600000); } }
     [Fact(Skip = "shows that a skip is no missing result")] public void Skipped() { }
 }
 '@
@@ -97,10 +98,10 @@ Describe 'build.ps1 -Task Test, xunit part' {
         $env:SCRATCH_CRASH = $null
         $r = & $Runner -Project $Project -NoBuild -Quiet -ResultsDirectory (Join-Path $Scratch 'ok')
         $r.Problems | Should -BeNullOrEmpty
-        $r.Passed | Should -Be 3
+        $r.Passed | Should -Be 4
         $r.Skipped | Should -Be 1
         $r.Failed | Should -Be 0
-        $r.Discovered | Should -Be 4
+        $r.Discovered | Should -Be 5
     }
 
     It 'fails a run whose test host crashed (Environment.FailFast), though the TRX counters are all 0' {
@@ -110,7 +111,7 @@ Describe 'build.ps1 -Task Test, xunit part' {
         $r.Failed | Should -BeGreaterThan 0
         $r.Problems -join "`n" | Should -Match 'exited with code'
         $r.Problems -join "`n" | Should -Match 'not Completed'
-        $r.Problems -join "`n" | Should -Match 'of 4 discovered tests reported a result'
+        $r.Problems -join "`n" | Should -Match 'of 5 discovered tests reported a result'
     }
 
     It 'fails a run that reports fewer results than tests discovered, even with exit code 0 and outcome Completed' {
@@ -172,5 +173,126 @@ Describe 'build.ps1 -Task Build, help part' {
         finally { Rename-Item (Join-Path $Copy 'tools/ConvertTo-Maml.ps1.away') 'ConvertTo-Maml.ps1' }
         $r.ExitCode | Should -Not -Be 0
         $r.Output | Should -Match 'tools/ConvertTo-Maml\.ps1 is missing'
+    }
+}
+
+# Ctrl+C is SIGINT to the foreground processes; `kill -INT` sends it to the one process named, the
+# hardest case: the others hear nothing and must be ended by it.
+Describe 'Ctrl+C (SIGINT) during build.ps1 -Task Test' -Skip:$IsWindows {
+    BeforeAll {
+        $script:SigDir = Join-Path $Scratch 'sigint'
+        $null = New-Item -ItemType Directory $SigDir
+        # A test that holds its worker for ten minutes, with a peer process it started.
+        foreach ($n in 1, 2) {
+            Set-Content (Join-Path $SigDir "slow$n.Tests.ps1") @'
+Describe 'slow' {
+    It 'holds its worker' {
+        $peer = Start-Process -FilePath sleep -ArgumentList 600 -PassThru
+        Add-Content -Path $env:SLOW_PIDS -Value "$PID $($peer.Id)"
+        Start-Sleep -Seconds 600
+    }
+}
+'@
+        }
+
+        # Starts a pwsh on a script with these arguments; SLOW_PIDS names the file the slow tests write.
+        function Start-Pwsh {
+            param([string[]] $Arguments, [string] $PidFile)
+            $pwsh = @(Get-PwshCommand)
+            $psi = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
+            foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive') + $Arguments) { $psi.ArgumentList.Add($a) }
+            $psi.UseShellExecute = $false
+            $psi.RedirectStandardOutput = $true
+            $psi.Environment['SLOW_PIDS'] = $PidFile
+            $p = [Diagnostics.Process]::Start($psi)
+            $p.BeginOutputReadLine()
+            $p
+        }
+
+        # The PIDs written to the file once it has the expected number of lines (bounded).
+        function Wait-Pids {
+            param([string] $PidFile, [int] $Lines, [double] $TimeoutSec = 120)
+            $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+            while ([DateTime]::UtcNow -lt $deadline) {
+                if ((Test-Path $PidFile) -and @(Get-Content $PidFile | Where-Object { $_ }).Count -ge $Lines) { break }
+                Start-Sleep -Milliseconds 100
+            }
+            @(Get-Content $PidFile -ErrorAction Ignore | ForEach-Object { $_ -split ' ' } | Where-Object { $_ } | ForEach-Object { [int] $_ })
+        }
+
+        function Get-Alive {
+            param([int[]] $Ids, [double] $TimeoutSec = 15)
+            $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+            do {
+                $alive = @($Ids | Where-Object { Get-Process -Id $_ -ErrorAction Ignore })
+                if (-not $alive) { return @() }
+                Start-Sleep -Milliseconds 100
+            } while ([DateTime]::UtcNow -lt $deadline)
+            $alive
+        }
+    }
+
+    It 'stops the Pester runner at once, with its workers and the peers their tests started' {
+        $pids = Join-Path $SigDir 'runner.pids'
+        $summary = Join-Path $SigDir 'summary.json'
+        $pester = Join-Path (Get-Module Pester).ModuleBase 'Pester.psd1'
+        $runner = Start-Pwsh -PidFile $pids -Arguments @('-File', (Join-Path $RepoRoot 'tests/Pester/Run-Pester.ps1'), '-PesterModule', $pester,
+            '-ModulePath', $env:PSSOCKET_MODULE, '-Path', $SigDir, '-SummaryPath', $summary, '-Jobs', '2')
+        try {
+            $started = Wait-Pids $pids -Lines 2
+            $started.Count | Should -Be 4 -Because 'two workers, each with a peer, run the slow tests'
+            & kill -INT $runner.Id
+            $runner.WaitForExit(20000) | Should -BeTrue -Because 'the runner stops within 20 s of SIGINT, not after its workers'
+            Get-Alive $started | Should -BeNullOrEmpty -Because 'no worker or peer outlives the run'
+            # The run still says what happened: the files without a result are failures.
+            (Get-Content -Raw $summary | ConvertFrom-Json).Failed | Should -Be 2
+        }
+        finally {
+            if (-not $runner.HasExited) { $runner.Kill($true) }
+            Get-Process -Id (Wait-Pids $pids -Lines 0 -TimeoutSec 0) -ErrorAction Ignore | ForEach-Object { $_.Kill($true) }
+        }
+    }
+
+    It 'stops the xunit run (tests/Invoke-DotnetTest.ps1) at once, with its test host' {
+        $pids = Join-Path $SigDir 'xunit.pids'
+        $xunit = Start-Pwsh -PidFile $pids -Arguments @('-File', $Runner, '-Project', $Project, '-NoBuild', '-Quiet', '-ResultsDirectory', (Join-Path $SigDir 'xunit'))
+        try {
+            $started = Wait-Pids $pids -Lines 1
+            $started.Count | Should -Be 1 -Because 'the test host runs the hanging test'
+            & kill -INT $xunit.Id
+            $xunit.WaitForExit(20000) | Should -BeTrue
+            Get-Alive $started | Should -BeNullOrEmpty -Because 'the test host does not outlive the run'
+        }
+        finally {
+            if (-not $xunit.HasExited) { $xunit.Kill($true) }
+            Get-Process -Id (Wait-Pids $pids -Lines 0 -TimeoutSec 0) -ErrorAction Ignore | ForEach-Object { $_.Kill($true) }
+        }
+    }
+
+    It 'stops a child build.ps1 runs (Invoke-Child) at once, with every process the child started' {
+        $ast = [System.Management.Automation.Language.Parser]::ParseFile((Join-Path $RepoRoot 'build.ps1'), [ref] $null, [ref] $null)
+        $fn = $ast.Find({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq 'Invoke-Child' }, $true)
+        $test = $ast.Find({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq 'Invoke-Test' }, $true)
+        $test.Body.Extent.Text | Should -Match 'Invoke-Child \(\$pwsh \+ @\(.*\$runner' -Because 'the Pester runner is started this way'
+
+        $pids = Join-Path $SigDir 'child.pids'
+        $script = Join-Path $SigDir 'invoke-child.ps1'
+        Set-Content $script @"
+`$Root = '$SigDir'
+$($fn.Extent.Text)
+Invoke-Child @('bash', '-c', 'sleep 600 & echo `$`$ `$! >> "`$SLOW_PIDS"; wait')
+"@
+        $build = Start-Pwsh -PidFile $pids -Arguments @('-File', $script)
+        try {
+            $started = Wait-Pids $pids -Lines 1
+            $started.Count | Should -Be 2 -Because 'the child (bash) and the process it started (sleep) run'
+            & kill -INT $build.Id
+            $build.WaitForExit(20000) | Should -BeTrue
+            Get-Alive $started | Should -BeNullOrEmpty
+        }
+        finally {
+            if (-not $build.HasExited) { $build.Kill($true) }
+            Get-Process -Id (Wait-Pids $pids -Lines 0 -TimeoutSec 0) -ErrorAction Ignore | ForEach-Object { $_.Kill($true) }
+        }
     }
 }

@@ -123,6 +123,12 @@ function Start-Worker {
     [Diagnostics.Process]::Start($psi)
 }
 
+# Waits in short steps, so Ctrl+C reaches the finally below at once instead of after the worker.
+function Wait-Worker {
+    param([Diagnostics.Process] $Process)
+    while (-not $Process.WaitForExit(200)) { }
+}
+
 function New-Queue {
     param([string] $Name, [string[]] $Files)
     $q = Join-Path $work "$Name.queue"
@@ -137,13 +143,13 @@ try {
         Write-Host "Pester: $($parallel.Count) files on $Jobs parallel workers, then $($serial.Count) alone"
         $queue = New-Queue 'parallel' $parallel
         foreach ($i in 1..$Jobs) { $procs.Add((Start-Worker "p$i" $queue)) }
-        foreach ($p in $procs) { $p.WaitForExit() }
+        foreach ($p in $procs) { Wait-Worker $p }
     }
     if ($serial) {
         Write-Host "Pester: $($serial.Count) files alone, one after another"
         $p = Start-Worker 'serial' (New-Queue 'serial' $serial)
         $procs.Add($p)
-        $p.WaitForExit()
+        Wait-Worker $p
     }
 }
 finally {
