@@ -17,29 +17,7 @@ $fs = [IO.File]::Create($src)
 for ($left = $size; $left -gt 0; $left -= $chunk.Length) { $fs.Write($chunk, 0, [Math]::Min($left, $chunk.Length)) }
 $fs.Dispose()
 
-# A second runspace in this process: the receiving end, and a working-set sampler.
-function New-Worker {
-    $ps = [powershell]::Create()
-    $null = $ps.AddScript("Import-Module '$(Join-Path $ModulePath 'PSSocket.psd1')'").Invoke()
-    $ps.Commands.Clear()
-    $ps
-}
 $sampler = New-Worker
-$script:stopSampling = [System.Threading.ManualResetEventSlim]::new($false)
-function Start-Sampling {
-    $script:stopSampling.Reset()
-    $sampler.Commands.Clear()
-    $null = $sampler.AddScript({
-            param($stop)
-            $p = [Diagnostics.Process]::GetCurrentProcess()
-            $max = 0L
-            while (-not $stop.Wait(20)) { $p.Refresh(); if ($p.WorkingSet64 -gt $max) { $max = $p.WorkingSet64 } }
-            $max
-        }).AddArgument($script:stopSampling)
-    $sampler.BeginInvoke()
-}
-function Stop-Sampling($handle) { $script:stopSampling.Set(); [long] ($sampler.EndInvoke($handle) | Select-Object -Last 1) }
-
 $receiver = New-Worker
 function Invoke-Transfer([scriptblock] $Receive, [object[]] $ReceiveArgs, [scriptblock] $Send) {
     Remove-Item $dst -ErrorAction SilentlyContinue
@@ -48,13 +26,13 @@ function Invoke-Transfer([scriptblock] $Receive, [object[]] $ReceiveArgs, [scrip
     $receiver.Commands.Clear()
     $null = $receiver.AddScript($Receive)
     foreach ($a in $ReceiveArgs) { $null = $receiver.AddArgument($a) }
-    $sample = Start-Sampling
+    $sample = Start-Sampling $sampler
     $sw = [Diagnostics.Stopwatch]::StartNew()
     $h = $receiver.BeginInvoke()
     & $Send
     $null = $receiver.EndInvoke($h)
     $sw.Stop()
-    $peak = Stop-Sampling $sample
+    $peak = Stop-Sampling $sampler $sample
     if ($receiver.HadErrors) { throw "receiver failed: $($receiver.Streams.Error | Select-Object -First 1)" }
     if ((Get-Item $dst).Length -ne $size) { throw "received $((Get-Item $dst).Length) of $size bytes" }
     @{ Seconds = $sw.Elapsed.TotalSeconds; PeakDeltaMB = [Math]::Round(($peak - $baseline) / 1MB, 1) }

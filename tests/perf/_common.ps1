@@ -8,6 +8,30 @@ Import-Module (Join-Path $ModulePath 'PSSocket.psd1') -Force
 $script:ResultsDir = Join-Path $PSScriptRoot 'results'
 New-Item -ItemType Directory -Force $script:ResultsDir | Out-Null
 
+# A second runspace in this process with the module imported (a receiving end, a sampler).
+function New-Worker {
+    $ps = [powershell]::Create()
+    $null = $ps.AddScript("Import-Module '$(Join-Path $ModulePath 'PSSocket.psd1')'").Invoke()
+    $ps.Commands.Clear()
+    $ps
+}
+
+# Samples this process's working set every IntervalMs on the worker until Stop-Sampling, which returns the peak.
+$script:StopSampling = [System.Threading.ManualResetEventSlim]::new($false)
+function Start-Sampling($Sampler, [int] $IntervalMs = 20) {
+    $script:StopSampling.Reset()
+    $Sampler.Commands.Clear()
+    $null = $Sampler.AddScript({
+            param($stop, $interval)
+            $p = [Diagnostics.Process]::GetCurrentProcess()
+            $max = 0L
+            while (-not $stop.Wait($interval)) { $p.Refresh(); if ($p.WorkingSet64 -gt $max) { $max = $p.WorkingSet64 } }
+            $max
+        }).AddArgument($script:StopSampling).AddArgument($IntervalMs)
+    $Sampler.BeginInvoke()
+}
+function Stop-Sampling($Sampler, $Handle) { $script:StopSampling.Set(); [long] ($Sampler.EndInvoke($Handle) | Select-Object -Last 1) }
+
 function Get-Median([double[]] $Values) {
     $s = $Values | Sort-Object
     $n = $s.Count
