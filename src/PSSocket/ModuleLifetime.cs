@@ -1,6 +1,7 @@
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using PSSocket.Sessions;
 
 namespace PSSocket
 {

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
+using PSSocket.Sessions;
 using Xunit;
 
 namespace PSSocket.Tests
@@ -49,6 +50,42 @@ namespace PSSocket.Tests
             Assert.True(offenders.Length == 0, "Net must not depend on Sessions: " + string.Join("; ", offenders));
         }
 
+        /// <summary>
+        /// Types users name or meet in scripts, views, help and remoting (sessions, datagrams,
+        /// results and records, the enums they pass or read) keep the module's root namespace
+        /// wherever their file lives, so that PSSocket.TcpSession stays PSSocket.TcpSession.
+        /// Everything else is machinery, and its namespace follows its folder.
+        /// </summary>
+        private static readonly string[] s_userVisible =
+        {
+            "SocketSession", "TcpSession", "UdpSession", "DatagramSession", "RawSession",
+            "TcpListenerSession", "TlsListenerSession", "ServerClientSession",
+            "SocketServerSession", "TcpServerSession", "UdpServerSession", "RelaySession",
+            "SocketDatagram", "RawPacket", "ServerClientRecord", "UdpServerRequest",
+            "ConversationStepKind", "ConversationStepResult", "ConversationTranscript",
+            "SessionKind", "SessionState", "TranscriptFormat", "IPFamily",
+        };
+
+        [Fact]
+        public void ANamespaceFollowsItsFolderExceptForTypesUsersSee()
+        {
+            var declared = NamespacesByType("src/PSSocket.Core").Concat(NamespacesByType("src/PSSocket")).ToArray();
+            Assert.Contains(declared, d => d.Type == "TcpTransport");
+            Assert.Contains(declared, d => d.Type == "ConnectTcpSocketCommand");
+            var offenders = declared
+                .Where(d => d.Namespace != (s_userVisible.Contains(d.Type) ? "PSSocket" : d.Folder))
+                .Select(d => $"{d.Type} in {d.File} is in {d.Namespace}, expected {(s_userVisible.Contains(d.Type) ? "PSSocket (users see it)" : d.Folder)}")
+                .ToArray();
+            Assert.True(offenders.Length == 0, "A type's namespace follows its folder: " + string.Join("; ", offenders));
+        }
+
+        [Fact]
+        public void EveryTypeListedAsUserVisibleIsPublicInTheRootNamespace()
+        {
+            var missing = s_userVisible.Where(n => s_engine.GetType("PSSocket." + n) is not { IsPublic: true }).ToArray();
+            Assert.True(missing.Length == 0, "Not public types of the engine: " + string.Join(", ", missing));
+        }
+
         [Fact]
         public void OnlyTheEngineTestsSeeItsInternals()
         {
@@ -87,6 +124,39 @@ namespace PSSocket.Tests
                 .Where(f => f.IndexOf($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal) < 0
                     && f.IndexOf($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal) < 0)
                 .ToArray();
+
+        /// <summary>
+        /// Each top-level type a project declares, with its namespace and the one its folder
+        /// gives: the project's root namespace and the folders below it. A Base folder holds a
+        /// namespace's base classes and belongs to its parent (Commands/Base is PSSocket.Commands).
+        /// </summary>
+        private static (string Type, string Namespace, string Folder, string File)[] NamespacesByType(string project)
+        {
+            string root = Path.Combine(RepoRoot, project);
+            var declaration = new Regex(@"^(?:namespace\s+(?<ns>[\w.]+)|(?:    )?(?:(?:public|internal|static|sealed|abstract|readonly|partial|unsafe)\s+)*(?:class|struct|enum|interface|record(?:\s+struct)?|delegate\s+[\w<>\[\],.?\s]+?)\s+(?<type>[A-Z]\w*))", RegexOptions.Multiline);
+            return SourceFiles(project).SelectMany(file =>
+            {
+                var folders = Path.GetDirectoryName(file)!.Substring(root.Length)
+                    .Split(new[] { Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar }, StringSplitOptions.RemoveEmptyEntries)
+                    .Where(f => f != "Base");
+                string folder = string.Join(".", new[] { "PSSocket" }.Concat(folders));
+                string ns = "";
+                var types = new System.Collections.Generic.List<(string, string, string, string)>();
+                foreach (Match m in declaration.Matches(WithoutComments(File.ReadAllText(file))))
+                {
+                    if (m.Groups["ns"].Success)
+                    {
+                        ns = m.Groups["ns"].Value;
+                    }
+                    else
+                    {
+                        types.Add((m.Groups["type"].Value, ns, folder, Relative(file)));
+                    }
+                }
+
+                return types;
+            }).ToArray();
+        }
 
         private static string Relative(string path) => path.Substring(RepoRoot.Length).TrimStart(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
 

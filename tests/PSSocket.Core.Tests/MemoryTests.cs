@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using PSSocket.Net;
+using PSSocket.Sessions;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,5 +1,6 @@
 using System;
 using System.Text;
+using PSSocket.Sessions;
 using Xunit;
 
 namespace PSSocket.Tests

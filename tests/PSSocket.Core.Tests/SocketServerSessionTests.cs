@@ -7,6 +7,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using PSSocket.Net;
+using PSSocket.Sessions;
 using Xunit;
 
 namespace PSSocket.Tests

@@ -1,4 +1,5 @@
 using System.Text;
+using PSSocket.Net;
 using Xunit;
 
 namespace PSSocket.Tests

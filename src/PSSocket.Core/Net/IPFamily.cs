@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-
 namespace PSSocket
 {
     /// <summary>Which IP version to use.</summary>
@@ -11,17 +9,5 @@ namespace PSSocket
         IPv4,
         /// <summary>IPv6 only.</summary>
         IPv6,
-    }
-
-    /// <summary>Conversions for <see cref="IPFamily"/>.</summary>
-    public static class IPFamilyExtensions
-    {
-        /// <summary>The socket address family, Unspecified for Any.</summary>
-        public static AddressFamily ToSocketFamily(this IPFamily family) => family switch
-        {
-            IPFamily.IPv4 => AddressFamily.InterNetwork,
-            IPFamily.IPv6 => AddressFamily.InterNetworkV6,
-            _ => AddressFamily.Unspecified,
-        };
     }
 }

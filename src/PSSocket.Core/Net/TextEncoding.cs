@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 
-namespace PSSocket
+namespace PSSocket.Net
 {
     /// <summary>Encoding names users type, and text helpers that respect character boundaries.</summary>
     public static class TextEncoding

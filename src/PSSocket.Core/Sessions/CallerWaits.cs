@@ -1,6 +1,6 @@
 using System;
 
-namespace PSSocket
+namespace PSSocket.Sessions
 {
     /// <summary>
     /// Marks the current thread as one that blocks on the engine's result anyway (a cmdlet's

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace PSSocket
+namespace PSSocket.Sessions
 {
     /// <summary>
     /// Read chunks shared by all sessions: a session holds one only while a read is in flight,

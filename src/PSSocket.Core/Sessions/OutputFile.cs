@@ -4,7 +4,7 @@ using System.Reflection;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 
-namespace PSSocket
+namespace PSSocket.Sessions
 {
     /// <summary>
     /// Opens the files the module writes (transcripts, received data) with PowerShell's

@@ -1,6 +1,6 @@
 using System;
 
-namespace PSSocket
+namespace PSSocket.Sessions
 {
     /// <summary>
     /// The bytes a session has received and no cmdlet has taken yet. Reads that overrun a stop

@@ -9,6 +9,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using PSSocket.Net;
 using PSSocket.Net.Proxy;
+using PSSocket.Sessions;
 
 namespace PSSocket
 {

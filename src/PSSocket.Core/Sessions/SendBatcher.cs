@@ -3,7 +3,7 @@ using System.IO;
 using System.Threading;
 using PSSocket.Net;
 
-namespace PSSocket
+namespace PSSocket.Sessions
 {
     /// <summary>
     /// Gathers the small writes of one pipeline (`Get-Content log | Send-SocketData $s -Line`) into

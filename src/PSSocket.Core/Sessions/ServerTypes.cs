@@ -6,7 +6,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace PSSocket
+namespace PSSocket.Sessions
 {
     /// <summary>
     /// Where a server registers the sessions of the clients it serves (so Get-SocketSession and
@@ -116,84 +116,6 @@ namespace PSSocket
 
             return total;
         }
-    }
-
-    /// <summary>One served client (or, for a UDP server, one datagram): who, when, how long, what came out and how it ended.</summary>
-    public sealed class ServerClientRecord
-    {
-        internal ServerClientRecord(SocketServerSession server, EndPoint? client, DateTime startedAt, TimeSpan duration, ServerHandlerResult result, string? closeReason, int sessionId = 0)
-        {
-            ServerId = server.Id;
-            SessionId = sessionId;
-            ClientEndPoint = client;
-            StartedAt = startedAt;
-            Duration = duration;
-            Output = new List<object>(result.Output).ToArray();
-            Errors = new List<object>(result.Errors).ToArray();
-            Succeeded = !result.Threw;
-            CloseReason = closeReason;
-            EstimatedBytes = 256 + result.EstimatedBytes;
-        }
-
-        /// <summary>The Id of the server session.</summary>
-        public int ServerId { get; }
-
-        /// <summary>The Id the client's session had (0 for a UDP datagram or a relayed connection).</summary>
-        public int SessionId { get; }
-
-        /// <summary>The client's address and port.</summary>
-        public EndPoint? ClientEndPoint { get; }
-
-        /// <summary>When the client was accepted (the datagram arrived).</summary>
-        public DateTime StartedAt { get; }
-
-        /// <summary>How long the client was served.</summary>
-        public TimeSpan Duration { get; }
-
-        /// <summary>What the script block output for this client (for a relay: the bytes moved each way).</summary>
-        public object[] Output { get; }
-
-        /// <summary>The errors it reported, including the one that ended it if it threw.</summary>
-        public object[] Errors { get; }
-
-        /// <summary>False when the script block threw (a terminating error), could not start (TLS handshake, reset before any data) or the client was closed for a timeout.</summary>
-        public bool Succeeded { get; }
-
-        /// <summary>Why the client's connection ended (for example closed by -IdleTimeout), when the server knows.</summary>
-        public string? CloseReason { get; }
-
-        /// <summary>Roughly how many bytes keeping this record costs (what -MaxRecordBytes counts).</summary>
-        public long EstimatedBytes { get; }
-    }
-
-    /// <summary>One datagram a UDP server received: handed to the script block as <c>$_</c>.</summary>
-    public sealed class UdpServerRequest
-    {
-        internal UdpServerRequest(SocketServerSession server, EndPoint remote, byte[] bytes)
-        {
-            Server = server;
-            RemoteEndPoint = remote;
-            Bytes = bytes;
-            ReceivedAt = DateTime.Now;
-        }
-
-        /// <summary>The server that received the datagram.</summary>
-        public SocketServerSession Server { get; }
-
-        /// <summary>The sender's address and port; replies go there.</summary>
-        public EndPoint RemoteEndPoint { get; }
-
-        /// <summary>The datagram's payload.</summary>
-        public byte[] Bytes { get; }
-
-        /// <summary>The payload decoded with the server's encoding.</summary>
-        public string Text => Server.Encoding.GetString(Bytes);
-
-        /// <summary>When the datagram arrived.</summary>
-        public DateTime ReceivedAt { get; }
-
-        /// <inheritdoc />
-        public override string ToString() => $"{Net.Endpoints.Format(RemoteEndPoint)}: {Bytes.Length} bytes";
     }
 
     /// <summary>Turns what a UDP server's script block output into reply datagrams.</summary>

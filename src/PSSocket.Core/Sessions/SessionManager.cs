@@ -4,7 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 
-namespace PSSocket
+namespace PSSocket.Sessions
 {
     /// <summary>
     /// The one process-wide registry of sessions. Static so every runspace of the process

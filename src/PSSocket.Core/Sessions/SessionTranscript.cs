@@ -2,8 +2,9 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Text;
+using PSSocket.Net;
 
-namespace PSSocket
+namespace PSSocket.Sessions
 {
     /// <summary>Which way data moved.</summary>
     public enum DataDirection
@@ -23,15 +24,6 @@ namespace PSSocket
     {
         /// <summary>Data moved. When redacted is true the bytes are a secret and must not be kept.</summary>
         void OnData(DataDirection direction, byte[] data, int offset, int count, bool redacted);
-    }
-
-    /// <summary>How a transcript writes the bytes it sees.</summary>
-    public enum TranscriptFormat
-    {
-        /// <summary>Text: one line per line of data, decoded with the session encoding, control characters escaped.</summary>
-        Text,
-        /// <summary>Hex: per chunk a line with time, direction and size, then ncat -x style lines (offset, 16 bytes in hex, printable column).</summary>
-        Hex,
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using PSSocket.Net;
 
 namespace PSSocket
 {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading;
+using PSSocket.Net;
 using PSSocket.Sessions;
 
 namespace PSSocket

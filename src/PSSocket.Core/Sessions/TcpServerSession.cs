@@ -7,6 +7,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
 using PSSocket.Net;
+using PSSocket.Sessions;
 
 namespace PSSocket
 {

@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using PSSocket.Net;
+using PSSocket.Sessions;
 
 namespace PSSocket
 {

@@ -6,6 +6,7 @@ using System.Management.Automation;
 using System.Security;
 using System.Text.RegularExpressions;
 using PSSocket.Net;
+using PSSocket.Sessions;
 
 namespace PSSocket.Commands
 {

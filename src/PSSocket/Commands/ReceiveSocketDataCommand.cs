@@ -4,6 +4,7 @@ using System.Management.Automation;
 using System.Text;
 using System.Text.RegularExpressions;
 using PSSocket.Net;
+using PSSocket.Sessions;
 
 namespace PSSocket.Commands
 {

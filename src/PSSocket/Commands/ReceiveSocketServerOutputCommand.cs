@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PSSocket.Net;
+using PSSocket.Sessions;
 
 namespace PSSocket.Commands
 {

@@ -5,6 +5,7 @@ using System.IO;
 using System.Management.Automation;
 using System.Text;
 using PSSocket.Net;
+using PSSocket.Sessions;
 
 namespace PSSocket.Commands
 {

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using System.Security;
 using PSSocket.Net;
 using PSSocket.Net.Proxy;
+using PSSocket.Sessions;
 
 namespace PSSocket.Commands
 {

@@ -4,6 +4,7 @@ using System.Management.Automation;
 using System.Security;
 using System.Text;
 using PSSocket.Net;
+using PSSocket.Sessions;
 
 namespace PSSocket.Commands
 {

@@ -1,4 +1,5 @@
 using System.Text;
+using PSSocket.Sessions;
 
 namespace PSSocket.Commands
 {
