@@ -6,22 +6,23 @@ BeforeDiscovery {
     $script:NoMono = Get-PeerSkipReason mono -Command mono, mcs
 }
 
-BeforeAll {
-    . (Join-Path $PSScriptRoot 'common.ps1')
-    $script:Script = Join-Path $RepoRoot 'tests/Invoke-MonoTest.ps1'
-    $packages = ((dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', '').Trim()
-    $script:Runner = Join-Path $packages 'xunit.runner.console/2.4.1/tools/net472/xunit.console.exe'
+Describe 'build.ps1 -Task Test, Mono part' -Skip:([bool] $NoMono) {
+    BeforeAll {
+        . (Join-Path $PSScriptRoot 'common.ps1')
+        $script:Script = Join-Path $RepoRoot 'tests/Invoke-MonoTest.ps1'
+        $packages = ((dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', '').Trim()
+        $script:Runner = Join-Path $packages 'xunit.runner.console/2.4.1/tools/net472/xunit.console.exe'
 
-    # A scratch net472 test assembly, compiled by Mono's C# compiler against the xunit the real
-    # test project uses; SCRATCH_MODE makes one test hang or kill its process.
-    $script:Scratch = Join-Path ([IO.Path]::GetTempPath()) ("psmono-" + [guid]::NewGuid().ToString('n'))
-    $null = New-Item -ItemType Directory $Scratch
-    foreach ($dll in 'xunit.abstractions/2.0.3/lib/net35/xunit.abstractions.dll',
-        'xunit.extensibility.core/2.9.3/lib/net452/xunit.core.dll',
-        'xunit.extensibility.execution/2.9.3/lib/net452/xunit.execution.desktop.dll') {
-        Copy-Item (Join-Path $packages $dll) $Scratch
-    }
-    Set-Content (Join-Path $Scratch 'Scratch.cs') @'
+        # A scratch net472 test assembly, compiled by Mono's C# compiler against the xunit the real
+        # test project uses; SCRATCH_MODE makes one test hang or kill its process.
+        $script:Scratch = Join-Path ([IO.Path]::GetTempPath()) ("psmono-" + [guid]::NewGuid().ToString('n'))
+        $null = New-Item -ItemType Directory $Scratch
+        foreach ($dll in 'xunit.abstractions/2.0.3/lib/net35/xunit.abstractions.dll',
+            'xunit.extensibility.core/2.9.3/lib/net452/xunit.core.dll',
+            'xunit.extensibility.execution/2.9.3/lib/net452/xunit.execution.desktop.dll') {
+            Copy-Item (Join-Path $packages $dll) $Scratch
+        }
+        Set-Content (Join-Path $Scratch 'Scratch.cs') @'
 using System;
 using System.Threading;
 using Xunit;
@@ -37,25 +38,24 @@ namespace Scratch
     }
 }
 '@
-    $facades = Join-Path (Split-Path (Get-Command mono).Source) '../lib/mono/4.5/Facades'
-    $out = & mcs -target:library "-out:$(Join-Path $Scratch 'Scratch.dll')" -r:"$Scratch/xunit.core.dll" -r:"$Scratch/xunit.abstractions.dll" `
-        -r:"$facades/System.Runtime.dll" -r:"$facades/netstandard.dll" (Join-Path $Scratch 'Scratch.cs') 2>&1
-    if ($LASTEXITCODE -ne 0) { throw "the scratch assembly did not compile:`n$($out -join "`n")" }
+        $facades = Join-Path (Split-Path (Get-Command mono).Source) '../lib/mono/4.5/Facades'
+        $out = & mcs -target:library "-out:$(Join-Path $Scratch 'Scratch.dll')" -r:"$Scratch/xunit.core.dll" -r:"$Scratch/xunit.abstractions.dll" `
+            -r:"$facades/System.Runtime.dll" -r:"$facades/netstandard.dll" (Join-Path $Scratch 'Scratch.cs') 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "the scratch assembly did not compile:`n$($out -join "`n")" }
 
-    function Invoke-Scratch {
-        param([string] $Mode, [int] $TimeoutSeconds)
-        $env:SCRATCH_MODE = $Mode
-        try { & $Script -Assembly (Join-Path $Scratch 'Scratch.dll') -Runner $Runner -XmlPath (Join-Path $Scratch "$Mode.xml") -TimeoutSeconds $TimeoutSeconds 6>$null }
-        finally { $env:SCRATCH_MODE = $null }
+        function Invoke-Scratch {
+            param([string] $Mode, [int] $TimeoutSeconds)
+            $env:SCRATCH_MODE = $Mode
+            try { & $Script -Assembly (Join-Path $Scratch 'Scratch.dll') -Runner $Runner -XmlPath (Join-Path $Scratch "$Mode.xml") -TimeoutSeconds $TimeoutSeconds 6>$null }
+            finally { $env:SCRATCH_MODE = $null }
+        }
     }
-}
 
-AfterAll {
-    $env:SCRATCH_MODE = $null
-    if ($Scratch) { Remove-Item -Recurse -Force $Scratch -ErrorAction SilentlyContinue }
-}
+    AfterAll {
+        $env:SCRATCH_MODE = $null
+        if ($Scratch) { Remove-Item -Recurse -Force $Scratch -ErrorAction SilentlyContinue }
+    }
 
-Describe 'build.ps1 -Task Test, Mono part' -Skip:([bool] $NoMono) {
     It 'counts a healthy run as it is: passed, skipped, no failure' {
         $r = Invoke-Scratch -Mode none -TimeoutSeconds 300
         $r.Problems | Should -BeNullOrEmpty
