@@ -260,6 +260,7 @@ Describe 'Start-SocketRelay -UseTls (TLS to the target)' {
 
     It 'refuses TLS details without -UseTls as InvalidArgument' {
         { Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -SkipCertificateCheck } | Should -Throw -ErrorId 'InvalidArgument*'
+        { Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -CheckRevocation } | Should -Throw -ErrorId 'InvalidArgument*'
         Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
     }
 }

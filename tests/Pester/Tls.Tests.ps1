@@ -816,6 +816,29 @@ keyUsage = critical,keyCertSign,cRLSign
         (Connect-TcpSocket 127.0.0.1 $script:RevokedPort -UseTls -TrustedCertificate $script:RevCaPem -Timeout 20).IsTls | Should -BeTrue
     }
 
+    It 'Start-SocketRelay -UseTls -CheckRevocation closes each client whose target is revoked (AuthenticationFailed) and relays to one its CRL does not list' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:RevokedPort -UseTls -TlsServerName localhost -TrustedCertificate $script:RevCaPem -CheckRevocation
+        try {
+            $relay.ConnectTimeout = [TimeSpan]::FromSeconds(20)
+            $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+            Receive-SocketData $c -ToEnd -Timeout 30 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $deadline = [DateTime]::UtcNow.AddSeconds(30)
+            while (-not ($r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            "$($r[0].Errors[0].Kind)" | Should -Be 'AuthenticationFailed'
+            "$($r[0].Errors[0])" | Should -Match 'revoked'
+        }
+        finally { Remove-SocketSession $relay }
+
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:GoodPort -UseTls -TlsServerName localhost -TrustedCertificate $script:RevCaPem -CheckRevocation
+        try {
+            $relay.ConnectTimeout = [TimeSpan]::FromSeconds(20)
+            $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+            Send-SocketData $c "GET / HTTP/1.0`r`n`r`n"
+            Receive-SocketData $c -Line -Timeout 30 | Should -Match '^HTTP/1\.[01] 200'
+        }
+        finally { Remove-SocketSession $relay }
+    }
+
     It 'fails with RevocationUnknown, naming the CRL address, when the CRL cannot be fetched' {
         $err = $null
         Connect-TcpSocket 127.0.0.1 $script:OfflinePort -UseTls -TrustedCertificate $script:OfflineCaPem -CheckRevocation -Timeout 20 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty

@@ -86,6 +86,10 @@ namespace PSSocket.Commands
         [Alias("CertificateAuthority", "CACertificate")]
         public object[]? TrustedCertificate { get; set; }
 
+        /// <summary>With -UseTls: checks the target certificate's chain against the CRL distribution points it names (fetched online); a revoked certificate fails the client with AuthenticationFailed, a CRL that cannot be fetched with RevocationUnknown. Off by default.</summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        public SwitchParameter CheckRevocation { get; set; }
+
         /// <summary>
         /// Reaches the target through a proxy: socks5://, socks5h:// (the proxy resolves the name),
         /// socks4://, socks4a:// or http:// (HTTP CONNECT), as host:port. Each client gets its own tunnel.
@@ -124,9 +128,9 @@ namespace PSSocket.Commands
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-TranscriptFormat and -NoClobber apply to the traffic log: add -TranscriptPath.", null));
             }
 
-            if (!UseTls && (TlsServerName is not null || SkipCertificateCheck || TrustedCertificate is not null))
+            if (!UseTls && (TlsServerName is not null || SkipCertificateCheck || TrustedCertificate is not null || CheckRevocation))
             {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck and -TrustedCertificate apply to TLS toward the target: add -UseTls.", null));
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck, -TrustedCertificate and -CheckRevocation apply to TLS toward the target: add -UseTls.", null));
             }
 
             if (Certificate is null && CertificatePassword is not null)
@@ -191,7 +195,7 @@ namespace PSSocket.Commands
 
         private TlsClientOptions TargetTls()
         {
-            var tls = new TlsClientOptions { ServerName = TlsServerName ?? "", SkipCertificateCheck = SkipCertificateCheck };
+            var tls = new TlsClientOptions { ServerName = TlsServerName ?? "", SkipCertificateCheck = SkipCertificateCheck, CheckRevocation = CheckRevocation };
             CertificateArguments.AddTrusted(this, TrustedCertificate, tls.TrustedCertificates);
             return tls;
         }
