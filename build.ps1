@@ -57,6 +57,13 @@ function Get-PwshCommand {
     @($exe)
 }
 
+# Ends the build with this exit code (the only way build.ps1 exits early, so a stop can be told apart).
+function Exit-Build {
+    param([int] $Code)
+    $script:Ended = $true
+    exit $Code
+}
+
 # Runs a child process on this console and returns its exit code ($null when it ran past
 # -TimeoutSeconds). It waits in short steps, so Ctrl+C stops the build at once; a child still
 # running then (or past its time) is ended together with every process it started (test hosts,
@@ -129,7 +136,7 @@ function Invoke-Docs {
     }
     if ($problem) {
         Write-Host "FAILED: the help could not be made from docs/en-US, so the module is not built: $problem" -ForegroundColor Red
-        exit 1
+        Exit-Build 1
     }
     $staging
 }
@@ -242,7 +249,7 @@ function Invoke-Test {
     if ($formatFailed) { Write-Host 'FAILED: dotnet format --verify-no-changes (not a test: not in the counts)' -ForegroundColor Red }
     Write-Host ''
     Write-Host $line
-    if ($failed -gt 0 -or $formatFailed) { exit 1 }
+    if ($failed -gt 0 -or $formatFailed) { Exit-Build 1 }
 }
 
 function Invoke-Demo {
@@ -250,7 +257,7 @@ function Invoke-Demo {
     Write-Host '==> Demo' -ForegroundColor Cyan
     $pwsh = @(Get-PwshCommand)
     $code = Invoke-Child ($pwsh + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'tools/Demo.ps1'), '-ModulePath', (Get-ModuleOutput)))
-    if ($code -ne 0) { exit $code }
+    if ($code -ne 0) { Exit-Build $code }
 }
 
 function Invoke-Bench {
@@ -271,7 +278,7 @@ function Invoke-Stress {
     if (-not (Test-Path $script)) { throw 'tests/perf/_Stress.ps1 is missing' }
     $pwsh = @(Get-PwshCommand)
     $code = Invoke-Child ($pwsh + @('-NoProfile', '-NonInteractive', '-File', $script, '-ModulePath', (Get-ModuleOutput)))
-    if ($code -ne 0) { exit $code }
+    if ($code -ne 0) { Exit-Build $code }
 }
 
 # Authenticode signing of the built module; Assert-CanSign fails before any work where it cannot sign.
@@ -300,14 +307,34 @@ function Invoke-Package {
     & $script -ModulePath (Get-ModuleOutput) -OutputPath (Join-Path $Root 'out')
 }
 
-foreach ($t in $Task) {
-    switch ($t) {
-        'Build' { Invoke-Build }
-        'Docs' { Invoke-Build }
-        'Test' { Invoke-Test }
-        'Demo' { Invoke-Demo }
-        'Bench' { Invoke-Bench }
-        'Stress' { Invoke-Stress }
-        'Package' { Invoke-Package }
+# A run stopped by Ctrl+C ends with 130 (128 + SIGINT, as a shell reports it), never with the 0
+# pwsh would give it: a stop is whatever reaches the finally without the tasks ending, failing
+# or exiting (Exit-Build). `exit` is ignored there in a stopping advanced script, so the process is
+# ended directly - only when it was started for this script (pwsh ./build.ps1), never a session
+# that ran it.
+$script:Ended = $false
+$ownProcess = @([Environment]::GetCommandLineArgs() | Where-Object { $_ -like '*build.ps1' -and [IO.Path]::GetFullPath($_) -eq $PSCommandPath }).Count -gt 0
+try {
+    foreach ($t in $Task) {
+        switch ($t) {
+            'Build' { Invoke-Build }
+            'Docs' { Invoke-Build }
+            'Test' { Invoke-Test }
+            'Demo' { Invoke-Demo }
+            'Bench' { Invoke-Bench }
+            'Stress' { Invoke-Stress }
+            'Package' { Invoke-Package }
+        }
+    }
+    $script:Ended = $true
+}
+catch {
+    $script:Ended = $true
+    throw
+}
+finally {
+    if (-not $script:Ended) {
+        [Console]::Error.WriteLine('build.ps1 was stopped (Ctrl+C)')
+        if ($ownProcess) { [Environment]::Exit(130) }
     }
 }

@@ -135,7 +135,7 @@ Describe 'build.ps1 -Task Test, xunit part' {
     It 'is what build.ps1 -Task Test runs, and the task exits non-zero on any failure or a failed format check' {
         $text = Get-BuildFunctionText Invoke-Test
         $text | Should -Match 'Invoke-DotnetTest\.ps1'
-        $text | Should -Match 'if \(\$failed -gt 0 -or \$formatFailed\) \{ exit 1 \}'
+        $text | Should -Match 'if \(\$failed -gt 0 -or \$formatFailed\) \{ Exit-Build 1 \}'
     }
 }
 
@@ -151,7 +151,7 @@ Describe 'build.ps1 -Task Build, help part' {
     It 'fails at once, naming the page, when the docs conversion throws (a page without its # heading)' {
         Set-Content -Path $Page -Value ($Original -replace '(?m)^# Send-SocketData\s*$', 'Send-SocketData') -NoNewline
         $r = Invoke-BuildScript -Root $Copy -Arguments '-Task', 'Build'
-        $r.ExitCode | Should -Not -Be 0
+        $r.ExitCode | Should -Be 1
         $r.Output | Should -Match 'FAILED: the help could not be made from docs/en-US'
         $r.Output | Should -Match "Send-SocketData\.md has no '# Name' heading"
         # Before the compile: no module was made from the broken tree.
@@ -162,7 +162,7 @@ Describe 'build.ps1 -Task Build, help part' {
     It 'fails when a page would be converted with parts missing (a code fence never closed)' {
         Set-Content -Path $Page -Value ($Original -replace '(?m)^## PARAMETERS\s*$', "## PARAMETERS`n``````text`nunclosed") -NoNewline
         $r = Invoke-BuildScript -Root $Copy -Arguments '-Task', 'Build'
-        $r.ExitCode | Should -Not -Be 0
+        $r.ExitCode | Should -Be 1
         $r.Output | Should -Match 'Send-SocketData\.md: the code fence opened on line \d+ is never closed'
         Join-Path $Copy 'out/PSSocket' | Should -Not -Exist
     }
@@ -171,7 +171,7 @@ Describe 'build.ps1 -Task Build, help part' {
         Rename-Item (Join-Path $Copy 'tools/ConvertTo-Maml.ps1') 'ConvertTo-Maml.ps1.away'
         try { $r = Invoke-BuildScript -Root $Copy -Arguments '-Task', 'Build' }
         finally { Rename-Item (Join-Path $Copy 'tools/ConvertTo-Maml.ps1.away') 'ConvertTo-Maml.ps1' }
-        $r.ExitCode | Should -Not -Be 0
+        $r.ExitCode | Should -Be 1
         $r.Output | Should -Match 'tools/ConvertTo-Maml\.ps1 is missing'
     }
 }
@@ -218,6 +218,24 @@ Describe 'slow' {
                 Start-Sleep -Milliseconds 100
             }
             @(Get-Content $PidFile -ErrorAction Ignore | ForEach-Object { $_ -split ' ' } | Where-Object { $_ } | ForEach-Object { [int] $_ })
+        }
+
+        # Every process below this one (children, their children ...), from /proc.
+        function Get-Descendant {
+            param([int] $Id)
+            $parents = @{}
+            foreach ($d in Get-ChildItem /proc -Directory | Where-Object Name -Match '^\d+$') {
+                $stat = try { [IO.File]::ReadAllText("/proc/$($d.Name)/stat") } catch { continue }
+                $parents[[int] $d.Name] = [int] ($stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')[1])
+            }
+            $found = [Collections.Generic.List[int]]::new()
+            $queue = [Collections.Generic.Queue[int]]::new()
+            $queue.Enqueue($Id)
+            while ($queue.Count) {
+                $p = $queue.Dequeue()
+                foreach ($child in @($parents.Keys | Where-Object { $parents[$_] -eq $p })) { $found.Add($child); $queue.Enqueue($child) }
+            }
+            $found.ToArray()
         }
 
         function Get-Alive {
@@ -269,17 +287,56 @@ Describe 'slow' {
         }
     }
 
+    It 'stops build.ps1 -Task Build during the compile at once, leaves no compiler behind, and exits with 130' {
+        $copy = Join-Path $SigDir 'repo'
+        Copy-Repository -To $copy
+        $pwsh = @(Get-PwshCommand)
+        $psi = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
+        foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $copy 'build.ps1'), '-Task', 'Build')) { $psi.ArgumentList.Add($a) }
+        $psi.WorkingDirectory = $copy
+        $psi.UseShellExecute = $false
+        $psi.RedirectStandardOutput = $true
+        $build = [Diagnostics.Process]::Start($psi)
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(120)
+            $line = ''
+            while ($null -ne $line -and $line -notmatch '==> Build' -and [DateTime]::UtcNow -lt $deadline) {
+                $next = $build.StandardOutput.ReadLineAsync()
+                while (-not $next.Wait(200) -and [DateTime]::UtcNow -lt $deadline) { }
+                $line = if ($next.IsCompleted) { $next.Result } else { $null }
+            }
+            $line | Should -Match '==> Build' -Because 'the compile starts once the help is made'
+            $build.StandardOutput.ReadToEndAsync() | Out-Null
+            # The compile's processes (dotnet build, its MSBuild node, the compiler), read from /proc.
+            $deadline = [DateTime]::UtcNow.AddSeconds(30)
+            do {
+                Start-Sleep -Milliseconds 200
+                $compile = @(Get-Descendant $build.Id)
+            } while (-not $compile -and [DateTime]::UtcNow -lt $deadline)
+            $compile | Should -Not -BeNullOrEmpty -Because 'dotnet build runs'
+            & kill -INT $build.Id
+            $build.WaitForExit(20000) | Should -BeTrue -Because 'the build stops within 20 s of SIGINT, not after the compile'
+            $build.ExitCode | Should -Be 130
+            Get-Alive $compile | Should -BeNullOrEmpty -Because 'no compiler process outlives the build'
+            $left = @(Get-ChildItem /proc -Directory | Where-Object Name -Match '^\d+$' | Where-Object {
+                    $(try { [IO.File]::ReadAllText("/proc/$($_.Name)/cmdline") } catch { '' }) -match [regex]::Escape($copy) })
+            $left | Should -BeNullOrEmpty -Because 'nothing still works on the stopped build''s tree'
+            Join-Path $copy 'out/PSSocket' | Should -Not -Exist
+        }
+        finally {
+            if (-not $build.HasExited) { $build.Kill($true) }
+            $build.Dispose()
+        }
+    }
+
     It 'stops a child build.ps1 runs (Invoke-Child) at once, with every process the child started' {
-        $ast = [System.Management.Automation.Language.Parser]::ParseFile((Join-Path $RepoRoot 'build.ps1'), [ref] $null, [ref] $null)
-        $fn = $ast.Find({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq 'Invoke-Child' }, $true)
-        $test = $ast.Find({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq 'Invoke-Test' }, $true)
-        $test.Body.Extent.Text | Should -Match 'Invoke-Child \(\$pwsh \+ @\(.*\$runner' -Because 'the Pester runner is started this way'
+        Get-BuildFunctionText Invoke-Test | Should -Match 'Invoke-Child \(\$pwsh \+ @\(.*\$runner' -Because 'the Pester runner is started this way'
 
         $pids = Join-Path $SigDir 'child.pids'
         $script = Join-Path $SigDir 'invoke-child.ps1'
         Set-Content $script @"
 `$Root = '$SigDir'
-$($fn.Extent.Text)
+function Invoke-Child $(Get-BuildFunctionText Invoke-Child)
 Invoke-Child @('bash', '-c', 'sleep 600 & echo `$`$ `$! >> "`$SLOW_PIDS"; wait')
 "@
         $build = Start-Pwsh -PidFile $pids -Arguments @('-File', $script)
