@@ -60,7 +60,7 @@ namespace PSSocket.Tests
         {
             "SocketSession", "TcpSession", "UdpSession", "DatagramSession", "RawSession",
             "TcpListenerSession", "TlsListenerSession", "ServerClientSession",
-            "SocketServerSession", "TcpServerSession", "UdpServerSession", "RelaySession",
+            "SocketServerSession", "TcpServerSession", "UdpServerSession", "RelaySession", "UdpRelaySession",
             "SocketDatagram", "RawPacket", "ServerClientRecord", "UdpServerRequest",
             "ConversationStepKind", "ConversationStepResult", "ConversationTranscript",
             "SessionKind", "SessionState", "TranscriptFormat", "IPFamily",

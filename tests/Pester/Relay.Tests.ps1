@@ -13,6 +13,23 @@ BeforeAll {
         [pscustomobject]@{ Process = $p; Port = $port }
     }
 
+    # Reads a relay's Hex transcript back: one entry per chunk (client, direction, declared size,
+    # its dump lines and the bytes those lines show).
+    function Read-HexTranscript {
+        param([string] $Path)
+        $chunks = [System.Collections.Generic.List[object]]::new()
+        foreach ($line in (Get-Content -Raw $Path) -split "`n" | Where-Object { $_ }) {
+            if ($line -match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (?<client>\S+) (?<dir>>>|<<) (?<n>\d+) bytes$') {
+                $chunks.Add([pscustomobject]@{ Client = $Matches.client; Direction = $Matches.dir; Size = [int] $Matches.n; Lines = [System.Collections.Generic.List[string]]::new(); Bytes = [System.Collections.Generic.List[byte]]::new() })
+            }
+            elseif ($line -match '^[0-9a-f]{4}   ') {
+                $chunks[-1].Lines.Add($line)
+                foreach ($h in $line.Substring(7, 49) -split ' +' | Where-Object { $_ }) { $chunks[-1].Bytes.Add([Convert]::ToByte($h, 16)) }
+            }
+        }
+        $chunks
+    }
+
     function Wait-Until {
         param([scriptblock] $Condition, [double] $TimeoutSec = 15)
         $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
@@ -408,22 +425,6 @@ Describe 'Start-SocketRelay -Proxy (the target through a proxy)' -Skip:([bool] (
 Describe 'Start-SocketRelay -TranscriptPath (traffic log of every client)' {
     BeforeAll {
         $script:Echo = Start-SocatEcho
-        # Reads a relay's Hex transcript back: one entry per chunk (client, direction, declared size,
-        # its dump lines and the bytes those lines show).
-        function Read-HexTranscript {
-            param([string] $Path)
-            $chunks = [System.Collections.Generic.List[object]]::new()
-            foreach ($line in (Get-Content -Raw $Path) -split "`n" | Where-Object { $_ }) {
-                if ($line -match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (?<client>\S+) (?<dir>>>|<<) (?<n>\d+) bytes$') {
-                    $chunks.Add([pscustomobject]@{ Client = $Matches.client; Direction = $Matches.dir; Size = [int] $Matches.n; Lines = [System.Collections.Generic.List[string]]::new(); Bytes = [System.Collections.Generic.List[byte]]::new() })
-                }
-                elseif ($line -match '^[0-9a-f]{4}   ') {
-                    $chunks[-1].Lines.Add($line)
-                    foreach ($h in $line.Substring(7, 49) -split ' +' | Where-Object { $_ }) { $chunks[-1].Bytes.Add([Convert]::ToByte($h, 16)) }
-                }
-            }
-            $chunks
-        }
     }
     AfterAll { Stop-Peer $script:Echo.Process }
     AfterEach { Get-SocketSession -Kind Relay | Remove-SocketSession -Confirm:$false }
@@ -490,5 +491,283 @@ Describe 'Start-SocketRelay -TranscriptPath (traffic log of every client)' {
         (Get-Content -Raw $log).Trim() | Should -Be 'keep me'
         Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
         { Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -TranscriptFormat Hex } | Should -Throw -ErrorId 'InvalidArgument*'
+    }
+}
+
+Describe 'Start-SocketRelay -Udp' {
+    BeforeAll {
+        $script:UdpDir = Join-Path ([IO.Path]::GetTempPath()) "pssocket-udprelay-$PID"
+        New-Item -ItemType Directory -Force $UdpDir | Out-Null
+        $script:UdpPeers = [System.Collections.Generic.List[System.Diagnostics.Process]]::new()
+
+        # A python3 UDP echo (each datagram back to its sender, as is) that binds the port it is
+        # given (0: one the OS picks) and writes the port it got to a file once it is bound.
+        $script:EchoPy = @'
+import socket, sys
+host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind((host, port))
+open(out + '.tmp', 'w').write(str(s.getsockname()[1])); __import__('os').rename(out + '.tmp', out)
+while True:
+    data, addr = s.recvfrom(65536)
+    s.sendto(data, addr)
+'@
+        function script:Start-PyUdpEcho([string] $Address = '127.0.0.1', [int] $Port = 0) {
+            $file = Join-Path $UdpDir ([guid]::NewGuid().ToString('n'))
+            $p = Start-Peer python3 @('-c', $EchoPy, $Address, $Port, $file)
+            $UdpPeers.Add($p)
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            while (-not (Test-Path $file) -and -not $p.HasExited -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            if (-not (Test-Path $file)) { throw "the python3 UDP echo on $Address did not start (exited: $($p.HasExited))" }
+            [pscustomobject]@{ Process = $p; Port = [int] (Get-Content $file) }
+        }
+
+        # Runs a python3 client script (bounded), returns its output lines; the script prints ok=... or bad=...
+        function script:Invoke-PyClient([string] $Script, [int] $TimeoutSec = 120) {
+            $out = & timeout $TimeoutSec python3 -c $Script 2>&1
+            [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = @($out | ForEach-Object { "$_" }) }
+        }
+
+        $script:Echo4 = Start-PyUdpEcho '127.0.0.1'
+        $script:Echo6 = Start-PyUdpEcho '::1'
+    }
+    AfterAll {
+        $UdpPeers | Stop-Peer
+        Remove-Item -Recurse -Force $UdpDir -ErrorAction SilentlyContinue
+    }
+    AfterEach {
+        Get-SocketSession -Kind Relay | Remove-SocketSession -Confirm:$false
+        Get-SocketSession -Kind Udp | Remove-SocketSession -Confirm:$false
+    }
+
+    It 'returns a registered Relay session at once and relays a datagram each way, the reply coming from the relay''s port (socat echo)' {
+        if ($why = Get-PeerSkipReason socat) { Set-ItResult -Skipped -Because $why; return }
+        $echo = $null
+        for ($attempt = 0; $attempt -lt 5 -and -not $echo; $attempt++) {
+            $port = Get-FreeUdpPort
+            $p = Start-Peer socat @("UDP4-RECVFROM:$port,bind=127.0.0.1,fork", 'PIPE')
+            try { Wait-UdpBound $port -TimeoutSec 10; Start-Sleep -Milliseconds 100; if (-not $p.HasExited) { $echo = $p } }
+            catch { Stop-Peer $p }
+        }
+        $echo | Should -Not -BeNullOrEmpty -Because 'socat must bind a free UDP port in 5 attempts'
+        try {
+            $relay = Start-SocketRelay 0 127.0.0.1 $port -Udp -Name udpfwd
+            $relay.Kind | Should -Be 'Relay'
+            $relay | Should -BeOfType PSSocket.UdpRelaySession
+            $relay.State | Should -Be 'Listening'
+            $relay.LocalEndPoint.Address.ToString() | Should -Be '127.0.0.1'
+            $relay.IdleTimeout | Should -Be ([TimeSpan]::FromSeconds(60))
+            (Get-SocketSession -Name udpfwd).Id | Should -Be $relay.Id
+            $u = New-UdpListener -ComputerName 127.0.0.1 -RemotePort $relay.Port
+            Send-SocketData $u 'through the UDP relay'
+            $d = Receive-SocketData $u -Timeout 10
+            $d.Text | Should -Be 'through the UDP relay'
+            $d.RemoteEndPoint.Port | Should -Be $relay.Port
+            $relay.DatagramsToTarget | Should -Be 1
+            $relay.DatagramsFromTarget | Should -Be 1
+            $relay.BytesToTarget | Should -Be 21
+            $relay.BytesFromTarget | Should -Be 21
+            $relay.MappingsActive | Should -Be 1
+            $relay.ClientsActive | Should -Be 1
+            (Invoke-UdpSend 127.0.0.1 $relay.Port 'one-shot' -WaitForReply -Timeout 10).Text | Should -Be 'one-shot'
+            $relay.MappingsActive | Should -Be 2
+            (Get-SocketSession -Kind Relay | Format-Table | Out-String -Width 200) | Should -Match '2 senders, 2 mapped'
+        }
+        finally { Stop-Peer $echo }
+    }
+
+    It 'gives each of 8 concurrent python3 senders exactly its own datagrams back, boundaries kept from 0 to 60000 bytes' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $Echo4.Port -Udp
+        $r = Invoke-PyClient @"
+import socket, threading, os
+port = $($relay.Port); bad = []; sizes = [0, 1, 7, 512, 1472, 1473, 8192, 32768, 50000, 60000]
+def client(i):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    try:
+        # one at a time, every size: the reply is the very datagram, never merged or split
+        for n in sizes:
+            data = (b'%02d' % i + os.urandom(max(0, n - 2)))[:n]
+            s.sendto(data, ('127.0.0.1', port))
+            got, frm = s.recvfrom(65536)
+            if got != data or frm[1] != port: bad.append('%d: sent %d bytes, got %d from %r' % (i, n, len(got), frm))
+        # a burst of 40 small datagrams of different sizes: 40 replies, each one of ours
+        sent = [b'%02d-%03d-' % (i, k) + b'x' * (k * 13) for k in range(40)]
+        for d in sent: s.sendto(d, ('127.0.0.1', port))
+        got = []
+        while len(got) < len(sent):
+            got.append(s.recvfrom(65536)[0])
+        if sorted(got) != sorted(sent): bad.append('%d: burst replies differ' % i)
+    except Exception as e:
+        bad.append('%d: %r' % (i, e))
+ts = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print('bad=%d' % len(bad)); [print(b) for b in bad[:5]]
+"@
+        $r.ExitCode | Should -Be 0 -Because ($r.Output -join "`n")
+        $r.Output | Should -Contain 'bad=0'
+        $relay.ClientsAccepted | Should -Be 8
+        $relay.MappingsActive | Should -Be 8
+        $relay.DatagramsToTarget | Should -Be (8 * 50)
+        $relay.DatagramsFromTarget | Should -Be (8 * 50)
+        $expected = 0; foreach ($n in 0, 1, 7, 512, 1472, 1473, 8192, 32768, 50000, 60000) { $expected += $n }
+        foreach ($k in 0..39) { $expected += 7 + $k * 13 }
+        $relay.BytesToTarget | Should -Be (8 * $expected)
+        $relay.BytesFromTarget | Should -Be (8 * $expected)
+    }
+
+    It 'relays over IPv6 (::1 to ::1) and from an IPv4 port to an IPv6 target' {
+        $relay6 = Start-SocketRelay 0 ::1 $Echo6.Port -Udp -Address IPv6Loopback
+        $relay6.LocalEndPoint.Address.ToString() | Should -Be '::1'
+        $u6 = New-UdpListener -Address IPv6Loopback -ComputerName ::1 -RemotePort $relay6.Port
+        Send-SocketData $u6 'six to six'
+        $d = Receive-SocketData $u6 -Timeout 10
+        $d.Text | Should -Be 'six to six'
+        $d.RemoteEndPoint.Address.ToString() | Should -Be '::1'
+        $d.RemoteEndPoint.Port | Should -Be $relay6.Port
+
+        $relay46 = Start-SocketRelay 0 ::1 $Echo6.Port -Udp
+        $relay46.TargetEndPoint.Address.ToString() | Should -Be '::1'
+        (Invoke-UdpSend 127.0.0.1 $relay46.Port 'four to six' -WaitForReply -Timeout 10).Text | Should -Be 'four to six'
+    }
+
+    It 'expires an idle mapping (its socket closed, recorded) and opens a new one for the sender''s next datagram' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $Echo4.Port -Udp -IdleTimeout 3
+        $u = New-UdpListener -ComputerName 127.0.0.1 -RemotePort $relay.Port
+        Send-SocketData $u 'first'
+        (Receive-SocketData $u -Timeout 10).Text | Should -Be 'first'
+        $relay.MappingsActive | Should -Be 1
+        Wait-Until { $relay.MappingsActive -eq 0 -and $relay.ClientsActive -eq 0 } | Should -BeTrue
+        $rec = @(Receive-SocketServerOutput $relay)
+        $rec.Count | Should -Be 1
+        $rec[0].ClientEndPoint.Port | Should -Be $u.LocalEndPoint.Port
+        $rec[0].CloseReason | Should -Match 'idle timeout \(3 s\)'
+        $rec[0].Output | Should -Match '1 datagrams \(5 bytes\) to the target, 1 datagrams \(5 bytes\) back'
+        Send-SocketData $u 'second'
+        (Receive-SocketData $u -Timeout 10).Text | Should -Be 'second'
+        $relay.ClientsAccepted | Should -Be 2
+        $relay.MappingsActive | Should -Be 1
+    }
+
+    It 'keeps at most -ThrottleLimit mappings: a further sender is refused and counted until one expires' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $Echo4.Port -Udp -ThrottleLimit 2 -IdleTimeout 4
+        $a = New-UdpListener -ComputerName 127.0.0.1 -RemotePort $relay.Port
+        $b = New-UdpListener -ComputerName 127.0.0.1 -RemotePort $relay.Port
+        $c = New-UdpListener -ComputerName 127.0.0.1 -RemotePort $relay.Port
+        Send-SocketData $a 'a'; (Receive-SocketData $a -Timeout 10).Text | Should -Be 'a'
+        Send-SocketData $b 'b'; (Receive-SocketData $b -Timeout 10).Text | Should -Be 'b'
+        Send-SocketData $c 'c'
+        { Receive-SocketData $c -Timeout 1 } | Should -Throw -ErrorId 'ReceiveTimeout*'
+        $relay.DatagramsRefused | Should -Be 1
+        $relay.MappingsActive | Should -Be 2
+        $relay.State | Should -Be 'Listening'
+        Wait-Until { $relay.MappingsActive -eq 0 } | Should -BeTrue
+        Send-SocketData $c 'c again'
+        (Receive-SocketData $c -Timeout 10).Text | Should -Be 'c again'
+        $relay.ClientsAccepted | Should -Be 3
+    }
+
+    It 'survives the target''s ICMP port unreachable and relays once the target listens' {
+        $gone = Start-PyUdpEcho '127.0.0.1'
+        $port = $gone.Port
+        $null = $UdpPeers.Remove($gone.Process)
+        Stop-Peer $gone.Process
+        $relay = Start-SocketRelay 0 127.0.0.1 $port -Udp
+        $u = New-UdpListener -ComputerName 127.0.0.1 -RemotePort $relay.Port
+        Send-SocketData $u 'anyone?'
+        Wait-Until { "$($relay.LastTargetError)" -match 'refused' } -TimeoutSec 10 | Should -BeTrue
+        Send-SocketData $u 'still nobody?'
+        { Receive-SocketData $u -Timeout 1 } | Should -Throw -ErrorId 'ReceiveTimeout*'
+        $relay.State | Should -Be 'Listening'
+        $relay.MappingsActive | Should -Be 1
+        $null = Start-PyUdpEcho '127.0.0.1' $port
+        Send-SocketData $u 'back again'
+        (Receive-SocketData $u -Timeout 10).Text | Should -Be 'back again'
+        $relay.ClientsAccepted | Should -Be 1
+    }
+
+    It 'answers a real DNS query through the relay (dnsmasq)' {
+        if ($why = Get-PeerSkipReason dnsmasq -Path /usr/sbin/dnsmasq) { Set-ItResult -Skipped -Because $why; return }
+        $dns = $null
+        for ($attempt = 0; $attempt -lt 5 -and -not $dns; $attempt++) {
+            $port = Get-FreeUdpPort
+            $p = Start-Peer /usr/sbin/dnsmasq @('--keep-in-foreground', '--no-daemon', "--port=$port", '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file=', '--user=root', '--address=/relayed.test/192.0.2.53')
+            try { Wait-UdpBound $port -TimeoutSec 10; Start-Sleep -Milliseconds 100; if (-not $p.HasExited) { $dns = $p } else { Stop-Peer $p } }
+            catch { Stop-Peer $p }
+        }
+        $dns | Should -Not -BeNullOrEmpty -Because 'dnsmasq must bind a free UDP port in 5 attempts'
+        $UdpPeers.Add($dns)
+        $relay = Start-SocketRelay 0 127.0.0.1 $port -Udp
+        $r = Invoke-PyClient @"
+import socket, struct
+q = struct.pack('>HHHHHH', 0x1234, 0x0100, 1, 0, 0, 0) + b'\x07relayed\x04test\x00' + struct.pack('>HH', 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
+s.sendto(q, ('127.0.0.1', $($relay.Port)))
+a, frm = s.recvfrom(65536)
+ident, flags, qd, an = struct.unpack('>HHHH', a[:8])
+print('id=%x rcode=%d answers=%d from=%d addr=%s' % (ident, flags & 15, an, frm[1], socket.inet_ntoa(a[-4:])))
+"@ -TimeoutSec 30
+        $r.ExitCode | Should -Be 0 -Because ($r.Output -join "`n")
+        $r.Output | Should -Contain "id=1234 rcode=0 answers=1 from=$($relay.Port) addr=192.0.2.53"
+    }
+
+    It 'logs each datagram as one Hex chunk of exactly its size under its sender, and each mapping opened and expired (-TranscriptPath)' {
+        $log = Join-Path $UdpDir 'udp-relay-hex.log'
+        $relay = Start-SocketRelay 0 127.0.0.1 $Echo4.Port -Udp -IdleTimeout 1 -TranscriptPath $log -TranscriptFormat Hex
+        $relay.TranscriptPath | Should -Be $log
+        $u = New-UdpListener -ComputerName 127.0.0.1 -RemotePort $relay.Port
+        $all = [byte[]] (0..255)
+        $chunks = @(, $all[0..99]) + @(, $all[100..199]) + @(, $all[200..255])
+        foreach ($chunk in $chunks) {
+            Send-SocketData $u ([byte[]] $chunk)
+            (Receive-SocketData $u -Timeout 10).Length | Should -Be $chunk.Count
+        }
+        $client = '127.0.0.1:{0}' -f $u.LocalEndPoint.Port
+        Wait-Until { (Get-Content -Raw $log) -match "## $([regex]::Escape($client)) ended \(Expired" } | Should -BeTrue
+        Stop-SocketServer $relay
+        Wait-Until { (Get-Content -Raw $log) -match '## Relay stopped' } | Should -BeTrue
+
+        $mine = @(Read-HexTranscript $log | Where-Object Client -eq $client)
+        foreach ($dir in '>>', '<<') {
+            $logged = @($mine | Where-Object Direction -eq $dir)
+            $logged.Size | Should -Be 100, 100, 56
+            [byte[]] ($logged | ForEach-Object { $_.Bytes }) | Should -Be $all
+            foreach ($chunk in $logged) {
+                ($chunk.Lines -join "`n") | Should -BeExactly ((Format-NcatHex ([byte[]] $chunk.Bytes)) -join "`n")
+            }
+        }
+        $text = Get-Content -Raw $log
+        $text | Should -Match '## Transcript of UDP relay'
+        $text | Should -Match "## $([regex]::Escape($client)) mapped; relayed from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:$($Echo4.Port)"
+        $text | Should -Match '3 datagrams \(256 bytes\) to the target, 3 datagrams \(256 bytes\) back'
+    }
+
+    It 'stops with Stop-SocketServer: mappings closed, registry left, the port free again' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $Echo4.Port -Udp
+        (Invoke-UdpSend 127.0.0.1 $relay.Port 'x' -WaitForReply -Timeout 10).Text | Should -Be 'x'
+        Stop-SocketServer $relay
+        $relay.State | Should -Be 'Closed'
+        Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
+        Wait-Until { $relay.ClientsActive -eq 0 } | Should -BeTrue
+        $relay.MappingsActive | Should -Be 0
+        (Receive-SocketServerOutput $relay).CloseReason | Should -Be 'The relay was stopped'
+        $again = New-UdpListener $relay.Port
+        $again.LocalEndPoint.Port | Should -Be $relay.Port
+    }
+
+    It 'stops with Remove-SocketSession too' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $Echo4.Port -Udp -Name udp-rm
+        Remove-SocketSession udp-rm
+        $relay.State | Should -Be 'Closed'
+        Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
+        (New-UdpListener $relay.Port).LocalEndPoint.Port | Should -Be $relay.Port
+    }
+
+    It 'refuses -IdleTimeout without -Udp, and writes HostNotFound for a target that does not resolve, registering nothing' {
+        { Start-SocketRelay 0 127.0.0.1 $Echo4.Port -IdleTimeout 5 } | Should -Throw -ErrorId 'InvalidArgument*'
+        Start-SocketRelay 0 'no-such-host.invalid' 53 -Udp -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'HostNotFound*'
+        Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
     }
 }

@@ -162,7 +162,8 @@ namespace PSSocket
             }
         }
 
-        private static bool IsTransient(SocketError e) => e is System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionRefused
+        /// <summary>Errors a datagram socket reports for earlier traffic (ICMP) or a passing condition: the socket goes on working.</summary>
+        internal static bool IsTransient(SocketError e) => e is System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionRefused
             or System.Net.Sockets.SocketError.HostUnreachable or System.Net.Sockets.SocketError.NetworkUnreachable or System.Net.Sockets.SocketError.MessageSize
             or System.Net.Sockets.SocketError.TimedOut or System.Net.Sockets.SocketError.Interrupted or System.Net.Sockets.SocketError.WouldBlock;
 

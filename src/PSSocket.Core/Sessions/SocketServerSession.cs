@@ -336,6 +336,35 @@ namespace PSSocket
             }
         }
 
+        /// <summary>
+        /// The next datagram on the (UDP) listening socket, or null after a failure the loop
+        /// survives: an ICMP error for an earlier reply surfaces here on some systems. Throws
+        /// OperationCanceledException once the server is stopping.
+        /// </summary>
+        protected async Task<SocketReceiveFromResult?> ReceiveDatagramAsync(byte[] buffer, CancellationToken token)
+        {
+            var any = ListenSocket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+            try
+            {
+                return await ListenSocket.ReceiveFromAsync(new ArraySegment<byte>(buffer), SocketFlags.None, any).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                if (Stopping)
+                {
+                    throw new OperationCanceledException(token);
+                }
+
+                LastAcceptError = ex.Message;
+                if (ex is not SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset })
+                {
+                    await DelayQuietly(TimeSpan.FromMilliseconds(50), token).ConfigureAwait(false);
+                }
+
+                return null;
+            }
+        }
+
         // ---- reading records -----------------------------------------------------------------
 
         /// <summary>Takes the records of clients that have finished, oldest first.</summary>

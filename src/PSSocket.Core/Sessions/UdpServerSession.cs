@@ -44,26 +44,8 @@ namespace PSSocket
         /// <inheritdoc />
         protected override async Task<ServerWork?> NextAsync(CancellationToken token)
         {
-            var any = ListenSocket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
-            SocketReceiveFromResult got;
-            try
+            if (await ReceiveDatagramAsync(_buffer, token).ConfigureAwait(false) is not { } got)
             {
-                got = await ListenSocket.ReceiveFromAsync(new ArraySegment<byte>(_buffer), SocketFlags.None, any).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                if (Stopping)
-                {
-                    throw new OperationCanceledException(token);
-                }
-
-                // An ICMP "port unreachable" for an earlier reply surfaces here on some systems: not fatal.
-                LastAcceptError = ex.Message;
-                if (ex is not SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset })
-                {
-                    await DelayQuietly(TimeSpan.FromMilliseconds(50), token).ConfigureAwait(false);
-                }
-
                 return null;
             }
 

@@ -78,7 +78,8 @@ namespace PSSocket
             return socket;
         }
 
-        private static void TryEnlargeReceiveBuffer(Socket socket)
+        /// <summary>Asks for a 4 MiB receive buffer (the system caps it) so bursts survive while a loop catches up.</summary>
+        internal static void TryEnlargeReceiveBuffer(Socket socket)
         {
             try
             {

@@ -8,16 +8,18 @@ using PSSocket.Sessions;
 namespace PSSocket.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Forwards a local TCP port to a target: each client is connected to the target and bytes are copied both ways until both sides close.</para>
+    /// <para type="synopsis">Forwards a local TCP port to a target (each client is connected to the target and bytes are copied both ways until both sides close), or with -Udp a UDP port (each sender gets its own mapping to the target).</para>
     /// </summary>
     [Cmdlet(VerbsLifecycle.Start, "SocketRelay", DefaultParameterSetName = TcpSet)]
-    [OutputType(typeof(RelaySession))]
+    [OutputType(typeof(RelaySession), ParameterSetName = new[] { TcpSet })]
+    [OutputType(typeof(UdpRelaySession), ParameterSetName = new[] { UdpSet })]
     public sealed class StartSocketRelayCommand : PSSocketCmdlet
     {
         /// <summary>How many clients are relayed at once unless -ThrottleLimit says otherwise.</summary>
         public const int DefaultThrottleLimit = 256;
 
         private const string TcpSet = "Tcp";
+        private const string UdpSet = "Udp";
 
         /// <summary>The local port to listen on; 0 lets the system pick one, shown on the relay session (Port, LocalEndPoint).</summary>
         [Parameter(Mandatory = true, Position = 0)]
@@ -48,7 +50,7 @@ namespace PSSocket.Commands
         [ValidateNotNullOrEmpty]
         public string? Name { get; set; }
 
-        /// <summary>How many clients are relayed at once (default 256); more wait in the accept backlog until one ends.</summary>
+        /// <summary>How many clients are relayed at once (default 256); more wait in the accept backlog until one ends. With -Udp: how many senders are mapped at once; datagrams from further senders are refused and counted.</summary>
         [Parameter]
         [ValidateRange(1, 65535)]
         public int ThrottleLimit { get; set; } = DefaultThrottleLimit;
@@ -120,12 +122,32 @@ namespace PSSocket.Commands
         [Alias("NoOverwrite")]
         public SwitchParameter NoClobber { get; set; }
 
+        /// <summary>Relays UDP datagrams instead of TCP connections: each sender gets its own mapping (a socket towards the target) until it is idle for -IdleTimeout.</summary>
+        [Parameter(ParameterSetName = UdpSet)]
+        public SwitchParameter Udp { get; set; }
+
+        /// <summary>With -Udp: seconds a sender's mapping may see no datagram either way before it expires and its socket is closed (default 60).</summary>
+        [Parameter(ParameterSetName = UdpSet)]
+        [ValidateRange(0.1, 31536000)]
+        public double IdleTimeout { get; set; } = 60;
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
             if (TranscriptPath is null && (NoClobber || MyInvocation.BoundParameters.ContainsKey(nameof(TranscriptFormat))))
             {
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-TranscriptFormat and -NoClobber apply to the traffic log: add -TranscriptPath.", null));
+            }
+
+            if (ParameterSetName == UdpSet)
+            {
+                if (!Udp)
+                {
+                    ThrowTerminatingError(ErrorRecords.InvalidArgument("-IdleTimeout applies to -Udp mappings (a TCP relay keeps each connection until both sides close): add -Udp.", nameof(IdleTimeout)));
+                }
+
+                StartUdpRelay();
+                return;
             }
 
             if (!UseTls && (TlsServerName is not null || SkipCertificateCheck || TrustedCertificate is not null || CheckRevocation))
@@ -198,6 +220,46 @@ namespace PSSocket.Commands
             var tls = new TlsClientOptions { ServerName = TlsServerName ?? "", SkipCertificateCheck = SkipCertificateCheck, CheckRevocation = CheckRevocation };
             CertificateArguments.AddTrusted(this, TrustedCertificate, tls.TrustedCertificates);
             return tls;
+        }
+
+        private void StartUdpRelay()
+        {
+            UdpRelaySession? relay = null;
+            bool started = false;
+            string? transcript = null;
+            try
+            {
+                relay = new UdpRelaySession(Endpoints.ParseBindAddress(Address), Port, ComputerName, TargetPort, ThrottleLimit, GlobalSessionRegistry.Instance)
+                {
+                    IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
+                };
+                SessionManager.Register(relay, Name);
+                if (TranscriptPath is not null)
+                {
+                    transcript = SessionState.Path.GetUnresolvedProviderPathFromPSPath(TranscriptPath);
+                    relay.StartTranscript(transcript, NoClobber, TranscriptFormat);
+                }
+
+                Run(t => relay.StartAsync(Deadline.AfterSeconds(10), t));
+                started = true;
+                Verbose(() => $"Relaying UDP {Endpoints.Format(relay.LocalEndPoint)} to {Endpoints.Format(relay.TargetEndPoint)} (session {relay.Id}, {ThrottleLimit} mappings at most, idle {IdleTimeout} s)");
+                WriteObject(relay);
+            }
+            catch (PSSocketException ex)
+            {
+                WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
+            }
+            catch (Exception ex) when (transcript is not null && ErrorRecords.IsFileOpenFailure(ex))
+            {
+                WriteError(ErrorRecords.FileOpenFailed(ex, transcript));
+            }
+            finally
+            {
+                if (relay is not null && !started)
+                {
+                    SessionManager.Remove(relay, "Not started");
+                }
+            }
         }
     }
 }
