@@ -78,11 +78,11 @@ $result.Unfinished = @($open.Keys)
 function Show-StandardError {
     if ($errors) {
         Write-Host "mono's standard error (first $TailLines lines):" -ForegroundColor Red
-        $errors | Select-Object -First $TailLines | Out-Host
+        $errors | Select-Object -First $TailLines | ForEach-Object { Write-Host $_ }
     }
 }
 
-$output | Where-Object { $_ -notmatch '\[(STARTING|FINISHED)\]' } | Out-Host
+$output | Where-Object { $_ -notmatch '\[(STARTING|FINISHED)\]' } | ForEach-Object { Write-Host $_ }
 $seconds = [math]::Round($watch.Elapsed.TotalSeconds)
 if ($stopped) {
     $problems.Add("the Mono run took longer than $TimeoutSeconds s and was stopped (full output: $log)")

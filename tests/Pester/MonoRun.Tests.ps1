@@ -81,9 +81,11 @@ namespace Scratch
         $r.Problems -join "`n" | Should -Match 'wrote no results \(exit code 3, after \d+ s'
     }
 
-    It 'is what build.ps1 -Task Test runs, with a limit that grows with -Load' {
-        $text = Get-BuildFunctionText Invoke-MonoTest
-        $text | Should -Match 'Invoke-MonoTest\.ps1'
-        $text | Should -Match '\$Load'
+    It 'is what build.ps1 -Task Test runs, with a limit that grows with -Load and the load average, bounded' {
+        Get-BuildFunctionText Invoke-MonoTest | Should -Match 'Invoke-MonoTest\.ps1.*-TimeoutSeconds \$TimeoutSeconds'
+        $limit = Get-BuildFunctionText Get-MonoTimeLimit
+        $limit | Should -Match '\$Load'
+        $limit | Should -Match '/proc/loadavg'
+        $limit | Should -Match '\[math\]::Min\(8, '
     }
 }
