@@ -49,10 +49,19 @@ $process = [Diagnostics.Process]::Start($start)
 # Both pipes are drained while it runs, so a chatty run never blocks on a full pipe.
 $stdout = $process.StandardOutput.ReadToEndAsync()
 $stderr = $process.StandardError.ReadToEndAsync()
-$stopped = -not $process.WaitForExit($TimeoutSeconds * 1000)
-if ($stopped) {
-    $process.Kill($true)
-    $null = $process.WaitForExit(10000)
+# One-second slices: Ctrl+C stops the build between them instead of after the whole limit.
+$stopped = $false
+try {
+    while (-not $process.WaitForExit(1000)) {
+        if ($watch.Elapsed.TotalSeconds -ge $TimeoutSeconds) { $stopped = $true; break }
+    }
+}
+finally {
+    # Stopped at the limit or by Ctrl+C: the runner and whatever it started go too.
+    if (-not $process.HasExited) {
+        $process.Kill($true)
+        $null = $process.WaitForExit(10000)
+    }
 }
 $null = [Threading.Tasks.Task]::WaitAll(@($stdout, $stderr), 10000)
 $output = @($stdout.Result -split '\r?\n' | Where-Object { $_ -ne '' })
