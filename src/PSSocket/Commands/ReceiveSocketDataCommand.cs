@@ -2,7 +2,6 @@ using System;
 using System.IO;
 using System.Management.Automation;
 using System.Text;
-using System.Text.RegularExpressions;
 using PSSocket.Net;
 using PSSocket.Sessions;
 
@@ -13,7 +12,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommunications.Receive, "SocketData", DefaultParameterSetName = AvailableSet)]
     [OutputType(typeof(string), typeof(byte[]))]
-    [OutputType(typeof(Match), ParameterSetName = new[] { PatternSet })]
+    [OutputType(typeof(System.Text.RegularExpressions.Match), ParameterSetName = new[] { PatternSet })]
     public sealed partial class ReceiveSocketDataCommand : SessionCmdlet
     {
         private const string AvailableSet = "Available";
@@ -97,7 +96,7 @@ namespace PSSocket.Commands
         [ArgumentCompleter(typeof(EncodingCompleter))]
         public Encoding? Encoding { get; set; }
 
-        private Regex? _regex;
+        private ReceiveRequest _request = null!;
         private bool _fileStarted;
 
         /// <inheritdoc />
@@ -106,11 +105,29 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void BeginProcessing()
         {
+            _request = new ReceiveRequest
+            {
+                Mode = ParameterSetName switch
+                {
+                    CountSet => ReceiveMode.Count,
+                    UntilSet => ReceiveMode.Until,
+                    PatternSet => ReceiveMode.Pattern,
+                    LineSet => ReceiveMode.Line,
+                    ToEndSet => ReceiveMode.ToEnd,
+                    _ => ReceiveMode.Available,
+                },
+                Count = Count,
+                Until = Until,
+                Encoding = Encoding,
+                MaxBytes = MaxBytes,
+                StripAnsi = StripAnsi,
+                AsBytes = AsBytes,
+            };
             if (ParameterSetName == PatternSet)
             {
                 try
                 {
-                    _regex = new Regex(Pattern, RegexOptions.CultureInvariant | RegexOptions.Multiline, TimeSpan.FromSeconds(2));
+                    _request.Pattern = Pattern;
                 }
                 catch (ArgumentException ex)
                 {
@@ -148,9 +165,7 @@ namespace PSSocket.Commands
 
         private void ReceiveTcp(TcpSession tcp)
         {
-            var encoding = Encoding ?? tcp.Encoding;
-            var deadline = Deadline.AfterSeconds(Timeout);
-            if (Path is not null && ParameterSetName is ToEndSet or CountSet or AvailableSet)
+            if (Path is not null && _request.StreamsToFile)
             {
                 StreamToFile(tcp);
                 return;
@@ -167,45 +182,22 @@ namespace PSSocket.Commands
                 }
             }
 
-            switch (ParameterSetName)
+            var deadline = Deadline.AfterSeconds(Timeout);
+            for (int i = 0; i < _request.Pieces; i++)
             {
-                case CountSet:
-                    Emit(tcp, Run(t => tcp.ReceiveCountAsync(Count, deadline, t)), encoding);
-                    break;
-                case UntilSet:
-                    var delimiter = encoding.GetBytes(Until);
-                    Emit(tcp, Run(t => tcp.ReceiveUntilAsync(delimiter, MaxBytes, deadline, t)), encoding);
-                    break;
-                case PatternSet:
-                    var (text, match) = Run(t => tcp.ReceivePatternAsync(_regex!, encoding, Strip(tcp), MaxBytes, deadline, t));
-                    if (AsMatch)
-                    {
-                        WriteObject(match);
-                    }
-                    else
-                    {
-                        Emit(tcp, encoding.GetBytes(text), encoding, text);
-                    }
-
-                    break;
-                case LineSet:
-                    for (int i = 0; i < Count; i++)
-                    {
-                        Emit(tcp, Run(t => tcp.ReceiveLineAsync(encoding, MaxBytes, deadline, t)), encoding);
-                    }
-
-                    break;
-                case ToEndSet:
-                    Emit(tcp, Run(t => tcp.ReceiveToEndAsync(MaxBytes, deadline, t)), encoding);
-                    break;
-                default:
-                    Emit(tcp, Run(t => tcp.ReceiveAvailableAsync(MaxBytes, AsBytes ? null : encoding, deadline, t)), encoding);
-                    break;
+                Emit(tcp, Run(t => _request.ReceiveAsync(tcp, deadline, t)));
             }
         }
 
-        private void Emit(TcpSession tcp, byte[] data, Encoding encoding, string? text = null)
+        private void Emit(TcpSession tcp, ReceivedPiece piece)
         {
+            if (AsMatch)
+            {
+                WriteObject(piece.Match);
+                return;
+            }
+
+            var data = piece.Bytes;
             if (DebugOn)
             {
                 WriteDebug($"Received {data.Length} bytes on session {tcp.Id}: {Hex.Preview(data)}");
@@ -218,28 +210,17 @@ namespace PSSocket.Commands
             if (Path is not null)
             {
                 using var file = OpenOutput();
-                file.Write(data, 0, data.Length);
-                if (ParameterSetName == LineSet)
-                {
-                    var nl = encoding.GetBytes(tcp.LineTerminator);
-                    file.Write(nl, 0, nl.Length);
-                }
-
-                return;
+                piece.WriteTo(file);
             }
-
-            if (AsBytes)
+            else if (AsBytes)
             {
                 WriteObject(data, enumerateCollection: false);
             }
             else
             {
-                string output = text ?? encoding.GetString(data);
-                WriteObject(Strip(tcp) ? AnsiText.Strip(output) : output);
+                WriteObject(piece.Text);
             }
         }
-
-        private bool Strip(TcpSession tcp) => StripAnsi || tcp.StripAnsi;
 
         // Every piece this invocation receives (-Line -Count N, several piped sessions) goes
         // into the file; only the first open replaces it.

@@ -127,21 +127,18 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override ScanEngine<PortCheckResult> CreateEngine()
         {
-            var options = new PortScanOptions
+            var options = Targeting(new PortScanOptions
             {
                 Timeout = Seconds(Timeout),
                 Retries = Retries,
                 ThrottleLimit = ThrottleLimit,
-                AddressFamily = AddressFamily.ToSocketFamily(),
-                FirstAddress = FirstAddress,
                 Tls = Tls,
                 CheckRevocation = CheckRevocation,
                 TlsServerName = TlsServerName,
                 Banner = Banner,
                 BannerTimeout = TimeSpan.FromSeconds(BannerTimeout),
                 BannerProbe = BannerProbe,
-                AllowLargeRanges = Force,
-            };
+            });
             CertificateArguments.AddTrusted(this, TrustedCertificate, options.TrustedCertificates);
             if (ProxyArguments.Resolve(Proxy, ProxyCredential) is { } proxy)
             {

@@ -82,18 +82,15 @@ namespace PSSocket.Commands
         }
 
         /// <inheritdoc />
-        protected override ScanEngine<UdpPortCheckResult> CreateEngine() => new UdpPortScanner(new UdpScanOptions
+        protected override ScanEngine<UdpPortCheckResult> CreateEngine() => new UdpPortScanner(Targeting(new UdpScanOptions
         {
             Timeout = Seconds(Timeout),
             Retries = Retries,
             ThrottleLimit = ThrottleLimit,
-            AddressFamily = AddressFamily.ToSocketFamily(),
-            FirstAddress = FirstAddress,
-            AllowLargeRanges = Force,
             Probe = Probe,
             Payload = _payload,
             Community = Community,
-        }, Token);
+        }), Token);
 
         /// <inheritdoc />
         protected override bool IsOpen(UdpPortCheckResult result) => result.Status == PortStatus.Open;

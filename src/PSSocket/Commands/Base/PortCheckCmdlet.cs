@@ -73,6 +73,16 @@ namespace PSSocket.Commands
         /// <summary>The engine for this run, made once the parameters are bound.</summary>
         protected abstract ScanEngine<TResult> CreateEngine();
 
+        /// <summary>Sets what every port check takes from the parameters of this base (-AddressFamily, -FirstAddress, -Force) on an engine's options.</summary>
+        protected TOptions Targeting<TOptions>(TOptions options)
+            where TOptions : ScanOptions
+        {
+            options.AddressFamily = AddressFamily.ToSocketFamily();
+            options.FirstAddress = FirstAddress;
+            options.AllowLargeRanges = Force;
+            return options;
+        }
+
         /// <summary>True when the result counts as open for -Quiet and -Open.</summary>
         protected abstract bool IsOpen(TResult result);
 
