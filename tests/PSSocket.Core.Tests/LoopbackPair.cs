@@ -1,3 +1,4 @@
+using System;
 using System.Net;
 using System.Net.Sockets;
 
@@ -15,6 +16,41 @@ namespace PSSocket.Tests
             var connected = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             connected.Connect(listener.LocalEndPoint!);
             return (listener.Accept(), connected);
+        }
+    }
+
+    /// <summary>
+    /// The fixture of the tests that talk to one TcpSession: the session over the accepted side of
+    /// a loopback pair, the connecting side as the peer; both closed after each test.
+    /// </summary>
+    public abstract class LoopbackSessionTests : IDisposable
+    {
+        /// <summary>A plain session over the accepted socket.</summary>
+        protected LoopbackSessionTests()
+            : this(accepted => new TcpSession(accepted))
+        {
+        }
+
+        /// <summary>A session the test makes over the accepted socket (another stream under it).</summary>
+        protected LoopbackSessionTests(Func<Socket, TcpSession> session)
+        {
+            var (accepted, peer) = LoopbackPair.Open();
+            Peer = peer;
+            Session = session(accepted);
+        }
+
+        /// <summary>The session under test.</summary>
+        protected TcpSession Session { get; }
+
+        /// <summary>The other end: what it sends, the session receives.</summary>
+        protected Socket Peer { get; }
+
+        /// <inheritdoc />
+        public void Dispose()
+        {
+            Session.Close("test over");
+            Peer.Dispose();
+            GC.SuppressFinalize(this);
         }
     }
 }

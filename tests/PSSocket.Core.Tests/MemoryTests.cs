@@ -22,25 +22,14 @@ namespace PSSocket.Tests
     /// the bytes received, whether they come in one burst or trickle in.
     /// </summary>
     [Collection(nameof(MemoryCollection))]
-    public sealed class MemoryTests : IDisposable
+    public sealed class MemoryTests : LoopbackSessionTests
     {
         private const int MiB = 1024 * 1024;
-        private readonly TcpSession _session;
-        private readonly Socket _peer;
         private readonly ITestOutputHelper _output;
 
         public MemoryTests(ITestOutputHelper output)
         {
             _output = output;
-            var (accepted, peer) = LoopbackPair.Open();
-            _peer = peer;
-            _session = new TcpSession(accepted);
-        }
-
-        public void Dispose()
-        {
-            _session.Close("test over");
-            _peer.Dispose();
         }
 
         private static Deadline Soon => Deadline.After(TimeSpan.FromSeconds(60));
@@ -58,7 +47,7 @@ namespace PSSocket.Tests
             {
                 for (int sent = 0; sent < total; sent += piece)
                 {
-                    _peer.Send(data, 0, Math.Min(piece, total - sent), SocketFlags.None);
+                    Peer.Send(data, 0, Math.Min(piece, total - sent), SocketFlags.None);
                     if (trickle)
                     {
                         Thread.Sleep(1);
@@ -79,12 +68,12 @@ namespace PSSocket.Tests
             var sender = SendAsync(total, piece, trickle);
             GC.Collect();
             long before = GC.GetTotalAllocatedBytes(precise: true);
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceivePatternAsync(regex, Encoding.ASCII, maxBytes, Soon, CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceivePatternAsync(regex, Encoding.ASCII, maxBytes, Soon, CancellationToken.None));
             long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
             Assert.Equal(SocketErrorKind.ReceiveLimitExceeded, ex.Kind);
-            _session.Close("done");
+            Session.Close("done");
             await sender;
-            _output.WriteLine($"{(trickle ? "trickled" : "burst")} {total / MiB} MiB: {allocated / MiB} MiB allocated, buffer {_session.BufferCapacity / MiB} MiB");
+            _output.WriteLine($"{(trickle ? "trickled" : "burst")} {total / MiB} MiB: {allocated / MiB} MiB allocated, buffer {Session.BufferCapacity / MiB} MiB");
             return allocated;
         }
 
@@ -96,11 +85,11 @@ namespace PSSocket.Tests
         public async Task TheBufferNeverGrowsPastMaxBytes(int maxBytes)
         {
             var sender = SendAsync(maxBytes + (2 * MiB), 64 * 1024, trickle: false);
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveUntilAsync(Encoding.ASCII.GetBytes("never"), maxBytes, Soon, CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveUntilAsync(Encoding.ASCII.GetBytes("never"), maxBytes, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.ReceiveLimitExceeded, ex.Kind);
-            Assert.InRange(_session.Available, maxBytes, maxBytes + ChunkPool.ChunkSize);
-            Assert.InRange(_session.BufferCapacity, maxBytes, maxBytes + ChunkPool.ChunkSize);
-            _session.Close("done");
+            Assert.InRange(Session.Available, maxBytes, maxBytes + ChunkPool.ChunkSize);
+            Assert.InRange(Session.BufferCapacity, maxBytes, maxBytes + ChunkPool.ChunkSize);
+            Session.Close("done");
             await sender;
         }
 
@@ -119,18 +108,10 @@ namespace PSSocket.Tests
         {
             const int MaxBytes = 4 * MiB;
             long burst = await AllocatedWhileReceivingPatternAsync(MaxBytes, MaxBytes + MiB, MaxBytes, trickle: false);
-            var (accepted, peer) = LoopbackPair.Open();
-            using var trickled = new MemoryTests(_output, accepted, peer);
+            using var trickled = new MemoryTests(_output);
             long slow = await trickled.AllocatedWhileReceivingPatternAsync(MaxBytes, MaxBytes + MiB, 4096, trickle: true);
             Assert.InRange(slow, 0, (3 * burst) + (16L * MiB));
         }
 #endif
-
-        private MemoryTests(ITestOutputHelper output, Socket accepted, Socket peer)
-        {
-            _output = output;
-            _peer = peer;
-            _session = new TcpSession(accepted);
-        }
     }
 }

@@ -14,36 +14,21 @@ namespace PSSocket.Tests
     /// Receive-SocketData's modes as the engine runs them (ReceiveRequest), and Enter-SocketSession's
     /// typing and printing (InteractiveTerminal), on a real loopback pair.
     /// </summary>
-    public sealed class ReceiveRequestTests : IDisposable
+    public sealed class ReceiveRequestTests : LoopbackSessionTests
     {
-        private readonly Socket _peer;
-        private readonly TcpSession _session;
-
-        public ReceiveRequestTests()
-        {
-            var (accepted, peer) = LoopbackPair.Open();
-            _peer = peer;
-            _session = new TcpSession(accepted);
-        }
-
-        public void Dispose()
-        {
-            _session.Dispose();
-            _peer.Dispose();
-        }
 
         private static Deadline Soon => Deadline.AfterSeconds(10);
 
-        private void PeerSends(string text) => _peer.Send(Encoding.UTF8.GetBytes(text));
+        private void PeerSends(string text) => Peer.Send(Encoding.UTF8.GetBytes(text));
 
         private string PeerReads(int count)
         {
             var buffer = new byte[count];
             int n = 0;
-            _peer.ReceiveTimeout = 10_000;
+            Peer.ReceiveTimeout = 10_000;
             while (n < count)
             {
-                n += _peer.Receive(buffer, n, count - n, SocketFlags.None);
+                n += Peer.Receive(buffer, n, count - n, SocketFlags.None);
             }
 
             return Encoding.UTF8.GetString(buffer);
@@ -55,24 +40,24 @@ namespace PSSocket.Tests
             PeerSends("one\ntwo\r\nabcXYZ<end>rest 42;");
             var line = new ReceiveRequest { Mode = ReceiveMode.Line, Count = 2 };
             Assert.Equal(2, line.Pieces);
-            Assert.Equal("one", (await line.ReceiveAsync(_session, Soon, CancellationToken.None)).Text);
-            Assert.Equal("two", (await line.ReceiveAsync(_session, Soon, CancellationToken.None)).Text);
-            var count = await new ReceiveRequest { Mode = ReceiveMode.Count, Count = 3, AsBytes = true }.ReceiveAsync(_session, Soon, CancellationToken.None);
+            Assert.Equal("one", (await line.ReceiveAsync(Session, Soon, CancellationToken.None)).Text);
+            Assert.Equal("two", (await line.ReceiveAsync(Session, Soon, CancellationToken.None)).Text);
+            var count = await new ReceiveRequest { Mode = ReceiveMode.Count, Count = 3, AsBytes = true }.ReceiveAsync(Session, Soon, CancellationToken.None);
             Assert.Null(count.Text);
             Assert.Equal("abc", Encoding.UTF8.GetString(count.Bytes));
-            Assert.Equal("XYZ<end>", (await new ReceiveRequest { Mode = ReceiveMode.Until, Until = "<end>" }.ReceiveAsync(_session, Soon, CancellationToken.None)).Text);
-            var pattern = await new ReceiveRequest { Mode = ReceiveMode.Pattern, Pattern = @"rest (\d+)" }.ReceiveAsync(_session, Soon, CancellationToken.None);
+            Assert.Equal("XYZ<end>", (await new ReceiveRequest { Mode = ReceiveMode.Until, Until = "<end>" }.ReceiveAsync(Session, Soon, CancellationToken.None)).Text);
+            var pattern = await new ReceiveRequest { Mode = ReceiveMode.Pattern, Pattern = @"rest (\d+)" }.ReceiveAsync(Session, Soon, CancellationToken.None);
             Assert.Equal("42", pattern.Match!.Groups[1].Value);
-            Assert.Equal(1, _session.Available);
-            Assert.Equal(";", (await new ReceiveRequest().ReceiveAsync(_session, Soon, CancellationToken.None)).Text);
+            Assert.Equal(1, Session.Available);
+            Assert.Equal(";", (await new ReceiveRequest().ReceiveAsync(Session, Soon, CancellationToken.None)).Text);
         }
 
         [Fact]
         public async Task ALineWrittenToAFileGetsTheSessionsLineEndBack()
         {
-            _session.NewLine = "\r\n";
+            Session.NewLine = "\r\n";
             PeerSends("a line\r\n");
-            var piece = await new ReceiveRequest { Mode = ReceiveMode.Line }.ReceiveAsync(_session, Soon, CancellationToken.None);
+            var piece = await new ReceiveRequest { Mode = ReceiveMode.Line }.ReceiveAsync(Session, Soon, CancellationToken.None);
             using var file = new MemoryStream();
             piece.WriteTo(file);
             Assert.Equal("a line\r\n", Encoding.UTF8.GetString(file.ToArray()));
@@ -82,8 +67,8 @@ namespace PSSocket.Tests
         public async Task TextIsStrippedOfEscapesWhenAskedAndToEndWaitsForTheClose()
         {
             PeerSends("\u001b[1mbold\u001b[0m");
-            _peer.Shutdown(SocketShutdown.Send);
-            var piece = await new ReceiveRequest { Mode = ReceiveMode.ToEnd, StripAnsi = true }.ReceiveAsync(_session, Soon, CancellationToken.None);
+            Peer.Shutdown(SocketShutdown.Send);
+            var piece = await new ReceiveRequest { Mode = ReceiveMode.ToEnd, StripAnsi = true }.ReceiveAsync(Session, Soon, CancellationToken.None);
             Assert.Equal("bold", piece.Text);
             Assert.Equal(12, piece.Bytes.Length);
         }
@@ -95,7 +80,7 @@ namespace PSSocket.Tests
         [Fact]
         public async Task TheTerminalEditsALineAndSendsItWithTheSessionLineEnd()
         {
-            var terminal = new InteractiveTerminal(_session, hex: false);
+            var terminal = new InteractiveTerminal(Session, hex: false);
             Assert.Equal("a", terminal.Type('a', echo: true, out var send));
             Assert.Null(send);
             terminal.Type('x', echo: true, out _);
@@ -114,14 +99,14 @@ namespace PSSocket.Tests
         [Fact]
         public async Task TheTerminalPrintsWhatArrivesAsTextOrAHexDumpAndSaysWhenThePeerLeft()
         {
-            var text = new InteractiveTerminal(_session, hex: false);
+            var text = new InteractiveTerminal(Session, hex: false);
             Assert.Equal("", await text.ReceiveAsync(CancellationToken.None));
             PeerSends("hi");
             Assert.Equal("hi", await WaitForOutput(text));
-            var hex = new InteractiveTerminal(_session, hex: true);
+            var hex = new InteractiveTerminal(Session, hex: true);
             PeerSends("AB\n");
             Assert.Equal("00000000  41 42 0a                                          |AB.|\n", await WaitForOutput(hex));
-            _peer.Shutdown(SocketShutdown.Send);
+            Peer.Shutdown(SocketShutdown.Send);
             string? end = "";
             for (int i = 0; i < 200 && end is not null; i++)
             {

@@ -16,24 +16,9 @@ namespace PSSocket.Tests
     /// The engine alone under faults: fragmented delivery, cancellation and resets, on both the
     /// asynchronous read path and the caller-thread (Poll) path the cmdlets use.
     /// </summary>
-    public sealed class ReliabilityTests : IDisposable
+    public sealed class ReliabilityTests : LoopbackSessionTests
     {
         private static readonly Encoding s_utf8 = TextEncoding.Utf8NoBom;
-        private readonly TcpSession _session;
-        private readonly Socket _peer;
-
-        public ReliabilityTests()
-        {
-            var (accepted, peer) = LoopbackPair.Open();
-            _peer = peer;
-            _session = new TcpSession(accepted);
-        }
-
-        public void Dispose()
-        {
-            _session.Close("test over");
-            _peer.Dispose();
-        }
 
         private static Deadline Soon => Deadline.After(TimeSpan.FromSeconds(20));
 
@@ -44,7 +29,7 @@ namespace PSSocket.Tests
             for (int i = 0; i < data.Length;)
             {
                 int n = Math.Min(rng.Next(1, 8), data.Length - i);
-                i += _peer.Send(data, i, n, SocketFlags.None);
+                i += Peer.Send(data, i, n, SocketFlags.None);
                 if (rng.Next(50) == 0)
                 {
                     await Task.Delay(1);
@@ -67,21 +52,21 @@ namespace PSSocket.Tests
             {
                 for (int i = 0; i < 500; i++)
                 {
-                    got.Append(s_utf8.GetString(await _session.ReceiveLineAsync(s_utf8, 1 << 20, Soon, CancellationToken.None))).Append('\n');
+                    got.Append(s_utf8.GetString(await Session.ReceiveLineAsync(s_utf8, 1 << 20, Soon, CancellationToken.None))).Append('\n');
                 }
 
                 var regex = new Regex("日本語 🎉 é{10} end\n", RegexOptions.CultureInvariant);
                 for (int i = 0; i < 50; i++)
                 {
-                    var (t, m) = await _session.ReceivePatternAsync(regex, s_utf8, 1 << 20, Soon, CancellationToken.None);
+                    var (t, m) = await Session.ReceivePatternAsync(regex, s_utf8, 1 << 20, Soon, CancellationToken.None);
                     Assert.True(m.Success);
                     got.Append(t);
                 }
             }
 
             await sending;
-            _peer.Shutdown(SocketShutdown.Send);
-            got.Append(s_utf8.GetString(await _session.ReceiveToEndAsync(1 << 20, Soon, CancellationToken.None)));
+            Peer.Shutdown(SocketShutdown.Send);
+            got.Append(s_utf8.GetString(await Session.ReceiveToEndAsync(1 << 20, Soon, CancellationToken.None)));
             Assert.Equal(text, got.ToString());
         }
 
@@ -90,16 +75,16 @@ namespace PSSocket.Tests
         [InlineData(true)]
         public async Task CancelledReadsKeepEveryByte(bool onCallerThread)
         {
-            _peer.Send(s_utf8.GetBytes("partial"));
+            Peer.Send(s_utf8.GetBytes("partial"));
             await Task.Delay(50);
             var delimiter = s_utf8.GetBytes("never");
             foreach (var mode in new Func<CancellationToken, Task>[]
             {
-                t => _session.ReceiveUntilAsync(delimiter, 1 << 20, Soon, t),
-                t => _session.ReceiveLineAsync(s_utf8, 1 << 20, Soon, t),
-                t => _session.ReceiveCountAsync(100, Soon, t),
-                t => _session.ReceiveToEndAsync(1 << 20, Soon, t),
-                t => _session.ReceivePatternAsync(new Regex("nev(er)"), s_utf8, 1 << 20, Soon, t),
+                t => Session.ReceiveUntilAsync(delimiter, 1 << 20, Soon, t),
+                t => Session.ReceiveLineAsync(s_utf8, 1 << 20, Soon, t),
+                t => Session.ReceiveCountAsync(100, Soon, t),
+                t => Session.ReceiveToEndAsync(1 << 20, Soon, t),
+                t => Session.ReceivePatternAsync(new Regex("nev(er)"), s_utf8, 1 << 20, Soon, t),
             })
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(150));
@@ -110,24 +95,24 @@ namespace PSSocket.Tests
                 }
 
                 Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(3));
-                Assert.Equal(SessionState.Open, _session.State);
+                Assert.Equal(SessionState.Open, Session.State);
             }
 
-            _peer.Send(s_utf8.GetBytes("rest\n"));
-            Assert.Equal("partialrest", s_utf8.GetString(await _session.ReceiveLineAsync(s_utf8, 1 << 20, Soon, CancellationToken.None)));
+            Peer.Send(s_utf8.GetBytes("rest\n"));
+            Assert.Equal("partialrest", s_utf8.GetString(await Session.ReceiveLineAsync(s_utf8, 1 << 20, Soon, CancellationToken.None)));
         }
 
         [Fact]
         public async Task AResetAfterDataHandsOverTheDataThenFaults()
         {
-            _peer.Send(s_utf8.GetBytes("last words\n"));
+            Peer.Send(s_utf8.GetBytes("last words\n"));
             await Task.Delay(50);
-            _peer.LingerState = new LingerOption(true, 0);
-            _peer.Close();
-            Assert.Equal("last words", s_utf8.GetString(await _session.ReceiveLineAsync(s_utf8, 1 << 20, Soon, CancellationToken.None)));
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveLineAsync(s_utf8, 1 << 20, Soon, CancellationToken.None));
+            Peer.LingerState = new LingerOption(true, 0);
+            Peer.Close();
+            Assert.Equal("last words", s_utf8.GetString(await Session.ReceiveLineAsync(s_utf8, 1 << 20, Soon, CancellationToken.None)));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveLineAsync(s_utf8, 1 << 20, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.ConnectionReset, ex.Kind);
-            Assert.Equal(SessionState.Faulted, _session.State);
+            Assert.Equal(SessionState.Faulted, Session.State);
         }
 
         [Fact]
@@ -135,14 +120,14 @@ namespace PSSocket.Tests
         {
             // 8 MiB arrive in one burst: matching once per 64 KiB chunk took seconds (quadratic).
             var block = Enumerable.Repeat((byte)'a', 8 << 20).ToArray();
-            var sending = Task.Run(() => _peer.Send(block));
+            var sending = Task.Run(() => Peer.Send(block));
             var started = DateTime.UtcNow;
             var ex = await Assert.ThrowsAsync<PSSocketException>(() =>
-                _session.ReceivePatternAsync(new Regex("nev(er)"), s_utf8, 4 << 20, Soon, CancellationToken.None));
+                Session.ReceivePatternAsync(new Regex("nev(er)"), s_utf8, 4 << 20, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.ReceiveLimitExceeded, ex.Kind);
-            Assert.True(_session.Available >= 4 << 20);
+            Assert.True(Session.Available >= 4 << 20);
             Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
-            _session.Close("done");
+            Session.Close("done");
             await Task.WhenAny(sending, Task.Delay(2000));
         }
     }

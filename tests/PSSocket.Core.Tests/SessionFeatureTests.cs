@@ -11,48 +11,33 @@ using Xunit;
 
 namespace PSSocket.Tests
 {
-    public sealed class SessionFeatureTests : IDisposable
+    public sealed class SessionFeatureTests : LoopbackSessionTests
     {
-        private readonly TcpSession _client;
-        private readonly Socket _server;
 
-        public SessionFeatureTests()
-        {
-            var (accepted, connected) = LoopbackPair.Open();
-            _server = accepted;
-            _client = new TcpSession(connected);
-        }
+        private void PeerSends(string text) => Peer.Send(Encoding.ASCII.GetBytes(text));
 
-        public void Dispose()
-        {
-            _client.Dispose();
-            _server.Dispose();
-        }
-
-        private void Peer(string text) => _server.Send(Encoding.ASCII.GetBytes(text));
-
-        private string Line() => Encoding.ASCII.GetString(_client.ReceiveLineAsync(Encoding.ASCII, 1 << 20, Deadline.AfterSeconds(5), CancellationToken.None).GetAwaiter().GetResult());
+        private string Line() => Encoding.ASCII.GetString(Session.ReceiveLineAsync(Encoding.ASCII, 1 << 20, Deadline.AfterSeconds(5), CancellationToken.None).GetAwaiter().GetResult());
 
         [Fact]
         public void AnyNewLineEndsLinesAtCrLfLfAndBareCr()
         {
-            _client.NewLine = "any";
-            Assert.Equal("Any", _client.NewLine);
-            Assert.Equal("\r\n", _client.LineTerminator);
-            Peer("one\r\ntwo\nthree\rfour\r");
+            Session.NewLine = "any";
+            Assert.Equal("Any", Session.NewLine);
+            Assert.Equal("\r\n", Session.LineTerminator);
+            PeerSends("one\r\ntwo\nthree\rfour\r");
             Assert.Equal("one", Line());
             Assert.Equal("two", Line());
             Assert.Equal("three", Line());
             Assert.Equal("four", Line());
-            Peer("\nfive\n");
+            PeerSends("\nfive\n");
             Assert.Equal("five", Line());
         }
 
         [Fact]
         public void CarriageReturnNewLineDoesNotLeaveLineFeedsBehind()
         {
-            _client.NewLine = "\r";
-            Peer("a\r\nb\r");
+            Session.NewLine = "\r";
+            PeerSends("a\r\nb\r");
             Assert.Equal("a", Line());
             Assert.Equal("b", Line());
         }
@@ -60,11 +45,11 @@ namespace PSSocket.Tests
         [Fact]
         public async Task PatternMatchesTheCleanTextAndConsumesTheRawBytes()
         {
-            Peer("\u001b[1mSwitch\u001b[0m# \u001b[Krest");
-            var (text, match) = await _client.ReceivePatternAsync(new Regex("#"), Encoding.ASCII, true, 1 << 20, Deadline.AfterSeconds(5), CancellationToken.None);
+            PeerSends("\u001b[1mSwitch\u001b[0m# \u001b[Krest");
+            var (text, match) = await Session.ReceivePatternAsync(new Regex("#"), Encoding.ASCII, true, 1 << 20, Deadline.AfterSeconds(5), CancellationToken.None);
             Assert.Equal("Switch#", text);
             Assert.True(match.Success);
-            var rest = await _client.ReceiveCountAsync(_client.Available, Deadline.AfterSeconds(5), CancellationToken.None);
+            var rest = await Session.ReceiveCountAsync(Session.Available, Deadline.AfterSeconds(5), CancellationToken.None);
             Assert.Equal(" \u001b[Krest", Encoding.ASCII.GetString(rest));
         }
 
@@ -74,14 +59,14 @@ namespace PSSocket.Tests
             string path = Path.Combine(Path.GetTempPath(), $"pssocket-{Guid.NewGuid():N}.log");
             try
             {
-                _client.StartTranscript(path, append: false);
+                Session.StartTranscript(path, append: false);
                 var hello = Encoding.ASCII.GetBytes("hello\n");
-                await _client.SendAsync(hello, 0, hello.Length, Deadline.AfterSeconds(5), CancellationToken.None);
+                await Session.SendAsync(hello, 0, hello.Length, Deadline.AfterSeconds(5), CancellationToken.None);
                 var secret = Encoding.ASCII.GetBytes("hunter2\n");
-                await _client.SendAsync(secret, 0, secret.Length, true, Deadline.AfterSeconds(5), CancellationToken.None);
-                Peer("welcome\r\n");
+                await Session.SendAsync(secret, 0, secret.Length, true, Deadline.AfterSeconds(5), CancellationToken.None);
+                PeerSends("welcome\r\n");
                 Assert.Equal("welcome", Line());
-                Assert.Equal(path, _client.StopTranscript());
+                Assert.Equal(path, Session.StopTranscript());
                 var text = File.ReadAllText(path);
                 Assert.Matches(@"\d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d >> hello\n", text);
                 Assert.Contains(">> ********", text);

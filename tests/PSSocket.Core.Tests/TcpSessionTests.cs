@@ -14,11 +14,9 @@ using Xunit;
 namespace PSSocket.Tests
 {
     /// <summary>TcpSession receive modes over a real loopback connection; the peer is a plain socket.</summary>
-    public class TcpSessionTests : IDisposable
+    public class TcpSessionTests : LoopbackSessionTests
     {
         private static readonly Encoding s_utf8 = TextEncoding.Utf8NoBom;
-        private readonly TcpSession _session;
-        private readonly Socket _peer;
 
         public TcpSessionTests()
             : this(readsCompleteLater: false)
@@ -26,19 +24,10 @@ namespace PSSocket.Tests
         }
 
         protected TcpSessionTests(bool readsCompleteLater)
-        {
-            var (accepted, peer) = LoopbackPair.Open();
-            _peer = peer;
-            _session = readsCompleteLater
+            : base(accepted => readsCompleteLater
                 ? new TcpSession(accepted, new LaterStream(new NetworkStream(accepted, ownsSocket: true)))
-                : new TcpSession(accepted);
-        }
-
-        public void Dispose()
+                : new TcpSession(accepted))
         {
-            _session.Close("test over");
-            _peer.Dispose();
-            GC.SuppressFinalize(this);
         }
 
         private static Deadline Soon => Deadline.After(TimeSpan.FromSeconds(10));
@@ -52,7 +41,7 @@ namespace PSSocket.Tests
             int sent = 0;
             while (sent < bytes.Length)
             {
-                sent += _peer.Send(bytes, sent, bytes.Length - sent, SocketFlags.None);
+                sent += Peer.Send(bytes, sent, bytes.Length - sent, SocketFlags.None);
             }
         }
 
@@ -63,7 +52,7 @@ namespace PSSocket.Tests
             // Waits (bounded) until the kernel holds what the peer sent, so a test sees it arrive in one piece.
             // Generous: on a loaded machine the peer's bytes can take long to arrive.
             var deadline = Deadline.After(TimeSpan.FromSeconds(10));
-            while (_session.Socket.Available < n && !deadline.Expired)
+            while (Session.Socket.Available < n && !deadline.Expired)
             {
                 await Task.Delay(10);
             }
@@ -77,7 +66,7 @@ namespace PSSocket.Tests
             int last = -1, steady = 0;
             while (!deadline.Expired && steady < 3)
             {
-                int now = _session.Socket.Available;
+                int now = Session.Socket.Available;
                 steady = now > 0 && now == last ? steady + 1 : 0;
                 last = now;
                 await Task.Delay(20);
@@ -90,17 +79,17 @@ namespace PSSocket.Tests
         public async Task CountLeavesTheSurplusForTheNextCall()
         {
             PeerSend("abcdef");
-            Assert.Equal("ab", Text(await _session.ReceiveCountAsync(2, Soon, CancellationToken.None)));
-            Assert.Equal(4, _session.Available);
-            Assert.Equal("cdef", Text(await _session.ReceiveCountAsync(4, Soon, CancellationToken.None)));
-            Assert.Equal(0, _session.Available);
-            Assert.Equal(6, _session.BytesReceived);
+            Assert.Equal("ab", Text(await Session.ReceiveCountAsync(2, Soon, CancellationToken.None)));
+            Assert.Equal(4, Session.Available);
+            Assert.Equal("cdef", Text(await Session.ReceiveCountAsync(4, Soon, CancellationToken.None)));
+            Assert.Equal(0, Session.Available);
+            Assert.Equal(6, Session.BytesReceived);
         }
 
         [Fact]
         public async Task UntilFindsADelimiterSplitAcrossReadsAndKeepsWhatFollows()
         {
-            var receive = _session.ReceiveUntilAsync(s_utf8.GetBytes("\r\n"), 1000, Soon, CancellationToken.None);
+            var receive = Session.ReceiveUntilAsync(s_utf8.GetBytes("\r\n"), 1000, Soon, CancellationToken.None);
             PeerSend("hel");
             await Task.Delay(50);
             PeerSend("lo\r");
@@ -108,26 +97,26 @@ namespace PSSocket.Tests
             Assert.False(receive.IsCompleted);
             PeerSend("\nrest");
             Assert.Equal("hello\r\n", Text(await receive));
-            Assert.Equal("rest", Text(await _session.ReceiveCountAsync(4, Soon, CancellationToken.None)));
+            Assert.Equal("rest", Text(await Session.ReceiveCountAsync(4, Soon, CancellationToken.None)));
         }
 
         [Fact]
         public async Task ThreeLinesInOneWriteAreThreeLines()
         {
             PeerSend("one\r\ntwo\nthree\n");
-            Assert.Equal("one", Text(await _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
-            Assert.Equal("two", Text(await _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
-            Assert.Equal("three", Text(await _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
-            Assert.Equal(0, _session.Available);
+            Assert.Equal("one", Text(await Session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("two", Text(await Session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("three", Text(await Session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal(0, Session.Available);
         }
 
         [Fact]
         public async Task ACustomNewLineEndsLines()
         {
-            _session.NewLine = "||";
+            Session.NewLine = "||";
             PeerSend("a|b||c||");
-            Assert.Equal("a|b", Text(await _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
-            Assert.Equal("c", Text(await _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("a|b", Text(await Session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("c", Text(await Session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None)));
         }
 
         [Fact]
@@ -135,8 +124,8 @@ namespace PSSocket.Tests
         {
             var utf16 = new UnicodeEncoding(false, false);
             PeerSend(utf16.GetBytes("héllo\r\nnext\n"));
-            Assert.Equal("héllo", utf16.GetString(await _session.ReceiveLineAsync(utf16, 1000, Soon, CancellationToken.None)));
-            Assert.Equal("next", utf16.GetString(await _session.ReceiveLineAsync(utf16, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("héllo", utf16.GetString(await Session.ReceiveLineAsync(utf16, 1000, Soon, CancellationToken.None)));
+            Assert.Equal("next", utf16.GetString(await Session.ReceiveLineAsync(utf16, 1000, Soon, CancellationToken.None)));
         }
 
         [Fact]
@@ -145,9 +134,9 @@ namespace PSSocket.Tests
             var euro = s_utf8.GetBytes("a€");
             PeerSend(euro.Take(3).ToArray());
             await WaitBuffered(3);
-            Assert.Equal("a", Text(await _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
-            Assert.Equal(2, _session.Available);
-            var next = _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None);
+            Assert.Equal("a", Text(await Session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
+            Assert.Equal(2, Session.Available);
+            var next = Session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None);
             await Task.Delay(100);
             Assert.False(next.IsCompleted);
             PeerSend(euro.Skip(3).ToArray());
@@ -159,14 +148,14 @@ namespace PSSocket.Tests
         {
             PeerSend(new byte[] { 0x61, 0xE2, 0x82 });
             await WaitBuffered(3);
-            var b = await _session.ReceiveAvailableAsync(1000, null, Soon, CancellationToken.None);
+            var b = await Session.ReceiveAvailableAsync(1000, null, Soon, CancellationToken.None);
             Assert.Equal(new byte[] { 0x61, 0xE2, 0x82 }, b);
         }
 
         [Fact]
         public async Task AvailableReturnsAsSoonAsSomethingArrives()
         {
-            var receive = _session.ReceiveAvailableAsync(1 << 20, s_utf8, Deadline.Infinite, CancellationToken.None);
+            var receive = Session.ReceiveAvailableAsync(1 << 20, s_utf8, Deadline.Infinite, CancellationToken.None);
             await Task.Delay(50);
             PeerSend("ping");
             var done = await Task.WhenAny(receive, Task.Delay(TimeSpan.FromSeconds(10)));
@@ -184,17 +173,17 @@ namespace PSSocket.Tests
             // The kernel holds what its receive buffer takes (128,000 bytes on Linux by default): all of it
             // comes back, and what arrives during the read too, but never more than the limit.
             int held = await WaitKernelHoldsSteady();
-            var got = await _session.ReceiveAvailableAsync(150_000, null, Soon, CancellationToken.None);
+            var got = await Session.ReceiveAvailableAsync(150_000, null, Soon, CancellationToken.None);
             Assert.InRange(got.Length, Math.Min(held, 150_000), 150_000);
 
             // The rest of the data now fits in the kernel; a limit below it is met exactly.
             int left = data.Length - got.Length;
             held = await WaitKernelHoldsSteady();
             Assert.True(held > 1000, $"the kernel held only {held} of the {left} bytes left");
-            var limited = await _session.ReceiveAvailableAsync(1000, null, Soon, CancellationToken.None);
+            var limited = await Session.ReceiveAvailableAsync(1000, null, Soon, CancellationToken.None);
             Assert.Equal(1000, limited.Length);
 
-            var rest = await _session.ReceiveCountAsync(left - limited.Length, Soon, CancellationToken.None);
+            var rest = await Session.ReceiveCountAsync(left - limited.Length, Soon, CancellationToken.None);
             Assert.Equal(data, got.Concat(limited).Concat(rest).ToArray());
         }
 
@@ -203,24 +192,24 @@ namespace PSSocket.Tests
         {
             var euro = s_utf8.GetBytes("€");
             PeerSend(s_utf8.GetBytes("é id=42;").Concat(euro.Take(2)).ToArray());
-            var (text, match) = await _session.ReceivePatternAsync(new Regex(@"id=(\d+);"), s_utf8, 1000, Soon, CancellationToken.None);
+            var (text, match) = await Session.ReceivePatternAsync(new Regex(@"id=(\d+);"), s_utf8, 1000, Soon, CancellationToken.None);
             Assert.Equal("é id=42;", text);
             Assert.Equal("42", match.Groups[1].Value);
-            Assert.Equal(2, _session.Available);
+            Assert.Equal(2, Session.Available);
             PeerSend(euro.Skip(2).ToArray());
-            Assert.Equal("€", Text(await _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
+            Assert.Equal("€", Text(await Session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
         }
 
         [Fact]
         public async Task PatternWaitsForTheMatchAcrossReadsAndKeepsTheRest()
         {
-            var receive = _session.ReceivePatternAsync(new Regex("[Pp]assword: ?"), s_utf8, 1000, Soon, CancellationToken.None);
+            var receive = Session.ReceivePatternAsync(new Regex("[Pp]assword: ?"), s_utf8, 1000, Soon, CancellationToken.None);
             PeerSend("login ok\nPass");
             await Task.Delay(50);
             PeerSend("word: tail");
             var (text, _) = await receive;
             Assert.Equal("login ok\nPassword: ", text);
-            Assert.Equal("tail", Text(await _session.ReceiveCountAsync(4, Soon, CancellationToken.None)));
+            Assert.Equal("tail", Text(await Session.ReceiveCountAsync(4, Soon, CancellationToken.None)));
         }
 
         [Fact]
@@ -228,31 +217,31 @@ namespace PSSocket.Tests
         {
             PeerSend(new string('a', 40) + "!");
             var slow = new Regex("^(a+)+$", RegexOptions.None, TimeSpan.FromMilliseconds(50));
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceivePatternAsync(slow, s_utf8, 1000, Soon, CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceivePatternAsync(slow, s_utf8, 1000, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.InvalidArgument, ex.Kind);
-            Assert.Equal(41, (await _session.ReceiveCountAsync(41, Soon, CancellationToken.None)).Length);
+            Assert.Equal(41, (await Session.ReceiveCountAsync(41, Soon, CancellationToken.None)).Length);
         }
 
         [Fact]
         public async Task ATimeoutKeepsTheSessionOpenAndTheDataIntact()
         {
             PeerSend("abc");
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(5, Short, CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveCountAsync(5, Short, CancellationToken.None));
             Assert.Equal(SocketErrorKind.ReceiveTimeout, ex.Kind);
-            Assert.Equal(SessionState.Open, _session.State);
-            Assert.Equal(3, _session.Available);
-            ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(5, Short, CancellationToken.None));
+            Assert.Equal(SessionState.Open, Session.State);
+            Assert.Equal(3, Session.Available);
+            ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveCountAsync(5, Short, CancellationToken.None));
             Assert.Equal(SocketErrorKind.ReceiveTimeout, ex.Kind);
             PeerSend("de");
-            Assert.Equal("abcde", Text(await _session.ReceiveCountAsync(5, Soon, CancellationToken.None)));
+            Assert.Equal("abcde", Text(await Session.ReceiveCountAsync(5, Soon, CancellationToken.None)));
         }
 
         [Fact]
         public async Task BytesArrivingAfterATimeoutReachTheNextRead()
         {
-            await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, s_utf8, Short, CancellationToken.None));
+            await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveAvailableAsync(1000, s_utf8, Short, CancellationToken.None));
             PeerSend("late");
-            Assert.Equal("late", Text(await _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
+            Assert.Equal("late", Text(await Session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
         }
 
         [Fact]
@@ -260,9 +249,9 @@ namespace PSSocket.Tests
         {
             PeerSend("xy");
             using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _session.ReceiveUntilAsync(s_utf8.GetBytes("!"), 1000, Deadline.Infinite, cts.Token));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Session.ReceiveUntilAsync(s_utf8.GetBytes("!"), 1000, Deadline.Infinite, cts.Token));
             PeerSend("z!");
-            Assert.Equal("xyz!", Text(await _session.ReceiveUntilAsync(s_utf8.GetBytes("!"), 1000, Soon, CancellationToken.None)));
+            Assert.Equal("xyz!", Text(await Session.ReceiveUntilAsync(s_utf8.GetBytes("!"), 1000, Soon, CancellationToken.None)));
         }
 
         [Fact]
@@ -270,50 +259,50 @@ namespace PSSocket.Tests
         {
             var data = Enumerable.Repeat((byte)'x', 5000).ToArray();
             PeerSend(data);
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveUntilAsync(s_utf8.GetBytes("\n"), 1000, Soon, CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveUntilAsync(s_utf8.GetBytes("\n"), 1000, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.ReceiveLimitExceeded, ex.Kind);
-            Assert.Equal(SessionState.Open, _session.State);
-            Assert.Equal(data, await _session.ReceiveCountAsync(5000, Soon, CancellationToken.None));
+            Assert.Equal(SessionState.Open, Session.State);
+            Assert.Equal(data, await Session.ReceiveCountAsync(5000, Soon, CancellationToken.None));
         }
 
         [Fact]
         public async Task AfterThePeerClosesBufferedDataComesFirstThenRemoteClosed()
         {
             PeerSend("bye");
-            _peer.Shutdown(SocketShutdown.Send);
+            Peer.Shutdown(SocketShutdown.Send);
             await Task.Delay(50);
-            Assert.Equal("bye", Text(await _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
-            _session.RefreshState();
-            Assert.Equal(SessionState.RemoteClosed, _session.State);
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None));
+            Assert.Equal("bye", Text(await Session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
+            Session.RefreshState();
+            Assert.Equal(SessionState.RemoteClosed, Session.State);
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.RemoteClosed, ex.Kind);
         }
 
         [Fact]
         public async Task RefreshingStateShowsAPeerCloseNoReadHasSeenYet()
         {
-            Assert.Equal(SessionState.Open, _session.State);
-            _peer.Shutdown(SocketShutdown.Send);
+            Assert.Equal(SessionState.Open, Session.State);
+            Peer.Shutdown(SocketShutdown.Send);
             // The getter reports recorded facts only; refreshing them is the explicit step.
             await Task.Delay(50);
-            Assert.Equal(SessionState.Open, _session.State);
-            for (int i = 0; i < 100 && _session.State == SessionState.Open; i++)
+            Assert.Equal(SessionState.Open, Session.State);
+            for (int i = 0; i < 100 && Session.State == SessionState.Open; i++)
             {
-                _session.RefreshState();
+                Session.RefreshState();
                 await Task.Delay(10);
             }
 
-            Assert.Equal(SessionState.RemoteClosed, _session.State);
+            Assert.Equal(SessionState.RemoteClosed, Session.State);
         }
 
         [Fact]
         public async Task ACountThatThePeerCutsShortKeepsItsBytes()
         {
             PeerSend("12345");
-            _peer.Shutdown(SocketShutdown.Send);
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(10, Soon, CancellationToken.None));
+            Peer.Shutdown(SocketShutdown.Send);
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveCountAsync(10, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.RemoteClosed, ex.Kind);
-            Assert.Equal("12345", Text(await _session.ReceiveToEndAsync(1000, Soon, CancellationToken.None)));
+            Assert.Equal("12345", Text(await Session.ReceiveToEndAsync(1000, Soon, CancellationToken.None)));
         }
 
         [Fact]
@@ -321,9 +310,9 @@ namespace PSSocket.Tests
         {
             var data = new byte[300_000];
             new Random(2).NextBytes(data);
-            var receive = _session.ReceiveToEndAsync(1 << 20, Soon, CancellationToken.None);
+            var receive = Session.ReceiveToEndAsync(1 << 20, Soon, CancellationToken.None);
             PeerSend(data);
-            _peer.Shutdown(SocketShutdown.Send);
+            Peer.Shutdown(SocketShutdown.Send);
             Assert.Equal(data, await receive);
         }
 
@@ -331,40 +320,40 @@ namespace PSSocket.Tests
         public async Task AResetFaultsTheSessionButBufferedDataIsStillReadable()
         {
             PeerSend("abc");
-            Assert.Equal("a", Text(await _session.ReceiveCountAsync(1, Soon, CancellationToken.None)));
-            Assert.Equal(2, _session.Available);
-            _peer.LingerState = new LingerOption(true, 0);
-            _peer.Close();
+            Assert.Equal("a", Text(await Session.ReceiveCountAsync(1, Soon, CancellationToken.None)));
+            Assert.Equal(2, Session.Available);
+            Peer.LingerState = new LingerOption(true, 0);
+            Peer.Close();
             await Task.Delay(100);
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(5, Soon, CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveCountAsync(5, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.ConnectionReset, ex.Kind);
-            Assert.Equal(SessionState.Faulted, _session.State);
-            Assert.Equal("bc", Text(await _session.ReceiveCountAsync(2, Soon, CancellationToken.None)));
-            ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, null, Soon, CancellationToken.None));
+            Assert.Equal(SessionState.Faulted, Session.State);
+            Assert.Equal("bc", Text(await Session.ReceiveCountAsync(2, Soon, CancellationToken.None)));
+            ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveAvailableAsync(1000, null, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.ConnectionReset, ex.Kind);
-            Assert.NotNull(_session.CloseReason);
+            Assert.NotNull(Session.CloseReason);
         }
 
         [Fact]
         public async Task BufferedDataComesBeforeAResetThatAPendingReadFound()
         {
             PeerSend("abc");
-            await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(5, Short, CancellationToken.None));
-            _peer.LingerState = new LingerOption(true, 0);
-            _peer.Close();
+            await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveCountAsync(5, Short, CancellationToken.None));
+            Peer.LingerState = new LingerOption(true, 0);
+            Peer.Close();
             await Task.Delay(100);
-            Assert.Equal("abc", Text(await _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
-            Assert.Equal(SessionState.Faulted, _session.State);
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None));
+            Assert.Equal("abc", Text(await Session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None)));
+            Assert.Equal(SessionState.Faulted, Session.State);
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveAvailableAsync(1000, s_utf8, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.ConnectionReset, ex.Kind);
         }
 
         [Fact]
         public async Task ALocalCloseEndsAWaitingReceiveWithSessionClosed()
         {
-            var receive = _session.ReceiveToEndAsync(1000, Soon, CancellationToken.None);
+            var receive = Session.ReceiveToEndAsync(1000, Soon, CancellationToken.None);
             await Task.Delay(100);
-            _session.Close("closed by the test");
+            Session.Close("closed by the test");
             var ex = await Assert.ThrowsAsync<PSSocketException>(() => receive);
             Assert.Equal(SocketErrorKind.SessionClosed, ex.Kind);
         }
@@ -372,13 +361,13 @@ namespace PSSocket.Tests
         [Fact]
         public async Task AResetWhileWaitingIsConnectionReset()
         {
-            var receive = _session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None);
+            var receive = Session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None);
             await Task.Delay(100);
-            _peer.LingerState = new LingerOption(true, 0);
-            _peer.Close();
+            Peer.LingerState = new LingerOption(true, 0);
+            Peer.Close();
             var ex = await Assert.ThrowsAsync<PSSocketException>(() => receive);
             Assert.Equal(SocketErrorKind.ConnectionReset, ex.Kind);
-            Assert.Equal(SessionState.Faulted, _session.State);
+            Assert.Equal(SessionState.Faulted, Session.State);
         }
 
         [Fact]
@@ -386,21 +375,21 @@ namespace PSSocket.Tests
         {
             using var sink = new MemoryStream();
             PeerSend("abc");
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveToStreamAsync(sink, 10, TimeSpan.FromMilliseconds(300), CancellationToken.None));
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveToStreamAsync(sink, 10, TimeSpan.FromMilliseconds(300), CancellationToken.None));
             Assert.Equal(SocketErrorKind.ReceiveTimeout, ex.Kind);
             Assert.Equal("abc", Text(sink.ToArray()));
             PeerSend("defghijklm");
-            Assert.Equal(7, await _session.ReceiveToStreamAsync(sink, 7, TimeSpan.FromSeconds(10), CancellationToken.None));
+            Assert.Equal(7, await Session.ReceiveToStreamAsync(sink, 7, TimeSpan.FromSeconds(10), CancellationToken.None));
             Assert.Equal("abcdefghij", Text(sink.ToArray()));
-            Assert.Equal("klm", Text(await _session.ReceiveCountAsync(3, Soon, CancellationToken.None)));
+            Assert.Equal("klm", Text(await Session.ReceiveCountAsync(3, Soon, CancellationToken.None)));
         }
 
         [Fact]
         public async Task ConcurrentReceivesAreSerialized()
         {
             var data = Enumerable.Range(0, 4000).Select(i => (byte)(i % 251)).ToArray();
-            var a = Task.Run(() => _session.ReceiveCountAsync(2000, Soon, CancellationToken.None));
-            var b = Task.Run(() => _session.ReceiveCountAsync(2000, Soon, CancellationToken.None));
+            var a = Task.Run(() => Session.ReceiveCountAsync(2000, Soon, CancellationToken.None));
+            var b = Task.Run(() => Session.ReceiveCountAsync(2000, Soon, CancellationToken.None));
             for (int i = 0; i < data.Length; i += 100)
             {
                 PeerSend(data.Skip(i).Take(100).ToArray());
@@ -417,30 +406,30 @@ namespace PSSocket.Tests
             var payload = new byte[1_000_000];
             new Random(3).NextBytes(payload);
             var hello = s_utf8.GetBytes("hello");
-            await _session.SendAsync(hello, 0, hello.Length, Soon, CancellationToken.None);
-            var sendAll = _session.SendStreamAsync(new MemoryStream(payload), TimeSpan.FromSeconds(10), CancellationToken.None);
+            await Session.SendAsync(hello, 0, hello.Length, Soon, CancellationToken.None);
+            var sendAll = Session.SendStreamAsync(new MemoryStream(payload), TimeSpan.FromSeconds(10), CancellationToken.None);
             var got = new MemoryStream();
             var buf = new byte[65536];
-            _peer.ReceiveTimeout = 10000;
+            Peer.ReceiveTimeout = 10000;
             while (got.Length < payload.Length + hello.Length)
             {
-                int n = _peer.Receive(buf);
+                int n = Peer.Receive(buf);
                 Assert.NotEqual(0, n);
                 got.Write(buf, 0, n);
             }
 
             Assert.Equal(payload.Length, await sendAll);
             Assert.Equal(hello.Concat(payload).ToArray(), got.ToArray());
-            Assert.Equal(payload.Length + hello.Length, _session.BytesSent);
+            Assert.Equal(payload.Length + hello.Length, Session.BytesSent);
         }
 
         [Fact]
         public async Task AClosedSessionRefusesToReceive()
         {
-            _session.Close("done");
-            var ex = await Assert.ThrowsAsync<PSSocketException>(() => _session.ReceiveCountAsync(1, Soon, CancellationToken.None));
+            Session.Close("done");
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => Session.ReceiveCountAsync(1, Soon, CancellationToken.None));
             Assert.Equal(SocketErrorKind.SessionClosed, ex.Kind);
-            Assert.Equal(SessionState.Closed, _session.State);
+            Assert.Equal(SessionState.Closed, Session.State);
         }
 
         [Fact]
@@ -449,12 +438,12 @@ namespace PSSocket.Tests
             using (CallerWaits.Enter())
             {
                 PeerSend("one\ntw");
-                Assert.Equal("one", Text(Block(_session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None))));
-                var ex = Assert.Throws<PSSocketException>(() => Block(_session.ReceiveLineAsync(s_utf8, 1000, Short, CancellationToken.None)));
+                Assert.Equal("one", Text(Block(Session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None))));
+                var ex = Assert.Throws<PSSocketException>(() => Block(Session.ReceiveLineAsync(s_utf8, 1000, Short, CancellationToken.None)));
                 Assert.Equal(SocketErrorKind.ReceiveTimeout, ex.Kind);
-                Assert.Equal(SessionState.Open, _session.State);
+                Assert.Equal(SessionState.Open, Session.State);
                 PeerSend("o\n");
-                Assert.Equal("two", Text(Block(_session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None))));
+                Assert.Equal("two", Text(Block(Session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None))));
             }
         }
 
@@ -465,12 +454,12 @@ namespace PSSocket.Tests
             var watch = System.Diagnostics.Stopwatch.StartNew();
             using (CallerWaits.Enter())
             {
-                Assert.ThrowsAny<OperationCanceledException>(() => Block(_session.ReceiveLineAsync(s_utf8, 1000, Soon, cts.Token)));
+                Assert.ThrowsAny<OperationCanceledException>(() => Block(Session.ReceiveLineAsync(s_utf8, 1000, Soon, cts.Token)));
             }
 
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
             PeerSend("after\n");
-            Assert.Equal("after", Text(Block(_session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None))));
+            Assert.Equal("after", Text(Block(Session.ReceiveLineAsync(s_utf8, 1000, Soon, CancellationToken.None))));
         }
 
         /// <summary>Blocks like a cmdlet's pipeline thread does: the point of these tests.</summary>
