@@ -467,6 +467,18 @@ Describe 'Start-SocketServer against silent, slow and resetting clients' {
         finally { Stop-Peer $silent }
     }
 
+    It 'does not count a client as idle while its bytes wait for a slow script block to read them' {
+        # The script block takes 3 s to get to its first read; the client's line waits unread in the
+        # meantime. That client is busy, not idle: -IdleTimeout 1 must not close it.
+        $srv = Start-SocketServer -Port 0 { Start-Sleep -Seconds 3; $l = Receive-SocketData $_ -Line -Timeout 20; Send-SocketData $_ "late $l" -Line } -IdleTimeout 1
+        $c = Connect-TcpSocket 127.0.0.1 $srv.Port
+        Send-SocketData $c 'waiting' -Line
+        Receive-SocketData $c -Line -Timeout 30 | Should -Be 'late waiting'
+        Remove-SocketSession $c
+        Wait-Until { $srv.ClientsActive -eq 0 } -TimeoutSec 30 | Should -BeTrue
+        @(Receive-SocketServerOutput $srv | Where-Object { $_.CloseReason -match 'idle timeout' }).Count | Should -Be 0
+    }
+
     It 'closes a client that trickles a byte at a time once -ClientTimeout passes' {
         $srv = Start-SocketServer -Port 0 { while ($null -ne (Receive-SocketData $_ -Count 1 -Timeout 30 -ErrorAction Ignore)) { } } -ClientTimeout 2
         $c = Connect-TcpSocket 127.0.0.1 $srv.Port

@@ -302,7 +302,7 @@ namespace PSSocket
                     {
                         client.TimeOut($"Closed by the server: served for longer than the client timeout ({ClientTimeout.TotalSeconds:0.###} s)");
                     }
-                    else if (IdleTimeout > TimeSpan.Zero && now - client.Session.LastActivityAt > IdleTimeout)
+                    else if (IdleTimeout > TimeSpan.Zero && now - client.Session.LastActivityAt > IdleTimeout && !client.Session.HasUnreadInput)
                     {
                         client.TimeOut($"Closed by the server: no data either way for the idle timeout ({IdleTimeout.TotalSeconds:0.###} s)");
                     }

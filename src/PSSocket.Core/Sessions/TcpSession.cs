@@ -57,6 +57,30 @@ namespace PSSocket
         /// <inheritdoc />
         public override int Available => _transport.Buffer.Count;
 
+        /// <summary>
+        /// Whether the peer sent bytes nobody has read yet, buffered here or still in the kernel: a
+        /// server client with input waiting is not idle, its script block is only slow to read it.
+        /// </summary>
+        internal bool HasUnreadInput
+        {
+            get
+            {
+                if (Available > 0)
+                {
+                    return true;
+                }
+
+                try
+                {
+                    return Socket.Available > 0;
+                }
+                catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+                {
+                    return false;
+                }
+            }
+        }
+
         /// <summary>The size of the receive buffer's array (for tests of the memory bound).</summary>
         internal int BufferCapacity => _transport.Buffer.Capacity;
 
