@@ -588,9 +588,10 @@ Import-Module $ModulePath
                 Wait-TcpPort -Port $script:redisPort -TimeoutSec 15
             }
 
-            # A service whose greeting carries a terminal escape sequence and a NUL.
+            # A service whose greeting carries a terminal escape sequence and a NUL. It outlives a
+            # client that resets at once (a port sweep elsewhere on the machine), as a server would.
             $script:evilPort = Get-FreeTcpPort
-            $evil = "import socket`ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $($script:evilPort))); s.listen(16)`nwhile True:`n    c, _ = s.accept(); c.sendall(b'\x1b[2J\x1b]0;pwned\x07hi\x00there\r\n'); c.close()"
+            $evil = "import socket`ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $($script:evilPort))); s.listen(16)`nwhile True:`n    c, _ = s.accept()`n    try: c.sendall(b'\x1b[2J\x1b]0;pwned\x07hi\x00there\r\n')`n    except OSError: pass`n    c.close()"
             $script:peers.Add((Start-Peer python3 @('-c', $evil)))
             Wait-TcpPort -Port $script:evilPort -TimeoutSec 15
         }
