@@ -5,7 +5,9 @@
     The TRX counters alone hide a crashed test host: its TRX has outcome Failed and every counter 0.
     So a run also counts as failed when dotnet test exits non-zero, when the TRX outcome is not
     Completed, or when fewer tests reported a result than `dotnet test --list-tests` discovered.
-    Each such finding is one failure more in the counts and a line in Problems.
+    Each such finding is one failure more in the counts and a line in Problems; a non-zero exit
+    code and a Failed outcome that failed tests explain (every discovered test reported) are not
+    counted a second time.
     With -TrxPath, -ExitCode and -Discovered it only judges a run already made (the tests of this
     script use that for the cases a real run cannot produce on demand).
 .OUTPUTS
@@ -90,7 +92,8 @@ if ($PSCmdlet.ParameterSetName -eq 'Run') {
 
 $problems = [System.Collections.Generic.List[string]]::new()
 $passed = 0; $failed = 0; $skipped = 0; $reported = 0
-if ($ExitCode -ne 0) { $problems.Add("dotnet test exited with code $ExitCode") }
+$exitCodeProblem = if ($ExitCode -ne 0) { "dotnet test exited with code $ExitCode" }
+$outcomeProblem = $null
 if (Test-Path $TrxPath) {
     [xml] $trx = Get-Content -Raw $TrxPath
     $summary = $trx.TestRun.ResultSummary
@@ -100,9 +103,13 @@ if (Test-Path $TrxPath) {
     # A skipped test is in total but not in executed (VSTest leaves the notExecuted counter at 0).
     $skipped = [Math]::Max([int] $c.notExecuted, [int] $c.total - [int] $c.executed)
     $reported = [int] $c.total
-    if ($summary.outcome -ne 'Completed') { $problems.Add("the TRX outcome is '$($summary.outcome)', not Completed (a crashed or aborted test host)") }
+    if ($summary.outcome -ne 'Completed') { $outcomeProblem = "the TRX outcome is '$($summary.outcome)', not Completed (a crashed or aborted test host)" }
 }
 else { $problems.Add("no TRX was written ($TrxPath)") }
+# Failed tests explain a non-zero exit code and a Failed outcome when every discovered test
+# reported: count those tests, not the same failure three times. Anything else stays a finding.
+$explained = $failed -gt 0 -and $Discovered -ge 0 -and $reported -ge $Discovered
+if (-not $explained) { foreach ($p in $exitCodeProblem, $outcomeProblem) { if ($p) { $problems.Add($p) } } }
 if ($Discovered -lt 0) { $problems.Add('dotnet test --list-tests failed: the tests could not be discovered') }
 elseif ($reported -lt $Discovered) { $problems.Add("$reported of $Discovered discovered tests reported a result") }
 

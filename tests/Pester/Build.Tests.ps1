@@ -34,13 +34,13 @@ public class ScratchTests
     if ($LASTEXITCODE -ne 0) { throw "the scratch project did not build:`n$($build -join "`n")" }
 
     function New-Trx {
-        param([string] $Outcome, [int] $Total, [int] $Passed)
+        param([string] $Outcome, [int] $Total, [int] $Passed, [int] $Failed = 0)
         $path = Join-Path $Scratch "judge-$([guid]::NewGuid().ToString('n')).trx"
         Set-Content $path @"
 <?xml version="1.0" encoding="utf-8"?>
 <TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010">
   <ResultSummary outcome="$Outcome">
-    <Counters total="$Total" executed="$Total" passed="$Passed" failed="0" error="0" timeout="0" aborted="0" notExecuted="0" />
+    <Counters total="$Total" executed="$Total" passed="$Passed" failed="$Failed" error="0" timeout="0" aborted="0" notExecuted="0" />
   </ResultSummary>
 </TestRun>
 "@
@@ -124,6 +124,16 @@ Describe 'build.ps1 -Task Test, xunit part' {
         $r = & $Runner -TrxPath (New-Trx -Outcome Completed -Total 4 -Passed 4) -ExitCode 1 -Discovered 4
         $r.Failed | Should -Be 1
         $r.Problems | Should -Be 'dotnet test exited with code 1'
+    }
+
+    It 'counts a failed test once: the exit code and the Failed outcome it causes are not failures of their own' {
+        $r = & $Runner -TrxPath (New-Trx -Outcome Failed -Total 4 -Passed 3 -Failed 1) -ExitCode 1 -Discovered 4
+        $r.Failed | Should -Be 1
+        $r.Passed | Should -Be 3
+        $r.Problems | Should -BeNullOrEmpty
+        # the same failure with a result missing is not explained: the findings count again
+        $r = & $Runner -TrxPath (New-Trx -Outcome Failed -Total 3 -Passed 2 -Failed 1) -ExitCode 1 -Discovered 4
+        $r.Failed | Should -Be 4
     }
 
     It 'fails a run that wrote no TRX' {
