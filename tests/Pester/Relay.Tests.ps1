@@ -44,10 +44,6 @@ BeforeAll {
     New-Item -ItemType Directory -Path $script:Dir | Out-Null
 
     # A test CA and certificates it signs, made with openssl here and trusted nowhere else.
-    function Invoke-OpenSsl {
-        $out = & openssl @args 2>&1
-        if ($LASTEXITCODE -ne 0) { throw "openssl $($args -join ' ') failed: $out" }
-    }
     function New-RelayCertificate {
         param([string] $Name, [string] $AltNames)
         $key = Join-Path $script:Dir "$Name.key"; $pem = Join-Path $script:Dir "$Name.pem"; $ext = Join-Path $script:Dir "$Name.ext"

@@ -4,12 +4,6 @@ BeforeAll {
     $script:CertDir = Join-Path ([IO.Path]::GetTempPath()) "pssocket-tls-$PID-$([Guid]::NewGuid().ToString('n').Substring(0, 8))"
     New-Item -ItemType Directory -Path $script:CertDir | Out-Null
 
-    # A plain function (not advanced): its arguments are openssl's, like -out, not common parameters.
-    function Invoke-OpenSsl {
-        $out = & openssl @args 2>&1
-        if ($LASTEXITCODE -ne 0) { throw "openssl $($args -join ' ') failed: $out" }
-    }
-
     # A test CA, certificates it signs and a self-signed one: all made here, trusted nowhere else.
     function New-TestCertificate {
         param([string] $Name, [string] $Subject, [string] $Extensions, [int] $Days = 2, [switch] $SelfSigned)

@@ -60,6 +60,13 @@ function Get-PeerSkipReason {
     $reason
 }
 
+# Runs openssl and throws with its output when it fails (test CAs, certificates, CRLs). A plain
+# function (not advanced): its arguments are openssl's, like -out, not common parameters.
+function Invoke-OpenSsl {
+    $out = & openssl @args 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "openssl $($args -join ' ') failed: $out" }
+}
+
 # A port nothing listens on right now: bind port 0 and let the OS choose.
 function Get-FreeTcpPort {
     $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
