@@ -32,23 +32,23 @@ Describe 'Secure defaults' {
 
     It 'validates a TLS server certificate by default and connects only with -SkipCertificateCheck' {
         $l = New-TcpListener -Port 0 -Certificate $pfx -CertificatePassword $securePassword
-        $job = Start-ThreadJob { param($id, $m) Import-Module $m; Wait-TcpConnection $id -Timeout 10 -ErrorAction SilentlyContinue; Wait-TcpConnection $id -Timeout 10 } -ArgumentList $l.Id, (Join-Path $env:PSSOCKET_MODULE "PSSocket.psd1")
+        $job = Start-ThreadJob { param($id, $m) Import-Module $m; Wait-TcpConnection $id -Timeout 30 -ErrorAction SilentlyContinue; Wait-TcpConnection $id -Timeout 30 } -ArgumentList $l.Id, (Join-Path $env:PSSOCKET_MODULE "PSSocket.psd1")
         $err = $null
-        try { Connect-TcpSocket localhost $l.Port -UseTls -Timeout 5 } catch { $err = $_ }
+        try { Connect-TcpSocket localhost $l.Port -UseTls -Timeout 30 } catch { $err = $_ }
         $err.FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed*'
         @(Get-SocketSession -Kind Tcp | Where-Object { $_.RemoteEndPoint.Port -eq $l.Port }).Count | Should -Be 0
-        $c = Connect-TcpSocket localhost $l.Port -UseTls -SkipCertificateCheck -Timeout 5
+        $c = Connect-TcpSocket localhost $l.Port -UseTls -SkipCertificateCheck -Timeout 30
         $c.IsTls | Should -BeTrue
-        $null = $job | Wait-Job -Timeout 15
+        $null = $job | Wait-Job -Timeout 60
         $job | Remove-Job -Force
     }
 
     It 'writes no payload, password or key to Verbose output' {
         $l = New-TcpListener -Port 0 -Certificate $pfx -CertificatePassword $securePassword -Verbose 4>&1 | Where-Object { $_ -isnot [Management.Automation.VerboseRecord] }
         $verbose = [Collections.Generic.List[string]]::new()
-        $job = Start-ThreadJob { param($id, $m) Import-Module $m; Wait-TcpConnection $id -Timeout 10 } -ArgumentList $l.Id, (Join-Path $env:PSSOCKET_MODULE "PSSocket.psd1")
-        $c = Connect-TcpSocket localhost $l.Port -UseTls -SkipCertificateCheck -Timeout 5 -Verbose 4>&1 | ForEach-Object { if ($_ -is [Management.Automation.VerboseRecord]) { $verbose.Add($_.Message) } else { $_ } }
-        $a = $job | Wait-Job -Timeout 15 | Receive-Job
+        $job = Start-ThreadJob { param($id, $m) Import-Module $m; Wait-TcpConnection $id -Timeout 30 } -ArgumentList $l.Id, (Join-Path $env:PSSOCKET_MODULE "PSSocket.psd1")
+        $c = Connect-TcpSocket localhost $l.Port -UseTls -SkipCertificateCheck -Timeout 30 -Verbose 4>&1 | ForEach-Object { if ($_ -is [Management.Automation.VerboseRecord]) { $verbose.Add($_.Message) } else { $_ } }
+        $a = $job | Wait-Job -Timeout 60 | Receive-Job
         $job | Remove-Job -Force
         $secret = 'TOP-SECRET-PAYLOAD-91f3'
         Send-SocketData $c "$secret" -Line -Verbose 4>&1 | ForEach-Object { $verbose.Add("$_") }

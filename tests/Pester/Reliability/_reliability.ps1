@@ -9,9 +9,10 @@ function Start-FaultPeer {
     $null = New-Item -ItemType Directory $dir
     $portFile = Join-Path $dir 'port'
     $p = Start-Peer python3 (@($script:PeerPy, $Mode, $portFile) + $PeerArgs)
-    $deadline = [DateTime]::UtcNow.AddSeconds(10)
-    while (-not (Test-Path $portFile) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
-    if (-not (Test-Path $portFile)) { Stop-Peer $p; throw "peer $Mode did not start" }
+    # generous: python3 can take many seconds to start on a loaded machine; a peer that died ends the wait
+    $deadline = [DateTime]::UtcNow.AddSeconds(60)
+    while (-not (Test-Path $portFile) -and -not $p.HasExited -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+    if (-not (Test-Path $portFile)) { Stop-Peer $p; throw "peer $Mode did not start (exited: $($p.HasExited))" }
     [pscustomobject]@{ Process = $p; Port = [int] (Get-Content -Raw $portFile); Dir = $dir }
 }
 
