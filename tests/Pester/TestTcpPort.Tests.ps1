@@ -535,7 +535,19 @@ Import-Module $ModulePath
             $nmapOpen = @([regex]::Matches($line, '(\d+)/open/') | ForEach-Object { [int] $_.Groups[1].Value } | Sort-Object)
             $nmapFiltered = @([regex]::Matches($line, '(\d+)/filtered/') | ForEach-Object { [int] $_.Groups[1].Value } | Sort-Object)
             # nmap folds a long run of same-state ports into "Ignored State"; count those in.
-            if ($line -match 'Ignored State: filtered \((\d+)\)') { $nmapFiltered.Count + [int] $Matches[1] | Should -Be 200 }
+            $ignored = if ($line -match 'Ignored State: filtered \((\d+)\)') { [int] $Matches[1] } else { $null }
+            # nmap, too, can lose every try for a port on this link (seen once in about ten runs):
+            # a few ports it calls filtered and we call open are asked about once more.
+            $missed = @($open | Where-Object { $_ -notin $nmapOpen })
+            $recovered = @()
+            if ($missed.Count -gt 0 -and $missed.Count -le 5) {
+                $again = & ip netns exec $script:lossyNs nmap -sT -n -Pn -T4 -p ($missed -join ',') 127.0.0.1 -oG -
+                $againLine = "$($again | Where-Object { $_ -match '\bPorts:' })"
+                $recovered = @([regex]::Matches($againLine, '(\d+)/open/') | ForEach-Object { [int] $_.Groups[1].Value })
+                $nmapOpen = @(($nmapOpen + $recovered) | Sort-Object -Unique)
+                $nmapFiltered = @($nmapFiltered | Where-Object { $_ -notin $recovered })
+            }
+            if ($null -ne $ignored) { $nmapFiltered.Count + $ignored - $recovered.Count | Should -Be 200 }
             else { $nmapFiltered | Should -Be $filtered }
             $nmapOpen | Should -Be $open
         }
