@@ -30,16 +30,6 @@ BeforeAll {
         $chunks
     }
 
-    function Wait-Until {
-        param([scriptblock] $Condition, [double] $TimeoutSec = 15)
-        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
-        while ([DateTime]::UtcNow -lt $deadline) {
-            if (& $Condition) { return $true }
-            Start-Sleep -Milliseconds 50
-        }
-        [bool] (& $Condition)
-    }
-
     $script:Dir = Join-Path ([IO.Path]::GetTempPath()) "pssocket-relay-$PID-$([Guid]::NewGuid().ToString('n').Substring(0, 8))"
     New-Item -ItemType Directory -Path $script:Dir | Out-Null
 

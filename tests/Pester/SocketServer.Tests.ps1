@@ -10,17 +10,6 @@ BeforeAll {
         @(Get-ChildItem /proc/self/fd -ErrorAction Ignore | Where-Object { $_.LinkTarget -like 'socket:*' }).Count
     }
 
-    # Waits (bounded) until the condition holds; returns whether it did.
-    function Wait-Until {
-        param([scriptblock] $Condition, [double] $TimeoutSec = 15)
-        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
-        while ([DateTime]::UtcNow -lt $deadline) {
-            if (& $Condition) { return $true }
-            Start-Sleep -Milliseconds 50
-        }
-        [bool] (& $Condition)
-    }
-
     # Loopback is shared with other test runs (port sweeps may connect to any port), so the
     # tests pick their own clients' records by port instead of counting every record.
     function Get-RecordOf {

@@ -223,6 +223,17 @@ function New-ModulePowerShell {
 }
 
 # Waits (bounded) until something accepts TCP connections on the port.
+# Waits (bounded) until the condition holds; returns whether it did.
+function Wait-Until {
+    param([scriptblock] $Condition, [double] $TimeoutSec = 15)
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        if (& $Condition) { return $true }
+        Start-Sleep -Milliseconds 50
+    }
+    [bool] (& $Condition)
+}
+
 function Wait-TcpPort {
     param([int] $Port, [string] $Address = '127.0.0.1', [double] $TimeoutSec = 10)
     $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
