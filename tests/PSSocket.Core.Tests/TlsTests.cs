@@ -245,6 +245,37 @@ namespace PSSocket.Tests
             Assert.Equal("after", Encoding.ASCII.GetString(rest));
         }
 
+        [Theory]
+        [InlineData(false, false)]
+        [InlineData(true, false)]
+        [InlineData(false, true)]
+        public async Task TellsAProbeThatSentNothingFromAFailedHandshake(bool reset, bool sendsPlaintext)
+        {
+            using var cert = Current();
+            using var listenSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listenSocket.Listen(1);
+            var clientSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await clientSocket.ConnectAsync(listenSocket.LocalEndPoint!);
+            using var server = new TcpSession(await listenSocket.AcceptAsync());
+            var serverTls = server.StartTlsAsServerAsync(new TlsServerOptions(cert), Deadline.After(TimeSpan.FromSeconds(30)), CancellationToken.None);
+            if (sendsPlaintext)
+            {
+                clientSocket.Send(Encoding.ASCII.GetBytes("GET / HTTP/1.0\r\n\r\n"));
+            }
+
+            if (reset)
+            {
+                clientSocket.LingerState = new LingerOption(true, 0);
+            }
+
+            clientSocket.Dispose();
+            var ex = await Assert.ThrowsAsync<PSSocketException>(() => serverTls);
+            // Gone before a byte: a probe (ConnectionReset); anything it said makes it a failed handshake.
+            Assert.Equal(sendsPlaintext ? SocketErrorKind.AuthenticationFailed : SocketErrorKind.ConnectionReset, ex.Kind);
+            Assert.Equal(SessionState.Closed, server.State);
+        }
+
         [Fact]
         public async Task ClosesTheSessionAndNamesTheReasonWhenValidationFails()
         {

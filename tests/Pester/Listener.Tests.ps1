@@ -188,6 +188,33 @@ Describe 'New-TcpListener -Certificate: handshakes run concurrently' {
         }
     }
 
+    It 'drops port probes that close or reset before a byte, so a -Count 1 wait returns the real client with no error' {
+        $listener = New-TcpListener -Port 0 -Certificate "$script:TlsDir/server.pfx"
+        Test-TcpPort 127.0.0.1 $listener.Port -Quiet | Should -BeTrue
+        # one probe closes (FIN), one resets (SO_LINGER 0), both before sending a byte
+        $py = Start-Peer python3 '-c', @"
+import socket, struct
+a = socket.create_connection(('127.0.0.1', $($listener.Port))); a.close()
+b = socket.create_connection(('127.0.0.1', $($listener.Port)))
+b.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); b.close()
+"@
+        $client = $null
+        try {
+            $py.WaitForExit(20000) | Should -BeTrue
+            $client = Start-Client openssl 's_client', '-connect', "127.0.0.1:$($listener.Port)", '-servername', 'localhost', '-CAfile', "$script:TlsDir/cert.pem", '-quiet'
+            $err = $null
+            $s = Wait-TcpConnection $listener -Timeout 25 -ErrorVariable err
+            $err | Should -BeNullOrEmpty
+            $s.IsTls | Should -BeTrue
+            Wait-Until { $listener.ClientsReset -ge 3 } | Should -BeTrue
+            $listener.State | Should -Be 'Listening'
+        }
+        finally {
+            Stop-Peer $py
+            if ($client) { Stop-Peer $client }
+        }
+    }
+
     It 'keeps a client whose handshake completed while nobody waited for the next Wait-TcpConnection' {
         $listener = New-TcpListener -Port 0 -Certificate "$script:TlsDir/server.pfx"
         { Wait-TcpConnection $listener -Timeout 0.2 } | Should -Throw -ErrorId 'AcceptTimeout*'

@@ -458,6 +458,26 @@ Describe 'Start-SocketServer -Certificate' {
         Stop-SocketServer $srv -Wait -Timeout 10
     }
 
+    It 'counts a client gone before its first byte as ClientsReset, not as a failed handshake' {
+        $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem { 'ran' }
+        Test-TcpPort 127.0.0.1 $srv.Port -Quiet | Should -BeTrue
+        $py = Start-Peer python3 '-c', @"
+import socket, struct
+b = socket.create_connection(('127.0.0.1', $($srv.Port)))
+b.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); b.close()
+"@
+        try {
+            $py.WaitForExit(20000) | Should -BeTrue
+            Wait-Until { $srv.ClientsReset -ge 2 } -TimeoutSec 20 | Should -BeTrue
+            $srv.ClientsFailed | Should -Be 0
+            $probes = @(Receive-SocketServerOutput $srv)
+            $probes.CloseReason | Should -Contain 'Closed by the client before any data'
+            "$($probes[0].Errors[0])" | Should -Match 'closed the connection before sending a TLS handshake'
+        }
+        finally { Stop-Peer $py }
+        Stop-SocketServer $srv -Wait -Timeout 10
+    }
+
     It 'takes -TrustedCertificate and -CheckRevocation only with -RequireClientCertificate, and those only with -Certificate, registering nothing' {
         { Start-SocketServer -Port 0 -Certificate $script:ServerPem -TrustedCertificate $script:CaPem { } } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.StartSocketServerCommand'
         { Start-SocketServer -Port 0 -Certificate $script:ServerPem -CheckRevocation { } } | Should -Throw '*-CheckRevocation checks client certificates: add -RequireClientCertificate*'

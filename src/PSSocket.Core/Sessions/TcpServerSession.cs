@@ -260,7 +260,9 @@ namespace PSSocket
                 _handshakeSlots!.Release();
                 if (!Stopping)
                 {
-                    RecordRefused(new ServerClientRecord(this, remote, started, clock.Elapsed, new ServerHandlerResult(null, new object[] { ex }, threw: true), session?.CloseReason ?? "TLS handshake failed"));
+                    // A client gone before its first byte is a probe (ClientsReset), not a failed handshake.
+                    bool probe = ex is PSSocketException { Kind: SocketErrorKind.ConnectionReset };
+                    RecordRefused(new ServerClientRecord(this, remote, started, clock.Elapsed, new ServerHandlerResult(null, new object[] { ex }, threw: true), probe ? "Closed by the client before any data" : session?.CloseReason ?? "TLS handshake failed"), reset: probe);
                 }
 
                 return;

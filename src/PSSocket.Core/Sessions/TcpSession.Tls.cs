@@ -217,6 +217,7 @@ namespace PSSocket
                 }
 
                 var inner = _transport.Stream;
+                byte[] prefix = Array.Empty<byte>();
                 if (_transport.Buffer.Count > 0)
                 {
                     // Bytes read ahead of the upgrade are only kept when they are the start of the
@@ -228,10 +229,12 @@ namespace PSSocket
                             target: this);
                     }
 
-                    inner = new PrefixedStream(_transport.Buffer.Take(_transport.Buffer.Count), _transport.Stream);
+                    prefix = _transport.Buffer.Take(_transport.Buffer.Count);
                 }
 
-                var ssl = wrap(inner);
+                // A server notes whether the client sent any byte: one that closes or resets first is a probe.
+                var upgrade = prefix.Length > 0 || isServer ? new UpgradeStream(prefix, inner) : null;
+                var ssl = wrap(upgrade ?? inner);
                 string peer = Endpoints.Format(RemoteEndPoint);
                 Task task;
                 try
@@ -240,7 +243,7 @@ namespace PSSocket
                 }
                 catch (Exception ex) when (ex is IOException or AuthenticationException or ArgumentException or InvalidOperationException or NotSupportedException)
                 {
-                    throw HandshakeFailed(ssl, ex, rejection(), peer);
+                    throw HandshakeFailed(ssl, ex, rejection(), peer, upgrade);
                 }
 
                 bool done;
@@ -268,7 +271,7 @@ namespace PSSocket
                 }
                 catch (Exception ex) when (ex is IOException or AuthenticationException or SocketException or Win32Exception or InvalidOperationException or NotSupportedException)
                 {
-                    throw HandshakeFailed(ssl, ex, rejection(), peer);
+                    throw HandshakeFailed(ssl, ex, rejection(), peer, upgrade);
                 }
 
                 _ssl = ssl;
@@ -282,10 +285,12 @@ namespace PSSocket
                 Touch();
             }, deadline, token);
 
-        private PSSocketException HandshakeFailed(SslStream ssl, Exception ex, CertificateRejection? rejection, string peer)
+        private PSSocketException HandshakeFailed(SslStream ssl, Exception ex, CertificateRejection? rejection, string peer, UpgradeStream? upgrade)
         {
             string why = rejection?.Message ?? $"the TLS handshake failed: {TlsDiagnostics.Describe(ex)}";
-            var fault = new PSSocketException(rejection?.Kind ?? SocketErrorKind.AuthenticationFailed, $"TLS with {peer}{OnSession} failed: {why}.", ex, target: this);
+            var fault = upgrade is { PeerSpoke: false } && rejection is null && ex is IOException
+                ? new PSSocketException(SocketErrorKind.ConnectionReset, $"{peer} closed the connection before sending a TLS handshake (a port probe or a client that gave up).", ex, target: this)
+                : new PSSocketException(rejection?.Kind ?? SocketErrorKind.AuthenticationFailed, $"TLS with {peer}{OnSession} failed: {why}.", ex, target: this);
             Close(fault.Message);
             ssl.Dispose();
             return fault;
@@ -332,18 +337,25 @@ namespace PSSocket
             }
         }
 
-        /// <summary>Gives the bytes read ahead of a TLS upgrade to SslStream before the socket's own.</summary>
-        private sealed class PrefixedStream : Stream
+        /// <summary>
+        /// Gives the bytes read ahead of a TLS upgrade to SslStream before the socket's own, and
+        /// notes whether the peer sent any byte at all.
+        /// </summary>
+        private sealed class UpgradeStream : Stream
         {
             private readonly byte[] _prefix;
             private readonly Stream _inner;
             private int _used;
 
-            public PrefixedStream(byte[] prefix, Stream inner)
+            public UpgradeStream(byte[] prefix, Stream inner)
             {
                 _prefix = prefix;
                 _inner = inner;
+                PeerSpoke = prefix.Length > 0;
             }
+
+            /// <summary>Whether any byte came from the peer (read ahead, or read by the handshake).</summary>
+            public bool PeerSpoke { get; private set; }
 
             public override bool CanRead => true;
 
@@ -368,10 +380,20 @@ namespace PSSocket
             }
 
             public override int Read(byte[] buffer, int offset, int count) =>
-                _used < _prefix.Length ? TakePrefix(buffer, offset, count) : _inner.Read(buffer, offset, count);
+                _used < _prefix.Length ? TakePrefix(buffer, offset, count) : Noted(_inner.Read(buffer, offset, count));
 
             public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-                _used < _prefix.Length ? Task.FromResult(TakePrefix(buffer, offset, count)) : _inner.ReadAsync(buffer, offset, count, cancellationToken);
+                _used < _prefix.Length ? Task.FromResult(TakePrefix(buffer, offset, count))
+                : PeerSpoke ? _inner.ReadAsync(buffer, offset, count, cancellationToken)
+                : NotedAsync(_inner.ReadAsync(buffer, offset, count, cancellationToken));
+
+            private int Noted(int read)
+            {
+                PeerSpoke |= read > 0;
+                return read;
+            }
+
+            private async Task<int> NotedAsync(Task<int> read) => Noted(await read.ConfigureAwait(false));
 
             public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
 

@@ -30,6 +30,7 @@ namespace PSSocket
         private readonly ConcurrentQueue<HandshakeResult> _results = new();
         private readonly SemaphoreSlim _resultCount = new(0);
         private int _started;
+        private int _reset;
 
         /// <summary>Binds and listens; accepted clients speak TLS with the given options.</summary>
         public TlsListenerSession(IPAddress address, int port, int backlog, TlsServerOptions tls)
@@ -52,6 +53,12 @@ namespace PSSocket
 
         /// <summary>Whether clients must present a valid certificate.</summary>
         public bool RequireClientCertificate => Tls.RequireClientCertificate;
+
+        /// <summary>
+        /// Clients that closed or reset the connection before sending a byte (port probes such as
+        /// Test-TcpPort or a scanner): dropped without an error, so they cannot use up a wait.
+        /// </summary>
+        public int ClientsReset => Volatile.Read(ref _reset);
 
         /// <summary>How long one handshake may take (a client that connects and never speaks is dropped after it).</summary>
         public TimeSpan HandshakeLimit { get; set; } = UnboundedWaitHandshakeLimit;
@@ -125,6 +132,14 @@ namespace PSSocket
                 session.Close("TLS handshake failed");
                 if (IsClosed)
                 {
+                    return;
+                }
+
+                if (ex is PSSocketException { Kind: SocketErrorKind.ConnectionReset })
+                {
+                    // Closed or reset before sending a byte (a port probe): nobody waits for it.
+                    Interlocked.Increment(ref _reset);
+                    _pending.Release();
                     return;
                 }
 
