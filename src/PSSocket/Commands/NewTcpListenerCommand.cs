@@ -85,19 +85,35 @@ namespace PSSocket.Commands
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-CertificatePassword, -RequireClientCertificate, -TrustedCertificate, -CheckRevocation and -TlsProtocol apply to a TLS listener: add -Certificate.", null));
             }
 
+            TlsServerOptions? tls = null;
             try
             {
                 var address = Endpoints.ParseBindAddress(Address);
-                var listener = Certificate is null ? new TcpListenerSession(address, Port, Backlog)
-                    : new TlsListenerSession(address, Port, Backlog, CertificateArguments.ServerOptions(this, Certificate, CertificatePassword, RequireClientCertificate, TrustedCertificate, CheckRevocation, TlsProtocol)) { DisposeCertificateOnClose = CertificateArguments.LoadsNew(Certificate) };
+                if (Certificate is not null)
+                {
+                    tls = CertificateArguments.ServerOptions(this, Certificate, CertificatePassword, RequireClientCertificate, TrustedCertificate, CheckRevocation, TlsProtocol);
+                }
+
+                var listener = tls is null ? new TcpListenerSession(address, Port, Backlog)
+                    : new TlsListenerSession(address, Port, Backlog, tls) { DisposeCertificateOnClose = CertificateArguments.LoadsNew(Certificate!) };
+                tls = null; // the listener owns it now: closing it disposes a loaded certificate
                 listener.WithText(Encoding, NewLine).RegisterOrClose(Name);
 
-                Verbose(() => $"Listening on {Endpoints.Format(listener.LocalEndPoint)} (session {listener.Id}){(listener is TlsListenerSession tls ? $" with TLS as '{tls.Certificate.Subject}'" : "")}");
+                Verbose(() => $"Listening on {Endpoints.Format(listener.LocalEndPoint)} (session {listener.Id}){(listener is TlsListenerSession t ? $" with TLS as '{t.Certificate.Subject}'" : "")}");
                 WriteObject(listener);
             }
             catch (PSSocketException ex)
             {
                 WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
+            }
+            finally
+            {
+                // Not listening (the port was taken, the address is not local): a certificate
+                // loaded from a file for this listener goes now, not at the next collection.
+                if (tls is not null && CertificateArguments.LoadsNew(Certificate!))
+                {
+                    tls.Certificate.Dispose();
+                }
             }
         }
     }
