@@ -198,6 +198,35 @@ print(s.makefile().readline().strip())
         { Connect-TcpSocket 127.0.0.1 $relay.Port -Timeout 2 } | Should -Throw -ErrorId 'ConnectionRefused*'
     }
 
+    It 'closes a connection silent either way for -IdleTimeout on both sides and records why, while one that talks stays open' {
+        (Start-SocketRelay 0 127.0.0.1 $script:Echo.Port).IdleTimeout | Should -Be ([TimeSpan]::Zero)
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -IdleTimeout 2
+        $relay.IdleTimeout | Should -Be ([TimeSpan]::FromSeconds(2))
+        $silent = Connect-TcpSocket 127.0.0.1 $relay.Port
+        $talker = Connect-TcpSocket 127.0.0.1 $relay.Port
+        Send-SocketData $silent 'once' -Line
+        Receive-SocketData $silent -Line -Timeout 10 | Should -Be 'once'
+        # The talker speaks every quarter second until the silent one is gone and more than the
+        # idle timeout has passed since it connected.
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $gone = $false
+        for ($i = 0; $clock.Elapsed.TotalSeconds -lt 40 -and -not ($gone -and $clock.Elapsed.TotalSeconds -gt 4); $i++) {
+            Send-SocketData $talker "ping $i" -Line
+            Receive-SocketData $talker -Line -Timeout 10 | Should -Be "ping $i"
+            $gone = $gone -or (Wait-Until { $relay.ClientsFailed -ge 1 } -TimeoutSec 0.25)
+        }
+        $gone | Should -BeTrue
+        Receive-SocketData $silent -ToEnd -Timeout 10 | Should -BeNullOrEmpty
+        $r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $silent.LocalEndPoint.Port })
+        $r.Count | Should -Be 1
+        $r[0].Succeeded | Should -BeFalse
+        $r[0].CloseReason | Should -BeLike 'Idle: no byte either way for the idle timeout (2 s)'
+        $r[0].Errors[0].Kind | Should -Be 'ReceiveTimeout'
+        Send-SocketData $talker 'still here' -Line
+        Receive-SocketData $talker -Line -Timeout 10 | Should -Be 'still here'
+        $relay.ClientsActive | Should -Be 1
+    }
+
     It 'writes AddressInUse for a local port that is taken and registers nothing' {
         $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port
         Start-SocketRelay $relay.Port 127.0.0.1 $script:Echo.Port -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
@@ -754,8 +783,7 @@ print('id=%x rcode=%d answers=%d from=%d addr=%s' % (ident, flags & 15, an, frm[
         (New-UdpListener $relay.Port).LocalEndPoint.Port | Should -Be $relay.Port
     }
 
-    It 'refuses -IdleTimeout without -Udp, and writes HostNotFound for a target that does not resolve, registering nothing' {
-        { Start-SocketRelay 0 127.0.0.1 $Echo4.Port -IdleTimeout 5 } | Should -Throw -ErrorId 'InvalidArgument*'
+    It 'writes HostNotFound for a target that does not resolve, registering nothing' {
         Start-SocketRelay 0 'no-such-host.invalid' 53 -Udp -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'HostNotFound*'
         Get-SocketSession -Kind Relay | Should -BeNullOrEmpty

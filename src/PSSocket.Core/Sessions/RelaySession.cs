@@ -51,6 +51,13 @@ namespace PSSocket
         /// <summary>How long a client's TLS handshake may take when the relay terminates TLS.</summary>
         public TimeSpan HandshakeTimeout { get; set; } = TcpServerSession.DefaultHandshakeTimeout;
 
+        /// <summary>
+        /// How long a relayed connection may carry no byte either way before the relay closes both
+        /// sides (a silent client cannot hold a slot for ever); zero (the default) never closes an
+        /// idle connection. Set before <see cref="Start"/>.
+        /// </summary>
+        public TimeSpan IdleTimeout { get; set; }
+
         /// <summary>TLS on the listening side: each client's handshake is answered with this certificate before the target is connected. Set before <see cref="Start"/>.</summary>
         public TlsServerOptions? ClientTls { get; set; }
 
@@ -211,6 +218,19 @@ namespace PSSocket
                 Socket.Shutdown(SocketShutdown.Send);
             }
 
+            /// <summary>Shuts both directions down: the peer reads end of stream and a pending read here returns.</summary>
+            public void EndBoth()
+            {
+                try
+                {
+                    Socket.Shutdown(SocketShutdown.Both);
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    // Already gone: nothing to end.
+                }
+            }
+
             public void Abort() => Socket.Dispose();
 
             public void Close(string reason)
@@ -234,6 +254,8 @@ namespace PSSocket
             private ISessionObserver? _log;
             private long _up;
             private long _down;
+            private long _lastActivity = Stopwatch.GetTimestamp();
+            private int _idled;
 
             public RelayWork(RelaySession relay, Socket client)
             {
@@ -280,17 +302,39 @@ namespace PSSocket
                             transcript.Note($"{client} connected; relayed to {_relay.TargetHost}:{_relay.TargetPort}");
                         }
 
+                        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
                         var up = PumpAsync(_client, target, toTarget: true);
                         var down = PumpAsync(target, _client, toTarget: false);
-                        var first = await Task.WhenAny(up, down).ConfigureAwait(false);
-                        if (first.IsFaulted)
+                        using var pumping = new CancellationTokenSource();
+                        var watch = _relay.IdleTimeout > TimeSpan.Zero ? WatchIdleAsync(_relay.IdleTimeout, pumping.Token) : Task.CompletedTask;
+                        try
                         {
-                            // A reset on one side ends the other too: nothing more can arrive in order.
-                            Interrupt("Reset");
+                            var first = await Task.WhenAny(up, down).ConfigureAwait(false);
+                            if (first.IsFaulted)
+                            {
+                                // A reset on one side ends the other too: nothing more can arrive in order.
+                                Interrupt("Reset");
+                            }
+
+                            await Task.WhenAll(up, down).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            pumping.Cancel();
+                            await watch.ConfigureAwait(false);
                         }
 
-                        await Task.WhenAll(up, down).ConfigureAwait(false);
+                        if (Volatile.Read(ref _idled) == 1)
+                        {
+                            // Both pumps saw the idle shutdown as an end of stream; the record says why.
+                            throw new TimeoutException("idle");
+                        }
                     }
+                }
+                catch (Exception ex) when (Volatile.Read(ref _idled) == 1)
+                {
+                    reason = $"Idle: no byte either way for the idle timeout ({_relay.IdleTimeout.TotalSeconds:0.###} s)";
+                    failure = new PSSocketException(SocketErrorKind.ReceiveTimeout, $"{client} and {_relay.TargetHost}:{_relay.TargetPort} sent no byte either way for {_relay.IdleTimeout.TotalSeconds:0.###} s (-IdleTimeout); the relay closed both sides.", ex, target: Client);
                 }
                 catch (Exception ex)
                 {
@@ -330,6 +374,7 @@ namespace PSSocket
 
                         _log?.OnData(toTarget ? DataDirection.Sent : DataDirection.Received, buffer, 0, n, redacted: false);
                         await to.WriteAsync(buffer, n).ConfigureAwait(false);
+                        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
                         if (toTarget)
                         {
                             Interlocked.Add(ref _up, n);
@@ -347,6 +392,33 @@ namespace PSSocket
                 finally
                 {
                     ChunkPool.Return(buffer);
+                }
+            }
+
+            /// <summary>Closes both sides once no byte has been relayed either way for the idle timeout; ends when the pumps do.</summary>
+            private async Task WatchIdleAsync(TimeSpan idle, CancellationToken done)
+            {
+                var period = TimeSpan.FromTicks(Math.Min(Math.Max(idle.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks), TimeSpan.FromSeconds(1).Ticks));
+                long limit = (long)(idle.TotalSeconds * Stopwatch.Frequency);
+                while (!done.IsCancellationRequested)
+                {
+                    try
+                    {
+                        await Task.Delay(period, done).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+
+                    if (Stopwatch.GetTimestamp() - Volatile.Read(ref _lastActivity) > limit)
+                    {
+                        // A graceful end (FIN both ways), not the reset an abort sends: each peer reads end of stream.
+                        Volatile.Write(ref _idled, 1);
+                        _client.EndBoth();
+                        _target?.EndBoth();
+                        return;
+                    }
                 }
             }
 

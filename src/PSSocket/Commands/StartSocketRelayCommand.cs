@@ -126,8 +126,12 @@ namespace PSSocket.Commands
         [Parameter(ParameterSetName = UdpSet)]
         public SwitchParameter Udp { get; set; }
 
-        /// <summary>With -Udp: seconds a sender's mapping may see no datagram either way before it expires and its socket is closed (default 60).</summary>
-        [Parameter(ParameterSetName = UdpSet)]
+        /// <summary>
+        /// Seconds a relayed connection may carry no byte either way before the relay closes both
+        /// sides (TCP: never unless given). With -Udp: seconds a sender's mapping may see no
+        /// datagram either way before it expires and its socket is closed (default 60).
+        /// </summary>
+        [Parameter]
         [ValidateRange(0.1, 31536000)]
         public double IdleTimeout { get; set; } = 60;
 
@@ -139,13 +143,8 @@ namespace PSSocket.Commands
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-TranscriptFormat and -NoClobber apply to the traffic log: add -TranscriptPath.", null));
             }
 
-            if (ParameterSetName == UdpSet)
+            if (ParameterSetName == UdpSet && Udp)
             {
-                if (!Udp)
-                {
-                    ThrowTerminatingError(ErrorRecords.InvalidArgument("-IdleTimeout applies to -Udp mappings (a TCP relay keeps each connection until both sides close): add -Udp.", nameof(IdleTimeout)));
-                }
-
                 StartUdpRelay();
                 return;
             }
@@ -186,6 +185,7 @@ namespace PSSocket.Commands
                     ClientTls = clientTls,
                     TargetTls = targetTls,
                     Proxy = proxy,
+                    IdleTimeout = MyInvocation.BoundParameters.ContainsKey(nameof(IdleTimeout)) ? TimeSpan.FromSeconds(IdleTimeout) : TimeSpan.Zero,
                     DisposeCertificateOnClose = Certificate is not null && CertificateArguments.LoadsNew(Certificate),
                 };
                 SessionManager.Register(relay, Name);
