@@ -398,7 +398,7 @@ namespace PSSocket
             /// <summary>Closes both sides once no byte has been relayed either way for the idle timeout; ends when the pumps do.</summary>
             private async Task WatchIdleAsync(TimeSpan idle, CancellationToken done)
             {
-                var period = TimeSpan.FromTicks(Math.Min(Math.Max(idle.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks), TimeSpan.FromSeconds(1).Ticks));
+                var period = IdleCheckPeriod(idle);
                 long limit = (long)(idle.TotalSeconds * Stopwatch.Frequency);
                 while (!done.IsCancellationRequested)
                 {

@@ -323,6 +323,10 @@ namespace PSSocket
             previous.TrySetResult(true);
         }
 
+        /// <summary>How often to look for clients idle longer than the timeout: a quarter of it, between 50 ms and 1 s.</summary>
+        internal static TimeSpan IdleCheckPeriod(TimeSpan timeout) =>
+            TimeSpan.FromTicks(Math.Min(Math.Max(timeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks), TimeSpan.FromSeconds(1).Ticks));
+
         /// <summary>Waits a little without throwing when the server stops meanwhile.</summary>
         protected static async Task DelayQuietly(TimeSpan delay, CancellationToken token)
         {

@@ -293,7 +293,7 @@ namespace PSSocket
         private async Task WatchLoopAsync()
         {
             var smallest = IdleTimeout > TimeSpan.Zero && (ClientTimeout <= TimeSpan.Zero || IdleTimeout < ClientTimeout) ? IdleTimeout : ClientTimeout;
-            var period = TimeSpan.FromTicks(Math.Min(Math.Max(smallest.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks), TimeSpan.FromSeconds(1).Ticks));
+            var period = IdleCheckPeriod(smallest);
             while (!ClientsToken.IsCancellationRequested)
             {
                 await DelayQuietly(period, ClientsToken).ConfigureAwait(false);

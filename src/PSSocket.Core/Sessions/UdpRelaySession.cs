@@ -235,7 +235,7 @@ namespace PSSocket
 
         private async Task ExpireLoopAsync()
         {
-            var period = TimeSpan.FromTicks(Math.Min(Math.Max(IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks), TimeSpan.FromSeconds(1).Ticks));
+            var period = IdleCheckPeriod(IdleTimeout);
             while (!Stopping)
             {
                 await DelayQuietly(period, AcceptToken).ConfigureAwait(false);
