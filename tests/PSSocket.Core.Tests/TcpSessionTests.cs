@@ -51,11 +51,7 @@ namespace PSSocket.Tests
         {
             // Waits (bounded) until the kernel holds what the peer sent, so a test sees it arrive in one piece.
             // Generous: on a loaded machine the peer's bytes can take long to arrive.
-            var deadline = Deadline.After(TimeSpan.FromSeconds(10));
-            while (Session.Socket.Available < n && !deadline.Expired)
-            {
-                await Task.Delay(10);
-            }
+            await Eventually.TrueAsync(() => Session.Socket.Available >= n, pollMs: 10);
         }
 
         private async Task<int> WaitKernelHoldsSteady()
@@ -286,11 +282,11 @@ namespace PSSocket.Tests
             // The getter reports recorded facts only; refreshing them is the explicit step.
             await Task.Delay(50);
             Assert.Equal(SessionState.Open, Session.State);
-            for (int i = 0; i < 100 && Session.State == SessionState.Open; i++)
+            await Eventually.TrueAsync(() =>
             {
                 Session.RefreshState();
-                await Task.Delay(10);
-            }
+                return Session.State != SessionState.Open;
+            });
 
             Assert.Equal(SessionState.RemoteClosed, Session.State);
         }

@@ -220,10 +220,7 @@ namespace PSSocket.Tests
             var options = new TlsClientOptions { ServerName = "localhost" };
             options.TrustedCertificates.Add(X509CertificateLoader.LoadCertificate(cert.RawData));
             var clientTls = client.StartTlsAsClientAsync(options, deadline, CancellationToken.None);
-            for (int i = 0; i < 200 && serverSocket.Available <= command.Length; i++)
-            {
-                await Task.Delay(10);
-            }
+            await Eventually.TrueAsync(() => serverSocket.Available > command.Length, pollMs: 10);
 
             var line = await server.ReceiveUntilAsync(Encoding.ASCII.GetBytes("\r\n"), 1 << 20, deadline, CancellationToken.None);
             Assert.Equal("STARTTLS\r\n", Encoding.ASCII.GetString(line));

@@ -20,21 +20,12 @@ namespace PSSocket.Tests
         {
         }
 
-        private async Task<bool> StateBecomes(SessionState want)
-        {
-            for (int i = 0; i < 200; i++)
+        private Task<bool> StateBecomes(SessionState want) =>
+            Eventually.TrueAsync(() =>
             {
                 Session.RefreshState();
-                if (Session.State == want)
-                {
-                    return true;
-                }
-
-                await Task.Delay(25);
-            }
-
-            return false;
-        }
+                return Session.State == want;
+            });
 
         [Fact]
         public async Task ShowsRemoteClosedAfterThePeerClosesWhenReadsCompleteLater()

@@ -61,17 +61,6 @@ namespace PSSocket.Tests
             return reply.Buffer;
         }
 
-        private static bool WaitFor(Func<bool> condition)
-        {
-            var clock = Stopwatch.StartNew();
-            while (!condition() && clock.Elapsed < TimeSpan.FromSeconds(15))
-            {
-                Thread.Sleep(20);
-            }
-
-            return condition();
-        }
-
         [Fact]
         public async Task EachSenderGetsItsOwnMappingAndDatagramsKeepTheirBoundaries()
         {
@@ -95,7 +84,7 @@ namespace PSSocket.Tests
 
             // A reply is counted once it has been sent, so the sender can hold the last one before
             // the relay's counter moves (seen on a loaded machine): wait for the count, bounded.
-            Assert.True(WaitFor(() => relay.DatagramsFromTarget == 8 && relay.BytesFromTarget == 2 * 61501), $"DatagramsFromTarget is {relay.DatagramsFromTarget}, BytesFromTarget {relay.BytesFromTarget}");
+            Assert.True(Eventually.True(() => relay.DatagramsFromTarget == 8 && relay.BytesFromTarget == 2 * 61501), $"DatagramsFromTarget is {relay.DatagramsFromTarget}, BytesFromTarget {relay.BytesFromTarget}");
             Assert.Equal(8, relay.DatagramsFromTarget);
             Assert.Equal(2 * 61501, relay.BytesFromTarget);
         }
@@ -107,7 +96,7 @@ namespace PSSocket.Tests
             using var relay = await StartRelay(echo.Port, 8, TimeSpan.FromMilliseconds(300));
             using var a = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
             Assert.Equal("one", Encoding.ASCII.GetString(await RoundTrip(a, relay.Port, Encoding.ASCII.GetBytes("one"))));
-            Assert.True(WaitFor(() => relay.MappingsActive == 0 && relay.ClientsActive == 0));
+            Assert.True(Eventually.True(() => relay.MappingsActive == 0 && relay.ClientsActive == 0));
             var record = Assert.Single(relay.TakeRecords());
             Assert.StartsWith("Expired", record.CloseReason);
             Assert.True(record.Succeeded);
@@ -124,7 +113,7 @@ namespace PSSocket.Tests
             using var b = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
             Assert.Equal(new byte[] { 1 }, await RoundTrip(a, relay.Port, new byte[] { 1 }));
             await b.SendAsync(new byte[] { 2 }, 1, new IPEndPoint(IPAddress.Loopback, relay.Port));
-            Assert.True(WaitFor(() => relay.DatagramsRefused == 1));
+            Assert.True(Eventually.True(() => relay.DatagramsRefused == 1));
             Assert.Equal(new byte[] { 3 }, await RoundTrip(a, relay.Port, new byte[] { 3 }));
             Assert.Equal(1, relay.MappingsActive);
             Assert.Equal(0, b.Available);
