@@ -35,9 +35,9 @@ BeforeAll {
 
     # A test CA and certificates it signs, made with openssl here and trusted nowhere else.
     function New-RelayCertificate {
-        param([string] $Name, [string] $AltNames)
+        param([string] $Name, [string] $AltNames, [string] $Purpose = 'serverAuth')
         $key = Join-Path $script:Dir "$Name.key"; $pem = Join-Path $script:Dir "$Name.pem"; $ext = Join-Path $script:Dir "$Name.ext"
-        Set-Content -Path $ext -Value "subjectAltName=$AltNames`nbasicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=serverAuth"
+        Set-Content -Path $ext -Value "subjectAltName=$AltNames`nbasicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=$Purpose"
         Invoke-OpenSsl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $key -out "$pem.csr" -subj "/CN=$Name"
         Invoke-OpenSsl x509 -req -in "$pem.csr" -CA $script:CaPem -CAkey $script:CaKey -CAcreateserial -out $pem -days 2 -extfile $ext
         $pem
@@ -50,6 +50,7 @@ BeforeAll {
     # The target's certificate names only relay-target.test: reaching it as 127.0.0.1 needs -TlsServerName.
     $script:TargetPem = New-RelayCertificate target 'DNS:relay-target.test'
     $script:RelayPem = New-RelayCertificate localhost 'DNS:localhost,IP:127.0.0.1'
+    $script:RelayClientPem = New-RelayCertificate relay-client 'DNS:relay-client' -Purpose clientAuth
     $script:RelayPfx = Join-Path $script:Dir 'relay.pfx'
     Invoke-OpenSsl pkcs12 -export -in $script:RelayPem -inkey (Join-Path $script:Dir 'localhost.key') -out $script:RelayPfx -passout pass:relay-secret
     $script:PfxPassword = ConvertTo-SecureString 'relay-secret' -AsPlainText -Force
@@ -290,9 +291,55 @@ Describe 'Start-SocketRelay -UseTls (TLS to the target)' {
         Receive-SocketData $c -Line -Timeout 15 | Should -Be 'unchecked'
     }
 
+    It 'presents -ClientCertificate to a target that requires one (socat verify=1), and a client without it is refused' {
+        $port = Get-FreeTcpPort
+        $mtls = Start-Peer socat "OPENSSL-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr,cert=$script:TargetPem,key=$(Join-Path $script:Dir 'target.key'),cafile=$script:CaPem,verify=1", 'PIPE'
+        try {
+            Wait-TcpPort -Port $port
+            $relay = Start-SocketRelay 0 127.0.0.1 $port -UseTls -TlsServerName relay-target.test -TrustedCertificate $script:CaPem -ClientCertificate $script:RelayClientPem
+            $relay.ClientCertificate.Subject | Should -Be 'CN=relay-client'
+            $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+            Send-SocketData $c 'with my certificate' -Line
+            Receive-SocketData $c -Line -Timeout 15 | Should -Be 'with my certificate'
+            $cert = $relay.ClientCertificate
+            Remove-SocketSession $relay
+            $relay.Completion.Wait(20000) | Should -BeTrue
+            $cert.Handle | Should -Be ([IntPtr]::Zero)
+
+            $bare = Start-SocketRelay 0 127.0.0.1 $port -UseTls -TlsServerName relay-target.test -TrustedCertificate $script:CaPem
+            $c = Connect-TcpSocket 127.0.0.1 $bare.Port
+            Send-SocketData $c 'without' -Line
+            $got = Receive-SocketData $c -ToEnd -Timeout 15 -ErrorAction SilentlyContinue
+            $got | Should -Not -Be "without`n"
+            Wait-Until { $bare.ClientsFailed -ge 1 } -TimeoutSec 20 | Should -BeTrue
+            $r = @(Receive-SocketServerOutput $bare | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })
+            $r[0].Succeeded | Should -BeFalse
+        }
+        finally { Stop-Peer $mtls }
+    }
+
+    It 'keeps to -TlsProtocol toward the target: Tls12 against a TLS 1.3-only target fails the client with the version named' {
+        $port = Get-FreeTcpPort
+        $v13 = Start-Peer openssl 's_server', '-accept', "127.0.0.1:$port", '-cert', $script:TargetPem, '-key', (Join-Path $script:Dir 'target.key'), '-tls1_3', '-quiet'
+        try {
+            Wait-TcpPort -Port $port
+            $relay = Start-SocketRelay 0 127.0.0.1 $port -UseTls -TlsServerName relay-target.test -TrustedCertificate $script:CaPem -TlsProtocol Tls12
+            $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+            Receive-SocketData $c -ToEnd -Timeout 15 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            Wait-Until { $relay.ClientsFailed -ge 1 } -TimeoutSec 20 | Should -BeTrue
+            $r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })
+            "$($r[0].Errors[0].Kind)" | Should -Be 'AuthenticationFailed'
+            "$($r[0].Errors[0])" | Should -Match 'TLS version|-TlsProtocol'
+        }
+        finally { Stop-Peer $v13 }
+    }
+
     It 'refuses TLS details without -UseTls as InvalidArgument' {
         { Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -SkipCertificateCheck } | Should -Throw -ErrorId 'InvalidArgument*'
         { Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -CheckRevocation } | Should -Throw -ErrorId 'InvalidArgument*'
+        { Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -ClientCertificate $script:RelayClientPem } | Should -Throw -ErrorId 'InvalidArgument*'
+        { Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -TlsProtocol Tls12 } | Should -Throw -ErrorId 'InvalidArgument*'
+        { Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -UseTls -ClientCertificatePassword $script:PfxPassword } | Should -Throw -ErrorId 'InvalidArgument*'
         Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
     }
 }
@@ -312,6 +359,11 @@ Describe 'Start-SocketRelay -Certificate (TLS from the clients)' {
         Invoke-PythonTlsClient -Port $relay.Port | Should -Match '^TLSv1\.[23] 1048576 same$'
         Wait-Until { $relay.ClientsActive -eq 0 } | Should -BeTrue
         $relay.BytesToTarget | Should -BeGreaterOrEqual 1MB
+    }
+
+    It 'keeps to -TlsProtocol toward the clients: with Tls12 a python3 client gets TLS 1.2' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -Certificate $script:RelayPem -TlsProtocol Tls12
+        Invoke-PythonTlsClient -Port $relay.Port -Size 64KB | Should -Be 'TLSv1.2 65536 same'
     }
 
     It 'serves openssl s_client from a PFX with -CertificatePassword' {

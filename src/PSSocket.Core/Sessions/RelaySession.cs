@@ -82,6 +82,12 @@ namespace PSSocket
         /// <summary>Disposes the listening certificate when the relay ends (it was loaded from a file for this relay).</summary>
         public bool DisposeCertificateOnClose { get; set; }
 
+        /// <summary>Disposes the client certificate presented to the target when the relay ends (it was loaded from a file for this relay).</summary>
+        public bool DisposeClientCertificateOnClose { get; set; }
+
+        /// <summary>The certificate the relay presents to a TLS target that asks for one, or null.</summary>
+        public X509Certificate2? ClientCertificate => TargetTls?.ClientCertificate;
+
         /// <summary>Bytes copied from clients to the target.</summary>
         public long BytesToTarget => Interlocked.Read(ref _toTarget);
 
@@ -138,6 +144,11 @@ namespace PSSocket
             if (DisposeCertificateOnClose)
             {
                 ClientTls?.Certificate.Dispose();
+            }
+
+            if (DisposeClientCertificateOnClose)
+            {
+                TargetTls?.ClientCertificate?.Dispose();
             }
         }
 

@@ -92,6 +92,20 @@ namespace PSSocket.Commands
         [Parameter(ParameterSetName = TcpSet)]
         public SwitchParameter CheckRevocation { get; set; }
 
+        /// <summary>With -UseTls: the certificate (with its private key) the relay presents to a target that asks for one: an X509Certificate2, a Cert: drive path, or a PFX or PEM file path.</summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        [ValidateNotNull]
+        public object? ClientCertificate { get; set; }
+
+        /// <summary>The password of a -ClientCertificate PFX file.</summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        public SecureString? ClientCertificatePassword { get; set; }
+
+        /// <summary>The TLS versions allowed (Tls12, Tls13) on every TLS side of the relay, toward the clients (-Certificate) and toward the target (-UseTls); default: what the system allows.</summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        [ValidateNotNullOrEmpty]
+        public TlsVersion[]? TlsProtocol { get; set; }
+
         /// <summary>
         /// Reaches the target through a proxy: socks5://, socks5h:// (the proxy resolves the name),
         /// socks4://, socks4a:// or http:// (HTTP CONNECT), as host:port. Each client gets its own tunnel.
@@ -149,9 +163,19 @@ namespace PSSocket.Commands
                 return;
             }
 
-            if (!UseTls && (TlsServerName is not null || SkipCertificateCheck || TrustedCertificate is not null || CheckRevocation))
+            if (!UseTls && (TlsServerName is not null || SkipCertificateCheck || TrustedCertificate is not null || CheckRevocation || ClientCertificate is not null || ClientCertificatePassword is not null))
             {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck, -TrustedCertificate and -CheckRevocation apply to TLS toward the target: add -UseTls.", null));
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck, -TrustedCertificate, -CheckRevocation and -ClientCertificate apply to TLS toward the target: add -UseTls.", null));
+            }
+
+            if (ClientCertificate is null && ClientCertificatePassword is not null)
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-ClientCertificatePassword applies to -ClientCertificate: add -ClientCertificate.", nameof(ClientCertificatePassword)));
+            }
+
+            if (TlsProtocol is not null && !UseTls && Certificate is null)
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsProtocol applies to a TLS side of the relay: add -Certificate (TLS from the clients) or -UseTls (TLS to the target).", nameof(TlsProtocol)));
             }
 
             if (Certificate is null && CertificatePassword is not null)
@@ -176,10 +200,12 @@ namespace PSSocket.Commands
 
             RelaySession? relay = null;
             string? transcript = null;
+            TlsClientOptions? targetTls = null;
+            TlsServerOptions? clientTls = null;
             try
             {
-                var targetTls = UseTls ? TargetTls() : null;
-                var clientTls = Certificate is null ? null : new TlsServerOptions(CertificateArguments.WithPrivateKey(this, Certificate, CertificatePassword, nameof(Certificate)));
+                targetTls = UseTls ? TargetTls() : null;
+                clientTls = Certificate is null ? null : new TlsServerOptions(CertificateArguments.WithPrivateKey(this, Certificate, CertificatePassword, nameof(Certificate))) { Protocols = TlsProtocol ?? Array.Empty<TlsVersion>() };
                 relay = new RelaySession(Endpoints.ParseBindAddress(Address), Port, ComputerName, TargetPort, ThrottleLimit, GlobalSessionRegistry.Instance)
                 {
                     ClientTls = clientTls,
@@ -187,6 +213,7 @@ namespace PSSocket.Commands
                     Proxy = proxy,
                     IdleTimeout = MyInvocation.BoundParameters.ContainsKey(nameof(IdleTimeout)) ? TimeSpan.FromSeconds(IdleTimeout) : TimeSpan.Zero,
                     DisposeCertificateOnClose = Certificate is not null && CertificateArguments.LoadsNew(Certificate),
+                    DisposeClientCertificateOnClose = ClientCertificate is not null && CertificateArguments.LoadsNew(ClientCertificate),
                 };
                 SessionManager.Register(relay, Name);
                 if (TranscriptPath is not null)
@@ -201,24 +228,45 @@ namespace PSSocket.Commands
             }
             catch (PSSocketException ex)
             {
-                if (relay is not null)
-                {
-                    SessionManager.Remove(relay, "Not started");
-                }
-
+                NotStarted(relay, clientTls, targetTls);
                 WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
             }
             catch (Exception ex) when (transcript is not null && ErrorRecords.IsFileOpenFailure(ex))
             {
-                SessionManager.Remove(relay!, "Not started");
+                NotStarted(relay, clientTls, targetTls);
                 WriteError(ErrorRecords.FileOpenFailed(ex, transcript));
+            }
+        }
+
+        /// <summary>Closes what a failed start made: the relay takes its loaded certificates with it, or they go alone when there was none.</summary>
+        private void NotStarted(RelaySession? relay, TlsServerOptions? clientTls, TlsClientOptions? targetTls)
+        {
+            if (relay is not null)
+            {
+                SessionManager.Remove(relay, "Not started");
+                return;
+            }
+
+            if (clientTls is not null && CertificateArguments.LoadsNew(Certificate!))
+            {
+                clientTls.Certificate.Dispose();
+            }
+
+            if (targetTls?.ClientCertificate is { } mine && CertificateArguments.LoadsNew(ClientCertificate!))
+            {
+                mine.Dispose();
             }
         }
 
         private TlsClientOptions TargetTls()
         {
-            var tls = new TlsClientOptions { ServerName = TlsServerName ?? "", SkipCertificateCheck = SkipCertificateCheck, CheckRevocation = CheckRevocation };
+            var tls = new TlsClientOptions { ServerName = TlsServerName ?? "", SkipCertificateCheck = SkipCertificateCheck, CheckRevocation = CheckRevocation, Protocols = TlsProtocol ?? Array.Empty<TlsVersion>() };
             CertificateArguments.AddTrusted(this, TrustedCertificate, tls.TrustedCertificates);
+            if (ClientCertificate is not null)
+            {
+                tls.ClientCertificate = CertificateArguments.WithPrivateKey(this, ClientCertificate, ClientCertificatePassword, nameof(ClientCertificate));
+            }
+
             return tls;
         }
 
