@@ -87,10 +87,12 @@ while True:
     # python3 as a TLS client that trusts the test CA: sends random bytes while it reads the echo
     # back, and prints the TLS version, how many bytes came back and whether they are the same.
     function Invoke-PythonTlsClient {
-        param([int] $Port, [int] $Size = 1MB)
+        param([int] $Port, [int] $Size = 1MB, [string] $CertPem)
+        $load = if ($CertPem) { "ctx.load_cert_chain('$CertPem', '$([IO.Path]::ChangeExtension($CertPem, '.key'))')" } else { '' }
         $py = @"
 import socket, ssl, hashlib, os, threading
 ctx = ssl.create_default_context(cafile='$script:CaPem')
+$load
 s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', $Port), timeout=60), server_hostname='localhost')
 data = os.urandom($Size)
 t = threading.Thread(target=lambda: s.sendall(data)); t.start()
@@ -359,6 +361,19 @@ Describe 'Start-SocketRelay -Certificate (TLS from the clients)' {
         Invoke-PythonTlsClient -Port $relay.Port | Should -Match '^TLSv1\.[23] 1048576 same$'
         Wait-Until { $relay.ClientsActive -eq 0 } | Should -BeTrue
         $relay.BytesToTarget | Should -BeGreaterOrEqual 1MB
+    }
+
+    It 'relays a client whose certificate validates with -RequireClientCertificate and refuses one without, recording why' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -Certificate $script:RelayPem -RequireClientCertificate -TrustedCertificate $script:CaPem
+        $relay.RequireClientCertificate | Should -BeTrue
+        Invoke-PythonTlsClient -Port $relay.Port -Size 64KB -CertPem $script:RelayClientPem | Should -Match '^TLSv1\.[23] 65536 same$'
+        Invoke-PythonTlsClient -Port $relay.Port -Size 64KB | Should -Not -Match 'same$'
+        Wait-Until { $relay.ClientsFailed -ge 1 } -TimeoutSec 20 | Should -BeTrue
+        $r = @(Receive-SocketServerOutput $relay | Where-Object { -not $_.Succeeded })
+        $r.Count | Should -Be 1
+        "$($r[0].Errors[0])" | Should -Match 'client certificate was rejected: the peer sent no certificate'
+        { Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -RequireClientCertificate } | Should -Throw -ErrorId 'InvalidArgument*'
+        { Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -TrustedCertificate $script:CaPem } | Should -Throw -ErrorId 'InvalidArgument*'
     }
 
     It 'keeps to -TlsProtocol toward the clients: with Tls12 a python3 client gets TLS 1.2' {

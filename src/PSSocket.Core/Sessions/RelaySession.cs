@@ -70,6 +70,9 @@ namespace PSSocket
         /// <summary>True when the relay terminates TLS on its listening side.</summary>
         public override bool IsTls => ClientTls is not null;
 
+        /// <summary>Whether clients must present a certificate that validates (the relay terminates TLS and asks for one).</summary>
+        public bool RequireClientCertificate => ClientTls?.RequireClientCertificate ?? false;
+
         /// <summary>The certificate clients are answered with when the relay terminates TLS.</summary>
         public X509Certificate2? Certificate => ClientTls?.Certificate;
 

@@ -68,6 +68,10 @@ namespace PSSocket.Commands
         [Parameter(ParameterSetName = TcpSet)]
         public SecureString? CertificatePassword { get; set; }
 
+        /// <summary>With -Certificate: asks every client for a certificate and refuses (records as failed) one without a certificate that validates against the machine's trust and -TrustedCertificate.</summary>
+        [Parameter(ParameterSetName = TcpSet)]
+        public SwitchParameter RequireClientCertificate { get; set; }
+
         /// <summary>Speaks TLS to the target, validating its certificate against the target name (or -TlsServerName) as Connect-TcpSocket -UseTls does.</summary>
         [Parameter(ParameterSetName = TcpSet)]
         [Alias("TargetTls")]
@@ -82,13 +86,13 @@ namespace PSSocket.Commands
         [Parameter(ParameterSetName = TcpSet)]
         public SwitchParameter SkipCertificateCheck { get; set; }
 
-        /// <summary>With -UseTls: extra CA certificates (objects or PEM/DER/PFX paths) the target's certificate may chain to, without touching any certificate store.</summary>
+        /// <summary>Extra CA certificates (objects or PEM/DER/PFX paths), without touching any certificate store: with -UseTls the target's certificate may chain to them, with -RequireClientCertificate the clients' certificates.</summary>
         [Parameter(ParameterSetName = TcpSet)]
         [ValidateNotNullOrEmpty]
         [Alias("CertificateAuthority", "CACertificate")]
         public object[]? TrustedCertificate { get; set; }
 
-        /// <summary>With -UseTls: checks the target certificate's chain against the CRL distribution points it names (fetched online); a revoked certificate fails the client with AuthenticationFailed, a CRL that cannot be fetched with RevocationUnknown. Off by default.</summary>
+        /// <summary>With -UseTls (the target's certificate) and -RequireClientCertificate (the clients'): checks the chain against the CRL distribution points it names (fetched online); a revoked certificate fails the client with AuthenticationFailed, a CRL that cannot be fetched with RevocationUnknown. Off by default.</summary>
         [Parameter(ParameterSetName = TcpSet)]
         public SwitchParameter CheckRevocation { get; set; }
 
@@ -163,9 +167,19 @@ namespace PSSocket.Commands
                 return;
             }
 
-            if (!UseTls && (TlsServerName is not null || SkipCertificateCheck || TrustedCertificate is not null || CheckRevocation || ClientCertificate is not null || ClientCertificatePassword is not null))
+            if (!UseTls && (TlsServerName is not null || SkipCertificateCheck || ClientCertificate is not null || ClientCertificatePassword is not null))
             {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck, -TrustedCertificate, -CheckRevocation and -ClientCertificate apply to TLS toward the target: add -UseTls.", null));
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck and -ClientCertificate apply to TLS toward the target: add -UseTls.", null));
+            }
+
+            if (Certificate is null && RequireClientCertificate)
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-RequireClientCertificate asks the relay's clients for certificates over TLS: add -Certificate.", nameof(RequireClientCertificate)));
+            }
+
+            if (!UseTls && !RequireClientCertificate && (TrustedCertificate is not null || CheckRevocation))
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TrustedCertificate and -CheckRevocation validate certificates: add -UseTls (the target's) or -RequireClientCertificate (the clients').", null));
             }
 
             if (ClientCertificate is null && ClientCertificatePassword is not null)
@@ -205,7 +219,8 @@ namespace PSSocket.Commands
             try
             {
                 targetTls = UseTls ? TargetTls() : null;
-                clientTls = Certificate is null ? null : new TlsServerOptions(CertificateArguments.WithPrivateKey(this, Certificate, CertificatePassword, nameof(Certificate))) { Protocols = TlsProtocol ?? Array.Empty<TlsVersion>() };
+                clientTls = Certificate is null ? null
+                    : CertificateArguments.ServerOptions(this, Certificate, CertificatePassword, RequireClientCertificate, RequireClientCertificate ? TrustedCertificate : null, RequireClientCertificate && CheckRevocation, TlsProtocol);
                 relay = new RelaySession(Endpoints.ParseBindAddress(Address), Port, ComputerName, TargetPort, ThrottleLimit, GlobalSessionRegistry.Instance)
                 {
                     ClientTls = clientTls,
