@@ -376,6 +376,15 @@ Describe 'Start-SocketRelay -Certificate (TLS from the clients)' {
         { Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -TrustedCertificate $script:CaPem } | Should -Throw -ErrorId 'InvalidArgument*'
     }
 
+    It 'counts a port probe (connect, close before a byte) in ClientsReset, not ClientsFailed, and connects no target for it' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -Certificate $script:RelayPem
+        Test-TcpPort 127.0.0.1 $relay.Port -Quiet | Should -BeTrue
+        Wait-Until { $relay.ClientsReset -ge 1 } -TimeoutSec 20 | Should -BeTrue
+        $relay.ClientsFailed | Should -Be 0
+        $relay.BytesToTarget | Should -Be 0
+        "$(@(Receive-SocketServerOutput $relay)[0].Errors[0])" | Should -Match 'closed the connection before sending a TLS handshake'
+    }
+
     It 'keeps to -TlsProtocol toward the clients: with Tls12 a python3 client gets TLS 1.2' {
         $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -Certificate $script:RelayPem -TlsProtocol Tls12
         Invoke-PythonTlsClient -Port $relay.Port -Size 64KB | Should -Be 'TLSv1.2 65536 same'

@@ -270,6 +270,7 @@ namespace PSSocket
             private long _down;
             private long _lastActivity = Stopwatch.GetTimestamp();
             private int _idled;
+            private bool _probe;
 
             public RelayWork(RelaySession relay, Socket client)
             {
@@ -294,7 +295,16 @@ namespace PSSocket
                     {
                         if (_relay.ClientTls is { } serverTls)
                         {
-                            await _client.StartTlsAsync(s => s.StartTlsAsServerAsync(serverTls, Deadline.After(_relay.HandshakeTimeout), token), null).ConfigureAwait(false);
+                            try
+                            {
+                                await _client.StartTlsAsync(s => s.StartTlsAsServerAsync(serverTls, Deadline.After(_relay.HandshakeTimeout), token), null).ConfigureAwait(false);
+                            }
+                            catch (PSSocketException ex) when (ex.Kind == SocketErrorKind.ConnectionReset)
+                            {
+                                // Gone before its first byte (a port probe): no target is connected for it.
+                                _probe = true;
+                                throw;
+                            }
                         }
 
                         var target = new Side(await _relay.ConnectTargetAsync(token).ConfigureAwait(false));
@@ -435,6 +445,8 @@ namespace PSSocket
                     }
                 }
             }
+
+            public override bool GoneBeforeData => _probe;
 
             public override void Interrupt(string reason)
             {

@@ -258,7 +258,7 @@ namespace PSSocket
                     record = new ServerClientRecord(this, work.Client, DateTime.Now, TimeSpan.Zero, new ServerHandlerResult(null, new object[] { ex }, threw: true), ex.Message);
                 }
 
-                Finish(key, record, releasesSlot);
+                Finish(key, record, releasesSlot, work.GoneBeforeData);
             });
         }
 
@@ -280,10 +280,14 @@ namespace PSSocket
             Signal();
         }
 
-        private void Finish(int key, ServerClientRecord record, bool releasesSlot)
+        private void Finish(int key, ServerClientRecord record, bool releasesSlot, bool goneBeforeData)
         {
             _serving.TryRemove(key, out _);
-            if (!record.Succeeded)
+            if (goneBeforeData)
+            {
+                Interlocked.Increment(ref _reset);
+            }
+            else if (!record.Succeeded)
             {
                 Interlocked.Increment(ref _failed);
             }
