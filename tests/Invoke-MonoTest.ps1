@@ -39,7 +39,9 @@ New-Item -ItemType Directory -Force (Split-Path $XmlPath) | Out-Null
 Remove-Item $XmlPath, $log -ErrorAction Ignore
 
 $start = [Diagnostics.ProcessStartInfo]::new($mono.Source)
-foreach ($a in $Runner, $Assembly, '-noshadow', '-parallel', 'none', '-nocolor', '-verbose', '-xml', $XmlPath) { $start.ArgumentList.Add($a) }
+# -noappdomain: in a separate app domain the runner can die after the last test with
+# AppDomainUnloadedException (a message crossing into the unloaded domain) and write no counts.
+foreach ($a in $Runner, $Assembly, '-noshadow', '-noappdomain', '-parallel', 'none', '-nocolor', '-verbose', '-xml', $XmlPath) { $start.ArgumentList.Add($a) }
 $start.WorkingDirectory = Split-Path $Assembly
 $start.UseShellExecute = $false
 $start.RedirectStandardOutput = $true
@@ -105,12 +107,15 @@ if ($stopped) {
     }
 }
 
-$a = if (Test-Path $XmlPath) { ([xml] (Get-Content -Raw $XmlPath)).SelectSingleNode('/assemblies/assembly') }
-if ($a) {
-    # GetAttribute: the assembly element also has an <errors> child.
-    $result.Passed = [int] $a.GetAttribute('passed')
-    $result.Failed = [int] $a.GetAttribute('failed') + [int] $a.GetAttribute('errors')
-    $result.Skipped = [int] $a.GetAttribute('skipped')
+if (Test-Path $XmlPath) {
+    $read = & (Join-Path $PSScriptRoot 'Read-XunitXml.ps1') -XmlPath $XmlPath
+    $result.Passed = $read.Passed
+    $result.Failed = $read.Failed
+    $result.Skipped = $read.Skipped
+    if ($read.Problem) {
+        $problems.Add("$($read.Problem) (full output: $log)")
+        Show-StandardError
+    }
 }
 elseif (-not $stopped) {
     $how = if ($exitCode -gt 128) { "exit code ${exitCode}: killed by signal $($exitCode - 128)" } else { "exit code $exitCode" }

@@ -107,7 +107,10 @@ namespace PSSocket.Tests
         {
             get
             {
-                for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                // The test assembly's own folder: on Mono the tests run in the runner's app domain
+                // (-noappdomain), whose base directory is the runner's folder.
+                string start = Path.GetDirectoryName(typeof(LayerTests).Assembly.Location)!;
+                for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
                 {
                     if (File.Exists(Path.Combine(dir.FullName, "PSSocket.sln")))
                     {
@@ -115,7 +118,7 @@ namespace PSSocket.Tests
                     }
                 }
 
-                throw new InvalidOperationException("PSSocket.sln not found above " + AppContext.BaseDirectory);
+                throw new InvalidOperationException("PSSocket.sln not found above " + start);
             }
         }
 
