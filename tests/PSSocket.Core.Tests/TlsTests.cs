@@ -203,12 +203,7 @@ namespace PSSocket.Tests
         public async Task UpgradesInPlaceAndKeepsAClientHelloThatWasReadAhead()
         {
             using var cert = Current();
-            using var listenSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listenSocket.Listen(1);
-            var clientSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await clientSocket.ConnectAsync(listenSocket.LocalEndPoint!);
-            var serverSocket = await listenSocket.AcceptAsync();
+            var (serverSocket, clientSocket) = LoopbackPair.Open();
             using var client = new TcpSession(clientSocket);
             using var server = new TcpSession(serverSocket);
             var deadline = Deadline.After(TimeSpan.FromSeconds(20));
@@ -249,12 +244,8 @@ namespace PSSocket.Tests
         public async Task TellsAProbeThatSentNothingFromAFailedHandshake(bool reset, bool sendsPlaintext)
         {
             using var cert = Current();
-            using var listenSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listenSocket.Listen(1);
-            var clientSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await clientSocket.ConnectAsync(listenSocket.LocalEndPoint!);
-            using var server = new TcpSession(await listenSocket.AcceptAsync());
+            var (accepted, clientSocket) = LoopbackPair.Open();
+            using var server = new TcpSession(accepted);
             var serverTls = server.StartTlsAsServerAsync(new TlsServerOptions(cert), Deadline.After(TimeSpan.FromSeconds(30)), CancellationToken.None);
             if (sendsPlaintext)
             {
@@ -277,12 +268,8 @@ namespace PSSocket.Tests
         public async Task ClosesTheSessionAndNamesTheReasonWhenValidationFails()
         {
             using var cert = Current();
-            using var listenSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listenSocket.Listen(1);
-            var clientSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await clientSocket.ConnectAsync(listenSocket.LocalEndPoint!);
-            using var server = new TcpSession(await listenSocket.AcceptAsync());
+            var (accepted, clientSocket) = LoopbackPair.Open();
+            using var server = new TcpSession(accepted);
             using var client = new TcpSession(clientSocket);
             var deadline = Deadline.After(TimeSpan.FromSeconds(20));
             var serverTls = server.StartTlsAsServerAsync(new TlsServerOptions(cert), deadline, CancellationToken.None);
