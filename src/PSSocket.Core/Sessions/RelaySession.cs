@@ -299,7 +299,7 @@ namespace PSSocket
                             {
                                 await _client.StartTlsAsync(s => s.StartTlsAsServerAsync(serverTls, Deadline.After(_relay.HandshakeTimeout), token), null).ConfigureAwait(false);
                             }
-                            catch (PSSocketException ex) when (ex.Kind == SocketErrorKind.ConnectionReset)
+                            catch (Exception ex) when (TcpSession.ClosedBeforeHandshake(ex))
                             {
                                 // Gone before its first byte (a port probe): no target is connected for it.
                                 _probe = true;
@@ -426,16 +426,8 @@ namespace PSSocket
                 long limit = (long)(idle.TotalSeconds * Stopwatch.Frequency);
                 while (!done.IsCancellationRequested)
                 {
-                    try
-                    {
-                        await Task.Delay(period, done).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
-
-                    if (Stopwatch.GetTimestamp() - Volatile.Read(ref _lastActivity) > limit)
+                    await DelayQuietly(period, done).ConfigureAwait(false);
+                    if (!done.IsCancellationRequested && Stopwatch.GetTimestamp() - Volatile.Read(ref _lastActivity) > limit)
                     {
                         // A graceful end (FIN both ways), not the reset an abort sends: each peer reads end of stream.
                         Volatile.Write(ref _idled, 1);

@@ -142,7 +142,7 @@ namespace PSSocket
         /// <summary>Clients whose work failed: the script block threw, the TLS handshake failed, or the client was closed for a timeout.</summary>
         public int ClientsFailed => Volatile.Read(ref _failed);
 
-        /// <summary>Clients that connected and reset before sending anything (scanners, floods): recorded as failed, never served.</summary>
+        /// <summary>Clients that connected and went away (reset, or with TLS closed) before sending anything (scanners, floods, port probes): recorded as failed, never served, not counted in ClientsFailed.</summary>
         public int ClientsReset => Volatile.Read(ref _reset);
 
         /// <summary>Client records dropped unread because more than <see cref="MaxRecords"/> or <see cref="MaxRecordBytes"/> were waiting.</summary>

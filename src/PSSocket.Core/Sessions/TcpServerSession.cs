@@ -261,7 +261,7 @@ namespace PSSocket
                 if (!Stopping)
                 {
                     // A client gone before its first byte is a probe (ClientsReset), not a failed handshake.
-                    bool probe = ex is PSSocketException { Kind: SocketErrorKind.ConnectionReset };
+                    bool probe = TcpSession.ClosedBeforeHandshake(ex);
                     RecordRefused(new ServerClientRecord(this, remote, started, clock.Elapsed, new ServerHandlerResult(null, new object[] { ex }, threw: true), probe ? "Closed by the client before any data" : session?.CloseReason ?? "TLS handshake failed"), reset: probe);
                 }
 

@@ -285,6 +285,13 @@ namespace PSSocket
                 Touch();
             }, deadline, token);
 
+        /// <summary>
+        /// Whether a server handshake failed because the client closed or reset the connection
+        /// before sending its first byte (a port probe), not because TLS failed: listeners, servers
+        /// and relays count such clients as reset, never as failed handshakes.
+        /// </summary>
+        internal static bool ClosedBeforeHandshake(Exception ex) => ex is PSSocketException { Kind: SocketErrorKind.ConnectionReset };
+
         private PSSocketException HandshakeFailed(SslStream ssl, Exception ex, CertificateRejection? rejection, string peer, UpgradeStream? upgrade)
         {
             string why = rejection?.Message ?? $"the TLS handshake failed: {TlsDiagnostics.Describe(ex)}";

@@ -135,7 +135,7 @@ namespace PSSocket
                     return;
                 }
 
-                if (ex is PSSocketException { Kind: SocketErrorKind.ConnectionReset })
+                if (TcpSession.ClosedBeforeHandshake(ex))
                 {
                     // Closed or reset before sending a byte (a port probe): nobody waits for it.
                     Interlocked.Increment(ref _reset);
