@@ -49,6 +49,18 @@ namespace PSSocket
         public static bool LoadsNew(object value) => Unwrap(value) is not X509Certificate;
 
         /// <summary>
+        /// For a command that could not start: disposes the certificate it loaded from the value
+        /// (a file or a Cert: path), never one the caller passed in.
+        /// </summary>
+        public static void DisposeIfLoaded(X509Certificate2? loaded, object? value)
+        {
+            if (loaded is not null && value is not null && LoadsNew(value))
+            {
+                loaded.Dispose();
+            }
+        }
+
+        /// <summary>
         /// The server side TLS settings of a TLS listener or server (New-TcpListener,
         /// Start-SocketServer): its certificate, and what it asks of client certificates.
         /// </summary>

@@ -110,10 +110,7 @@ namespace PSSocket.Commands
             {
                 // Not listening (the port was taken, the address is not local): a certificate
                 // loaded from a file for this listener goes now, not at the next collection.
-                if (tls is not null && CertificateArguments.LoadsNew(Certificate!))
-                {
-                    tls.Certificate.Dispose();
-                }
+                CertificateArguments.DisposeIfLoaded(tls?.Certificate, Certificate);
             }
         }
     }

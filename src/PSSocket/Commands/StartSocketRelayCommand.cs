@@ -262,15 +262,8 @@ namespace PSSocket.Commands
                 return;
             }
 
-            if (clientTls is not null && CertificateArguments.LoadsNew(Certificate!))
-            {
-                clientTls.Certificate.Dispose();
-            }
-
-            if (targetTls?.ClientCertificate is { } mine && CertificateArguments.LoadsNew(ClientCertificate!))
-            {
-                mine.Dispose();
-            }
+            CertificateArguments.DisposeIfLoaded(clientTls?.Certificate, Certificate);
+            CertificateArguments.DisposeIfLoaded(targetTls?.ClientCertificate, ClientCertificate);
         }
 
         private TlsClientOptions TargetTls()

@@ -196,11 +196,10 @@ namespace PSSocket.Commands
             if (server is not null)
             {
                 SessionManager.Remove(server, "Not started");
+                return;
             }
-            else if (tls is not null && CertificateArguments.LoadsNew(Certificate!))
-            {
-                tls.Certificate.Dispose();
-            }
+
+            CertificateArguments.DisposeIfLoaded(tls?.Certificate, Certificate);
         }
 
         private string ModulePath()
