@@ -30,6 +30,14 @@ namespace PSSocket.Tests
         {
         }
 
+        protected TcpSessionTests(Func<Socket, TcpSession> session)
+            : base(session)
+        {
+        }
+
+        /// <summary>The socket whose kernel buffer holds what the peer sent and the session has not read yet.</summary>
+        protected virtual Socket Kernel => Session.Socket!;
+
         private static Deadline Soon => Deadline.After(TimeSpan.FromSeconds(10));
 
         private static Deadline Short => Deadline.After(TimeSpan.FromMilliseconds(300));
@@ -51,7 +59,7 @@ namespace PSSocket.Tests
         {
             // Waits (bounded) until the kernel holds what the peer sent, so a test sees it arrive in one piece.
             // Generous: on a loaded machine the peer's bytes can take long to arrive.
-            await Eventually.TrueAsync(() => Session.Socket.Available >= n, pollMs: 10);
+            await Eventually.TrueAsync(() => Kernel.Available >= n, pollMs: 10);
         }
 
         private async Task<int> WaitKernelHoldsSteady()
@@ -62,7 +70,7 @@ namespace PSSocket.Tests
             int last = -1, steady = 0;
             while (!deadline.Expired && steady < 3)
             {
-                int now = Session.Socket.Available;
+                int now = Kernel.Available;
                 steady = now > 0 && now == last ? steady + 1 : 0;
                 last = now;
                 await Task.Delay(20);
@@ -472,6 +480,34 @@ namespace PSSocket.Tests
         public TcpSessionLaterReadTests()
             : base(readsCompleteLater: true)
         {
+        }
+    }
+
+    /// <summary>
+    /// The same receive modes on a session over a stream with no socket of its own, as an SSH
+    /// shell channel is: reads are awaited (no Poll), and end of stream or a failure of the
+    /// stream sets the state.
+    /// </summary>
+    public sealed class StreamOnlySessionTests : TcpSessionTests
+    {
+        public StreamOnlySessionTests()
+            : base(accepted => new StreamOnlySession(accepted))
+        {
+        }
+
+        protected override Socket Kernel => ((StreamOnlySession)Session).Underlying;
+
+        private sealed class StreamOnlySession : TcpSession
+        {
+            public StreamOnlySession(Socket socket)
+                : base(SessionKind.Tcp, new NetworkStream(socket, ownsSocket: true), socket.LocalEndPoint, socket.RemoteEndPoint)
+            {
+                Underlying = socket;
+            }
+
+            public Socket Underlying { get; }
+
+            protected override void OnShutdownSend() => Underlying.Shutdown(SocketShutdown.Send);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -40,8 +41,21 @@ namespace PSSocket
             RemoteEndPoint = socket.RemoteEndPoint;
         }
 
-        /// <summary>The underlying socket.</summary>
-        public Socket Socket { get; }
+        /// <summary>
+        /// A stream session with no socket of its own (an SSH shell channel): the stream's reads
+        /// return 0 at its end and throw IOException when it fails; receives, framing, transcripts
+        /// and observers work as over TCP. The subclass closes what lies under the stream.
+        /// </summary>
+        protected TcpSession(SessionKind kind, Stream stream, EndPoint? localEndPoint, EndPoint? remoteEndPoint)
+            : base(kind)
+        {
+            _transport = new TcpTransport(this, null, stream ?? throw new ArgumentNullException(nameof(stream)));
+            LocalEndPoint = localEndPoint;
+            RemoteEndPoint = remoteEndPoint;
+        }
+
+        /// <summary>The underlying socket, or null for a session over a stream with no socket of its own (an SSH channel).</summary>
+        public Socket? Socket { get; }
 
         /// <inheritdoc />
         protected override SessionState CurrentState =>
@@ -72,7 +86,7 @@ namespace PSSocket
 
                 try
                 {
-                    return Socket.Available > 0;
+                    return Socket is { Available: > 0 };
                 }
                 catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
                 {
@@ -269,7 +283,18 @@ namespace PSSocket
         {
             ThrowIfClosed();
             SendTlsCloseNotify();
+            if (Socket is null)
+            {
+                OnShutdownSend();
+                return;
+            }
+
             Socket.Shutdown(SocketShutdown.Send);
+        }
+
+        /// <summary>Ends the sending side of a session with no socket (an SSH channel sends EOF); nothing by default.</summary>
+        protected virtual void OnShutdownSend()
+        {
         }
 
         // ---- receiving -------------------------------------------------------------------------
@@ -476,7 +501,7 @@ namespace PSSocket
             // the FIN (Close(0) would reset the connection and drop it).
             try
             {
-                Socket.Shutdown(SocketShutdown.Both);
+                Socket?.Shutdown(SocketShutdown.Both);
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
@@ -484,7 +509,7 @@ namespace PSSocket
             }
 
             _transport.Stream.Dispose();
-            Socket.Dispose();
+            Socket?.Dispose();
             StopTranscript();
             DisposeSessionResources();
         }

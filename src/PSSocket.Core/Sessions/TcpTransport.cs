@@ -28,14 +28,15 @@ namespace PSSocket.Sessions
         private volatile bool _remoteClosed;
         private volatile PSSocketException? _fault;
 
-        public TcpTransport(TcpSession owner, Socket socket, Stream stream)
+        public TcpTransport(TcpSession owner, Socket? socket, Stream stream)
         {
             _owner = owner;
             Socket = socket;
             _plain = _stream = stream;
         }
 
-        public Socket Socket { get; }
+        /// <summary>The socket under the stream, or null for a stream with no socket of its own (an SSH channel).</summary>
+        public Socket? Socket { get; }
 
         /// <summary>The stream data moves through (TLS and telnet layers included).</summary>
         public Stream Stream => _stream;
@@ -61,8 +62,8 @@ namespace PSSocket.Sessions
 
         public bool HasPendingWrite => _pendingWrite is not null;
 
-        /// <summary>Still the stream the session started with: reads may wait on the socket itself.</summary>
-        private bool IsPlain => ReferenceEquals(_stream, _plain);
+        /// <summary>Still the stream the session started with, straight over a socket: reads may wait on the socket itself.</summary>
+        private bool IsPlain => Socket is not null && ReferenceEquals(_stream, _plain);
 
         /// <summary>Puts a layer (TLS, telnet) over the stream; the caller holds the locks or no read ran yet.</summary>
         public void Layer(Stream stream, bool encrypted)
@@ -123,7 +124,7 @@ namespace PSSocket.Sessions
                 bool ready;
                 try
                 {
-                    ready = Socket.Poll(slice, SelectMode.SelectRead);
+                    ready = Socket!.Poll(slice, SelectMode.SelectRead);
                 }
                 catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
                 {
@@ -195,8 +196,9 @@ namespace PSSocket.Sessions
                 try
                 {
                     // Over TLS a started read may wait for the rest of a record; it then stays pending
-                    // like any other read, so this still returns at once.
-                    ready = Socket.Available > 0 && (IsPlain || _encrypted);
+                    // like any other read, so this still returns at once. A stream with no socket
+                    // (an SSH channel) cannot be asked: a read is started and left pending if empty.
+                    ready = Socket is null || (Socket.Available > 0 && (IsPlain || _encrypted));
                 }
                 catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
                 {
@@ -241,11 +243,20 @@ namespace PSSocket.Sessions
 
             try
             {
+                bool started = false;
                 while (!_remoteClosed && _fault is null)
                 {
                     if (_pendingRead is null)
                     {
-                        if (!IsPlain || !Socket.Poll(0, SelectMode.SelectRead) || Socket.Available > 0)
+                        if (Socket is null && !started)
+                        {
+                            // A stream with no socket to poll (an SSH channel): one read, left pending when empty.
+                            started = true;
+                            StartRead(ChunkPool.ChunkSize);
+                            continue;
+                        }
+
+                        if (!IsPlain || !Socket!.Poll(0, SelectMode.SelectRead) || Socket.Available > 0)
                         {
                             return;
                         }
