@@ -23,6 +23,12 @@ namespace PSSocket.Net
 
         private const string AnyExtendedKeyUsageOid = "2.5.29.37.0";
 
+        /// <summary>How long the revocation lists of one handshake may take to fetch, all together.</summary>
+        public static readonly TimeSpan RevocationFetchTimeout = TimeSpan.FromSeconds(5);
+
+        /// <summary>How many revocation list addresses one peer's chain may name; a chain naming more is not checked (RevocationUnknown).</summary>
+        public const int MaxRevocationFetches = 4;
+
         /// <summary>
         /// Returns null when the certificate is acceptable, otherwise the reasons it is not.
         /// </summary>
@@ -40,7 +46,15 @@ namespace PSSocket.Net
         /// Like <see cref="Validate"/>, with the kind of failure: AuthenticationFailed, or
         /// RevocationUnknown when the only problem is a revocation list that could not be read.
         /// </summary>
-        public static CertificateRejection? Evaluate(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, X509Certificate2Collection? trusted, bool serverCertificate, string? expectedName, bool checkRevocation)
+        /// <param name="certificate">The peer certificate (null when the peer sent none).</param>
+        /// <param name="chain">The chain the platform built, used for its intermediates.</param>
+        /// <param name="errors">The platform's verdict.</param>
+        /// <param name="trusted">Extra trust anchors.</param>
+        /// <param name="serverCertificate">True for a server certificate.</param>
+        /// <param name="expectedName">The name the certificate should carry, for the message.</param>
+        /// <param name="checkRevocation">Fetches the chain's revocation lists (bounded) once everything else about the certificate holds.</param>
+        /// <param name="fetching">Told the revocation list addresses while they are fetched, and null once done (so a handshake that times out meanwhile can say why).</param>
+        public static CertificateRejection? Evaluate(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, X509Certificate2Collection? trusted, bool serverCertificate, string? expectedName, bool checkRevocation, Action<string?>? fetching = null)
         {
             if (certificate is null)
             {
@@ -81,11 +95,14 @@ namespace PSSocket.Net
                 reasons.AddRange(DescribeChain(leaf, chain));
             }
 
-            if (chainErrors && checkRevocation)
+            if (checkRevocation && (reasons.Count == 0 || serverCertificate) && (chainErrors || TlsHandshake.Offline))
             {
-                // The platform's chain gives up on revocation when it does not trust the root, even
-                // with the CRL in hand; ask again with the roots the caller trusts (or the chain's own).
-                CheckRevocationAgain(leaf, chain, trusted, reasons, revocation);
+                // A client certificate costs a fetch only when it holds otherwise: an anonymous client
+                // that is refused anyway cannot make a server fetch the addresses it names (a server's
+                // certificate is checked for the user who chose to connect to it). The handshake's own
+                // chain checks no revocation where the runtime allows (TlsHandshake), and the platform's
+                // gives up on it when it does not trust the root; ask with the roots the caller trusts (or the chain's own).
+                CheckRevocationAgain(leaf, chain, trusted, reasons, revocation, fetching);
             }
 
             if (reasons.Count > 1 && (now > leaf.NotAfter || now < leaf.NotBefore))
@@ -153,6 +170,7 @@ namespace PSSocket.Net
         {
             using var chain = new X509Chain();
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            TlsHandshake.DisableDownloads(chain.ChainPolicy, TimeSpan.FromMilliseconds(1));
             chain.ChainPolicy.ApplicationPolicy.Add(new Oid(serverCertificate ? ServerAuthOid : ClientAuthOid));
             chain.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
             chain.ChainPolicy.ExtraStore.AddRange(trusted);
@@ -242,10 +260,24 @@ namespace PSSocket.Net
         /// (or the chain's own self-signed top) as roots where the runtime allows custom roots
         /// (.NET 5+), and sorts what it finds into revoked (a reason) and unknown (revocation).
         /// </summary>
-        private static void CheckRevocationAgain(X509Certificate2 leaf, X509Chain? platformChain, X509Certificate2Collection? trusted, List<string> reasons, List<string> revocation)
+        private static void CheckRevocationAgain(X509Certificate2 leaf, X509Chain? platformChain, X509Certificate2Collection? trusted, List<string> reasons, List<string> revocation, Action<string?>? fetching)
         {
+            var certificates = platformChain?.ChainElements.Cast<X509ChainElement>().Select(e => e.Certificate).Where(c => c.Subject != c.Issuer).ToList() ?? new List<X509Certificate2>();
+            if (certificates.Count == 0)
+            {
+                certificates.Add(leaf);
+            }
+
+            var urls = certificates.SelectMany(CrlDistributionPoints).Distinct(StringComparer.Ordinal).ToList();
+            if (urls.Count > MaxRevocationFetches)
+            {
+                revocation.Add($"revocation status unknown: the chain names {urls.Count} revocation list addresses, more than the {MaxRevocationFetches} PSSocket fetches for one peer (-CheckRevocation)");
+                return;
+            }
+
             using var chain = new X509Chain();
             chain.ChainPolicy.RevocationMode = X509RevocationMode.Online;
+            TlsHandshake.DisableDownloads(chain.ChainPolicy, RevocationFetchTimeout);
             chain.ChainPolicy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
             chain.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
             var roots = new X509Certificate2Collection();
@@ -265,7 +297,16 @@ namespace PSSocket.Net
             }
 
             UseCustomRoots(chain.ChainPolicy, roots);
-            chain.Build(leaf);
+            fetching?.Invoke(string.Join(", ", urls));
+            try
+            {
+                chain.Build(leaf);
+            }
+            finally
+            {
+                fetching?.Invoke(null);
+            }
+
             var statuses = chain.ChainElements.Cast<X509ChainElement>().SelectMany(e => e.ChainElementStatus).Concat(chain.ChainStatus).Select(s => s.Status).ToList();
             if (statuses.Contains(X509ChainStatusFlags.Revoked))
             {

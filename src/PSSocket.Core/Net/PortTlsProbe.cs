@@ -38,7 +38,7 @@ namespace PSSocket.Net
             {
                 // Not the one-argument overload: on .NET Framework that takes the legacy defaults
                 // (no TLS 1.2); Negotiable asks what Connect-TcpSocket asks for.
-                var handshake = ssl.AuthenticateAsClientAsync(serverName, null, TlsOptions.Negotiable(null), checkRevocation);
+                var handshake = TlsHandshake.AsClientAsync(ssl, serverName, null, TlsOptions.Negotiable(null), checkRevocation);
                 bool done;
                 try
                 {

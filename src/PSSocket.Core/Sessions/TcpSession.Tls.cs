@@ -63,6 +63,7 @@ namespace PSSocket
             }
 
             CertificateRejection? rejection = null;
+            var fetching = new RevocationFetch();
             bool Validate(object sender, X509Certificate? cert, X509Chain? chain, SslPolicyErrors errors)
             {
                 if (options.SkipCertificateCheck)
@@ -70,7 +71,7 @@ namespace PSSocket
                     return true;
                 }
 
-                rejection = CertificateValidator.Evaluate(cert, chain, errors, options.TrustedCertificates, serverCertificate: true, serverName, options.CheckRevocation);
+                rejection = CertificateValidator.Evaluate(cert, chain, errors, options.TrustedCertificates, serverCertificate: true, serverName, options.CheckRevocation, fetching.Set);
                 return rejection is null;
             }
 
@@ -85,9 +86,9 @@ namespace PSSocket
 
             return UpgradeAsync(
                 inner => new SslStream(inner, false, Validate, Select),
-                ssl => ssl.AuthenticateAsClientAsync(serverName, clientCerts, options.SslProtocols, options.CheckRevocation && !options.SkipCertificateCheck),
+                ssl => TlsHandshake.AsClientAsync(ssl, serverName, clientCerts, options.SslProtocols, options.CheckRevocation && !options.SkipCertificateCheck),
                 () => rejection is null ? null : new CertificateRejection(rejection.Kind, $"the server certificate was rejected: {rejection.Message}"),
-                serverName, isServer: false, deadline, token);
+                serverName, isServer: false, fetching, deadline, token);
         }
 
         /// <summary>
@@ -102,6 +103,7 @@ namespace PSSocket
             }
 
             CertificateRejection? rejection = null;
+            var fetching = new RevocationFetch();
             bool Validate(object sender, X509Certificate? cert, X509Chain? chain, SslPolicyErrors errors)
             {
                 if (!options.RequireClientCertificate)
@@ -109,15 +111,15 @@ namespace PSSocket
                     return true;
                 }
 
-                rejection = CertificateValidator.Evaluate(cert, chain, errors, options.TrustedCertificates, serverCertificate: false, null, options.CheckRevocation);
+                rejection = CertificateValidator.Evaluate(cert, chain, errors, options.TrustedCertificates, serverCertificate: false, null, options.CheckRevocation, fetching.Set);
                 return rejection is null;
             }
 
             return UpgradeAsync(
                 inner => new SslStream(inner, false, Validate),
-                ssl => ssl.AuthenticateAsServerAsync(options.Certificate, options.RequireClientCertificate, options.SslProtocols, options.CheckRevocation && options.RequireClientCertificate),
+                ssl => TlsHandshake.AsServerAsync(ssl, options.Certificate, options.RequireClientCertificate, options.SslProtocols, options.CheckRevocation && options.RequireClientCertificate),
                 () => rejection is null ? null : new CertificateRejection(rejection.Kind, $"the client certificate was rejected: {rejection.Message}"),
-                null, isServer: true, deadline, token);
+                null, isServer: true, fetching, deadline, token);
         }
 
         /// <summary>
@@ -197,7 +199,7 @@ namespace PSSocket
         private string DefaultServerName() =>
             !string.IsNullOrEmpty(ConnectedHost) ? ConnectedHost! : (RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "";
 
-        private Task UpgradeAsync(Func<Stream, SslStream> wrap, Func<SslStream, Task> handshake, Func<CertificateRejection?> rejection, string? serverName, bool isServer, Deadline deadline, CancellationToken token) =>
+        private Task UpgradeAsync(Func<Stream, SslStream> wrap, Func<SslStream, Task> handshake, Func<CertificateRejection?> rejection, string? serverName, bool isServer, RevocationFetch fetching, Deadline deadline, CancellationToken token) =>
             ExclusiveAsync(async () =>
             {
                 if (_ssl is not null)
@@ -260,9 +262,13 @@ namespace PSSocket
                 if (!done)
                 {
                     Abandon(ssl, task, "TLS handshake timed out");
-                    throw new PSSocketException(SocketErrorKind.ConnectionTimedOut,
-                        $"The TLS handshake with {peer}{OnSession} did not finish within the timeout (is the peer speaking TLS?). The session is closed.",
-                        target: this);
+                    throw fetching.Urls is { } urls
+                        ? new PSSocketException(SocketErrorKind.RevocationUnknown,
+                            $"The TLS handshake with {peer}{OnSession} did not finish within the timeout: the revocation check (-CheckRevocation) was still fetching the revocation list from {urls}. Make it reachable, give more time, or leave -CheckRevocation out. The session is closed.",
+                            target: this)
+                        : new PSSocketException(SocketErrorKind.ConnectionTimedOut,
+                            $"The TLS handshake with {peer}{OnSession} did not finish within the timeout (is the peer speaking TLS?). The session is closed.",
+                            target: this);
                 }
 
                 try
@@ -342,6 +348,16 @@ namespace PSSocket
             {
                 return null;
             }
+        }
+
+        /// <summary>What the certificate check is fetching while it fetches (set from the handshake's thread, read at the deadline).</summary>
+        private sealed class RevocationFetch
+        {
+            private string? _urls;
+
+            public string? Urls => Volatile.Read(ref _urls);
+
+            public void Set(string? urls) => Volatile.Write(ref _urls, urls);
         }
 
         /// <summary>

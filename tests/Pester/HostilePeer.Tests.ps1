@@ -1,0 +1,187 @@
+# What a hostile peer can make PSSocket do, each attack against a real peer on loopback: certificates
+# that point at URLs the attacker chooses, silent connections, escape sequences in certificate names.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $script:Dir = Join-Path ([IO.Path]::GetTempPath()) "pssocket-hostile-$PID-$([Guid]::NewGuid().ToString('n').Substring(0, 8))"
+    New-Item -ItemType Directory -Path $script:Dir | Out-Null
+    $script:Peers = [System.Collections.Generic.List[System.Diagnostics.Process]]::new()
+
+    # A web server that accepts and never answers, counting connections (the AIA and CRL address).
+    function Start-SilentHttp {
+        param([string] $Name)
+        $portFile = Join-Path $script:Dir "$Name.port"
+        $countFile = Join-Path $script:Dir "$Name.count"
+        $p = Start-Peer python3 @((Join-Path $PSScriptRoot 'peers/silent-http.py'), $portFile, $countFile)
+        $script:Peers.Add($p)
+        $null = Wait-Until { Test-Path $portFile } -TimeoutSec 60
+        if (-not (Test-Path $portFile)) { throw "silent-http.py did not start (exited: $($p.HasExited))" }
+        [pscustomobject]@{ Port = [int] (Get-Content -Raw $portFile); CountFile = $countFile }
+    }
+    function Get-Fetches { param($Http) [int] ((Get-Content -Raw $Http.CountFile) -split ' ')[0] }
+
+    function New-Cert {
+        param([string] $Name, [string] $Subject, [string] $Extensions, [string] $Ca)
+        $key = Join-Path $script:Dir "$Name.key"; $pem = Join-Path $script:Dir "$Name.pem"; $ext = Join-Path $script:Dir "$Name.ext"
+        Set-Content -Path $ext -Value $Extensions
+        if (-not $Ca) {
+            $cfg = Join-Path $script:Dir "$Name.cnf"
+            Set-Content -Path $cfg -Value "[req]`ndistinguished_name = dn`n[dn]`n[v3_req]`n$Extensions"
+            Invoke-OpenSsl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $key -out $pem -days 2 -subj $Subject -extensions v3_req -config $cfg
+        }
+        else {
+            $csr = Join-Path $script:Dir "$Name.csr"
+            Invoke-OpenSsl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $key -out $csr -subj $Subject
+            Invoke-OpenSsl x509 -req -in $csr -CA (Join-Path $script:Dir "$Ca.pem") -CAkey (Join-Path $script:Dir "$Ca.key") -CAcreateserial -out $pem -days 2 -extfile $ext
+        }
+        $pem
+    }
+
+    $script:Aia = Start-SilentHttp aia
+    $unique = [Guid]::NewGuid().ToString('n').Substring(0, 8)
+    $caExt = "basicConstraints=critical,CA:TRUE`nkeyUsage=critical,keyCertSign,cRLSign"
+    $script:RootPem = New-Cert -Name root -Subject "/CN=PSSocket Hostile Root $unique" -Extensions $caExt
+    # The intermediate is never sent: a chain builder that wants it must fetch it from the AIA URL.
+    $null = New-Cert -Name inter -Subject "/CN=PSSocket Hostile Intermediate $unique" -Extensions $caExt -Ca root
+    $aiaUrl = "http://127.0.0.1:$($script:Aia.Port)/inter.crt"
+    $script:AiaClientPem = New-Cert -Name aiaclient -Subject '/CN=aia-client' -Ca inter -Extensions "basicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=clientAuth`nauthorityInfoAccess=caIssuers;URI:$aiaUrl"
+    $script:AiaServerPem = New-Cert -Name aiaserver -Subject '/CN=localhost' -Ca inter -Extensions "subjectAltName=DNS:localhost,IP:127.0.0.1`nbasicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=serverAuth`nauthorityInfoAccess=caIssuers;URI:$aiaUrl"
+    $script:ServerPem = New-Cert -Name server -Subject '/CN=localhost' -Ca root -Extensions "subjectAltName=DNS:localhost,IP:127.0.0.1`nbasicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=serverAuth"
+    $script:GoodClientPem = New-Cert -Name goodclient -Subject '/CN=good-client' -Ca root -Extensions "basicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=clientAuth"
+
+    # Certificates of the trusted root whose CRL lives on the silent server, or at too many addresses.
+    $script:Crl = Start-SilentHttp crl
+    $crlUrl = "http://127.0.0.1:$($script:Crl.Port)/root.crl"
+    $script:CrlClientPem = New-Cert -Name crlclient -Subject '/CN=crl-client' -Ca root -Extensions "basicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=clientAuth`ncrlDistributionPoints=URI:$crlUrl"
+    $script:CrlServerPem = New-Cert -Name crlserver -Subject '/CN=localhost' -Ca root -Extensions "subjectAltName=DNS:localhost,IP:127.0.0.1`nbasicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=serverAuth`ncrlDistributionPoints=URI:$crlUrl"
+    $many = (1..6 | ForEach-Object { "URI:http://127.0.0.1:$($script:Crl.Port)/many$_.crl" }) -join ','
+    $script:ManyCrlServerPem = New-Cert -Name manycrl -Subject '/CN=localhost' -Ca root -Extensions "subjectAltName=DNS:localhost,IP:127.0.0.1`nbasicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=serverAuth`ncrlDistributionPoints=$many"
+
+    # openssl s_client presenting a certificate; its output goes to a file.
+    function Start-CertClient {
+        param([int] $Port, [string] $Name, [string] $Send = '')
+        $out = Join-Path $script:Dir "$Name-$([Guid]::NewGuid().ToString('n').Substring(0, 6)).out"
+        $cmd = "(printf '$Send'; sleep 20) | exec openssl s_client -connect 127.0.0.1:$Port -cert '$(Join-Path $script:Dir "$Name.pem")' -key '$(Join-Path $script:Dir "$Name.key")' -CAfile '$script:RootPem' -quiet > '$out' 2>&1"
+        $p = Start-Peer bash @('-c', $cmd)
+        $script:Peers.Add($p)
+        [pscustomobject]@{ Process = $p; Output = $out }
+    }
+
+    function Stop-TestPeer {
+        param([System.Diagnostics.Process] $Process)
+        $null = $script:Peers.Remove($Process)
+        Stop-Peer $Process
+    }
+
+    function Start-OpenSslServer {
+        param([string] $Name)
+        $port = Get-FreeTcpPort
+        $p = Start-Peer openssl @('s_server', '-accept', "127.0.0.1:$port", '-cert', (Join-Path $script:Dir "$Name.pem"), '-key', (Join-Path $script:Dir "$Name.key"), '-quiet', '-www')
+        $script:Peers.Add($p)
+        Wait-TcpPort -Port $port -TimeoutSec 60
+        $port
+    }
+}
+
+AfterAll {
+    Get-SocketSession | Remove-SocketSession
+    foreach ($p in $script:Peers) { Stop-Peer $p }
+    Remove-Item -Recurse -Force $script:Dir -ErrorAction SilentlyContinue
+}
+
+Describe 'A peer certificate whose missing issuer is named by an AIA URL that never answers' {
+    It 'Start-SocketServer -RequireClientCertificate refuses the client without fetching the URL, within the handshake timeout' {
+        $before = Get-Fetches $script:Aia
+        $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:RootPem { 'served' }
+        try {
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $c = Start-CertClient -Port $srv.Port -Name aiaclient
+            Wait-Until { $srv.ClientsFailed -ge 1 } -TimeoutSec 30 | Should -BeTrue
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
+            $r = @(Receive-SocketServerOutput $srv)
+            $r[0].Errors[0].Message | Should -Match 'untrusted root'
+            Start-Sleep -Milliseconds 500
+            (Get-Fetches $script:Aia) - $before | Should -Be 0
+        }
+        finally { Stop-SocketServer $srv; Stop-TestPeer $c.Process }
+    }
+
+    It 'New-TcpListener -RequireClientCertificate refuses the client without fetching the URL' {
+        $before = Get-Fetches $script:Aia
+        $listener = New-TcpListener -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:RootPem
+        try {
+            $c = Start-CertClient -Port $listener.Port -Name aiaclient
+            Wait-TcpConnection $listener -Timeout 30 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].Exception.Message | Should -Match 'untrusted root'
+            Start-Sleep -Milliseconds 500
+            (Get-Fetches $script:Aia) - $before | Should -Be 0
+        }
+        finally { Remove-SocketSession $listener; Stop-TestPeer $c.Process }
+    }
+
+    It 'Connect-TcpSocket -UseTls refuses the server without fetching the URL' {
+        $port = Start-OpenSslServer aiaserver
+        $before = Get-Fetches $script:Aia
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        Connect-TcpSocket 127.0.0.1 $port -UseTls -TlsServerName localhost -TrustedCertificate $script:RootPem -Timeout 30 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
+        $err[0].Exception.Message | Should -Match 'untrusted root'
+        Start-Sleep -Milliseconds 500
+        (Get-Fetches $script:Aia) - $before | Should -Be 0
+    }
+
+    It 'Test-TcpPort -Tls reports the certificate invalid without fetching the URL' {
+        $port = Start-OpenSslServer aiaserver
+        $before = Get-Fetches $script:Aia
+        $r = Test-TcpPort 127.0.0.1 $port -Tls -TlsServerName localhost -TrustedCertificate $script:RootPem -Timeout 30 -ErrorAction SilentlyContinue
+        $r.Status | Should -Be Open
+        $r.CertificateValid | Should -BeFalse
+        Start-Sleep -Milliseconds 500
+        (Get-Fetches $script:Aia) - $before | Should -Be 0
+    }
+}
+
+Describe 'Revocation lists that a peer certificate names, fetched only with -CheckRevocation and bounded' {
+    It 'Start-SocketServer -CheckRevocation refuses a client whose CRL never comes, with RevocationUnknown naming it, within the handshake timeout' {
+        $before = Get-Fetches $script:Crl
+        $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:RootPem -CheckRevocation { 'served' }
+        try {
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $c = Start-CertClient -Port $srv.Port -Name crlclient
+            Wait-Until { $srv.ClientsFailed -ge 1 } -TimeoutSec 30 | Should -BeTrue
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
+            $r = @(Receive-SocketServerOutput $srv)
+            $r[0].Errors[0].Message | Should -Match "root\.crl"
+            (Get-Fetches $script:Crl) - $before | Should -BeLessOrEqual 1
+        }
+        finally { Stop-SocketServer $srv; Stop-TestPeer $c.Process }
+    }
+
+    It 'Start-SocketServer without -CheckRevocation fetches no CRL and serves the client' {
+        $before = Get-Fetches $script:Crl
+        $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:RootPem { 'served' }
+        try {
+            $c = Start-CertClient -Port $srv.Port -Name crlclient
+            Wait-Until { $srv.ClientsAccepted -ge 1 -and $srv.ClientsActive -eq 0 } -TimeoutSec 30 | Should -BeTrue
+            $srv.ClientsFailed | Should -Be 0
+            (Get-Fetches $script:Crl) - $before | Should -Be 0
+        }
+        finally { Stop-SocketServer $srv; Stop-TestPeer $c.Process }
+    }
+
+    It 'a handshake that times out while the CRL is fetched names the revocation fetch and its URL' {
+        $port = Start-OpenSslServer crlserver
+        Connect-TcpSocket 127.0.0.1 $port -UseTls -TlsServerName localhost -TrustedCertificate $script:RootPem -CheckRevocation -Timeout 2 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'RevocationUnknown,*'
+        $err[0].Exception.Message | Should -Match "revocation check \(-CheckRevocation\) was still fetching .*http://127\.0\.0\.1:$($script:Crl.Port)/root\.crl"
+        $err[0].Exception.Message | Should -Not -Match 'speaking TLS'
+    }
+
+    It 'fetches no CRL for a certificate naming more CRL addresses than the bound' {
+        $port = Start-OpenSslServer manycrl
+        $before = Get-Fetches $script:Crl
+        Connect-TcpSocket 127.0.0.1 $port -UseTls -TlsServerName localhost -TrustedCertificate $script:RootPem -CheckRevocation -Timeout 20 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'RevocationUnknown,*'
+        $err[0].Exception.Message | Should -Match 'names 6 revocation list addresses, more than the 4'
+        (Get-Fetches $script:Crl) - $before | Should -Be 0
+    }
+}
