@@ -124,39 +124,122 @@ namespace PSSocket
         /// <summary>The words offered.</summary>
         protected abstract IEnumerable<string> Words { get; }
 
+        /// <summary>The words offered to this command with these parameters bound so far (default: <see cref="Words"/>).</summary>
+        protected virtual IEnumerable<string> WordsFor(string commandName, IDictionary fakeBoundParameters) => Words;
+
         /// <inheritdoc />
         public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
         {
             string word = (wordToComplete ?? "").Trim('\'', '"');
-            return Words
+            return WordsFor(commandName, fakeBoundParameters)
                 .Where(n => n.StartsWith(word, StringComparison.OrdinalIgnoreCase))
                 .Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, n));
         }
     }
 
-    /// <summary>Completes well-known service names for a single -Port.</summary>
+    /// <summary>
+    /// Completes well-known service names for a single -Port: UDP names for the UDP cmdlets and for
+    /// Start-SocketRelay -Udp, TCP names otherwise.
+    /// </summary>
     public sealed class ServiceNameCompleter : WordCompleter
     {
         /// <inheritdoc />
-        protected override IEnumerable<string> Words => Net.WellKnownPorts.Names;
+        protected override IEnumerable<string> Words => ServiceTable.Tcp.Names;
+
+        /// <inheritdoc />
+        protected override IEnumerable<string> WordsFor(string commandName, IDictionary fakeBoundParameters) =>
+            ServiceTables.For(commandName, fakeBoundParameters).Names;
     }
 
-    /// <summary>Turns a well-known service name (http, redis, ...) given for a port into its number.</summary>
+    /// <summary>Which service table a command's ports use.</summary>
+    internal static class ServiceTables
+    {
+        /// <summary>UDP for the UDP cmdlets (Test-UdpPort, Invoke-UdpSend, New-UdpListener) and for a command given -Udp; TCP otherwise.</summary>
+        public static ServiceTable For(string? commandName, IDictionary? boundParameters) =>
+            (commandName ?? "").IndexOf("Udp", StringComparison.OrdinalIgnoreCase) >= 0
+            || (boundParameters is not null && boundParameters.Contains("Udp") && LanguagePrimitives.IsTrue(boundParameters["Udp"]))
+                ? ServiceTable.Udp
+                : ServiceTable.Tcp;
+    }
+
+    /// <summary>The service names a port parameter takes.</summary>
+    public enum ServiceProtocol
+    {
+        /// <summary>TCP service names (http, redis, ssh ...).</summary>
+        Tcp,
+
+        /// <summary>UDP service names (dns, ntp, snmp, syslog ...).</summary>
+        Udp,
+
+        /// <summary>Either (a command that relays TCP or, with -Udp, UDP): TCP names first, then UDP ones.</summary>
+        Any,
+    }
+
+    /// <summary>Turns a well-known service name (http, redis, ntp ...) given for a port into its number.</summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
     public sealed class ServicePortTransformationAttribute : ArgumentTransformationAttribute
     {
+        /// <summary>Which service names the parameter takes (default Tcp).</summary>
+        public ServiceProtocol Protocol { get; set; }
+
         /// <inheritdoc />
         public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
         {
             var raw = inputData is PSObject pso ? pso.BaseObject : inputData;
             if (raw is string text && !int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _))
             {
-                return Net.WellKnownPorts.TryGetPort(text.Trim(), out int port) ? port
-                    : throw new ArgumentTransformationMetadataException($"'{text}' is not a port number or a service name Test-TcpPort knows (http, https, ssh, redis, ...); give the number.");
+                string name = text.Trim();
+                int port = 0;
+                bool found = Protocol switch
+                {
+                    ServiceProtocol.Udp => ServiceTable.Udp.TryGetPort(name, out port),
+                    ServiceProtocol.Any => ServiceTable.Tcp.TryGetPort(name, out port) || ServiceTable.Udp.TryGetPort(name, out port),
+                    _ => ServiceTable.Tcp.TryGetPort(name, out port),
+                };
+                string examples = Protocol == ServiceProtocol.Udp ? "dns, ntp, snmp, syslog, tftp, ..." : "http, https, ssh, redis, ...";
+                return found ? port
+                    : throw new ArgumentTransformationMetadataException($"'{text}' is not a port number or a known service name ({examples}); give the number.");
             }
 
             return inputData;
         }
+    }
+
+    /// <summary>Turns a probe name (Dns, Ntp, Snmp, None, Auto, or a service such as domain) into a UdpProbe; a blank value (an empty CSV cell) is Auto.</summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class UdpProbeTransformationAttribute : ArgumentTransformationAttribute
+    {
+        /// <inheritdoc />
+        public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+        {
+            var raw = inputData is PSObject pso ? pso.BaseObject : inputData;
+            switch (raw)
+            {
+                case null:
+                    return UdpProbe.Auto;
+                case string text when string.IsNullOrWhiteSpace(text):
+                    return UdpProbe.Auto;
+                case string text:
+                    try
+                    {
+                        return UdpProbePlan.ProbeNamed(text, text);
+                    }
+                    catch (PSSocketException ex)
+                    {
+                        throw new ArgumentTransformationMetadataException(ex.Message, ex);
+                    }
+
+                default:
+                    return inputData;
+            }
+        }
+    }
+
+    /// <summary>Completes the proxy schemes for -Proxy (never file names).</summary>
+    public sealed class ProxyCompleter : WordCompleter
+    {
+        /// <inheritdoc />
+        protected override IEnumerable<string> Words => new[] { "socks5://", "socks5h://", "socks4://", "socks4a://", "http://" };
     }
 
     /// <summary>Completes listener bind addresses.</summary>

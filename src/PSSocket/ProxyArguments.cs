@@ -1,4 +1,3 @@
-using System;
 using System.Management.Automation;
 using PSSocket.Net.Proxy;
 
@@ -9,7 +8,7 @@ namespace PSSocket
     {
         /// <summary>The proxy to go through, or null for a direct connection.</summary>
         /// <exception cref="PSSocketException">InvalidArgument for an unusable URI, or a credential without a proxy.</exception>
-        public static ProxyEndpoint? Resolve(Uri? proxy, PSCredential? credential)
+        public static ProxyEndpoint? Resolve(string? proxy, PSCredential? credential)
         {
             var network = credential is null || credential == PSCredential.Empty ? null : credential.GetNetworkCredential();
             if (proxy is null)
@@ -22,7 +21,7 @@ namespace PSSocket
                 return null;
             }
 
-            return ProxyEndpoint.FromUri(proxy, network);
+            return ProxyEndpoint.Parse(proxy, network);
         }
     }
 }

@@ -35,9 +35,9 @@ namespace PSSocket.Tests
         public void DnsAnswerReportsItsRcodeAndAnswerCount()
         {
             byte[] refused = { 0xBE, 0xEF, 0x81, 0x05, 0, 1, 0, 0, 0, 0, 0, 0 };
-            Assert.Equal("DNS answer: REFUSED, 0 answer record(s)", UdpProbes.Describe(UdpProbe.Dns, refused, refused.Length));
+            Assert.Equal("DNS answer: REFUSED, 0 records", UdpProbes.Describe(UdpProbe.Dns, refused, refused.Length));
             byte[] ok = { 0xBE, 0xEF, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0 };
-            Assert.Equal("DNS answer: NOERROR, 2 answer record(s)", UdpProbes.Describe(UdpProbe.Dns, ok, ok.Length));
+            Assert.Equal("DNS answer: NOERROR, 2 records", UdpProbes.Describe(UdpProbe.Dns, ok, ok.Length));
         }
 
         [Fact]

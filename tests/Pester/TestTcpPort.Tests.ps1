@@ -678,8 +678,9 @@ Import-Module $ModulePath
             $h.Status | Should -Be 'Open'
             $h.Address | Should -BeNullOrEmpty
             @(Test-TcpPort 127.0.0.1 -Port $open -Proxy "socks5://127.0.0.1:$($script:proxyPort)" -Quiet) | Should -Be @($true)
-            $dead = Test-TcpPort 127.0.0.1 -Port $open -Proxy "socks5://127.0.0.1:$closed" -Timeout 5
+            $dead = Test-TcpPort 127.0.0.1 -Port $open -Proxy "socks5://127.0.0.1:$closed" -Timeout 5 -ErrorVariable deadErr -ErrorAction SilentlyContinue
             $dead.Status | Should -Be 'Error'
+            $deadErr[0].FullyQualifiedErrorId | Should -BeLike 'ProxyUnreachable,*'
             { Test-TcpPort 127.0.0.1 -Port $open -Proxy "socks5://127.0.0.1:$($script:proxyPort)" -Tls } | Should -Throw '*not work with -Proxy*'
         }
     }

@@ -192,7 +192,7 @@ Describe 'Test-UdpPort' {
     It 'shows its results in a table with the status and what was seen' {
         $r = Test-UdpPort 127.0.0.1 (Get-ClosedUdpPort) -Timeout 5
         $table = $r | Format-Table | Out-String -Width 120
-        $table | Should -Match 'Status\s+Latency\(ms\)\s+Detail'
+        $table | Should -Match 'Service\s+Status\s+Detail'
         $table | Should -Match 'Closed'
     }
 
@@ -209,5 +209,82 @@ Describe 'Test-UdpPort' {
             $async.IsCompleted | Should -BeTrue
         }
         finally { $ps.Dispose() }
+    }
+}
+
+Describe 'Test-UdpPort as a runbook author writes it: UDP service names, a probe per port or row, a whole Detail' {
+    It 'takes UDP service names for -Port (ntp, snmp, syslog, tftp, radius) and names the service of each row' {
+        # Nothing listens on these loopback ports: the kernel's ICMP port unreachable answers each one.
+        $rows = @(Test-UdpPort 127.0.0.1 -Port 53, ntp, snmp, syslog, tftp, radius, snmptrap -Timeout 2 -Retries 0)
+        ($rows.Port | Sort-Object) | Should -Be @(53, 69, 123, 161, 162, 514, 1812)
+        ($rows | Where-Object Port -EQ 123).Service | Should -Be 'ntp'
+        ($rows | Where-Object Port -EQ 161).Service | Should -Be 'snmp'
+        ($rows | Where-Object Port -EQ 514).Service | Should -Be 'syslog'
+        ($rows | Where-Object Port -EQ 162).Service | Should -Be 'snmptrap'
+        ($rows | Where-Object Port -EQ 123).Probe | Should -Be 'Ntp'
+    }
+
+    It 'completes -Port of the UDP cmdlets from the UDP service table, not the TCP one' {
+        $names = (TabExpansion2 -inputScript ($s = 'Test-UdpPort 127.0.0.1 -Port sys') -cursorColumn $s.Length).CompletionMatches.CompletionText
+        $names | Should -Contain 'syslog'
+        $names = (TabExpansion2 -inputScript ($s = 'Test-UdpPort 127.0.0.1 -Port s') -cursorColumn $s.Length).CompletionMatches.CompletionText
+        $names | Should -Not -Contain 'ssh'
+        $names | Should -Contain 'snmp'
+        $names = (TabExpansion2 -inputScript ($s = 'Invoke-UdpSend 127.0.0.1 -Port tf') -cursorColumn $s.Length).CompletionMatches.CompletionText
+        $names | Should -Contain 'tftp'
+        $names = (TabExpansion2 -inputScript ($s = 'Start-SocketRelay -Udp -Port 0 -ComputerName 127.0.0.1 -TargetPort rad') -cursorColumn $s.Length).CompletionMatches.CompletionText
+        $names | Should -Contain 'radius'
+    }
+
+    It 'sends to a UDP service name with Invoke-UdpSend and listens on one with New-UdpListener -RemotePort' {
+        $l = New-UdpListener 0 -ComputerName 127.0.0.1 -RemotePort syslog
+        try { $l.RemoteEndPoint.Port | Should -Be 514 }
+        finally { $l | Remove-SocketSession }
+        # Port 69 on loopback: no listener, so the reply wait ends in the kernel's port unreachable, which names the port.
+        Invoke-UdpSend 127.0.0.1 -Port tftp -Data 'x' -WaitForReply -Timeout 2 -ErrorVariable bad -ErrorAction SilentlyContinue | Out-Null
+        "$($bad[0].TargetObject) $($bad[0])" | Should -Match '\b69\b'
+    }
+
+    It 'sends each port the probe written after it (5353:dns style) to dnsmasq and chronyd' {
+        if ($NoDns) { Set-ItResult -Skipped -Because $NoDns; return }
+        if ($NoNtp) { Set-ItResult -Skipped -Because $NoNtp; return }
+        $rows = @(Test-UdpPort 127.0.0.1 -Port "$($DnsPort):dns", "$($NtpPort):ntp" -Timeout 5 -Retries 2)
+        ($rows | Where-Object Port -EQ $DnsPort).Probe | Should -Be 'Dns'
+        ($rows | Where-Object Port -EQ $DnsPort).Detail | Should -Match '^DNS answer: '
+        ($rows | Where-Object Port -EQ $NtpPort).Probe | Should -Be 'Ntp'
+        ($rows | Where-Object Port -EQ $NtpPort).Detail | Should -Match 'stratum 8'
+    }
+
+    It 'refuses a port:probe pair whose probe is unknown, naming the pair' {
+        { Test-UdpPort 127.0.0.1 -Port '5353:dnx' -ErrorAction Stop } | Should -Throw '*5353:dnx*'
+    }
+
+    It 'sends the Probe and Payload of each Import-Csv row (dnsmasq, snmpd, socat)' {
+        if ($NoDns) { Set-ItResult -Skipped -Because $NoDns; return }
+        if ($NoSnmp) { Set-ItResult -Skipped -Because $NoSnmp; return }
+        if ($NoSocat) { Set-ItResult -Skipped -Because $NoSocat; return }
+        $csv = Join-Path $Dir 'probes.csv'
+        @('ComputerName,Port,Probe,Payload', "127.0.0.1,$DnsPort,dns,", "127.0.0.1,$SnmpPort,Snmp,", "127.0.0.1,$EchoPort,,hello") | Set-Content $csv
+        $rows = @(Import-Csv $csv | Test-UdpPort -Community s3cret-ro -Timeout 5 -Retries 2)
+        $rows.Count | Should -Be 3
+        ($rows | Where-Object Port -EQ $DnsPort).Detail | Should -Match '^DNS answer: '
+        ($rows | Where-Object Port -EQ $SnmpPort).Detail | Should -Be 'SNMP v2c agent, sysDescr: PSSocket test agent'
+        ($rows | Where-Object Port -EQ $EchoPort).Detail | Should -Be '5 byte(s) answered: hello'
+        ($rows | Where-Object Port -EQ $EchoPort).Probe | Should -Be 'None'
+    }
+
+    It 'shows the whole Detail and the service at 80 columns' {
+        if ($NoDns) { Set-ItResult -Skipped -Because $NoDns; return }
+        $r = Test-UdpPort 127.0.0.1 -Port "$($DnsPort):dns" -Timeout 5 -Retries 2
+        $r.Detail | Should -Match '^DNS answer: '
+        $text = $r | Out-String -Width 80
+        $text | Should -Match ([regex]::Escape($r.Detail))
+        $closed = Test-UdpPort 127.0.0.1 -Port ntp -Timeout 2 -Retries 0 | Out-String -Width 80
+        $closed | Should -Match '\b123 ntp\s+Closed'
+        # The long detail of a silent port wraps instead of being cut: every character is there.
+        $quiet = Test-UdpPort 127.0.0.1 -Port "$($DnsPort):none" -Timeout 0.3 -Retries 0
+        $silent = $quiet | Out-String -Width 80
+        ($silent -replace '\s', '') | Should -Match ([regex]::Escape(($quiet.Detail -replace '\s', '')))
+        foreach ($line in ($text + $closed + $silent) -split "`n") { $line.TrimEnd().Length | Should -BeLessOrEqual 80 }
     }
 }

@@ -16,6 +16,7 @@ namespace PSSocket.Net
                 throw new PSSocketException(SocketErrorKind.InvalidArgument, "The computer name is empty or has invalid characters.", target: hostOrRange);
             }
 
+            TargetEntry.CheckHostCharacters(hostOrRange.Trim());
             if (ports is null || ports.Length == 0)
             {
                 throw new PSSocketException(SocketErrorKind.InvalidArgument, $"No port to check on '{hostOrRange}'.", target: hostOrRange);
@@ -38,6 +39,9 @@ namespace PSSocket.Net
 
         /// <summary>The ports to check, in order.</summary>
         public int[] Ports { get; }
+
+        /// <summary>What a UDP check sends to this target's ports when it differs from the scan's options; null for none.</summary>
+        public UdpProbePlan? UdpPlan { get; set; }
 
         /// <summary>The range when Host is CIDR notation.</summary>
         public Cidr? Range { get; }

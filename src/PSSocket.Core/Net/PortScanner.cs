@@ -35,6 +35,9 @@ namespace PSSocket.Net
         private readonly ConcurrentDictionary<Attempt, byte> _waiting = new();
         private readonly ConcurrentQueue<SocketAsyncEventArgs> _argsPool = new();
 
+        // The kinds of proxy failure already written as an error in this scan.
+        private readonly System.Collections.Generic.HashSet<SocketErrorKind> _proxyFailuresReported = new();
+
         /// <summary>Starts the engine; it probes targets as <see cref="ScanEngine{TResult}.Add"/> hands them over.</summary>
         public PortScanner(PortScanOptions options, CancellationToken token)
             : base(options, token)
@@ -84,6 +87,7 @@ namespace PSSocket.Net
             attempt.Started = Stopwatch.GetTimestamp();
             Socket? socket = null;
             PortCheckResult result;
+            PSSocketException? proxyFailure = null;
             try
             {
                 socket = await Net.Proxy.ProxyConnector.ConnectAsync(proxy, null, host, probe.Port, timeout, Token).ConfigureAwait(false);
@@ -106,11 +110,14 @@ namespace PSSocket.Net
                     _ => PortStatus.Error,
                 };
                 result = Result(attempt, status, answered: status == PortStatus.Closed, ex.Message);
+                proxyFailure = ProxyFailure(ex.Kind, ex);
             }
             catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException)
             {
                 attempt.Ended = Stopwatch.GetTimestamp();
                 result = Result(attempt, PortStatus.Error, answered: false, "The proxy connection failed: " + ex.Message);
+                proxyFailure = ProxyFailure(SocketErrorKind.ProxyError,
+                    new PSSocketException(SocketErrorKind.ProxyError, $"The connection to the proxy {proxy} failed: {ex.Message}", ex, target: proxy.ToString()));
             }
 
             if (socket is not null)
@@ -123,7 +130,25 @@ namespace PSSocket.Net
                 result.Address = null;
             }
 
-            Deliver(probe, result);
+            Deliver(probe, result, proxyFailure);
+        }
+
+        /// <summary>
+        /// A failure of the proxy itself (unreachable, credential refused, not a proxy, rules) is the
+        /// same for every port: the first of each kind goes out as an error beside its row, the
+        /// other rows say it in Detail only.
+        /// </summary>
+        private PSSocketException? ProxyFailure(SocketErrorKind kind, PSSocketException ex)
+        {
+            if (kind is not (SocketErrorKind.ProxyUnreachable or SocketErrorKind.ProxyAuthenticationFailed or SocketErrorKind.ProxyError or SocketErrorKind.ProxyNotAllowed))
+            {
+                return null;
+            }
+
+            lock (_proxyFailuresReported)
+            {
+                return _proxyFailuresReported.Add(kind) ? ex : null;
+            }
         }
 
         private void Connect(Attempt attempt)

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.Linq;
 
 namespace PSSocket.Net
 {
@@ -17,10 +16,19 @@ namespace PSSocket.Net
         /// <exception cref="PSSocketException">InvalidArgument with a message naming the bad part.</exception>
         public static int[] Parse(string text) => Parse(new[] { text });
 
-        /// <summary>The ports of several specs together, in the order first given, each once.</summary>
+        /// <summary>The ports of several specs together, in the order first given, each once (TCP service names).</summary>
         /// <exception cref="PSSocketException">InvalidArgument with a message naming the bad part.</exception>
-        public static int[] Parse(IEnumerable<string> texts)
+        public static int[] Parse(IEnumerable<string> texts) => Parse(texts, ServiceTable.Tcp);
+
+        /// <summary>The ports of several specs together, in the order first given, each once, with the service names of <paramref name="services"/>.</summary>
+        /// <exception cref="PSSocketException">InvalidArgument with a message naming the bad part.</exception>
+        public static int[] Parse(IEnumerable<string> texts, ServiceTable services)
         {
+            if (services is null)
+            {
+                throw new ArgumentNullException(nameof(services));
+            }
+
             if (texts is null)
             {
                 throw new ArgumentNullException(nameof(texts));
@@ -37,7 +45,7 @@ namespace PSSocket.Net
 
                 foreach (string part in text!.Split(s_separators, StringSplitOptions.RemoveEmptyEntries))
                 {
-                    var (first, last) = ParseItem(part, text);
+                    var (first, last) = ParseItem(part, text, services);
                     for (int p = first; p <= last; p++)
                     {
                         if (!seen[p])
@@ -51,7 +59,7 @@ namespace PSSocket.Net
 
             if (ports.Count == 0)
             {
-                throw new PSSocketException(SocketErrorKind.InvalidArgument, "No port given. " + Hint, target: string.Join(",", texts));
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, "No port given. " + services.Hint, target: string.Join(",", texts));
             }
 
             return ports.ToArray();
@@ -72,7 +80,7 @@ namespace PSSocket.Net
             }
         }
 
-        private static (int First, int Last) ParseItem(string part, string whole)
+        private static (int First, int Last) ParseItem(string part, string whole, ServiceTable services)
         {
             if (part == "-" || part == "*")
             {
@@ -80,7 +88,7 @@ namespace PSSocket.Net
             }
 
             // Whole names first: some contain a dash (ftp-data, http-alt).
-            if (WellKnownPorts.TryGetPort(part, out int named))
+            if (services.TryGetPort(part, out int named))
             {
                 return (named, named);
             }
@@ -88,14 +96,14 @@ namespace PSSocket.Net
             int dash = part.IndexOf('-', 1);
             if (part.StartsWith("-", StringComparison.Ordinal))
             {
-                return (1, Number(part.Substring(1), whole));
+                return (1, Number(part.Substring(1), whole, services));
             }
 
             if (dash > 0)
             {
-                int first = Number(part.Substring(0, dash), whole);
+                int first = Number(part.Substring(0, dash), whole, services);
                 string rest = part.Substring(dash + 1);
-                int last = rest.Length == 0 ? 65535 : Number(rest, whole);
+                int last = rest.Length == 0 ? 65535 : Number(rest, whole, services);
                 if (last < first)
                 {
                     throw new PSSocketException(SocketErrorKind.InvalidArgument,
@@ -107,25 +115,25 @@ namespace PSSocket.Net
 
             if (char.IsDigit(part[0]))
             {
-                int p = Number(part, whole);
+                int p = Number(part, whole, services);
                 return (p, p);
             }
 
             throw new PSSocketException(SocketErrorKind.InvalidArgument,
-                $"'{Endpoints.Shorten(part)}' is not a port number, range or known service name. " + Hint, target: whole);
+                $"'{Endpoints.Shorten(part)}' is not a port number, range or known service name. " + services.Hint, target: whole);
         }
 
-        private static int Number(string s, string whole)
+        private static int Number(string s, string whole, ServiceTable services)
         {
             if (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int p))
             {
-                if (WellKnownPorts.TryGetPort(s, out int named))
+                if (services.TryGetPort(s, out int named))
                 {
                     return named;
                 }
 
                 throw new PSSocketException(SocketErrorKind.InvalidArgument,
-                    $"'{Endpoints.Shorten(s)}' in '{Endpoints.Shorten(whole)}' is not a port number. " + Hint, target: whole);
+                    $"'{Endpoints.Shorten(s)}' in '{Endpoints.Shorten(whole)}' is not a port number. " + services.Hint, target: whole);
             }
 
             if (p is < 1 or > 65535)
@@ -135,45 +143,5 @@ namespace PSSocket.Net
 
             return p;
         }
-
-        private const string Hint = "Use numbers (22), ranges (1-1024), lists (80,443) or service names (ssh, https, rdp).";
-    }
-
-    /// <summary>Well-known TCP service names and their ports (IANA names plus common short forms).</summary>
-    public static class WellKnownPorts
-    {
-        // The first name listed for a port is the one shown in results.
-        private static readonly (string Name, int Port)[] s_table =
-        {
-            ("echo", 7), ("discard", 9), ("daytime", 13), ("ftp-data", 20), ("ftp", 21), ("ssh", 22), ("telnet", 23),
-            ("smtp", 25), ("time", 37), ("whois", 43), ("dns", 53), ("domain", 53), ("gopher", 70), ("finger", 79),
-            ("http", 80), ("www", 80), ("kerberos", 88), ("pop3", 110), ("rpcbind", 111), ("sunrpc", 111), ("ident", 113),
-            ("nntp", 119), ("msrpc", 135), ("epmap", 135), ("netbios-ssn", 139), ("imap", 143), ("bgp", 179), ("ldap", 389),
-            ("https", 443), ("smb", 445), ("microsoft-ds", 445), ("kpasswd", 464), ("smtps", 465), ("submission", 587),
-            ("ipp", 631), ("ldaps", 636), ("rsync", 873), ("ftps", 990), ("imaps", 993), ("pop3s", 995), ("socks", 1080),
-            ("openvpn", 1194), ("mssql", 1433), ("oracle", 1521), ("pptp", 1723), ("mqtt", 1883), ("nfs", 2049),
-            ("zookeeper", 2181), ("docker", 2375), ("docker-tls", 2376), ("etcd", 2379), ("gc", 3268), ("gc-ssl", 3269),
-            ("mysql", 3306), ("rdp", 3389), ("ms-wbt-server", 3389), ("svn", 3690), ("postgres", 5432), ("postgresql", 5432),
-            ("kibana", 5601), ("amqp", 5672), ("vnc", 5900), ("couchdb", 5984), ("winrm", 5985), ("wsman", 5985),
-            ("winrm-https", 5986), ("wsmans", 5986), ("x11", 6000), ("redis", 6379), ("kubernetes", 6443), ("irc", 6667),
-            ("ajp", 8009), ("http-alt", 8080), ("https-alt", 8443), ("mqtts", 8883), ("prometheus", 9090), ("kafka", 9092),
-            ("elasticsearch", 9200), ("git", 9418), ("memcached", 11211), ("mongodb", 27017),
-        };
-
-        private static readonly Dictionary<string, int> s_byName =
-            s_table.ToDictionary(e => e.Name, e => e.Port, StringComparer.OrdinalIgnoreCase);
-
-        private static readonly Dictionary<int, string> s_byPort = s_table
-            .GroupBy(e => e.Port)
-            .ToDictionary(g => g.Key, g => g.First().Name);
-
-        /// <summary>Every known name, for tab completion.</summary>
-        public static IReadOnlyList<string> Names { get; } = s_table.Select(e => e.Name).ToArray();
-
-        /// <summary>The port of a service name (case-insensitive).</summary>
-        public static bool TryGetPort(string name, out int port) => s_byName.TryGetValue(name ?? "", out port);
-
-        /// <summary>The service name shown for a port, or null.</summary>
-        public static string? NameOf(int port) => s_byPort.TryGetValue(port, out var n) ? n : null;
     }
 }

@@ -159,7 +159,7 @@ namespace PSSocket.Net
             return false;
         }
 
-        /// <summary>Starts one probe; it must end with exactly one <see cref="Deliver"/> or <see cref="Drop"/>.</summary>
+        /// <summary>Starts one probe; it must end with exactly one <see cref="Deliver(ScanProbe, TResult)"/> or <see cref="Drop"/>.</summary>
         protected abstract void StartProbe(ScanProbe probe);
 
         /// <summary>The result row for one port of a target that could not be probed.</summary>
@@ -172,14 +172,17 @@ namespace PSSocket.Net
         protected void CountOpen() => Interlocked.Increment(ref _open);
 
         /// <summary>A probe's result: queued for the caller.</summary>
-        protected void Deliver(ScanProbe probe, TResult result)
+        protected void Deliver(ScanProbe probe, TResult result) => Deliver(probe, result, null);
+
+        /// <summary>A probe's result with an error the caller writes beside it (a failure of something the whole scan uses, such as its proxy).</summary>
+        protected void Deliver(ScanProbe probe, TResult result, PSSocketException? error)
         {
             if (probe is null)
             {
                 throw new ArgumentNullException(nameof(probe));
             }
 
-            Enqueue(new ScanItem<TResult>(result, null, probe.TargetId, probe.PortIndex, probe.AddressCount));
+            Enqueue(new ScanItem<TResult>(result, error, probe.TargetId, probe.PortIndex, probe.AddressCount));
         }
 
         /// <summary>A probe ended without a result (cancelled): its slot is free again.</summary>
@@ -298,7 +301,7 @@ namespace PSSocket.Net
                 {
                     await Slots.WaitAsync(Token).ConfigureAwait(false);
                     Interlocked.Increment(ref _active);
-                    StartProbe(new ScanProbe(label, address, ports[i], id, i, expanded.Count));
+                    StartProbe(new ScanProbe(target, label, address, ports[i], id, i, expanded.Count));
                 }
             }
         }
@@ -331,8 +334,9 @@ namespace PSSocket.Net
     /// <summary>One address × port to probe, and where its result belongs.</summary>
     public sealed class ScanProbe
     {
-        internal ScanProbe(string label, IPAddress address, int port, long targetId, int portIndex, long addressCount)
+        internal ScanProbe(PortScanTarget target, string label, IPAddress address, int port, long targetId, int portIndex, long addressCount)
         {
+            Target = target;
             Label = label;
             Address = address;
             Port = port;
@@ -340,6 +344,9 @@ namespace PSSocket.Net
             PortIndex = portIndex;
             AddressCount = addressCount;
         }
+
+        /// <summary>The target the probe belongs to.</summary>
+        public PortScanTarget Target { get; }
 
         /// <summary>The ComputerName the result carries (the name as given, or the address of a range).</summary>
         public string Label { get; }

@@ -27,6 +27,30 @@ namespace PSSocket.Net
                 target: text);
         }
 
+        /// <summary>
+        /// Refuses a host name with a control character (CR, LF, NUL, ESC ...), which no host name has
+        /// and which a proxy request would carry as extra protocol lines: InvalidArgument, before
+        /// anything is sent anywhere.
+        /// </summary>
+        /// <exception cref="PSSocketException">InvalidArgument naming the character.</exception>
+        public static void CheckHostCharacters(string? host, string parameter = "ComputerName")
+        {
+            if (host is null)
+            {
+                return;
+            }
+
+            foreach (char c in host)
+            {
+                if (char.IsControl(c))
+                {
+                    throw new PSSocketException(SocketErrorKind.InvalidArgument,
+                        $"-{parameter} '{Escape(host)}' holds a control character ({Escape(c.ToString())}); a host name has none, so nothing was sent. Remove line breaks and other control characters from the name.",
+                        target: Escape(host));
+                }
+            }
+        }
+
         /// <summary>The text with control characters written as escapes (\r, \n, \t, \0, \xNN), at most 80 characters.</summary>
         public static string Escape(string text)
         {

@@ -19,18 +19,23 @@ namespace PSSocket.Net
         private static int s_nextId = Environment.TickCount;
 
         /// <summary>Probes <paramref name="address"/>:<paramref name="port"/>; never throws for what the network does (only for cancellation).</summary>
-        public static async Task<UdpPortCheckResult> ProbeAsync(string computerName, IPAddress address, int port, UdpScanOptions options, CancellationToken token)
+        public static async Task<UdpPortCheckResult> ProbeAsync(string computerName, IPAddress address, int port, UdpScanOptions options, CancellationToken token, UdpProbePlan? plan = null)
         {
-            UdpProbe probe = options.Payload is null ? UdpProbes.Resolve(options.Probe, port) : (options.Probe == UdpProbe.Auto ? UdpProbe.None : options.Probe);
+            if (options is null)
+            {
+                throw new ArgumentNullException(nameof(options));
+            }
+
+            var (probe, payload) = UdpProbePlan.Choose(plan, options, port);
             var result = new UdpPortCheckResult
             {
                 ComputerName = computerName,
                 Address = address,
                 Port = port,
                 Probe = probe,
-                Service = WellKnownPorts.NameOf(port),
+                Service = ServiceTable.Udp.NameOf(port),
             };
-            byte[] request = options.Payload ?? UdpProbes.Request(probe, (ushort)Interlocked.Increment(ref s_nextId), options.Community);
+            byte[] request = payload ?? UdpProbes.Request(probe, (ushort)Interlocked.Increment(ref s_nextId), options.Community);
             TimeSpan timeout = options.HasTimeout ? options.Timeout : s_defaultTimeout;
 
             Socket socket;

@@ -43,7 +43,7 @@ namespace PSSocket.Net
             UdpPortCheckResult result;
             try
             {
-                result = await UdpPortProber.ProbeAsync(probe.Label, probe.Address, probe.Port, _options, Token).ConfigureAwait(false);
+                result = await UdpPortProber.ProbeAsync(probe.Label, probe.Address, probe.Port, _options, Token, probe.Target.UdpPlan).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -58,7 +58,8 @@ namespace PSSocket.Net
                     Address = probe.Address,
                     Port = probe.Port,
                     Status = PortStatus.Error,
-                    Service = WellKnownPorts.NameOf(probe.Port),
+                    Service = ServiceTable.Udp.NameOf(probe.Port),
+                    Probe = UdpProbePlan.Choose(probe.Target.UdpPlan, _options, probe.Port).Probe,
                     Detail = ex.Message,
                 };
             }
@@ -77,8 +78,8 @@ namespace PSSocket.Net
             ComputerName = target.Host,
             Port = port,
             Status = PortStatus.Error,
-            Service = WellKnownPorts.NameOf(port),
-            Probe = UdpProbes.Resolve(_options?.Probe ?? UdpProbe.Auto, port),
+            Service = ServiceTable.Udp.NameOf(port),
+            Probe = UdpProbePlan.Choose(target?.UdpPlan, _options ?? new UdpScanOptions(), port).Probe,
             Detail = failure.Message,
         };
 

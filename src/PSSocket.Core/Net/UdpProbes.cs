@@ -89,7 +89,7 @@ namespace PSSocket.Net
             int rcode = r[3] & 0x0F;
             int answers = (r[6] << 8) | r[7];
             string name = rcode < s_rcodes.Length ? s_rcodes[rcode] : "RCODE " + rcode.ToString(CultureInfo.InvariantCulture);
-            return $"DNS answer: {name}, {answers} answer record(s)";
+            return $"DNS answer: {name}, {answers} {(answers == 1 ? "record" : "records")}";
         }
 
         // Version 4, mode 3 (client); the rest zero. A server answers in mode 4 with its stratum.

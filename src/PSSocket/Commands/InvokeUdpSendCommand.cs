@@ -28,8 +28,10 @@ namespace PSSocket.Commands
         [AllowEmptyString]
         public string ComputerName { get; set; } = "";
 
-        /// <summary>The destination port.</summary>
+        /// <summary>The destination port: a number or a UDP service name (dns, ntp, snmp, syslog, tftp, radius ...).</summary>
         [Parameter(Mandatory = true, Position = 1)]
+        [ServicePortTransformation(Protocol = ServiceProtocol.Udp)]
+        [ArgumentCompleter(typeof(ServiceNameCompleter))]
         [ValidateRange(1, 65535)]
         public int Port { get; set; }
 

@@ -18,8 +18,10 @@ namespace PSSocket.Commands
         private const string RemoteEndPointSet = "RemoteEndPoint";
         private const string ComputerNameSet = "ComputerName";
 
-        /// <summary>The local port; 0 (the default) lets the system pick a free one, shown on the session.</summary>
+        /// <summary>The local port, a number or a UDP service name (syslog, snmptrap ...); 0 (the default) lets the system pick a free one, shown on the session.</summary>
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ServicePortTransformation(Protocol = ServiceProtocol.Udp)]
+        [ArgumentCompleter(typeof(ServiceNameCompleter))]
         [Alias("LocalPort")]
         [ValidateRange(0, 65535)]
         public int Port { get; set; }
@@ -62,8 +64,10 @@ namespace PSSocket.Commands
         [ValidateNotNullOrEmpty]
         public string ComputerName { get; set; } = "";
 
-        /// <summary>The default remote's port (with -ComputerName).</summary>
+        /// <summary>The default remote's port (with -ComputerName): a number or a UDP service name.</summary>
         [Parameter(Mandatory = true, ParameterSetName = ComputerNameSet)]
+        [ServicePortTransformation(Protocol = ServiceProtocol.Udp)]
+        [ArgumentCompleter(typeof(ServiceNameCompleter))]
         [ValidateRange(1, 65535)]
         public int RemotePort { get; set; }
 

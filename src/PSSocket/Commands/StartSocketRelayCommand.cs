@@ -21,8 +21,10 @@ namespace PSSocket.Commands
         private const string TcpSet = "Tcp";
         private const string UdpSet = "Udp";
 
-        /// <summary>The local port to listen on; 0 lets the system pick one, shown on the relay session (Port, LocalEndPoint).</summary>
+        /// <summary>The local port to listen on, a number or a service name (redis, https; with -Udp dns, syslog ...); 0 lets the system pick one, shown on the relay session (Port, LocalEndPoint).</summary>
         [Parameter(Mandatory = true, Position = 0)]
+        [ServicePortTransformation(Protocol = ServiceProtocol.Any)]
+        [ArgumentCompleter(typeof(ServiceNameCompleter))]
         [Alias("LocalPort")]
         [ValidateRange(0, 65535)]
         public int Port { get; set; }
@@ -33,8 +35,10 @@ namespace PSSocket.Commands
         [ValidateNotNullOrEmpty]
         public string ComputerName { get; set; } = null!;
 
-        /// <summary>The port on the target.</summary>
+        /// <summary>The port on the target: a number or a service name (redis, https; with -Udp dns, ntp, syslog ...).</summary>
         [Parameter(Mandatory = true, Position = 2)]
+        [ServicePortTransformation(Protocol = ServiceProtocol.Any)]
+        [ArgumentCompleter(typeof(ServiceNameCompleter))]
         [Alias("RemotePort")]
         [ValidateRange(1, 65535)]
         public int TargetPort { get; set; }
@@ -116,7 +120,8 @@ namespace PSSocket.Commands
         /// </summary>
         [Parameter(ParameterSetName = TcpSet)]
         [ValidateNotNull]
-        public Uri? Proxy { get; set; }
+        [ArgumentCompleter(typeof(ProxyCompleter))]
+        public string? Proxy { get; set; }
 
         /// <summary>The user name and password for -Proxy (SOCKS5 user/password, HTTP Basic).</summary>
         [Parameter(ParameterSetName = TcpSet)]
@@ -156,6 +161,15 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
+            try
+            {
+                TargetEntry.CheckHostCharacters(ComputerName);
+            }
+            catch (PSSocketException ex)
+            {
+                ThrowTerminatingError(ErrorRecords.From(ex));
+            }
+
             if (TranscriptPath is null && (NoClobber || MyInvocation.BoundParameters.ContainsKey(nameof(TranscriptFormat))))
             {
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-TranscriptFormat and -NoClobber apply to the traffic log: add -TranscriptPath.", null));

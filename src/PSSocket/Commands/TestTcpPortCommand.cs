@@ -87,7 +87,8 @@ namespace PSSocket.Commands
         /// </summary>
         [Parameter]
         [ValidateNotNull]
-        public Uri? Proxy { get; set; }
+        [ArgumentCompleter(typeof(ProxyCompleter))]
+        public string? Proxy { get; set; }
 
         /// <summary>The user name and password for the proxy (SOCKS5 user/password, HTTP Basic; SOCKS4 sends the user name only).</summary>
         [Parameter]

@@ -14,6 +14,8 @@ namespace PSSocket.Commands
     public sealed class TestUdpPortCommand : PortCheckCmdlet<UdpPortCheckResult>
     {
         private byte[]? _payload;
+        private object? _commandLinePayload;
+        private UdpProbe _commandLineProbe;
 
         /// <summary>Seconds to wait for an answer to each datagram (default 1, fractions allowed).</summary>
         [Parameter]
@@ -33,13 +35,16 @@ namespace PSSocket.Commands
 
         /// <summary>
         /// What to send: Auto (by port: 53 Dns, 123 Ntp, 161 Snmp, else an empty datagram), Dns, Ntp,
-        /// Snmp (to probe a service on another port) or None (an empty datagram, or -Payload).
+        /// Snmp (to probe a service on another port) or None (an empty datagram, or -Payload). Binds a
+        /// Probe property of pipeline input (a column of Import-Csv), so each row can name its own; a
+        /// port written port:probe in -Port ("5353:dns") names the probe of that port.
         /// </summary>
-        [Parameter]
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [UdpProbeTransformation]
         public UdpProbe Probe { get; set; } = UdpProbe.Auto;
 
-        /// <summary>The datagram to send instead of a built-in probe: text (UTF-8) or bytes.</summary>
-        [Parameter]
+        /// <summary>The datagram to send instead of a built-in probe: text (UTF-8) or bytes. Binds a Payload property of pipeline input, so each row can carry its own.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         public object? Payload { get; set; }
 
         /// <summary>The SNMP community of the Snmp probe (default public).</summary>
@@ -53,32 +58,72 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ValidateParameters()
         {
-            if (Payload is null)
+            _commandLinePayload = Payload;
+            _commandLineProbe = Probe;
+            try
             {
-                return;
+                _payload = PayloadBytes(Payload, Probe);
+            }
+            catch (PSSocketException ex)
+            {
+                ThrowTerminatingError(ErrorRecords.From(ex));
+            }
+        }
+
+        /// <inheritdoc />
+        protected override int[] ParsePorts(string[] specs) => UdpProbePlan.ParsePorts(specs).Ports;
+
+        /// <inheritdoc />
+        protected override void PrepareTarget(PortScanTarget target, string[]? portSpecs, object? item)
+        {
+            var plan = new UdpProbePlan();
+            if (portSpecs is not null)
+            {
+                plan.ByPort = UdpProbePlan.ParsePorts(portSpecs).ByPort;
             }
 
-            object value = Payload is PSObject pso ? pso.BaseObject : Payload;
-            _payload = value switch
+            if (Probe != _commandLineProbe)
             {
-                byte[] bytes => bytes,
+                plan.Probe = Probe;
+            }
+
+            // A blank Payload cell of a CSV row means "none", not an empty datagram.
+            if (!ReferenceEquals(Payload, _commandLinePayload) && !(Payload is string s && s.Length == 0))
+            {
+                plan.Payload = PayloadBytes(Payload, Probe);
+            }
+
+            if (!plan.IsEmpty)
+            {
+                target.UdpPlan = plan;
+            }
+        }
+
+        private static byte[]? PayloadBytes(object? payload, UdpProbe probe)
+        {
+            if (payload is null)
+            {
+                return null;
+            }
+
+            object value = payload is PSObject pso ? pso.BaseObject : payload;
+            byte[] bytes = value switch
+            {
+                byte[] b => b,
                 string text => Encoding.UTF8.GetBytes(text),
-                _ => null,
+                _ => throw new PSSocketException(SocketErrorKind.InvalidArgument, $"-Payload takes text or bytes, not {value.GetType().Name}.", target: payload),
             };
-            if (_payload is null)
+            if (probe is not UdpProbe.Auto and not UdpProbe.None)
             {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument($"-Payload takes text or bytes, not {value.GetType().Name}.", Payload));
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, $"-Payload replaces the {probe} probe's request: give one of them.", target: payload);
             }
 
-            if (Probe is not UdpProbe.Auto and not UdpProbe.None)
+            if (bytes.Length > 65507)
             {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument($"-Payload replaces the {Probe} probe's request: give one of them.", Payload));
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, $"-Payload is {bytes.Length} bytes; a UDP datagram carries at most 65,507.", target: payload);
             }
 
-            if (_payload!.Length > 65507)
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument($"-Payload is {_payload.Length} bytes; a UDP datagram carries at most 65,507.", Payload));
-            }
+            return bytes;
         }
 
         /// <inheritdoc />

@@ -14,6 +14,7 @@ namespace PSSocket.Net.Proxy
         private readonly System.Collections.Generic.List<byte> _head = new();
         private static readonly char[] s_space = { ' ' };
         private int _matched;
+        private string? _token;
 
         public HttpConnectHandshake(ProxyEndpoint proxy, string host, int port)
             : base(proxy, host, port)
@@ -29,6 +30,7 @@ namespace PSSocket.Net.Proxy
             if (Proxy.Credential is { } c && (c.UserName.Length > 0 || c.Password.Length > 0))
             {
                 string token = Convert.ToBase64String(Encoding.UTF8.GetBytes(c.UserName + ":" + c.Password));
+                _token = token;
                 request.Append("Proxy-Authorization: Basic ").Append(token).Append("\r\n");
             }
 
@@ -63,7 +65,7 @@ namespace PSSocket.Net.Proxy
             if (parts.Length < 2 || !parts[0].StartsWith("HTTP/", StringComparison.Ordinal)
                 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int status))
             {
-                throw Fail(SocketErrorKind.ProxyError, $"the proxy's answer is not HTTP ('{Printable(statusLine)}')");
+                throw Fail(SocketErrorKind.ProxyError, $"the proxy's answer is not HTTP ('{Quoted(statusLine)}')");
             }
 
             if (status is >= 200 and < 300)
@@ -73,7 +75,7 @@ namespace PSSocket.Net.Proxy
                 return null;
             }
 
-            string said = $"HTTP {status}{(parts.Length > 2 ? " " + Printable(parts[2]) : "")}";
+            string said = $"HTTP {status}{(parts.Length > 2 ? " " + Quoted(parts[2]) : "")}";
             // 407 is the proxy's own "authenticate"; tinyproxy answers a wrong password with 401.
             if (status is 407 or 401)
             {
@@ -95,6 +97,36 @@ namespace PSSocket.Net.Proxy
             404 or 500 or 502 or 503 or 504 => (SocketErrorKind.ProxyTargetUnreachable, "the proxy could not connect to the target (refused, unreachable, timed out or not resolvable there)"),
             _ => (SocketErrorKind.ProxyError, "the proxy refused the tunnel"),
         };
+
+        /// <summary>
+        /// The proxy's own words, printable and bounded; left out whole when they repeat the
+        /// credential sent (the password, user:password or the Basic token): a hostile proxy's
+        /// answer must not carry the secret into an error message or a log.
+        /// </summary>
+        private string Quoted(string text)
+        {
+            if (Proxy.Credential is { } c && RepeatsSecret(text, c.Password, c.UserName + ":" + c.Password, _token))
+            {
+                return "(the proxy's words are left out: they repeat the credential sent)";
+            }
+
+            return Printable(text);
+        }
+
+        private static bool RepeatsSecret(string text, params string?[] secrets)
+        {
+            foreach (string? secret in secrets)
+            {
+                if (!string.IsNullOrEmpty(secret)
+                    && (text.IndexOf(secret, StringComparison.OrdinalIgnoreCase) >= 0
+                        || text.IndexOf(Uri.EscapeDataString(secret), StringComparison.OrdinalIgnoreCase) >= 0))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
 
         private static string Printable(string text)
         {

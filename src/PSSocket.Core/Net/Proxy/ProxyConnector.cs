@@ -35,6 +35,7 @@ namespace PSSocket.Net.Proxy
             }
 
             Endpoints.CheckRemotePort(port);
+            TargetEntry.CheckHostCharacters(host);
             if (credential is not null)
             {
                 proxy = proxy.WithCredential(credential);

@@ -94,6 +94,16 @@ namespace PSSocket.Commands
         {
         }
 
+        /// <summary>Parses a port list (-Port, a row's Port, the ports of host:port); TCP service names unless overridden.</summary>
+        /// <exception cref="PSSocketException">InvalidArgument naming the bad part.</exception>
+        protected virtual int[] ParsePorts(string[] specs) => PortSpec.Parse(specs);
+
+        /// <summary>Adds what the input item or its port list asks of one target beyond its ports, before it is queued.</summary>
+        /// <exception cref="PSSocketException">InvalidArgument for a row that asks for something impossible.</exception>
+        protected virtual void PrepareTarget(PortScanTarget target, string[]? portSpecs, object? item)
+        {
+        }
+
         /// <summary>Writes what a result needs beyond itself (an error about it, for example); called before the result is written.</summary>
         protected virtual void OnResult(TResult result)
         {
@@ -109,7 +119,7 @@ namespace PSSocket.Commands
                 _commandLinePort = Port;
                 try
                 {
-                    _commandLinePorts = PortSpec.Parse(Port);
+                    _commandLinePorts = ParsePorts(Port);
                 }
                 catch (PSSocketException ex)
                 {
@@ -145,7 +155,7 @@ namespace PSSocket.Commands
                 {
                     try
                     {
-                        ports = PortSpec.Parse(Port);
+                        ports = ParsePorts(Port);
                     }
                     catch (PSSocketException ex)
                     {
@@ -167,14 +177,17 @@ namespace PSSocket.Commands
 
                     var (host, embedded) = PortScanTarget.Split(text!);
                     embedded ??= itemPorts;
-                    int[]? targetPorts = embedded is not null ? PortSpec.Parse(embedded) : ports;
+                    string[]? portSpecs = embedded is not null ? new[] { embedded } : Port;
+                    int[]? targetPorts = embedded is not null ? ParsePorts(portSpecs!) : ports;
                     if (targetPorts is null)
                     {
                         throw portError ?? new PSSocketException(SocketErrorKind.InvalidArgument,
                             $"No port to check on '{Endpoints.Shorten(text!)}': give -Port or write host:port.", target: text);
                     }
 
-                    long id = engine.Add(new PortScanTarget(host, targetPorts));
+                    var target = new PortScanTarget(host, targetPorts);
+                    PrepareTarget(target, portSpecs, item);
+                    long id = engine.Add(target);
                     if (Quiet)
                     {
                         _verdicts.Register(id, targetPorts.Length);
