@@ -14,6 +14,8 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'Connect-TcpSocket'
+        'Connect-SshShell'
+        'Invoke-SshCommand'
         'New-TcpListener'
         'Wait-TcpConnection'
         'Send-SocketData'

@@ -98,8 +98,10 @@ function Invoke-Build {
     # The help first: a broken page fails the build at once, before the compile.
     $help = Invoke-Docs
     Write-Host "==> Build ($Configuration)" -ForegroundColor Cyan
-    $code = Invoke-Child @('dotnet', 'build', (Join-Path $Root 'src/PSSocket/PSSocket.csproj'), '-c', $Configuration, '--nologo', '-v:q', '-clp:NoSummary')
-    if ($code -ne 0) { throw "dotnet build failed with exit code $code" }
+    foreach ($project in 'src/PSSocket/PSSocket.csproj', 'src/PSSocket.Ssh/PSSocket.Ssh.csproj') {
+        $code = Invoke-Child @('dotnet', 'build', (Join-Path $Root $project), '-c', $Configuration, '--nologo', '-v:q', '-clp:NoSummary')
+        if ($code -ne 0) { throw "dotnet build of $project failed with exit code $code" }
+    }
     $bin = Join-Path $Root "src/PSSocket/bin/$Configuration/netstandard2.0"
     $out = Get-ModuleOutput
     if (Test-Path $out) { Remove-Item -Recurse -Force $out }
@@ -111,6 +113,12 @@ function Invoke-Build {
     $manifest = $manifest -replace "ModuleVersion\s*=\s*'[^']*'[^\r\n]*", "ModuleVersion        = '$(Get-ModuleVersion)'"
     Set-Content -Path (Join-Path $out 'PSSocket.psd1') -Value $manifest -Encoding utf8NoBOM
     Copy-Item (Join-Path $Root 'LICENSE') $out
+    # SSH.NET and its dependencies go into ssh/, which PowerShell does not probe: the module loads
+    # them on the first SSH call into their own load context (SshAssembly.cs), never at import.
+    $ssh = New-Item -ItemType Directory -Force (Join-Path $out 'ssh')
+    Get-ChildItem (Join-Path $Root "src/PSSocket.Ssh/bin/$Configuration/netstandard2.0") -File |
+        Where-Object { $_.Extension -in '.dll', '.pdb' -and $_.BaseName -ne 'PSSocket.Core' } |
+        Copy-Item -Destination $ssh
     Move-Item $help (Join-Path $out 'en-US')
     Write-Host "    module: $out"
 }

@@ -46,7 +46,7 @@ namespace PSSocket
         InvalidArgument,
         /// <summary>The operating system refused for lack of privilege.</summary>
         PermissionDenied,
-        /// <summary>TLS negotiation or certificate validation failed.</summary>
+        /// <summary>TLS negotiation or certificate validation failed, or an SSH server refused the login.</summary>
         AuthenticationFailed,
         /// <summary>The revocation status of a peer certificate could not be learned (its CRL was unreachable) while -CheckRevocation asked for it.</summary>
         RevocationUnknown,
@@ -72,6 +72,10 @@ namespace PSSocket
         ProxyNotAllowed,
         /// <summary>The proxy failed or answered outside its protocol (general failure, unsupported request, not a proxy).</summary>
         ProxyError,
+        /// <summary>The SSH server's host key is in no known_hosts file and matches no fingerprint given.</summary>
+        HostKeyUnknown,
+        /// <summary>The SSH server's host key differs from the known one (or was revoked, or matches none of the fingerprints given).</summary>
+        HostKeyMismatch,
     }
 
     /// <summary>The one exception type the engine throws; the cmdlet layer turns it into an ErrorRecord.</summary>

@@ -62,6 +62,8 @@ namespace PSSocket
                 case "SEND-SOCKETDATA":
                 case "RECEIVE-SOCKETDATA":
                     return s => s is TcpSession or DatagramSession;
+                case "INVOKE-SSHCOMMAND":
+                    return s => s is SshSession;
                 case "ENTER-SOCKETSESSION":
                 case "INVOKE-SOCKETCONVERSATION":
                 case "START-SOCKETTLS":

@@ -24,6 +24,7 @@ namespace PSSocket
             SocketErrorKind.ProxyNotAllowed => ErrorCategory.PermissionDenied,
             SocketErrorKind.ProxyError => ErrorCategory.ProtocolError,
             SocketErrorKind.NoClobber => ErrorCategory.ResourceExists,
+            SocketErrorKind.HostKeyUnknown or SocketErrorKind.HostKeyMismatch => ErrorCategory.SecurityError,
             _ => ErrorCategory.InvalidArgument,
         };
 

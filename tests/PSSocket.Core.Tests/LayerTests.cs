@@ -64,6 +64,7 @@ namespace PSSocket.Tests
             "SocketDatagram", "RawPacket", "ServerClientRecord", "UdpServerRequest",
             "ConversationStepKind", "ConversationStepResult", "ConversationTranscript",
             "SessionKind", "SessionState", "TranscriptFormat", "IPFamily",
+            "SshSession", "SshCommandResult",
         };
 
         [Fact]

@@ -17,6 +17,8 @@ namespace PSSocket
         Raw,
         /// <summary>A port forward from Start-SocketRelay.</summary>
         Relay,
+        /// <summary>An SSH shell channel from Connect-SshShell.</summary>
+        Ssh,
     }
 
     /// <summary>Where a session is in its life.</summary>

@@ -1,0 +1,159 @@
+# Connect-SshShell and Invoke-SshCommand against a real OpenSSH sshd started by the test: logins,
+# the session cmdlets over a shell channel, state that follows the channel, and lazy loading.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    . (Join-Path $PSScriptRoot 'ssh.ps1')
+    $script:NoPeer = Get-PeerSkipReason sshd -Path @('/usr/sbin/sshd') -Command @('ssh-keygen', 'useradd')
+    if (-not $NoPeer) {
+        $script:Dir = Join-Path ([IO.Path]::GetTempPath()) "pssocket-ssh-$PID"
+        $script:User = Initialize-TestSshUser
+        $script:Keys = New-TestSshClientKeys -Directory (Join-Path $Dir 'keys')
+        $script:Sshd = Start-TestSshd -Directory (Join-Path $Dir 'sshd') -AuthorizedKeys $Keys.PublicKeys -ExtraConfig 'PrintMotd no'
+        $script:Trust = @{ Port = $Sshd.Port; HostKeyFingerprint = $Sshd.Fingerprints }
+    }
+
+    # Reads until the shell's prompt ends with "$ " after the marker text, so each step waits for its answer.
+    function script:Invoke-Shell($Session, [string] $Command, [string] $Marker) {
+        Send-SocketData $Session $Command -Line
+        Receive-SocketData $Session -Until $Marker -Timeout 20
+    }
+}
+
+AfterAll {
+    Get-SocketSession | Remove-SocketSession
+    if ($script:Sshd) { Stop-Peer $Sshd.Process }
+    if ($script:Dir) { Remove-Item -Recurse -Force $Dir -ErrorAction Ignore }
+}
+
+Describe 'Connect-SshShell' {
+    BeforeEach { if ($NoPeer) { Set-ItResult -Skipped -Because $NoPeer } }
+    AfterEach { Get-SocketSession | Remove-SocketSession }
+
+    It 'logs in with a password and returns a registered Ssh session showing user, server version and host key' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential -Name ssh-pw
+        $s | Should -BeOfType PSSocket.SshSession
+        $s.Kind | Should -Be 'Ssh'
+        $s.State | Should -Be 'Open'
+        $s.User | Should -Be $User.Name
+        $s.ServerVersion | Should -Match '^SSH-2\.0-OpenSSH'
+        $s.HostKeyFingerprint | Should -BeIn $Sshd.Fingerprints
+        $s.Width | Should -Be 511
+        $s.Height | Should -Be 1000
+        (Get-SocketSession -Name ssh-pw).Id | Should -Be $s.Id
+    }
+
+    It 'runs a conversation in the shell with -Until, -Line and -Pattern, keeping bytes past the stop point' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential
+        $null = Invoke-Shell $s 'stty -echo; echo rea""dy' 'ready'
+        Send-SocketData $s 'printf "one\ntwo\nthree\n"' -Line
+        (Receive-SocketData $s -Pattern 'one\r?\n' -Timeout 20) | Should -Match 'one'
+        Receive-SocketData $s -Line -Timeout 20 | Should -Be 'two'
+        Receive-SocketData $s -Line -Timeout 20 | Should -Be 'three'
+    }
+
+    It 'gives the shell the terminal asked for (type and size)' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential -TerminalType vt100 -Width 132 -Height 50
+        $out = Invoke-Shell $s 'echo "T=$TERM S=$(stty size)"' 'S=50 132'
+        $out | Should -Match 'T=vt100'
+    }
+
+    It 'becomes RemoteClosed with the exit status when the shell exits, and what it sent stays readable' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential
+        Send-SocketData $s 'echo bye-now; exit 7' -Line
+        $text = Receive-SocketData $s -ToEnd -Timeout 20
+        $text | Should -Match 'bye-now'
+        Wait-Until { $s.RefreshState(); $s.State -eq 'RemoteClosed' } -TimeoutSec 10 | Should -BeTrue
+        $s.ExitStatus | Should -Be 7
+        $s.CloseReason | Should -Match 'status 7'
+    }
+
+    It 'logs in with an ed25519 key and with a passphrase-protected RSA key, several keys tried in order' {
+        $a = Connect-SshShell "$($User.Name)@127.0.0.1" @Trust -KeyFilePath $Keys.Ed25519
+        $a.User | Should -Be $User.Name
+        $b = Connect-SshShell 127.0.0.1 @Trust -Credential ([pscredential]::new($User.Name, [securestring]::new())) -KeyFilePath $Keys.Rsa, $Keys.Ed25519 -KeyPassphrase $Keys.Passphrase
+        $b.State | Should -Be 'Open'
+    }
+
+    It 'fails with AuthenticationFailed within the timeout and never shows the password' {
+        $bad = [pscredential]::new($User.Name, (ConvertTo-SecureString 'Wr0ng-secret-pw' -AsPlainText -Force))
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $e = $null
+        $null = Connect-SshShell 127.0.0.1 @Trust -Credential $bad -Timeout 15 -ErrorVariable e -ErrorAction SilentlyContinue
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 20
+        $e.FullyQualifiedErrorId | Should -Match '^AuthenticationFailed'
+        "$e" | Should -Match $User.Name
+        "$e" | Should -Not -Match 'Wr0ng-secret-pw'
+        @(Get-SocketSession).Count | Should -Be 0
+    }
+
+    It 'says which key file needs a passphrase' {
+        $e = $null
+        $null = Connect-SshShell "$($User.Name)@127.0.0.1" @Trust -KeyFilePath $Keys.Rsa -ErrorVariable e -ErrorAction SilentlyContinue
+        "$e" | Should -Match 'client_rsa'
+        "$e" | Should -Match 'KeyPassphrase'
+    }
+
+    It 'connects each target of a pipeline; a failed one is an error and the others connect' {
+        $e = $null
+        $s = "127.0.0.1:$($Sshd.Port)", "127.0.0.1:$(Get-FreeTcpPort)", "127.0.0.1:$($Sshd.Port)" |
+            Connect-SshShell -Credential $User.Credential -HostKeyFingerprint $Sshd.Fingerprints -ErrorVariable e -ErrorAction SilentlyContinue
+        @($s).Count | Should -Be 2
+        @($e).Count | Should -Be 1
+        $e[0].FullyQualifiedErrorId | Should -Match '^ConnectionRefused'
+    }
+}
+
+Describe 'Invoke-SshCommand' {
+    BeforeEach { if ($NoPeer) { Set-ItResult -Skipped -Because $NoPeer } }
+    AfterEach { Get-SocketSession | Remove-SocketSession }
+
+    It 'returns output, error and exit status; a non-zero exit is a result, not an error' {
+        $r = Invoke-SshCommand 127.0.0.1 'echo out; echo err >&2; exit 4' @Trust -Credential $User.Credential
+        $r | Should -BeOfType PSSocket.SshCommandResult
+        $r.ExitStatus | Should -Be 4
+        $r.Output | Should -Be "out`n"
+        $r.Error | Should -Be "err`n"
+        $r.ComputerName | Should -Be '127.0.0.1'
+        $r.Elapsed | Should -BeGreaterThan ([timespan]::Zero)
+    }
+
+    It 'runs on many hosts in parallel; an unreachable host is an error for that host only' {
+        $dead = "127.0.0.1:$(Get-FreeTcpPort)"
+        $e = $null
+        $live = "127.0.0.1:$($Sshd.Port)"
+        $r = Invoke-SshCommand $live, $dead, $live 'echo $((6*7))' -Credential $User.Credential -HostKeyFingerprint $Sshd.Fingerprints -ThrottleLimit 2 -ErrorVariable e -ErrorAction SilentlyContinue
+        @($r).Count | Should -Be 2
+        $r.Output | ForEach-Object { $_.Trim() } | Should -Be @('42', '42')
+        @($e).Count | Should -Be 1
+        $e[0].FullyQualifiedErrorId | Should -Match '^ConnectionRefused'
+    }
+
+    It 'runs on an open session''s connection without touching its shell' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential
+        $r = Invoke-SshCommand -Session $s -Command 'echo exec-channel'
+        $r.Output.Trim() | Should -Be 'exec-channel'
+        $s.State | Should -Be 'Open'
+        $s.Id | Invoke-SshCommand -Command 'true' | ForEach-Object ExitStatus | Should -Be 0
+    }
+}
+
+Describe 'SSH assemblies load on first use, in their own load context' {
+    BeforeEach { if ($NoPeer) { Set-ItResult -Skipped -Because $NoPeer } }
+
+    It 'Import-Module loads no SSH.NET assembly; the first SSH call loads them outside the default context' {
+        $script = @"
+Import-Module '$env:PSSOCKET_MODULE/PSSocket.psd1'
+`$ssh = { [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -in 'Renci.SshNet', 'PSSocket.Ssh', 'BouncyCastle.Cryptography' } }
+'after-import=' + @(& `$ssh).Count
+`$cred = [pscredential]::new('$($User.Name)', (ConvertTo-SecureString '$($User.Password)' -AsPlainText -Force))
+`$s = Connect-SshShell 127.0.0.1 $($Sshd.Port) -Credential `$cred -HostKeyFingerprint '$($Sshd.Fingerprints[0])','$($Sshd.Fingerprints[1])','$($Sshd.Fingerprints[2])'
+'after-connect=' + @(& `$ssh).Count
+'default-context=' + @(& `$ssh | Where-Object { [Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$_) -eq [Runtime.Loader.AssemblyLoadContext]::Default }).Count
+"@
+        $pwsh = @(Get-PwshCommand)
+        $out = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script
+        $out | Should -Contain 'after-import=0'
+        $out | Should -Contain 'after-connect=3'
+        $out | Should -Contain 'default-context=0'
+    }
+}
