@@ -38,7 +38,8 @@ namespace PSSocket.Net
             {
                 // Not the one-argument overload: on .NET Framework that takes the legacy defaults
                 // (no TLS 1.2); Negotiable asks what Connect-TcpSocket asks for.
-                var handshake = TlsHandshake.AsClientAsync(ssl, serverName, null, TlsOptions.Negotiable(null), checkRevocation);
+                // On the pool, so a certificate check that blocks cannot hold the probe past its timeout.
+                var handshake = Task.Run(() => TlsHandshake.AsClientAsync(ssl, serverName, null, TlsOptions.Negotiable(null), checkRevocation), CancellationToken.None);
                 bool done;
                 try
                 {

@@ -238,15 +238,10 @@ namespace PSSocket
                 var upgrade = prefix.Length > 0 || isServer ? new UpgradeStream(prefix, inner) : null;
                 var ssl = wrap(upgrade ?? inner);
                 string peer = Endpoints.Format(RemoteEndPoint);
-                Task task;
-                try
-                {
-                    task = handshake(ssl);
-                }
-                catch (Exception ex) when (ex is IOException or AuthenticationException or ArgumentException or InvalidOperationException or NotSupportedException)
-                {
-                    throw HandshakeFailed(ssl, ex, rejection(), peer, upgrade);
-                }
+                // On the pool: a handshake whose bytes are already there runs synchronously as far as
+                // the certificate check, and a check that blocks (a revocation fetch) must not hold
+                // the caller past its deadline.
+                var task = Task.Run(() => handshake(ssl), CancellationToken.None);
 
                 bool done;
                 try
@@ -275,7 +270,7 @@ namespace PSSocket
                 {
                     await task.ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is IOException or AuthenticationException or SocketException or Win32Exception or InvalidOperationException or NotSupportedException)
+                catch (Exception ex) when (ex is IOException or AuthenticationException or SocketException or Win32Exception or InvalidOperationException or NotSupportedException or ArgumentException)
                 {
                     throw HandshakeFailed(ssl, ex, rejection(), peer, upgrade);
                 }
