@@ -27,6 +27,7 @@ namespace PSSocket
         private long _toTarget;
         private long _fromTarget;
         private SessionTranscript? _transcript;
+        private TlsAcceptAhead? _ahead;
 
         /// <summary>Binds and listens; call <see cref="Start"/> to relay.</summary>
         /// <exception cref="PSSocketException">AddressInUse, AddressNotAvailable, PermissionDenied, InvalidArgument.</exception>
@@ -53,10 +54,10 @@ namespace PSSocket
 
         /// <summary>
         /// How long a relayed connection may carry no byte either way before the relay closes both
-        /// sides (a silent client cannot hold a slot for ever); zero (the default) never closes an
-        /// idle connection. Set before <see cref="Start"/>.
+        /// sides, so silent clients cannot hold the slots for ever: 60 seconds unless told
+        /// otherwise, as the servers; zero never closes an idle connection. Set before <see cref="Start"/>.
         /// </summary>
-        public TimeSpan IdleTimeout { get; set; }
+        public TimeSpan IdleTimeout { get; set; } = TcpServerSession.DefaultIdleTimeout;
 
         /// <summary>TLS on the listening side: each client's handshake is answered with this certificate before the target is connected. Set before <see cref="Start"/>.</summary>
         public TlsServerOptions? ClientTls { get; set; }
@@ -110,30 +111,49 @@ namespace PSSocket
             Interlocked.Exchange(ref _transcript, transcript)?.Dispose();
         }
 
-        /// <summary>Starts relaying.</summary>
-        public void Start() => StartServing();
+        /// <summary>Starts relaying; with <see cref="ClientTls"/>, the clients' handshakes run beside the relaying slots.</summary>
+        public void Start()
+        {
+            if (ClientTls is not null)
+            {
+                _ahead = new TlsAcceptAhead(AcceptOrNullAsync, socket => new TcpSession(socket), ClientTls, HandshakeTimeout, TcpServerSession.DefaultMaxPendingHandshakes, RecordHandshakeFailure);
+            }
+
+            StartServing();
+            _ahead?.Start();
+        }
 
         /// <inheritdoc />
         protected override async Task<ServerWork?> NextAsync(CancellationToken token)
         {
-            try
+            if (_ahead is not null)
             {
-                var socket = await ListenSocket.AcceptAsync().ConfigureAwait(false);
-                socket.NoDelay = true;
-                return new RelayWork(this, socket);
+                var handshaken = await _ahead.TakeAsync(Deadline.Infinite, token).ConfigureAwait(false);
+                return handshaken?.Session is { } session ? new RelayWork(this, new Side(session)) : null;
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                if (Stopping)
-                {
-                    throw new OperationCanceledException(token);
-                }
 
-                LastAcceptError = ex.Message;
-                await DelayQuietly(TimeSpan.FromMilliseconds(200), token).ConfigureAwait(false);
+            var socket = await AcceptOrNullAsync(token).ConfigureAwait(false);
+            if (socket is null)
+            {
                 return null;
             }
+
+            socket.NoDelay = true;
+            return new RelayWork(this, new Side(socket));
         }
+
+        private void RecordHandshakeFailure(TlsRefusal refusal)
+        {
+            if (!Stopping)
+            {
+                // Gone before its first byte (a port probe): counted in ClientsReset; no target is connected for any refused client.
+                var result = new ServerHandlerResult(null, new object[] { refusal.Error }, threw: true);
+                RecordRefused(new ServerClientRecord(this, refusal.Remote, refusal.Started, refusal.Elapsed, result, refusal.Reason), reset: refusal.Probe);
+            }
+        }
+
+        /// <inheritdoc />
+        protected override void OnStopAccepting() => _ahead?.Stop("The relay was stopped");
 
         /// <inheritdoc />
         protected override void ReleaseResources()
@@ -182,6 +202,13 @@ namespace PSSocket
         private sealed class Side
         {
             public Side(Socket socket) => Socket = socket;
+
+            /// <summary>A side whose TLS handshake is already done (a client the accept-ahead handed over).</summary>
+            public Side(TcpSession tls)
+            {
+                Socket = tls.Socket!;
+                Tls = tls;
+            }
 
             public Socket Socket { get; }
 
@@ -270,13 +297,12 @@ namespace PSSocket
             private long _down;
             private long _lastActivity = Stopwatch.GetTimestamp();
             private int _idled;
-            private bool _probe;
 
-            public RelayWork(RelaySession relay, Socket client)
+            public RelayWork(RelaySession relay, Side client)
             {
                 _relay = relay;
-                _client = new Side(client);
-                Client = client.RemoteEndPoint;
+                _client = client;
+                Client = client.Socket.RemoteEndPoint;
             }
 
             public override EndPoint? Client { get; }
@@ -293,20 +319,6 @@ namespace PSSocket
                 {
                     using (token.Register(() => Interrupt("The relay was stopped")))
                     {
-                        if (_relay.ClientTls is { } serverTls)
-                        {
-                            try
-                            {
-                                await _client.StartTlsAsync(s => s.StartTlsAsServerAsync(serverTls, Deadline.After(_relay.HandshakeTimeout), token), null).ConfigureAwait(false);
-                            }
-                            catch (Exception ex) when (TcpSession.ClosedBeforeHandshake(ex))
-                            {
-                                // Gone before its first byte (a port probe): no target is connected for it.
-                                _probe = true;
-                                throw;
-                            }
-                        }
-
                         var target = new Side(await _relay.ConnectTargetAsync(token).ConfigureAwait(false));
                         _target = target;
                         if (token.IsCancellationRequested)
@@ -437,8 +449,6 @@ namespace PSSocket
                     }
                 }
             }
-
-            public override bool GoneBeforeData => _probe;
 
             public override void Interrupt(string reason)
             {

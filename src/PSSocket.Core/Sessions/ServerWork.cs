@@ -20,12 +20,6 @@ namespace PSSocket.Sessions
         /// <summary>Releases it when the server stops before it ran.</summary>
         public virtual void Abandon() => Interrupt("The server was stopped");
 
-        /// <summary>
-        /// True once it is known that the client went away before sending any byte (a port probe):
-        /// its record is counted in ClientsReset, not ClientsFailed.
-        /// </summary>
-        public virtual bool GoneBeforeData => false;
-
         /// <summary>Who it is, for the list of clients a stop could not end.</summary>
         public virtual string Describe() => Endpoints.Format(Client);
     }

@@ -258,7 +258,7 @@ namespace PSSocket
                     record = new ServerClientRecord(this, work.Client, DateTime.Now, TimeSpan.Zero, new ServerHandlerResult(null, new object[] { ex }, threw: true), ex.Message);
                 }
 
-                Finish(key, record, releasesSlot, work.GoneBeforeData);
+                Finish(key, record, releasesSlot);
             });
         }
 
@@ -280,14 +280,10 @@ namespace PSSocket
             Signal();
         }
 
-        private void Finish(int key, ServerClientRecord record, bool releasesSlot, bool goneBeforeData)
+        private void Finish(int key, ServerClientRecord record, bool releasesSlot)
         {
             _serving.TryRemove(key, out _);
-            if (goneBeforeData)
-            {
-                Interlocked.Increment(ref _reset);
-            }
-            else if (!record.Succeeded)
+            if (!record.Succeeded)
             {
                 Interlocked.Increment(ref _failed);
             }
@@ -341,6 +337,30 @@ namespace PSSocket
             catch (OperationCanceledException)
             {
                 // Stopping: the loop checks and ends.
+            }
+        }
+
+        /// <summary>
+        /// The next client on the (TCP) listening socket, or null after a failure the loop survives
+        /// (EMFILE and friends: the clients being served go on, and accepting is retried shortly).
+        /// Throws OperationCanceledException once the server is stopping.
+        /// </summary>
+        protected async Task<Socket?> AcceptOrNullAsync(CancellationToken token)
+        {
+            try
+            {
+                return await ListenSocket.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                if (Stopping)
+                {
+                    throw new OperationCanceledException(token);
+                }
+
+                LastAcceptError = ex.Message;
+                await DelayQuietly(TimeSpan.FromMilliseconds(200), token).ConfigureAwait(false);
+                return null;
             }
         }
 

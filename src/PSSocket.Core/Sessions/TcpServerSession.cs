@@ -29,12 +29,10 @@ namespace PSSocket
         public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(10);
 
         /// <summary>How many TLS clients may be accepted and not yet served at once unless told otherwise.</summary>
-        public const int DefaultMaxPendingHandshakes = 64;
+        public const int DefaultMaxPendingHandshakes = TlsAcceptAhead.DefaultMaxPending;
 
         private readonly ConcurrentDictionary<ClientWork, bool> _clients = new();
-        private readonly ConcurrentQueue<ServerClientSession> _ready = new();
-        private readonly SemaphoreSlim _readyCount = new(0);
-        private SemaphoreSlim? _handshakeSlots;
+        private TlsAcceptAhead? _ahead;
         private IServerClientHandler? _handler;
 
         /// <summary>Binds and listens; call <see cref="Start"/> to serve.</summary>
@@ -69,7 +67,7 @@ namespace PSSocket
         /// <summary>How long a TLS handshake may take. Set before <see cref="Start"/>.</summary>
         public TimeSpan HandshakeTimeout { get; set; } = DefaultHandshakeTimeout;
 
-        /// <summary>How many TLS clients may be accepted and not yet in a slot at once (handshaking or waiting). Set before <see cref="Start"/>.</summary>
+        /// <summary>How many TLS clients may be accepted and not yet in a slot at once (handshaking or waiting; past it the oldest unfinished handshake is closed to make room). Set before <see cref="Start"/>.</summary>
         public int MaxPendingHandshakes { get; set; } = DefaultMaxPendingHandshakes;
 
         /// <summary>Starts serving with the handler; the server owns (and disposes) it from here.</summary>
@@ -82,8 +80,8 @@ namespace PSSocket
 
             if (Tls is not null)
             {
-                _handshakeSlots = new SemaphoreSlim(Math.Max(1, MaxPendingHandshakes));
-                _ = Task.Run(HandshakeLoopAsync);
+                _ahead = new TlsAcceptAhead(AcceptOrNullAsync, socket => NewSession(socket), Tls, HandshakeTimeout, MaxPendingHandshakes, RecordHandshakeFailure);
+                _ahead.Start();
             }
 
             if (IdleTimeout > TimeSpan.Zero || ClientTimeout > TimeSpan.Zero)
@@ -100,12 +98,10 @@ namespace PSSocket
         /// <inheritdoc />
         protected override async Task<ServerWork?> NextAsync(CancellationToken token)
         {
-            if (Tls is not null)
+            if (_ahead is not null)
             {
-                await _readyCount.WaitAsync(token).ConfigureAwait(false);
-                _ready.TryDequeue(out var handshaken);
-                _handshakeSlots!.Release();
-                return handshaken is null ? null : new ClientWork(this, handshaken);
+                var handshaken = await _ahead.TakeAsync(Deadline.Infinite, token).ConfigureAwait(false);
+                return handshaken?.Session is ServerClientSession session ? new ClientWork(this, session) : null;
             }
 
             var socket = await AcceptOrNullAsync(token).ConfigureAwait(false);
@@ -121,26 +117,6 @@ namespace PSSocket
             }
 
             return new ClientWork(this, NewSession(socket));
-        }
-
-        private async Task<Socket?> AcceptOrNullAsync(CancellationToken token)
-        {
-            try
-            {
-                return await ListenSocket.AcceptAsync().ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                if (Stopping)
-                {
-                    throw new OperationCanceledException(token);
-                }
-
-                // EMFILE and friends: keep serving the clients we have and retry shortly.
-                LastAcceptError = ex.Message;
-                await DelayQuietly(TimeSpan.FromMilliseconds(200), token).ConfigureAwait(false);
-                return null;
-            }
         }
 
         private ServerClientSession NewSession(Socket socket)
@@ -194,99 +170,19 @@ namespace PSSocket
             RecordRefused(new ServerClientRecord(this, remote, DateTime.Now, TimeSpan.Zero, new ServerHandlerResult(null, new object[] { error }, threw: true), reason), reset: true);
         }
 
-        // ---- TLS handshakes beside the slots ---------------------------------------------------
+        // ---- TLS handshakes beside the slots (TlsAcceptAhead) ---------------------------------
 
-        private async Task HandshakeLoopAsync()
+        private void RecordHandshakeFailure(TlsRefusal refusal)
         {
-            var token = AcceptToken;
-            while (!Stopping)
+            if (!Stopping)
             {
-                try
-                {
-                    await _handshakeSlots!.WaitAsync(token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                Socket? socket;
-                try
-                {
-                    socket = await AcceptOrNullAsync(token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                if (socket is null || Stopping)
-                {
-                    socket?.Dispose();
-                    _handshakeSlots.Release();
-                    continue;
-                }
-
-                _ = Task.Run(() => HandshakeAsync(socket));
+                // A client gone before its first byte is a probe (ClientsReset), not a failed handshake.
+                RecordRefused(new ServerClientRecord(this, refusal.Remote, refusal.Started, refusal.Elapsed, new ServerHandlerResult(null, new object[] { refusal.Error }, threw: true), refusal.Reason), reset: refusal.Probe);
             }
-        }
-
-        private async Task HandshakeAsync(Socket socket)
-        {
-            var started = DateTime.Now;
-            var clock = Stopwatch.StartNew();
-            EndPoint? remote = null;
-            ServerClientSession? session = null;
-            try
-            {
-                remote = socket.RemoteEndPoint;
-                session = NewSession(socket);
-
-                // The same server handshake as a TLS listener, so the session shows TlsProtocol,
-                // CipherSuite and the SNI like every other TLS session.
-                await session.StartTlsAsServerAsync(Tls!, Deadline.After(HandshakeTimeout), AcceptToken).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                if (session is null)
-                {
-                    socket.Dispose();
-                }
-                else
-                {
-                    session.Close("TLS handshake failed");
-                }
-
-                _handshakeSlots!.Release();
-                if (!Stopping)
-                {
-                    // A client gone before its first byte is a probe (ClientsReset), not a failed handshake.
-                    bool probe = TcpSession.ClosedBeforeHandshake(ex);
-                    RecordRefused(new ServerClientRecord(this, remote, started, clock.Elapsed, new ServerHandlerResult(null, new object[] { ex }, threw: true), probe ? "Closed by the client before any data" : session?.CloseReason ?? "TLS handshake failed"), reset: probe);
-                }
-
-                return;
-            }
-
-            if (Stopping)
-            {
-                session.Close("The server was stopped");
-                _handshakeSlots!.Release();
-                return;
-            }
-
-            _ready.Enqueue(session);
-            _readyCount.Release();
         }
 
         /// <inheritdoc />
-        protected override void OnStopAccepting()
-        {
-            while (_ready.TryDequeue(out var waiting))
-            {
-                waiting.Close("The server was stopped");
-            }
-        }
+        protected override void OnStopAccepting() => _ahead?.Stop("The server was stopped");
 
         // ---- timeouts --------------------------------------------------------------------------
 

@@ -1,21 +1,22 @@
 using System;
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
 using PSSocket.Net;
+using PSSocket.Sessions;
 
 namespace PSSocket
 {
     /// <summary>
     /// A TCP listener whose accepted clients are TLS server sessions. Once a caller first waits
-    /// for a client, the listener accepts in the background and runs the handshakes of accepted
-    /// sockets concurrently (at most <see cref="MaxPendingHandshakes"/> accepted and not yet taken,
-    /// each within <see cref="HandshakeLimit"/>); a wait returns the first client whose handshake
-    /// completes, so a silent connection cannot delay a real client. Handshakes that complete
-    /// while nobody waits are kept for the next wait.
+    /// for a client, the listener accepts ahead in the background and runs the handshakes beside
+    /// the waits (<see cref="TlsAcceptAhead"/>: at most <see cref="MaxPendingHandshakes"/> accepted
+    /// and not yet taken, each within <see cref="HandshakeLimit"/>, the oldest unfinished one closed
+    /// to make room); a wait returns the first client whose handshake completes, so silent
+    /// connections cannot delay a real client. Handshakes that complete while nobody waits are
+    /// kept for the next wait.
     /// </summary>
     public sealed class TlsListenerSession : TcpListenerSession
     {
@@ -23,14 +24,10 @@ namespace PSSocket
         public static readonly TimeSpan UnboundedWaitHandshakeLimit = TimeSpan.FromSeconds(30);
 
         /// <summary>How many accepted clients may be handshaking or waiting to be taken at once.</summary>
-        public const int MaxPendingHandshakes = 64;
+        public const int MaxPendingHandshakes = TlsAcceptAhead.DefaultMaxPending;
 
-        private readonly CancellationTokenSource _closing = new();
-        private readonly SemaphoreSlim _pending = new(MaxPendingHandshakes, MaxPendingHandshakes);
-        private readonly ConcurrentQueue<HandshakeResult> _results = new();
-        private readonly SemaphoreSlim _resultCount = new(0);
-        private int _started;
-        private int _reset;
+        private readonly object _startLock = new();
+        private TlsAcceptAhead? _ahead;
 
         /// <summary>Binds and listens; accepted clients speak TLS with the given options.</summary>
         public TlsListenerSession(IPAddress address, int port, int backlog, TlsServerOptions tls)
@@ -58,9 +55,12 @@ namespace PSSocket
         /// Clients that closed or reset the connection before sending a byte (port probes such as
         /// Test-TcpPort or a scanner): dropped without an error, so they cannot use up a wait.
         /// </summary>
-        public int ClientsReset => Volatile.Read(ref _reset);
+        public int ClientsReset => _ahead?.ClientsReset ?? 0;
 
-        /// <summary>How long one handshake may take (a client that connects and never speaks is dropped after it).</summary>
+        /// <summary>Unfinished handshakes closed to make room for newer clients while <see cref="MaxPendingHandshakes"/> were pending (silent connections pushed out): dropped without an error.</summary>
+        public int HandshakesPushedOut => _ahead?.PushedOut ?? 0;
+
+        /// <summary>How long one handshake may take (a client that connects and never speaks is dropped after it). Set before the first wait.</summary>
         public TimeSpan HandshakeLimit { get; set; } = UnboundedWaitHandshakeLimit;
 
         /// <summary>
@@ -71,119 +71,60 @@ namespace PSSocket
         public override async Task<TcpSession> AcceptSessionAsync(Deadline deadline, CancellationToken token)
         {
             ThrowIfClosed();
-            if (Interlocked.Exchange(ref _started, 1) == 0)
+            TlsAcceptAhead ahead;
+            lock (_startLock)
             {
-                _ = Task.Run(AcceptLoopAsync, CancellationToken.None);
+                ThrowIfClosed();
+                ahead = _ahead ??= new TlsAcceptAhead(AcceptOrNullAsync, CreateAcceptedSession, Tls, HandshakeLimit, MaxPendingHandshakes, refused: null);
             }
 
-            if (!await _resultCount.WaitAsync(deadline.Remaining, token).ConfigureAwait(false))
+            ahead.Start();
+            var taken = await ahead.TakeAsync(deadline, token).ConfigureAwait(false);
+            if (IsClosed)
+            {
+                taken?.Session?.Close("The listener was closed");
+                ThrowIfClosed();
+            }
+
+            if (taken is null)
             {
                 throw AcceptTimeoutError();
             }
 
-            _results.TryDequeue(out var result);
-            _pending.Release();
-            ThrowIfClosed();
-            return result!.Session ?? throw result.Error!;
+            return taken.Session ?? throw taken.Error!;
         }
 
-        private async Task AcceptLoopAsync()
+        private async Task<Socket?> AcceptOrNullAsync(CancellationToken token)
         {
-            var token = _closing.Token;
-            while (!token.IsCancellationRequested)
-            {
-                Socket socket;
-                try
-                {
-                    await _pending.WaitAsync(token).ConfigureAwait(false);
-                    socket = await AcceptAsync(Deadline.Infinite, token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                catch (PSSocketException ex) when (ex.Kind == SocketErrorKind.SessionClosed || IsClosed)
-                {
-                    return;
-                }
-                catch (PSSocketException)
-                {
-                    // EMFILE and friends: retry shortly; callers time out meanwhile.
-                    _pending.Release();
-                    await Task.Delay(200, CancellationToken.None).ConfigureAwait(false);
-                    continue;
-                }
-
-                _ = Task.Run(() => HandshakeAsync(socket, token));
-            }
-        }
-
-        private async Task HandshakeAsync(Socket socket, CancellationToken token)
-        {
-            var session = CreateAcceptedSession(socket);
-            HandshakeResult result;
             try
             {
-                await session.StartTlsAsServerAsync(Tls, Deadline.After(HandshakeLimit), token).ConfigureAwait(false);
-                result = new HandshakeResult(session, null);
+                return await AcceptAsync(Deadline.Infinite, token).ConfigureAwait(false);
             }
-            catch (Exception ex)
+            catch (PSSocketException ex) when (ex.Kind == SocketErrorKind.SessionClosed || IsClosed)
             {
-                session.Close("TLS handshake failed");
-                if (IsClosed)
-                {
-                    return;
-                }
-
-                if (TcpSession.ClosedBeforeHandshake(ex))
-                {
-                    // Closed or reset before sending a byte (a port probe): nobody waits for it.
-                    Interlocked.Increment(ref _reset);
-                    _pending.Release();
-                    return;
-                }
-
-                result = new HandshakeResult(null, ex as PSSocketException
-                    ?? new PSSocketException(SocketErrorKind.AuthenticationFailed, $"The TLS handshake with {Endpoints.Format(session.RemoteEndPoint)} failed: {ex.Message}", ex, target: session));
+                throw new OperationCanceledException(token);
             }
-
-            if (IsClosed)
+            catch (PSSocketException)
             {
-                result.Session?.Close("The listener was closed");
-                return;
+                // EMFILE and friends: retry shortly; callers time out meanwhile.
+                await Task.Delay(200, token).ConfigureAwait(false);
+                return null;
             }
-
-            _results.Enqueue(result);
-            _resultCount.Release();
         }
 
         /// <inheritdoc />
         protected override void OnClose()
         {
-            _closing.Cancel();
-            base.OnClose();
-            while (_results.TryDequeue(out var waiting))
+            lock (_startLock)
             {
-                waiting.Session?.Close("The listener was closed");
+                _ahead?.Stop("The listener was closed");
             }
 
+            base.OnClose();
             if (DisposeCertificateOnClose)
             {
                 Tls.Certificate.Dispose();
             }
-        }
-
-        private sealed class HandshakeResult
-        {
-            public HandshakeResult(TcpSession? session, PSSocketException? error)
-            {
-                Session = session;
-                Error = error;
-            }
-
-            public TcpSession? Session { get; }
-
-            public PSSocketException? Error { get; }
         }
     }
 }
