@@ -216,7 +216,9 @@ print(s.makefile().readline().strip())
     }
 
     It 'closes a connection silent either way for -IdleTimeout on both sides and records why, while one that talks stays open' {
-        (Start-SocketRelay 0 127.0.0.1 $script:Echo.Port).IdleTimeout | Should -Be ([TimeSpan]::Zero)
+        (Start-SocketRelay 0 127.0.0.1 $script:Echo.Port).IdleTimeout | Should -Be ([TimeSpan]::FromSeconds(60))
+        (Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -IdleTimeout 0).IdleTimeout | Should -Be ([TimeSpan]::Zero)
+        { Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -Udp -IdleTimeout 0 } | Should -Throw -ErrorId 'InvalidArgument,*'
         $relay = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -IdleTimeout 2
         $relay.IdleTimeout | Should -Be ([TimeSpan]::FromSeconds(2))
         $silent = Connect-TcpSocket 127.0.0.1 $relay.Port

@@ -151,11 +151,11 @@ namespace PSSocket.Commands
 
         /// <summary>
         /// Seconds a relayed connection may carry no byte either way before the relay closes both
-        /// sides (TCP: never unless given). With -Udp: seconds a sender's mapping may see no
-        /// datagram either way before it expires and its socket is closed (default 60).
+        /// sides (default 60, as the servers; 0 = never). With -Udp: seconds a sender's mapping may
+        /// see no datagram either way before it expires and its socket is closed (default 60).
         /// </summary>
         [Parameter]
-        [ValidateRange(0.1, 31536000)]
+        [ValidateRange(0, 31536000)]
         public double IdleTimeout { get; set; } = 60;
 
         /// <inheritdoc />
@@ -177,6 +177,11 @@ namespace PSSocket.Commands
 
             if (ParameterSetName == UdpSet && Udp)
             {
+                if (IdleTimeout < 0.1)
+                {
+                    ThrowTerminatingError(ErrorRecords.InvalidArgument("-IdleTimeout 0 (never) applies to TCP connections; a -Udp mapping needs one of 0.1 seconds or more, or it would never be released.", IdleTimeout));
+                }
+
                 StartUdpRelay();
                 return;
             }
@@ -240,7 +245,7 @@ namespace PSSocket.Commands
                     ClientTls = clientTls,
                     TargetTls = targetTls,
                     Proxy = proxy,
-                    IdleTimeout = MyInvocation.BoundParameters.ContainsKey(nameof(IdleTimeout)) ? TimeSpan.FromSeconds(IdleTimeout) : TimeSpan.Zero,
+                    IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
                     DisposeCertificateOnClose = Certificate is not null && CertificateArguments.LoadsNew(Certificate),
                     DisposeClientCertificateOnClose = ClientCertificate is not null && CertificateArguments.LoadsNew(ClientCertificate),
                 };
