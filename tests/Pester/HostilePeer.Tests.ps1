@@ -56,6 +56,13 @@ BeforeAll {
     $many = (1..6 | ForEach-Object { "URI:http://127.0.0.1:$($script:Crl.Port)/many$_.crl" }) -join ','
     $script:ManyCrlServerPem = New-Cert -Name manycrl -Subject '/CN=localhost' -Ca root -Extensions "subjectAltName=DNS:localhost,IP:127.0.0.1`nbasicConstraints=CA:FALSE`nkeyUsage=digitalSignature`nextendedKeyUsage=serverAuth`ncrlDistributionPoints=$many"
 
+    # A self-signed certificate whose names carry a terminal title sequence, a forged line and a C1 CSI.
+    $script:EvilSubject = "/CN=evil`e]0;pwned`a`r`nFORGED LINE/O=x$([char]0x9b)31m"
+    $evilKey = Join-Path $script:Dir 'evil.key'
+    Invoke-OpenSsl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $evilKey -out (Join-Path $script:Dir 'evil.pem') -days 2 -utf8 -subj $script:EvilSubject
+    # Whether text holds a raw control character (a line feed only as a line of its own) or the forged line.
+    function Test-Raw { param([string] $Text) $Text -match "[\x00-\x08\x0b-\x1f\x7f-\x9f]" -or $Text -match '(?m)^FORGED' }
+
     # openssl s_client presenting a certificate; its output goes to a file.
     function Start-CertClient {
         param([int] $Port, [string] $Name, [string] $Send = '')
@@ -70,6 +77,17 @@ BeforeAll {
         param([System.Diagnostics.Process] $Process)
         $null = $script:Peers.Remove($Process)
         Stop-Peer $Process
+    }
+
+    # 300 connections from python3 that never send a byte; returns once they are all open.
+    function Start-SilentFlood {
+        param([int] $Port, [int] $Count = 300)
+        $ready = Join-Path $script:Dir "flood-$([Guid]::NewGuid().ToString('n').Substring(0, 6))"
+        $p = Start-Peer python3 @((Join-Path $PSScriptRoot 'peers/silent-flood.py'), $Port, $Count, $ready)
+        $script:Peers.Add($p)
+        $null = Wait-Until { Test-Path $ready } -TimeoutSec 60
+        if (-not (Test-Path $ready)) { throw "silent-flood.py did not open its connections (exited: $($p.HasExited))" }
+        $p
     }
 
     function Start-OpenSslServer {
@@ -183,5 +201,100 @@ Describe 'Revocation lists that a peer certificate names, fetched only with -Che
         $err[0].FullyQualifiedErrorId | Should -BeLike 'RevocationUnknown,*'
         $err[0].Exception.Message | Should -Match 'names 6 revocation list addresses, more than the 4'
         (Get-Fetches $script:Crl) - $before | Should -Be 0
+    }
+}
+
+Describe 'Silent connections on a TLS listening surface do not delay a real client' {
+    It 'Start-SocketServer -Certificate serves a TLS client at once while 300 silent connections are open' {
+        $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem { Send-SocketData $_ 'served' -Line }
+        try {
+            $flood = Start-SilentFlood -Port $srv.Port
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $c = Connect-TcpSocket localhost $srv.Port -AddressFamily IPv4 -UseTls -TrustedCertificate $script:RootPem -Timeout 30
+            Receive-SocketData $c -Line -Timeout 30 | Should -Be 'served'
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+            Remove-SocketSession $c
+        }
+        finally { Stop-SocketServer $srv; Stop-TestPeer $flood }
+    }
+
+    It 'New-TcpListener -Certificate hands a TLS client to Wait-TcpConnection at once while 300 silent connections are open' {
+        $listener = New-TcpListener -Port 0 -Certificate $script:ServerPem
+        try {
+            # The first wait starts accepting ahead; the flood then meets the listener, not a full backlog.
+            Wait-TcpConnection $listener -Timeout 0.1 -ErrorAction SilentlyContinue
+            $flood = Start-SilentFlood -Port $listener.Port
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $ps = New-ModulePowerShell
+            $null = $ps.AddScript("Connect-TcpSocket localhost $($listener.Port) -AddressFamily IPv4 -UseTls -TrustedCertificate '$script:RootPem' -Timeout 30 | Send-SocketData -Data 'hello' -Line -PassThru").BeginInvoke()
+            $s = Wait-TcpConnection $listener -Timeout 30
+            Receive-SocketData $s -Line -Timeout 30 | Should -Be 'hello'
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+            $listener.HandshakesPushedOut | Should -BeGreaterThan 0
+        }
+        finally { Remove-SocketSession $listener; Stop-TestPeer $flood; if ($ps) { $ps.Dispose() } }
+    }
+
+    It 'Start-SocketRelay -Certificate relays a TLS client at once while 300 silent connections are open' {
+        $target = Start-SocketServer -Port 0 { Send-SocketData $_ 'relayed' -Line }
+        $relay = Start-SocketRelay 0 127.0.0.1 $target.Port -Certificate $script:ServerPem
+        try {
+            $flood = Start-SilentFlood -Port $relay.Port
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $c = Connect-TcpSocket localhost $relay.Port -AddressFamily IPv4 -UseTls -TrustedCertificate $script:RootPem -Timeout 30
+            Receive-SocketData $c -Line -Timeout 30 | Should -Be 'relayed'
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+            Remove-SocketSession $c
+        }
+        finally { Stop-SocketServer $relay; Stop-SocketServer $target; Stop-TestPeer $flood }
+    }
+}
+
+Describe 'Control characters in a hostile certificate never reach the console raw' {
+    BeforeAll {
+        $script:EvilPort = Start-OpenSslServer evil
+        # PowerShell's own header colours are escape sequences too: views are compared as plain text.
+        $script:Rendering = $PSStyle.OutputRendering
+        $PSStyle.OutputRendering = 'PlainText'
+    }
+    AfterAll { $PSStyle.OutputRendering = $script:Rendering }
+
+    It 'Test-TcpPort -Tls escapes the subject and issuer in its result, its table and its error' {
+        $r = Test-TcpPort 127.0.0.1 $script:EvilPort -Tls -Timeout 20 -ErrorVariable err -ErrorAction SilentlyContinue
+        $r.CertificateSubject | Should -BeLike '*\e]0;pwned\x07\r\nFORGED LINE*'
+        Test-Raw $r.CertificateSubject | Should -BeFalse
+        Test-Raw $r.CertificateIssuer | Should -BeFalse
+        Test-Raw ($r | Format-Table | Out-String -Width 400) | Should -BeFalse
+        Test-Raw ($r | Format-List | Out-String -Width 400) | Should -BeFalse
+        $err.Count | Should -BeGreaterThan 0
+        Test-Raw $err[0].Exception.Message | Should -BeFalse
+    }
+
+    It 'Connect-TcpSocket -UseTls escapes them in its error and in the session views' {
+        Connect-TcpSocket 127.0.0.1 $script:EvilPort -UseTls -Timeout 20 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].Exception.Message | Should -Match 'evil\\e\]0;pwned'
+        Test-Raw $err[0].Exception.Message | Should -BeFalse
+        $s = Connect-TcpSocket 127.0.0.1 $script:EvilPort -UseTls -SkipCertificateCheck -Timeout 20
+        try {
+            Test-Raw ($s | Format-List | Out-String -Width 400) | Should -BeFalse
+            Test-Raw ($s | Format-Table -View Tls | Out-String -Width 400) | Should -BeFalse
+            Test-Raw (Get-SocketSession -Id $s.Id | Out-String -Width 400) | Should -BeFalse
+            $s.CertificateSubject | Should -BeLike '*\e]0;pwned*'
+        }
+        finally { Remove-SocketSession $s }
+    }
+
+    It 'Start-SocketRelay -UseTls escapes them in the record of a refused target' {
+        $relay = Start-SocketRelay 0 127.0.0.1 $script:EvilPort -UseTls
+        try {
+            $c = Connect-TcpSocket 127.0.0.1 $relay.Port
+            Wait-Until { $relay.ClientsFailed -ge 1 } -TimeoutSec 30 | Should -BeTrue
+            $r = @(Receive-SocketServerOutput $relay)
+            $r[0].Errors[0].Message | Should -Match 'evil\\e\]0;pwned'
+            Test-Raw $r[0].Errors[0].Message | Should -BeFalse
+            Test-Raw ($r | Format-Table | Out-String -Width 400) | Should -BeFalse
+            Test-Raw ($r | Format-List | Out-String -Width 400) | Should -BeFalse
+        }
+        finally { Stop-SocketServer $relay; if ($c) { Remove-SocketSession $c } }
     }
 }

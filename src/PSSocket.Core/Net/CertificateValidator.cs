@@ -151,7 +151,7 @@ namespace PSSocket.Net
 
             string side = serverCertificate ? "a TLS server (serverAuth)" : "a TLS client (clientAuth)";
             string has = names.Count == 0 ? "no purpose at all" : string.Join(", ", names);
-            return $"unsuitable certificate purpose: the certificate '{certificate.Subject}' is for {has}, not for {side}";
+            return $"unsuitable certificate purpose: the certificate '{Shown(certificate.Subject)}' is for {has}, not for {side}";
         }
 
         private static string DescribeUsage(Oid oid) => oid.Value switch
@@ -190,7 +190,7 @@ namespace PSSocket.Net
             if (!anchored)
             {
                 var top = elements.Count > 0 ? elements[elements.Count - 1].Certificate : leaf;
-                problems.Add($"untrusted root: the chain ends at '{top.Subject}', which is not among the trusted certificates given");
+                problems.Add($"untrusted root: the chain ends at '{Shown(top.Subject)}', which is not among the trusted certificates given");
             }
 
             foreach (var status in elements.SelectMany(e => e.ChainElementStatus).Concat(chain.ChainStatus))
@@ -222,11 +222,11 @@ namespace PSSocket.Net
                     case X509ChainStatusFlags.UntrustedRoot:
                         var root = chain!.ChainElements.Count > 0 ? chain.ChainElements[chain.ChainElements.Count - 1].Certificate : leaf;
                         problems.Add(root.Subject == root.Issuer && chain.ChainElements.Count == 1
-                            ? $"untrusted root: the certificate '{leaf.Subject}' is self-signed and not trusted (trust it with -TrustedCertificate, or use -SkipCertificateCheck)"
-                            : $"untrusted root: the chain ends at '{root.Subject}', which this machine does not trust (trust it with -TrustedCertificate)");
+                            ? $"untrusted root: the certificate '{Shown(leaf.Subject)}' is self-signed and not trusted (trust it with -TrustedCertificate, or use -SkipCertificateCheck)"
+                            : $"untrusted root: the chain ends at '{Shown(root.Subject)}', which this machine does not trust (trust it with -TrustedCertificate)");
                         break;
                     case X509ChainStatusFlags.PartialChain:
-                        problems.Add($"untrusted root: no trusted issuer was found for '{leaf.Issuer}' (the chain is incomplete; trust the CA with -TrustedCertificate)");
+                        problems.Add($"untrusted root: no trusted issuer was found for '{Shown(leaf.Issuer)}' (the chain is incomplete; trust the CA with -TrustedCertificate)");
                         break;
                     case X509ChainStatusFlags.RevocationStatusUnknown or X509ChainStatusFlags.OfflineRevocation or X509ChainStatusFlags.Revoked:
                         // Judged by CheckRevocationAgain, which knows the trusted roots.
@@ -375,6 +375,9 @@ namespace PSSocket.Net
             return urls;
         }
 
+        /// <summary>A name the peer's certificate chose, safe for a message or a view (its control characters escaped).</summary>
+        private static string Shown(string text) => TextEncoding.Escape(text);
+
         /// <summary>The DNS names and addresses a certificate is for (subject alternative names, else the CN).</summary>
         public static string DescribeNames(X509Certificate2 certificate)
         {
@@ -385,12 +388,12 @@ namespace PSSocket.Net
                     var text = new AsnEncodedData(ext.Oid, ext.RawData).Format(false);
                     if (!string.IsNullOrWhiteSpace(text))
                     {
-                        return text.Trim();
+                        return Shown(text.Trim());
                     }
                 }
             }
 
-            return $"'{certificate.GetNameInfo(X509NameType.SimpleName, false)}'";
+            return $"'{Shown(certificate.GetNameInfo(X509NameType.SimpleName, false))}'";
         }
     }
 

@@ -103,8 +103,9 @@ namespace PSSocket.Net
             }
 
             using var cert = new X509Certificate2(certificate);
-            result.CertificateSubject = cert.Subject;
-            result.CertificateIssuer = cert.Issuer;
+            // The server chose these names: escaped before they reach a table or an error.
+            result.CertificateSubject = TextEncoding.Escape(cert.Subject);
+            result.CertificateIssuer = TextEncoding.Escape(cert.Issuer);
             result.CertificateNotAfter = cert.NotAfter;
             result.CertificateThumbprint = cert.Thumbprint;
             result.DaysUntilExpiry = DaysUntil(cert.NotAfter.ToUniversalTime(), DateTime.UtcNow);

@@ -124,7 +124,13 @@ namespace PSSocket.Net
             }
         }
 
-        /// <summary>The text with control characters written as escapes (\r, \n, \t, \e, \xNN), for messages, tables and transcripts.</summary>
+        /// <summary>
+        /// The text with control characters written as escapes (\r, \n, \t, \e, \xNN, \uNNNN),
+        /// for messages, tables and transcripts: the one escaping of peer-chosen text (banners,
+        /// datagram details, certificate names, received data), so no terminal escape sequence, line
+        /// break or reordering mark a peer sends reaches the console as such. C0 and C1 controls,
+        /// DEL, the Unicode line and paragraph separators and the bidirectional overrides are escaped.
+        /// </summary>
         /// <param name="s">The text.</param>
         /// <param name="keepTabs">Leaves tabs as they are (transcript lines keep their layout).</param>
         public static string Escape(string s, bool keepTabs = false)
@@ -138,7 +144,7 @@ namespace PSSocket.Net
             for (int i = 0; i < s.Length; i++)
             {
                 char c = s[i];
-                if ((c >= ' ' && c != '\u007f') || (keepTabs && c == '\t'))
+                if ((c >= ' ' && c != '\u007f' && !(c >= '\u0080' && c <= '\u009f') && !IsLayoutControl(c)) || (keepTabs && c == '\t'))
                 {
                     sb?.Append(c);
                     continue;
@@ -151,12 +157,18 @@ namespace PSSocket.Net
                     '\n' => "\\n",
                     '\t' => "\\t",
                     '\u001b' => "\\e",
+                    _ when c > '\u00ff' => "\\u" + ((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture),
                     _ => "\\x" + ((int)c).ToString("x2", System.Globalization.CultureInfo.InvariantCulture),
                 });
             }
 
             return sb?.ToString() ?? s;
         }
+
+        // Line and paragraph separators break a line; the bidirectional embeddings, overrides and
+        // isolates reorder what follows them on screen.
+        private static bool IsLayoutControl(char c) =>
+            c is '\u2028' or '\u2029' or (>= '\u202a' and <= '\u202e') or (>= '\u2066' and <= '\u2069');
     }
 
     /// <summary>Indexed read access to buffered bytes without copying them.</summary>
