@@ -36,6 +36,8 @@
         'Enter-SocketSession'
         'Start-SocketTranscript'
         'Stop-SocketTranscript'
+        'Invoke-DeviceCommand'
+        'Get-DeviceProfile'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -22,7 +22,8 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 
 $ModulePath = (Resolve-Path $ModulePath).Path
-$manifest = Get-ChildItem $ModulePath -Filter '*.psd1' | Select-Object -First 1
+# The module manifest is the .psd1 named after its folder's module (DeviceProfiles.psd1 is data).
+$manifest = Get-ChildItem $ModulePath -Filter '*.psd1' | Where-Object { $_.Name -ne 'DeviceProfiles.psd1' } | Select-Object -First 1
 if (-not $manifest) { throw "No module manifest in $ModulePath" }
 if (-not (Test-Path (Join-Path $ModulePath 'LICENSE'))) { throw "No LICENSE in ${ModulePath}: build the module with build.ps1" }
 

@@ -76,6 +76,12 @@ namespace PSSocket
         HostKeyUnknown,
         /// <summary>The SSH server's host key differs from the known one (or was revoked, or matches none of the fingerprints given).</summary>
         HostKeyMismatch,
+        /// <summary>A device refused privileged mode: the enable secret was wrong or missing.</summary>
+        PrivilegeDenied,
+        /// <summary>A device answered a configuration line with an error (its profile's error patterns).</summary>
+        DeviceError,
+        /// <summary>A device asked a question (a confirmation) that no -Answer answers.</summary>
+        UnansweredQuestion,
     }
 
     /// <summary>The one exception type the engine throws; the cmdlet layer turns it into an ErrorRecord.</summary>

@@ -250,4 +250,18 @@ namespace PSSocket
         /// <inheritdoc />
         protected override IEnumerable<string> Words => new[] { "Loopback", "Any", "IPv6Loopback", "IPv4Any", "IPv6Any" };
     }
+
+    /// <summary>Completes device type names (the profiles Get-DeviceProfile lists).</summary>
+    public sealed class DeviceTypeCompleter : WordCompleter
+    {
+        /// <inheritdoc />
+        protected override IEnumerable<string> Words
+        {
+            get
+            {
+                DeviceProfileArguments.EnsureBuiltIn();
+                return Sessions.Devices.DeviceProfiles.All.Select(p => p.Name);
+            }
+        }
+    }
 }

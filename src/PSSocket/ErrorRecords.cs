@@ -25,6 +25,9 @@ namespace PSSocket
             SocketErrorKind.ProxyError => ErrorCategory.ProtocolError,
             SocketErrorKind.NoClobber => ErrorCategory.ResourceExists,
             SocketErrorKind.HostKeyUnknown or SocketErrorKind.HostKeyMismatch => ErrorCategory.SecurityError,
+            SocketErrorKind.PrivilegeDenied => ErrorCategory.PermissionDenied,
+            SocketErrorKind.DeviceError => ErrorCategory.InvalidResult,
+            SocketErrorKind.UnansweredQuestion => ErrorCategory.InvalidOperation,
             _ => ErrorCategory.InvalidArgument,
         };
 

@@ -65,6 +65,7 @@ namespace PSSocket.Tests
             "ConversationStepKind", "ConversationStepResult", "ConversationTranscript",
             "SessionKind", "SessionState", "TranscriptFormat", "IPFamily",
             "SshSession", "SshCommandResult",
+            "DeviceProfile", "DeviceCommandResult",
         };
 
         [Fact]

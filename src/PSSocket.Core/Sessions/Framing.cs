@@ -433,6 +433,12 @@ namespace PSSocket.Sessions
 
         public override string ToString() => new(_chars, 0, Length);
 
+        /// <summary>The decoded char at i (i below Length).</summary>
+        public char this[int i] => _chars[i];
+
+        /// <summary>Part of the decoded text.</summary>
+        public string Substring(int start, int length) => new(_chars, start, length);
+
         /// <summary>The byte offset in data (the bytes decoded so far) just after the char at charEnd - 1 (0 for 0).</summary>
         public int ByteEnd(ArraySegment<byte> data, int charEnd)
         {

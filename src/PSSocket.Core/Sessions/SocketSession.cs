@@ -101,6 +101,9 @@ namespace PSSocket
         /// <summary>The operating system error that faulted the session, if any.</summary>
         public SocketError? SocketError { get; protected set; }
 
+        /// <summary>The device type (a profile name, see Get-DeviceProfile) Invoke-DeviceCommand uses on this session unless told otherwise; null: generic.</summary>
+        public string? DeviceType { get; set; }
+
         /// <summary>True once closed locally.</summary>
         public bool IsClosed => _closed;
 

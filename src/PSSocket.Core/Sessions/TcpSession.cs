@@ -397,6 +397,10 @@ namespace PSSocket
             }
         }
 
+        /// <summary>Runs a stop rule of the engine's own (a device command's) through the one receive loop.</summary>
+        internal Task<T> ReceiveRuleAsync<T>(FrameRule<T> rule, int maxBytes, Deadline deadline, CancellationToken token) =>
+            ReceiveAsync(rule, maxBytes, deadline, token);
+
         /// <summary>
         /// The one receive loop: ask the rule, and while its stop point is not buffered, read
         /// more, until the deadline, end of stream or the limit.

@@ -113,6 +113,12 @@ namespace PSSocket.Commands
         [Parameter]
         public SwitchParameter StripAnsi { get; set; }
 
+        /// <summary>The device type (a profile name, see Get-DeviceProfile) stored on the session, so Invoke-DeviceCommand needs no -DeviceType for it.</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(DeviceTypeCompleter))]
+        [ValidateNotNullOrEmpty]
+        public string? DeviceType { get; set; }
+
         /// <summary>Records the session's traffic (both directions, with timestamps) to this file from the start.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -149,6 +155,11 @@ namespace PSSocket.Commands
         {
             try
             {
+                if (DeviceType is not null)
+                {
+                    DeviceType = DeviceProfileArguments.Resolve(null, DeviceType, null).Name;
+                }
+
                 _proxy = ProxyArguments.Resolve(Proxy, ProxyCredential);
             }
             catch (PSSocketException ex)
@@ -316,6 +327,7 @@ namespace PSSocket.Commands
         private void ApplySessionOptions(TcpSession session)
         {
             session.StripAnsi = StripAnsi;
+            session.DeviceType = DeviceType;
             if (Telnet)
             {
                 session.EnableTelnet();

@@ -1,0 +1,189 @@
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    . (Join-Path $PSScriptRoot 'DeviceLab.ps1')
+}
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    . (Join-Path $PSScriptRoot 'DeviceLab.ps1')
+    $script:Peers = Join-Path $PSScriptRoot 'peers'
+    $script:Python = (Get-Command python3).Source
+}
+
+Describe 'Get-DeviceProfile' {
+    It 'lists the profiles shipped with the module' {
+        $names = (Get-DeviceProfile).Name
+        foreach ($n in 'generic', 'linux', 'cisco_ios', 'cisco_nxos', 'cisco_asa', 'arista_eos', 'juniper_junos', 'huawei_vrp', 'mikrotik_routeros', 'frr') {
+            $names | Should -Contain $n
+        }
+        (Get-DeviceProfile cisco_ios).PagingCommand | Should -Contain 'terminal length 0'
+        (Get-DeviceProfile 'cisco_*').Name | Should -Be @('cisco_asa', 'cisco_ios', 'cisco_nxos')
+    }
+
+    It 'names the known types when a type is unknown' {
+        Get-DeviceProfile nosuch -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArgument*'
+        $err[0].Exception.Message | Should -Match 'cisco_ios'
+    }
+}
+
+Describe 'Invoke-DeviceCommand on a scripted IOS CLI over raw TCP' {
+    BeforeAll {
+        $peerOnPort = Start-PeerOnFreePort { param($port) Start-Peer $Python @((Join-Path $Peers 'fake-ios.py'), $port) }
+        $script:Server = $peerOnPort.Process
+        $script:Port = $peerOnPort.Port
+        $script:Secret = ConvertTo-SecureString 'cisco123' -AsPlainText -Force
+    }
+    AfterAll {
+        Remove-AllSocketSessions
+        Stop-Peer $Server
+    }
+
+    It 'finds the prompt after a coloured banner and returns clean answers with the type stored on the session' {
+        $s = Connect-TcpSocket 127.0.0.1 $Port -NewLine "`r`n" -DeviceType cisco_ios
+        $s.DeviceType | Should -Be 'cisco_ios'
+        $r = Invoke-DeviceCommand $s 'show clock', 'show privilege'
+        $r[0].Output | Should -BeExactly '*12:00:00.000 UTC Mon Dec 7 2026'
+        $r[0].Prompt | Should -Be 'sw1>'
+        $r[0].DeviceType | Should -Be 'cisco_ios'
+        $r[1].Output | Should -BeExactly 'Current privilege level is 1'
+        $r[0].PSObject.TypeNames[0] | Should -Be 'PSSocket.DeviceCommandResult'
+    }
+
+    It 'turns paging off with the profile command, so a long answer comes whole' {
+        $s = Connect-TcpSocket 127.0.0.1 $Port -NewLine "`r`n"
+        $r = Invoke-DeviceCommand $s 'show long' -DeviceType cisco_ios
+        $r.Pages | Should -Be 0
+        ($r.Output -split "`n").Count | Should -Be 60
+    }
+
+    It 'answers pager prompts and removes them when paging stays on' {
+        $s = Connect-TcpSocket 127.0.0.1 $Port -NewLine "`r`n"
+        $r = Invoke-DeviceCommand $s 'show long' -DeviceProfile @{ Name = 'ios_paging'; Base = 'cisco_ios'; PagingCommand = @() }
+        $r.Pages | Should -Be 2
+        $lines = $r.Output -split "`n"
+        $lines.Count | Should -Be 60
+        $lines[20] | Should -BeExactly 'line 21 of the long answer'
+        $r.Output | Should -Not -Match 'More|\x08'
+        (Get-DeviceProfile ios_paging).Source | Should -Be 'Hashtable'
+    }
+
+    It 'enters privileged mode with -EnableSecret and says PrivilegeDenied for a wrong one' {
+        $s = Connect-TcpSocket 127.0.0.1 $Port -NewLine "`r`n" -DeviceType cisco_ios
+        Invoke-DeviceCommand $s 'show privilege' -EnableSecret (ConvertTo-SecureString 'wrong' -AsPlainText -Force) -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'PrivilegeDenied*'
+        $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+        $err[0].Exception.Message | Should -Not -Match 'wrong'
+        $r = Invoke-DeviceCommand $s 'show privilege' -EnableSecret $Secret
+        $r.Output | Should -BeExactly 'Current privilege level is 15'
+        $r.Prompt | Should -Be 'sw1#'
+    }
+
+    It 'answers a question only from -Answer, and cancels one nobody answers with an error quoting it' {
+        $s = Connect-TcpSocket 127.0.0.1 $Port -NewLine "`r`n" -DeviceType cisco_ios
+        Invoke-DeviceCommand $s 'reload' -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'UnansweredQuestion*'
+        $err[0].Exception.Message | Should -Match ([regex]::Escape('Proceed with reload? [confirm]'))
+        $err[0].Exception.Message | Should -Match 'cancelled'
+        # The next command is a command again, not the answer to the question.
+        (Invoke-DeviceCommand $s 'show privilege').Output | Should -BeExactly 'Current privilege level is 1'
+        $r = Invoke-DeviceCommand $s 'copy running-config startup-config' -Answer @{ 'Destination filename' = '' }
+        $r.Output | Should -Match '\[OK\]'
+        $r.Output | Should -Match 'Destination filename \[startup-config\]\?'
+    }
+
+    It 'stops a configuration at the first line the device rejects, names it, and leaves configuration mode' {
+        $s = Connect-TcpSocket 127.0.0.1 $Port -NewLine "`r`n" -DeviceType cisco_ios
+        $r = Invoke-DeviceCommand $s 'interface Gi0/1', 'descripton typo', 'shutdown' -Configuration -EnableSecret $Secret -ErrorVariable err -ErrorAction SilentlyContinue
+        $r.Command | Should -Be @('configure terminal', 'interface Gi0/1', 'descripton typo')
+        $r[1].Prompt | Should -Be 'sw1(config-if)#'
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'DeviceError*'
+        $err[0].Exception.Message | Should -Match "'descripton typo'.*% Invalid input detected"
+        $err[0].TargetObject | Should -Be 'descripton typo'
+        (Invoke-DeviceCommand $s 'show privilege').Prompt | Should -Be 'sw1#'
+        $all = Invoke-DeviceCommand $s 'bogus one', 'hostname sw9', 'bogus two' -Configuration -ContinueOnError -ErrorVariable err2 -ErrorAction SilentlyContinue
+        $err2.Count | Should -Be 2
+        $all[-1].Prompt | Should -Be 'sw9(config)#'
+        (Invoke-DeviceCommand $s 'show privilege').Prompt | Should -Be 'sw9#'
+    }
+
+    It 'says what it waited for when the prompt does not come, and loses nothing' {
+        $s = Connect-TcpSocket 127.0.0.1 $Port -NewLine "`r`n" -DeviceType cisco_ios
+        $null = Invoke-DeviceCommand $s 'show privilege'
+        Invoke-DeviceCommand $s 'slow' -Timeout 1 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ReceiveTimeout*'
+        $err[0].Exception.Message | Should -Match "waited for the prompt 'sw1>'"
+        $err[0].Exception.Message | Should -Match '1 s'
+        $err[0].Exception.Message | Should -Match 'slow\\r\\n'
+        # What comes late is still there for the caller.
+        $late = Receive-SocketData $s -Pattern 'sw1>' -Timeout 10
+        $late | Should -Match 'slow\r?\nfinally'
+        (Invoke-DeviceCommand $s 'show privilege').Output | Should -BeExactly 'Current privilege level is 1'
+    }
+
+    It 'ends a command that leaves no prompt after -IdleTimeout, and at -Expect' {
+        $s = Connect-TcpSocket 127.0.0.1 $Port -NewLine "`r`n" -DeviceType cisco_ios
+        $r = Invoke-DeviceCommand $s 'silent' -IdleTimeout 0.5 -Timeout 10
+        $r.Output | Should -BeExactly 'this command leaves no prompt'
+        $r.Prompt | Should -BeNullOrEmpty
+        $e = Invoke-DeviceCommand $s 'show long' -Expect 'line 05.*'
+        $e.Output | Should -Match '^line 01 of the long answer\n(.*\n){3}line 05 of the long answer$'
+    }
+
+    It 'adds profiles from a .psd1 file' {
+        $file = Join-Path ([IO.Path]::GetTempPath()) "profiles-$PID.psd1"
+        Set-Content $file "@{ my_switch = @{ Base = 'cisco_ios'; Description = 'My switch'; PagingCommand = 'terminal length 0' } }"
+        try {
+            $r = Invoke-DeviceCommand -Session (Connect-TcpSocket 127.0.0.1 $Port -NewLine "`r`n") -Command 'show clock' -DeviceProfile $file -DeviceType my_switch
+            $r.DeviceType | Should -Be 'my_switch'
+            (Get-DeviceProfile my_switch).Source | Should -Be $file
+        }
+        finally { Remove-Item $file }
+    }
+}
+
+Describe "Invoke-DeviceCommand on FRRouting's vtysh over telnet" -Skip:([bool] (Get-FrrLabSkipReason)) {
+    BeforeAll {
+        $script:Lab = Start-FrrLab
+        $peer = Start-FrrTelnet $Lab
+        $script:Telnetd = $peer.Process
+        $script:Port = $peer.Port
+    }
+    AfterAll {
+        Remove-AllSocketSessions
+        Stop-Peer $Telnetd
+        Stop-FrrLab $Lab
+    }
+
+    It 'runs show commands and returns their clean output' {
+        $s = Connect-FrrTelnet $Port
+        $r = Invoke-DeviceCommand $s 'show version', 'show interface brief', 'show ip route'
+        $r[0].Output | Should -Match '^FRRouting \d'
+        $r[0].Prompt | Should -Match '^[\w.-]+#$'
+        $r[1].Output | Should -Match '(?m)^eth0\s+up\s+default\s+10\.0\.0\.1/24'
+        $r[2].Output | Should -Match '(?m)^S>\* 192\.0\.2\.0/24'
+        $r.Output | Should -Not -Match '\r|show version|#\s*$'
+    }
+
+    It 'follows the prompt through configuration mode and a hostname change' {
+        $s = Connect-FrrTelnet $Port
+        try {
+            $r = Invoke-DeviceCommand $s 'configure terminal', 'hostname lab-r1', 'do show running-config', 'end'
+            $r.Prompt | Should -Be @("$($r[0].Prompt -replace '\(config\)#')(config)#", 'lab-r1(config)#', 'lab-r1(config)#', 'lab-r1#')
+            $r[2].Output | Should -Match '(?m)^hostname lab-r1$'
+            $r[2].Output | Should -Not -Match 'lab-r1\(config\)#'
+            $r[2].Output | Should -Match '^Building configuration\.\.\.'
+        }
+        finally { $null = Invoke-DeviceCommand $s 'hostname r1' -Configuration }
+    }
+
+    It "stops a configuration at a bad line with vtysh's message" {
+        $s = Connect-FrrTelnet $Port
+        $r = Invoke-DeviceCommand $s 'interface eth0', 'descriptoin typo', 'description never sent' -Configuration -ErrorVariable err -ErrorAction SilentlyContinue
+        $r.Command | Should -Be @('configure terminal', 'interface eth0', 'descriptoin typo')
+        $err.Count | Should -Be 1
+        $err[0].Exception.Message | Should -Match "'descriptoin typo'.*% (Unknown command|Invalid input)"
+        (Invoke-DeviceCommand $s 'show running-config').Output | Should -Not -Match 'never sent'
+        (Invoke-DeviceCommand $s 'show version').Prompt | Should -Match '^[\w.-]+#$'
+    }
+}
