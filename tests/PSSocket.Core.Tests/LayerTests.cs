@@ -65,7 +65,7 @@ namespace PSSocket.Tests
             "ConversationStepKind", "ConversationStepResult", "ConversationTranscript",
             "SessionKind", "SessionState", "TranscriptFormat", "IPFamily",
             "SshSession", "SshCommandResult",
-            "DeviceProfile", "DeviceCommandResult",
+            "DeviceProfile", "DeviceCommandResult", "DeviceTransport",
         };
 
         [Fact]

@@ -187,3 +187,65 @@ Describe "Invoke-DeviceCommand on FRRouting's vtysh over telnet" -Skip:([bool] (
         (Invoke-DeviceCommand $s 'show version').Prompt | Should -Match '^[\w.-]+#$'
     }
 }
+
+Describe 'Invoke-DeviceCommand -ComputerName: a fleet over telnet' -Skip:([bool] (Get-FrrLabSkipReason)) {
+    BeforeAll {
+        $script:Lab = Start-FrrLab
+        $peer = Start-FrrTelnet $Lab
+        $script:Telnetd = $peer.Process
+        $script:Port = $peer.Port
+        $shell = Start-PeerOnFreePort { param($port) Start-Peer $Python @((Join-Path $Peers 'telnetd-launcher.py'), $port, (Join-Path $Peers 'test-login.sh')) }
+        $script:ShellDaemon = $shell.Process
+        $script:ShellPort = $shell.Port
+        $script:Credential = [pscredential]::new('tester', (ConvertTo-SecureString 's3cret' -AsPlainText -Force))
+        $script:Folder = Join-Path ([IO.Path]::GetTempPath()) "pssocket-fleet-$PID"
+    }
+    AfterAll {
+        Stop-Peer $Telnetd
+        Stop-Peer $ShellDaemon
+        Stop-FrrLab $Lab
+        Remove-Item -Recurse -Force $Folder -ErrorAction Ignore
+    }
+
+    It 'runs the commands on every device of a CSV inventory, and one error for the device that is down' {
+        $down = Get-FreeTcpPort
+        $inventory = @"
+HostName,Port,DeviceType
+127.0.0.1,$Port,frr
+localhost,$Port,frr
+127.0.0.1,$down,frr
+127.0.0.1,$ShellPort,linux
+"@ | ConvertFrom-Csv
+        $r = $inventory | Invoke-DeviceCommand -Command 'show version', 'echo sum=$((6*7))' -Credential $Credential -Transport Telnet -Timeout 20 -TranscriptPath $Folder -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConnectionRefused*'
+        $err[0].TargetObject | Should -Be '127.0.0.1'
+        $frr = @($r | Where-Object DeviceType -EQ frr)
+        $frr.Count | Should -Be 4
+        ($frr | Where-Object Command -EQ 'show version').Output | ForEach-Object { $_ | Should -Match '^FRRouting' }
+        @($frr.ComputerName | Sort-Object -Unique) | Should -Be @('127.0.0.1', 'localhost')
+        $linux = @($r | Where-Object DeviceType -EQ linux)
+        ($linux | Where-Object Command -Like 'echo*').Output | Should -BeExactly 'sum=42'
+        $linux[0].Session.State | Should -Be 'Closed'
+        # One transcript per device reached (the one that is down has none), and the password in none of them.
+        $logs = Get-ChildItem $Folder -Filter '*.log'
+        $logs.Count | Should -Be 3
+        ($logs | Get-Content -Raw) -join '' | Should -Not -Match 's3cret'
+        ($logs | Get-Content -Raw) -join '' | Should -Match 'show version'
+    }
+
+    It 'says AuthenticationFailed for a device that refuses the login, never showing the password' {
+        $bad = [pscredential]::new('tester', (ConvertTo-SecureString 'wrong-pw' -AsPlainText -Force))
+        Invoke-DeviceCommand -ComputerName "127.0.0.1:$Port" -DeviceType frr -Command 'show version' -Credential $bad -Transport Telnet -Timeout 20 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'AuthenticationFailed*'
+        $err[0].Exception.Message | Should -Not -Match 'wrong-pw'
+    }
+
+    It 'configures many devices, stopping each at its first rejected line' {
+        $r = Invoke-DeviceCommand -ComputerName "127.0.0.1:$Port", "localhost:$Port" -DeviceType frr -Configuration -Command 'interface eth1', 'bogus line' -Credential $Credential -Transport Telnet -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.Count | Should -Be 2
+        $err | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'DeviceError*' }
+        @($r | Where-Object Command -EQ 'bogus line').Count | Should -Be 2
+    }
+}

@@ -13,7 +13,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "DeviceCommand", DefaultParameterSetName = SessionSet)]
     [OutputType(typeof(DeviceCommandResult))]
-    public sealed class InvokeDeviceCommandCommand : SessionCmdlet
+    public sealed partial class InvokeDeviceCommandCommand : SessionCmdlet
     {
         private const string SessionSet = "Session";
 
