@@ -57,3 +57,39 @@ Describe 'Send-SocketData with pipeline input' {
         $err[0].FullyQualifiedErrorId | Should -Match '^(ConnectionReset|SessionClosed|SocketError)'
     }
 }
+
+Describe 'Send-SocketData with pipeline input when the peer stops reading' {
+    BeforeAll {
+        $script:report = Join-Path ([IO.Path]::GetTempPath()) "pssocket-slow-reader-$PID.json"
+        Remove-Item $report -ErrorAction SilentlyContinue
+        $script:peer = Start-PeerOnFreePort { param($port) Start-Peer (Get-Command python3).Source @((Join-Path $PSScriptRoot 'peers/slow-reader.py'), $port, $report, 6) }
+    }
+    AfterAll {
+        Remove-AllSocketSessions
+        Stop-Peer $peer.Process
+        Remove-Item $report -ErrorAction SilentlyContinue
+    }
+
+    It 'delivers the lines queued behind a send timeout intact and in order, or says which bytes did not go' {
+        $s = Connect-TcpSocket 127.0.0.1 $peer.Port
+        $err = $null
+        1..100000 | ForEach-Object { 'L{0:D7} {1}' -f $_, ('x' * 90) } | Send-SocketData $s -Line -Timeout 1 -ErrorAction SilentlyContinue -ErrorVariable err
+        Wait-Until { Test-Path $report } -TimeoutSec 90 | Should -BeTrue
+        $got = Get-Content $report -Raw | ConvertFrom-Json
+        Remove-SocketSession $s
+
+        # The peer read nothing for 6 s: the sends did time out, and said so.
+        $err.Count | Should -BeGreaterThan 0
+        $err | ForEach-Object { $_.FullyQualifiedErrorId | Should -Match '^SendTimeout' }
+        $got.duplicates | Should -Be 0
+        $got.outOfOrder | Should -Be 0
+        $got.gaps | Should -Be 0
+        $got.first | Should -Be 1
+        if ($got.last -lt 100000) {
+            # Only the end may be missing, and the last error names exactly those bytes.
+            $missing = (100000 - $got.last) * 100
+            "$($err[-1])" | Should -Match "the last $missing bytes \(from byte $($got.bytes) of this pipeline's data on\) were not sent"
+        }
+        $got.lines | Should -Be $got.last
+    }
+}

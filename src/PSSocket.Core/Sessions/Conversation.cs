@@ -302,17 +302,10 @@ namespace PSSocket.Sessions
                 result.Sent = step.SendText;
             }
 
-            try
-            {
-                await session.SendAsync(data, 0, data.Length, secret, Deadline.After(timeout), token).ConfigureAwait(false);
-            }
-            finally
-            {
-                if (secret)
-                {
-                    Array.Clear(data, 0, data.Length);
-                }
-            }
+            // A secret's array is the engine's to clear, once no write holds it.
+            await (secret
+                ? session.SendSecretAsync(data, Deadline.After(timeout), token)
+                : session.SendAsync(data, 0, data.Length, Deadline.After(timeout), token)).ConfigureAwait(false);
         }
 
         private static async Task ExpectAsync(TcpSession session, ConversationStep step, ConversationStepResult result, ConversationTranscript conversation, TimeSpan timeout, int maxBytes, CancellationToken token)

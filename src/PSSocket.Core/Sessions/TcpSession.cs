@@ -227,12 +227,45 @@ namespace PSSocket
             SendAsync(data, offset, count, redacted: false, deadline, token);
 
         /// <summary>Writes bytes; when redacted is true, observers (transcripts) are told a secret went, not what it was.</summary>
-        public async Task SendAsync(byte[] data, int offset, int count, bool redacted, Deadline deadline, CancellationToken token)
+        public Task SendAsync(byte[] data, int offset, int count, bool redacted, Deadline deadline, CancellationToken token) =>
+            SendAsync(data, offset, count, redacted, null, deadline, token);
+
+        /// <summary>
+        /// Sends a secret (observers are told a secret went, not what it was) and clears the array
+        /// once no write holds it any more, which after a timeout or Ctrl+C can be later than this
+        /// call: the caller hands the array over and must not touch it again.
+        /// </summary>
+        public Task SendSecretAsync(byte[] secret, Deadline deadline, CancellationToken token)
         {
-            await AcquireAsync(_transport.SendLock, deadline, SocketErrorKind.SendTimeout, token).ConfigureAwait(false);
+            if (secret is null)
+            {
+                throw new ArgumentNullException(nameof(secret));
+            }
+
+            return SendAsync(secret, 0, secret.Length, redacted: true, _ => Array.Clear(secret, 0, secret.Length), deadline, token);
+        }
+
+        /// <summary>
+        /// Writes bytes. A write still in flight when the deadline passes (or the token is
+        /// cancelled) keeps going and keeps data: released is called once no write holds data any
+        /// more, with true when the bytes went to the stream and false when they never did, so a
+        /// caller reuses or clears its array only then.
+        /// </summary>
+        internal async Task SendAsync(byte[] data, int offset, int count, bool redacted, Action<bool>? released, Deadline deadline, CancellationToken token)
+        {
             try
             {
-                await WriteLockedAsync(data, offset, count, deadline, token, redacted).ConfigureAwait(false);
+                await AcquireAsync(_transport.SendLock, deadline, SocketErrorKind.SendTimeout, token).ConfigureAwait(false);
+            }
+            catch
+            {
+                released?.Invoke(false);
+                throw;
+            }
+
+            try
+            {
+                await WriteLockedAsync(data, offset, count, deadline, token, redacted, released).ConfigureAwait(false);
             }
             finally
             {
@@ -268,14 +301,18 @@ namespace PSSocket
             return total;
         }
 
-        private async Task WriteLockedAsync(byte[] data, int offset, int count, Deadline deadline, CancellationToken token, bool redacted = false)
+        private async Task WriteLockedAsync(byte[] data, int offset, int count, Deadline deadline, CancellationToken token, bool redacted = false, Action<bool>? released = null)
         {
-            await _transport.WriteAsync(data, offset, count, deadline, token).ConfigureAwait(false);
+            await _transport.BeginWriteAsync(data, offset, count, released, deadline, token).ConfigureAwait(false);
             if (count > 0)
             {
+                // Counted and recorded when handed to the stream, in wire order: a write that
+                // outlives the deadline still goes out.
                 CountSent(count);
                 _observers.Notify(DataDirection.Sent, data, offset, count, redacted);
             }
+
+            await _transport.FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
         }
 
         /// <summary>Shuts down our sending side (the peer sees end of stream); receiving goes on.</summary>

@@ -488,44 +488,75 @@ namespace PSSocket.Sessions
 
         // ---- writing ---------------------------------------------------------------------------
 
-        /// <summary>Writes bytes; the caller holds the send lock. Returns once the stream took them.</summary>
-        public async Task WriteAsync(byte[] data, int offset, int count, Deadline deadline, CancellationToken token)
+        /// <summary>
+        /// Hands bytes to the stream once the write before them has finished; the caller holds the
+        /// send lock and then waits with <see cref="FinishPendingWriteAsync"/>. The write holds data
+        /// until it finishes, which may be after the caller's deadline: released is called once,
+        /// when no write holds data any more, with true when the bytes went to the stream (the
+        /// write finished, well or not) and false when they were never handed to it (the earlier
+        /// write was not taken in time, the caller was cancelled, the session is closed).
+        /// </summary>
+        public async Task BeginWriteAsync(byte[] data, int offset, int count, Action<bool>? released, Deadline deadline, CancellationToken token)
         {
-            _owner.EnsureOpen();
-            if (_pendingWrite is not null)
+            Task write;
+            try
             {
-                await FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
+                _owner.EnsureOpen();
+                if (_pendingWrite is not null)
+                {
+                    await FinishPendingWriteAsync(deadline, token, notSent: count).ConfigureAwait(false);
+                }
+
+                if (count == 0)
+                {
+                    released?.Invoke(false);
+                    return;
+                }
+
+                try
+                {
+                    write = _stream.WriteAsync(data, offset, count, CancellationToken.None);
+                }
+                catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+                {
+                    throw Failed(ex, "Sending");
+                }
+            }
+            catch
+            {
+                released?.Invoke(false);
+                throw;
             }
 
-            if (count == 0)
+            // A write that outlives its deadline keeps going and keeps data; the next send waits
+            // for it first, so bytes are never reordered or half-dropped.
+            _pendingWrite = write;
+            if (released is not null)
+            {
+                _ = write.ContinueWith(_ => released(true), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+
+        /// <summary>
+        /// Waits for the write in flight. On timeout it keeps going (its bytes stay queued and go
+        /// out in order); notSent is how many bytes of the caller's own send were therefore not
+        /// handed to the stream, for the message.
+        /// </summary>
+        public async Task FinishPendingWriteAsync(Deadline deadline, CancellationToken token, int notSent = 0)
+        {
+            var write = _pendingWrite;
+            if (write is null)
             {
                 return;
             }
 
-            Task write;
-            try
-            {
-                write = _stream.WriteAsync(data, offset, count, CancellationToken.None);
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-            {
-                throw Failed(ex, "Sending");
-            }
-
-            // A write that outlives its deadline keeps going; the next send waits for it first,
-            // so bytes are never reordered or half-dropped.
-            _pendingWrite = write;
-            await FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
-        }
-
-        /// <summary>Waits for the write still in flight from an earlier call.</summary>
-        public async Task FinishPendingWriteAsync(Deadline deadline, CancellationToken token)
-        {
-            var write = _pendingWrite!;
             if (!await deadline.WaitAsync(write, token).ConfigureAwait(false))
             {
+                string fate = notSent > 0
+                    ? $"none of the {notSent} bytes of this send went (earlier data still waits for the peer)"
+                    : "the data stays queued and goes out in order when the peer reads";
                 throw new PSSocketException(SocketErrorKind.SendTimeout,
-                    $"The peer of session {_owner} did not take the data within the timeout (it is not reading). The data stays queued; the session is still open.", target: _owner);
+                    $"The peer of session {_owner} did not take the data within {Describe(deadline.Duration)} (it is not reading): {fate}. The session is still open.", target: _owner);
             }
 
             _pendingWrite = null;

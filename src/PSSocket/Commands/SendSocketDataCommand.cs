@@ -219,20 +219,19 @@ namespace PSSocket.Commands
                 return;
             }
 
-            // A secret is decoded only into this array, cleared after the send; transcripts record ********.
+            // A secret is decoded only into this array, which the engine clears once no write holds it; transcripts record ********.
             var bytes = OutgoingData.Encode(raw, EncodingFor(tcp), TerminatorFor(tcp));
-            try
+            string sent = OutgoingData.Describe(raw, bytes, DebugOn);
+            if (secret)
             {
-                Run(t => tcp.SendAsync(bytes, 0, bytes.Length, redacted: secret, Deadline.AfterSeconds(Timeout), t));
-                Report($"Sent {OutgoingData.Describe(raw, bytes, DebugOn)} on session {tcp.Id}");
+                Run(t => tcp.SendSecretAsync(bytes, Deadline.AfterSeconds(Timeout), t));
             }
-            finally
+            else
             {
-                if (secret)
-                {
-                    Array.Clear(bytes, 0, bytes.Length);
-                }
+                Run(t => tcp.SendAsync(bytes, 0, bytes.Length, Deadline.AfterSeconds(Timeout), t));
             }
+
+            Report($"Sent {sent} on session {tcp.Id}");
         }
 
         /// <summary>Debug when on (the message then carries a hex preview), else Verbose.</summary>
