@@ -84,24 +84,37 @@ namespace PSSocket.Tests
         public void AnyLineEndsAtCrLfLfOrBareCr()
         {
             var buffer = Buffered("a\r\nb\nc\rd\r");
-            var rule = new AnyLineFrame(false);
+            var rule = new AnyLineFrame();
             Assert.Equal("a", Take(rule, buffer));
-            Assert.Equal("b", Take(new AnyLineFrame(false), buffer));
-            Assert.Equal("c", Take(new AnyLineFrame(false), buffer));
-            var last = new AnyLineFrame(false);
-            Assert.Equal("d", Take(last, buffer));
+            Assert.Equal("b", Take(new AnyLineFrame(), buffer));
+            Assert.Equal("c", Take(new AnyLineFrame(), buffer));
+            Assert.Equal("d", Take(new AnyLineFrame(), buffer));
             // The CR was the last byte: the LF that follows belongs to it, not to a new empty line.
-            Assert.True(last.SkipLeadingLf);
             Add(buffer, "\ne\n");
-            var next = new AnyLineFrame(last.SkipLeadingLf);
-            Assert.Equal("e", Take(next, buffer));
-            Assert.False(next.SkipLeadingLf);
+            Assert.Equal("e", Take(new AnyLineFrame(), buffer));
+        }
+
+        [Fact]
+        public void TheLfOfACrLfSplitAfterALineIsDroppedForEveryReceiveMode()
+        {
+            var buffer = Buffered("one\r");
+            Assert.Equal("one", Take(new AnyLineFrame(), buffer));
+            Add(buffer, "\nAB");
+            Assert.True(new CountFrame(2).TryTake(buffer, false, out var two));
+            Assert.Equal("AB", s_utf8.GetString(two));
+
+            // Only the very next byte is looked at: a later LF is data.
+            Add(buffer, "x\r");
+            Assert.Equal("x", Take(new AnyLineFrame(), buffer));
+            Add(buffer, "Z\n");
+            Assert.True(new CountFrame(2).TryTake(buffer, false, out var next));
+            Assert.Equal("Z\n", s_utf8.GetString(next));
         }
 
         [Fact]
         public void AnyLineGivesTheLastUnterminatedLineAtEndOfStream()
         {
-            var rule = new AnyLineFrame(false);
+            var rule = new AnyLineFrame();
             var buffer = Buffered("tail");
             Assert.False(rule.TryTake(buffer, false, out _));
             Assert.Equal("tail", Take(rule, buffer, peerClosed: true));
@@ -169,6 +182,28 @@ namespace PSSocket.Tests
             Assert.True(rule.TryTake(buffer, false, out var receipt));
             Assert.Equal("x€y€", receipt.Text);
             Assert.Equal(0, buffer.Count);
+        }
+
+        [Fact]
+        public void PatternGivesTheBytesItTookAsTheyArrivedNotReEncodedText()
+        {
+            var rule = new PatternFrame(new Regex("Ax"), s_utf8, false, 1 << 20);
+            var buffer = new ReceiveBuffer();
+            Add(buffer, new byte[] { 0xFF, 0x41, 0x78, 0x7A });
+            Assert.True(rule.TryTake(buffer, false, out var receipt));
+            Assert.Equal(new byte[] { 0xFF, 0x41, 0x78 }, receipt.Bytes);
+            Assert.Equal("\uFFFDAx", receipt.Text);
+            Assert.Equal(1, buffer.Count);
+        }
+
+        [Fact]
+        public void PatternWithStripAnsiGivesCleanTextAndTheRawBytes()
+        {
+            var rule = new PatternFrame(new Regex("ok>"), s_utf8, true, 1 << 20);
+            var buffer = Buffered("\u001b[1mok\u001b[0m>rest");
+            Assert.True(rule.TryTake(buffer, false, out var receipt));
+            Assert.Equal("ok>", receipt.Text);
+            Assert.Equal("\u001b[1mok\u001b[0m>", s_utf8.GetString(receipt.Bytes));
         }
 
         [Fact]

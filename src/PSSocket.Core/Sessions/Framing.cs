@@ -180,29 +180,15 @@ namespace PSSocket.Sessions
 
     /// <summary>
     /// One line ended by "\r\n", "\n" or a bare "\r" (ASCII-compatible encodings). A "\r" that is
-    /// the last byte buffered ends the line at once; the "\n" that may follow is dropped by the
-    /// next line read (<see cref="SkipLeadingLf"/> carries that to it).
+    /// the last byte buffered ends the line at once; the buffer then drops a "\n" that arrives
+    /// next (<see cref="ReceiveBuffer.LineEndedAtCr"/>), whatever receive mode comes next.
     /// </summary>
     internal sealed class AnyLineFrame : FrameRule<byte[]>
     {
         private int _scanned;
 
-        public AnyLineFrame(bool skipLeadingLf) => SkipLeadingLf = skipLeadingLf;
-
-        /// <summary>The last line ended with a "\r" that was the last byte buffered.</summary>
-        public bool SkipLeadingLf { get; private set; }
-
         public override bool TryTake(ReceiveBuffer buffer, bool peerClosed, out byte[] result)
         {
-            if (SkipLeadingLf && buffer.Count > 0)
-            {
-                SkipLeadingLf = false;
-                if (buffer[0] == (byte)'\n')
-                {
-                    buffer.Skip(1);
-                }
-            }
-
             for (int i = _scanned; i < buffer.Count; i++)
             {
                 byte b = buffer[i];
@@ -217,7 +203,7 @@ namespace PSSocket.Sessions
                 {
                     if (buffer.Count == 0)
                     {
-                        SkipLeadingLf = true;
+                        buffer.LineEndedAtCr();
                     }
                     else if (buffer[0] == (byte)'\n')
                     {
@@ -254,12 +240,17 @@ namespace PSSocket.Sessions
     /// <summary>The text a pattern receive consumed and the match that ended it.</summary>
     internal readonly struct PatternReceipt
     {
-        public PatternReceipt(string text, Match match)
+        public PatternReceipt(byte[] bytes, string text, Match match)
         {
+            Bytes = bytes;
             Text = text;
             Match = match;
         }
 
+        /// <summary>The bytes the rule took out of the buffer, as they arrived.</summary>
+        public byte[] Bytes { get; }
+
+        /// <summary>Those bytes decoded (escape sequences removed when asked).</summary>
         public string Text { get; }
 
         public Match Match { get; }
@@ -359,8 +350,8 @@ namespace PSSocket.Sessions
 
             int charEnd = m.Index + m.Length;
             int rawCharEnd = cleanEnds is null || charEnd == 0 ? charEnd : cleanEnds[charEnd - 1];
-            buffer.Skip(_decoded.ByteEnd(buffer.Segment, rawCharEnd));
-            result = new PatternReceipt(haystack.Substring(0, charEnd), m);
+            var taken = buffer.Take(_decoded.ByteEnd(buffer.Segment, rawCharEnd));
+            result = new PatternReceipt(taken, haystack.Substring(0, charEnd), m);
             return true;
         }
     }

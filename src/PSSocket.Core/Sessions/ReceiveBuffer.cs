@@ -14,6 +14,7 @@ namespace PSSocket.Sessions
         private byte[]? _buf;
         private int _start;
         private int _end;
+        private bool _lfBelongsToTakenLine;
 
         public int Count => _end - _start;
 
@@ -28,8 +29,36 @@ namespace PSSocket.Sessions
         /// <summary>The byte at offset i from the start of the buffered data.</summary>
         public byte this[int i] => _buf![_start + i];
 
+        /// <summary>
+        /// A line read took a "\r" that was the last byte buffered, as a whole line ending
+        /// (NewLine Any): a "\n" that arrives next is the rest of that "\r\n", and no receive of
+        /// any mode gets it. Set and read under the receive lock, as everything here.
+        /// </summary>
+        public void LineEndedAtCr()
+        {
+            if (Count == 0)
+            {
+                _lfBelongsToTakenLine = true;
+            }
+        }
+
+        /// <summary>How many leading bytes of data just read are the rest of a line ending already taken (0 or 1); decides it once.</summary>
+        public int LineEndingRest(byte[] data, int offset, int count)
+        {
+            if (!_lfBelongsToTakenLine || count <= 0)
+            {
+                return 0;
+            }
+
+            _lfBelongsToTakenLine = false;
+            return data[offset] == (byte)'\n' ? 1 : 0;
+        }
+
         public void Append(byte[] source, int offset, int count)
         {
+            int rest = LineEndingRest(source, offset, count);
+            offset += rest;
+            count -= rest;
             if (count <= 0)
             {
                 return;

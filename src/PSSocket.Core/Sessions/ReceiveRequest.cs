@@ -89,8 +89,9 @@ namespace PSSocket.Sessions
                     return Piece(await session.ReceiveUntilAsync(encoding.GetBytes(Until), MaxBytes, deadline, token).ConfigureAwait(false), encoding, strip);
                 case ReceiveMode.Pattern:
                     var pattern = _pattern ?? throw new InvalidOperationException("A Pattern receive needs its Pattern.");
-                    var (text, match) = await session.ReceivePatternAsync(pattern, encoding, strip, MaxBytes, deadline, token).ConfigureAwait(false);
-                    return new ReceivedPiece(encoding.GetBytes(text), strip ? AnsiText.Strip(text) : text, match, null);
+                    // The text was decoded (and cleaned) once by the rule, from the very bytes it took.
+                    var receipt = await session.ReceiveMatchAsync(pattern, encoding, strip, MaxBytes, deadline, token).ConfigureAwait(false);
+                    return new ReceivedPiece(receipt.Bytes, AsBytes ? null : receipt.Text, receipt.Match, null);
                 case ReceiveMode.Line:
                     var line = await session.ReceiveLineAsync(encoding, MaxBytes, deadline, token).ConfigureAwait(false);
                     var piece = Piece(line, encoding, strip);

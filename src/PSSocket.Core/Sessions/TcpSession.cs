@@ -28,7 +28,6 @@ namespace PSSocket
 
         private readonly TcpTransport _transport;
         private readonly SessionObservers _observers = new();
-        private bool _skipLeadingLf;
         private (Encoding Encoding, LineEnding NewLine, byte[] Terminator, byte[]? Cr)? _lineTerminators;
 
         /// <summary>Wraps a connected socket (and the stream over it, when the caller made one).</summary>
@@ -356,15 +355,7 @@ namespace PSSocket
         {
             if (NewLine.EndsAtAnyBreak && IsAsciiCompatible(encoding))
             {
-                var rule = new AnyLineFrame(_skipLeadingLf);
-                try
-                {
-                    return await ReceiveAsync(rule, maxBytes, deadline, token).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _skipLeadingLf = rule.SkipLeadingLf;
-                }
+                return await ReceiveAsync(new AnyLineFrame(), maxBytes, deadline, token).ConfigureAwait(false);
             }
 
             var (terminator, cr) = LineTerminators(encoding);
@@ -409,9 +400,13 @@ namespace PSSocket
         /// </summary>
         public async Task<(string Text, Match Match)> ReceivePatternAsync(Regex pattern, Encoding encoding, bool stripAnsi, int maxBytes, Deadline deadline, CancellationToken token)
         {
-            var receipt = await ReceiveAsync(new PatternFrame(pattern, encoding, stripAnsi, maxBytes, this), maxBytes, deadline, token).ConfigureAwait(false);
+            var receipt = await ReceiveMatchAsync(pattern, encoding, stripAnsi, maxBytes, deadline, token).ConfigureAwait(false);
             return (receipt.Text, receipt.Match);
         }
+
+        /// <summary>A pattern receive that also gives the bytes it consumed, as they arrived.</summary>
+        internal Task<PatternReceipt> ReceiveMatchAsync(Regex pattern, Encoding encoding, bool stripAnsi, int maxBytes, Deadline deadline, CancellationToken token) =>
+            ReceiveAsync(new PatternFrame(pattern, encoding, stripAnsi, maxBytes, this), maxBytes, deadline, token);
 
         /// <summary>Everything until the peer closes its side.</summary>
         public Task<byte[]> ReceiveToEndAsync(int maxBytes, Deadline deadline, CancellationToken token) =>

@@ -458,9 +458,10 @@ namespace PSSocket.Sessions
 
                 // Straight from the read chunk to the destination: no copy through the buffer.
                 int got = TakePendingRead();
-                int use = (int)Math.Min(got, (count ?? long.MaxValue) - written);
-                WriteTo(destination, _readChunk!, 0, use);
-                Buffer.Append(_readChunk!, use, got - use);
+                int from = Buffer.LineEndingRest(_readChunk!, 0, got);
+                int use = (int)Math.Min(got - from, (count ?? long.MaxValue) - written);
+                WriteTo(destination, _readChunk!, from, use);
+                Buffer.Append(_readChunk!, from + use, got - from - use);
                 ReleaseChunk();
                 if (use > 0)
                 {

@@ -62,7 +62,7 @@ namespace PSSocket.Commands
         [Alias("TimeoutSec")]
         public double Timeout { get; set; } = 10;
 
-        /// <summary>Outputs bytes (byte[]) instead of text.</summary>
+        /// <summary>Outputs bytes (byte[]) instead of text: exactly the bytes the receive took, as they arrived (with -Pattern, everything up to the end of the match).</summary>
         [Parameter]
         public SwitchParameter AsBytes { get; set; }
 
@@ -86,7 +86,7 @@ namespace PSSocket.Commands
         [ValidateRange(1, int.MaxValue)]
         public int MaxBytes { get; set; } = TcpSession.DefaultMaxBytes;
 
-        /// <summary>Removes ANSI/VT escape sequences and backspace overstrikes from the text (always on when the session's StripAnsi is set). With -Pattern the expression is matched against the clean text.</summary>
+        /// <summary>Removes ANSI/VT escape sequences and backspace overstrikes from the text (always on when the session's StripAnsi is set). With -Pattern the expression is matched against the clean text. -AsBytes and -Path always get the bytes as they arrived.</summary>
         [Parameter]
         public SwitchParameter StripAnsi { get; set; }
 
