@@ -208,3 +208,35 @@ Describe 'Invoke-UdpSend sends like Send-SocketData and fails per target' {
         "$($err[0])" | Should -Match 'Entry 1'
     }
 }
+
+Describe 'Invoke-SocketConversation sends a step''s Send as Send-SocketData would' {
+    AfterEach { Remove-AllSocketSessions }
+
+    It 'sends the characters of a char[] and the text of a number, not their type names' {
+        $rec = Start-Recorder tcp
+        try {
+            $s = Connect-TcpSocket 127.0.0.1 $rec.Port
+            $null = Invoke-SocketConversation $s @(@{ Send = [char[]] 'hi' }, @{ Send = 42 }, @{ Send = 'end' })
+            $got = Get-Recorded $rec -Until (Get-Hex 'end')
+            $got.Replace("`n", '') | Should -Be (Get-Hex "hi`n42`nend`n")
+            # The same items through Send-SocketData give the same bytes.
+            Send-SocketData $s ([char[]] 'hi') -Line
+            Send-SocketData $s 42 -Line
+            Send-SocketData $s 'end2' -Line
+            $got = Get-Recorded $rec -Until (Get-Hex 'end2')
+            $got.Replace("`n", '') | Should -Be (Get-Hex "hi`n42`nend`nhi`n42`nend2`n")
+        }
+        finally { Stop-Recorder $rec }
+    }
+
+    It 'refuses a Send it cannot send with InvalidArgument before sending anything' {
+        $rec = Start-Recorder tcp
+        try {
+            $s = Connect-TcpSocket 127.0.0.1 $rec.Port
+            { Invoke-SocketConversation $s @(@{ Send = 'first' }, @{ Send = @{ a = 1 } }) } | Should -Throw -ErrorId 'InvalidArgument*'
+            Send-SocketData $s 'end' -Line
+            (Get-Recorded $rec -Until (Get-Hex 'end')).Replace("`n", '') | Should -Be (Get-Hex "end`n")
+        }
+        finally { Stop-Recorder $rec }
+    }
+}

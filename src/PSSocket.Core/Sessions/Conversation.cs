@@ -64,8 +64,9 @@ namespace PSSocket.Sessions
             : Sends ? ConversationStepKind.SendExpect : ConversationStepKind.Expect;
 
         /// <summary>
-        /// Builds a step from its keys (see Keys). Send takes a string, a SecureString or a byte[];
-        /// other values are read as text, numbers (seconds) or truth values.
+        /// Builds a step from its keys (see Keys). Send takes what <see cref="Payload"/> can send
+        /// (text, a char[] or char, a number, bytes, a SecureString); other values are read as text,
+        /// numbers (seconds) or truth values.
         /// </summary>
         /// <exception cref="ArgumentException">The step is wrong; the message says how.</exception>
         public static ConversationStep Parse(IDictionary<string, object?> values)
@@ -103,19 +104,26 @@ namespace PSSocket.Sessions
                 throw new ArgumentException("Fail is empty.");
             }
 
-            switch (Get("Send"))
+            if (Get("Send") is { } send)
             {
-                case null:
-                    break;
-                case SecureString secret:
-                    step.SendSecret = secret;
-                    break;
-                case byte[] bytes:
-                    step.SendBytes = bytes;
-                    break;
-                case var send:
-                    step.SendText = Text(send) ?? "";
-                    break;
+                // What goes on the wire is the engine's one rule (Payload), as for Send-SocketData.
+                if (!Payload.CanSend(send))
+                {
+                    throw new ArgumentException(Payload.Refused(send, " as Send").Message);
+                }
+
+                switch (Payload.Normalize(send))
+                {
+                    case SecureString secret:
+                        step.SendSecret = secret;
+                        break;
+                    case byte[] bytes:
+                        step.SendBytes = bytes;
+                        break;
+                    case var text:
+                        step.SendText = (string)text;
+                        break;
+                }
             }
 
             if (Get("Line") is { } line)
@@ -282,26 +290,10 @@ namespace PSSocket.Sessions
 
         private static async Task SendAsync(TcpSession session, ConversationStep step, ConversationStepResult result, TimeSpan timeout, CancellationToken token)
         {
-            var encoding = session.Encoding;
             bool line = step.Line ?? step.SendBytes is null;
-            byte[] data;
             bool secret = step.SendSecret is not null;
-            if (secret)
-            {
-                data = SecretText.Encode(step.SendSecret!, encoding, line ? session.LineTerminator : null);
-                result.Sent = SessionTranscript.Redacted;
-            }
-            else if (step.SendBytes is not null)
-            {
-                data = Join(step.SendBytes, line ? encoding.GetBytes(session.LineTerminator) : null);
-                result.Sent = Hex(step.SendBytes);
-            }
-            else
-            {
-                data = encoding.GetBytes(line ? step.SendText + session.LineTerminator : step.SendText!);
-                result.Sent = step.SendText;
-            }
-
+            var data = Payload.Encode(step.SendSecret ?? step.SendBytes ?? (object?)step.SendText, session.Encoding, line ? session.LineTerminator : null);
+            result.Sent = secret ? SessionTranscript.Redacted : step.SendBytes is not null ? Hex(step.SendBytes) : step.SendText;
             // A secret's array is the engine's to clear, once no write holds it.
             await (secret
                 ? session.SendSecretAsync(data, Deadline.After(timeout), token)
@@ -441,19 +433,6 @@ namespace PSSocket.Sessions
             }
 
             return sb.ToString();
-        }
-
-        private static byte[] Join(byte[] a, byte[]? b)
-        {
-            if (b is null)
-            {
-                return a;
-            }
-
-            var all = new byte[a.Length + b.Length];
-            Buffer.BlockCopy(a, 0, all, 0, a.Length);
-            Buffer.BlockCopy(b, 0, all, a.Length, b.Length);
-            return all;
         }
     }
 }

@@ -29,7 +29,8 @@ namespace PSSocket.Commands
         /// <summary>
         /// The steps, in order: hashtables or objects with the keys Expect (text to wait for),
         /// Regex ($true when Expect is a regular expression; its named groups become captures),
-        /// Send (a string, a SecureString that never appears in the transcript, or bytes),
+        /// Send (text: a string, char[], char or number; a SecureString that never appears in the
+        /// transcript; or bytes: what Send-SocketData would send; anything else is InvalidArgument),
         /// Line (append the session NewLine to Send; default $true for text), Timeout (seconds),
         /// Capture (a name for the text received before the match), Delay (seconds to pause first),
         /// Fail (text, or with Regex a regular expression, that ends the step as failed when it

@@ -3,7 +3,6 @@ using System.Collections;
 using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
-using System.Numerics;
 using System.Security;
 using System.Text;
 using PSSocket.Net;
@@ -31,14 +30,10 @@ namespace PSSocket.Commands
         };
 
         /// <summary>True for what Encode turns into bytes in memory (not a stream or file).</summary>
-        public static bool IsInMemory(object? raw) =>
-            raw is null or string or byte[] or char[] or char or byte or SecureString or PSCredential || IsNumber(raw);
+        public static bool IsInMemory(object? raw) => raw is PSCredential || Payload.CanSend(raw);
 
         /// <summary>True for a stream or file, whose bytes are read rather than encoded.</summary>
         public static bool IsStream(object? raw) => raw is Stream or FileInfo;
-
-        private static bool IsNumber(object? raw) =>
-            raw is sbyte or short or ushort or int or uint or long or ulong or float or double or decimal or BigInteger;
 
         /// <summary>Null when the value can be sent; else the InvalidArgument error to write instead.</summary>
         public static ErrorRecord? Check(object? raw, int position)
@@ -49,9 +44,7 @@ namespace PSSocket.Commands
             }
 
             string where = position > 0 ? $" (item {position})" : "";
-            return ErrorRecords.InvalidArgument(
-                $"Cannot send a {raw!.GetType().FullName}{where}: give text, bytes, a char, a number, a stream, a file (Get-Item), a SecureString or a PSCredential (its password). Nothing was sent for this item; convert it first, e.g. with ConvertTo-Json or Out-String.",
-                raw);
+            return ErrorRecords.From(Payload.Refused(raw, where, "text, bytes, a char, a number, a stream, a file (Get-Item), a SecureString or a PSCredential (its password)"), raw);
         }
 
         /// <summary>
@@ -93,37 +86,12 @@ namespace PSSocket.Commands
         }
 
         /// <summary>
-        /// The bytes of an in-memory item, with the terminator appended when one is given. A secret is
-        /// decoded only into the returned array: the caller clears it after the send.
+        /// The bytes of an in-memory item (the engine's <see cref="Payload"/> decides them), with the
+        /// terminator appended when one is given. A PSCredential sends its password; a secret is
+        /// decoded only into the returned array, which SendSecretAsync clears.
         /// </summary>
-        public static byte[] Encode(object? raw, Encoding encoding, string? terminator)
-        {
-            if (SecretOf(raw) is { } secret)
-            {
-                return SecretText.Encode(secret, encoding, terminator);
-            }
-
-            byte[] body = raw switch
-            {
-                null => Array.Empty<byte>(),
-                byte[] b => b,
-                string s => encoding.GetBytes(s),
-                char[] c => encoding.GetBytes(c),
-                char c => encoding.GetBytes(new[] { c }),
-                byte one => new[] { one },
-                _ => encoding.GetBytes(LanguagePrimitives.ConvertTo<string>(raw) ?? ""),
-            };
-            if (terminator is null)
-            {
-                return body;
-            }
-
-            var nl = encoding.GetBytes(terminator);
-            var all = new byte[body.Length + nl.Length];
-            Buffer.BlockCopy(body, 0, all, 0, body.Length);
-            Buffer.BlockCopy(nl, 0, all, body.Length, nl.Length);
-            return all;
-        }
+        public static byte[] Encode(object? raw, Encoding encoding, string? terminator) =>
+            Payload.Encode(SecretOf(raw) ?? raw, encoding, terminator);
 
         /// <summary>
         /// The bytes of any sendable item as one datagram: a stream or file is read whole (up to the
