@@ -103,6 +103,75 @@ Describe 'Connect-SshShell' {
     }
 }
 
+Describe 'An SSH session carries what a TCP session carries' {
+    BeforeAll {
+        if (-not $NoPeer) {
+            $script:Random = Join-Path $Dir 'random.bin'
+            New-RandomFile -Path $Random -Size 1MB
+            & chmod 644 $Random
+            $script:RandomHash = (Get-FileHash $Random -Algorithm SHA256).Hash
+        }
+    }
+    BeforeEach { if ($NoPeer) { Set-ItResult -Skipped -Because $NoPeer } }
+    AfterEach { Get-SocketSession | Remove-SocketSession }
+
+    It 'receives 1 MiB from cat byte for byte (terminal in raw mode), with -Count' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential
+        Send-SocketData $s "stty raw -echo; printf 'BE''GIN'; cat '$Random'" -Line
+        $null = Receive-SocketData $s -Until 'BEGIN' -Timeout 20
+        $bytes = Receive-SocketData $s -Count 1MB -AsBytes -Timeout 60
+        Get-BytesSha256 $bytes | Should -Be $RandomHash
+    }
+
+    It 'streams 1 MiB to a file with -Path -ToEnd, ending when the shell exits' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential
+        Send-SocketData $s "stty raw -echo; printf 'BE''GIN'; exec cat '$Random'" -Line
+        $null = Receive-SocketData $s -Until 'BEGIN' -Timeout 20
+        $out = Join-Path $Dir "received-$([guid]::NewGuid().ToString('n')).bin"
+        Receive-SocketData $s -Path $out -ToEnd -Timeout 60
+        (Get-FileHash $out -Algorithm SHA256).Hash | Should -Be $RandomHash
+        $s.State | Should -Be 'RemoteClosed'
+        $s.ExitStatus | Should -Be 0
+    }
+
+    It 'records a transcript and runs a conversation with its password step redacted' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential
+        $log = Join-Path $Dir "transcript-$([guid]::NewGuid().ToString('n')).log"
+        Start-SocketTranscript $s -Path $log
+        $secret = ConvertTo-SecureString 'not-a-real-secret' -AsPlainText -Force
+        $r = Invoke-SocketConversation $s @(
+            @{ Send = 'stty -echo; echo rea""dy; read -r SECRET; echo "len=${#SECRET}"'; Expect = 'ready' }
+            @{ Send = $secret; Expect = 'len=17' }
+        ) -Timeout 20
+        $r | Should -Not -BeNullOrEmpty
+        Stop-SocketTranscript $s
+        $text = Get-Content -Raw $log
+        $text | Should -Match 'len=17'
+        $text | Should -Not -Match 'not-a-real-secret'
+    }
+
+    It 'becomes Faulted with the reason when the connection drops, keeping what arrived' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential
+        Send-SocketData $s 'echo last-wo""rds' -Line
+        $null = Receive-SocketData $s -Until 'last-words' -Timeout 20
+        Start-Sleep -Milliseconds 300
+        Stop-TestSshConnections $Sshd | Should -BeGreaterThan 0
+        Wait-Until { $s.RefreshState(); $s.State -eq 'Faulted' } -TimeoutSec 20 | Should -BeTrue
+        $s.CloseReason | Should -Match 'lost'
+        # What arrived before the drop (the prompt after last-words) is still handed out, then the fault.
+        Receive-SocketData $s -Timeout 5 | Should -Not -BeNullOrEmpty
+        { Receive-SocketData $s -Timeout 5 } | Should -Throw -ErrorId 'ConnectionReset*'
+    }
+
+    It 'Remove-SocketSession closes the channel and the connection' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential
+        $before = @(& pgrep -P $Sshd.Process.Id).Count
+        $s | Remove-SocketSession
+        $s.State | Should -Be 'Closed'
+        Wait-Until { @(& pgrep -P $Sshd.Process.Id).Count -lt $before } -TimeoutSec 20 | Should -BeTrue
+    }
+}
+
 Describe 'Invoke-SshCommand' {
     BeforeEach { if ($NoPeer) { Set-ItResult -Skipped -Because $NoPeer } }
     AfterEach { Get-SocketSession | Remove-SocketSession }

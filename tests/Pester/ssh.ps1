@@ -133,3 +133,21 @@ function Start-TestDropbear {
         Fingerprints = @(Get-SshKeyFingerprint $pub)
     }
 }
+
+# Ends every connection of a test sshd at once, the way a crash or a pulled cable does: the
+# per-connection processes (and the shells under them) are killed by PID, so the TCP connections
+# end without an SSH goodbye; the listening sshd stays.
+function Stop-TestSshConnections {
+    param([Parameter(Mandatory)] $Server)
+    $tree = @()
+    $todo = @($Server.Process.Id)
+    for ($depth = 0; $depth -lt 8 -and $todo; $depth++) {
+        $next = @(foreach ($p in $todo) { & pgrep -P $p })
+        $tree += $next
+        $todo = $next
+    }
+    # Stopped first, so no process of a connection can send anything while the others die.
+    foreach ($p in $tree) { & kill -STOP $p 2>$null }
+    foreach ($p in $tree) { & kill -KILL $p 2>$null }
+    $tree.Count
+}
