@@ -206,6 +206,47 @@ Describe 'Invoke-SshCommand' {
     }
 }
 
+Describe 'SSH through a proxy (microsocks SOCKS5, tinyproxy HTTP CONNECT)' {
+    BeforeAll {
+        $script:NoProxy = $NoPeer ?? (Get-PeerSkipReason microsocks) ?? (Get-PeerSkipReason tinyproxy)
+        if (-not $NoProxy) {
+            $script:ProxyCred = [pscredential]::new('alice', (ConvertTo-SecureString 's3cret-Pr0xy' -AsPlainText -Force))
+            $script:Socks = Start-PeerOnFreePort { param($port) Start-Peer (Get-Command microsocks).Source @('-i', '127.0.0.1', '-p', $port, '-u', 'alice', '-P', 's3cret-Pr0xy') }
+            $conf = Join-Path $Dir 'tinyproxy.conf'
+            $script:Tiny = Start-PeerOnFreePort {
+                param($port)
+                $users = if ((id -u) -eq '0') { "User nobody`nGroup nogroup" } else { '' }
+                Set-Content -Path $conf -Value "Port $port`nListen 127.0.0.1`nTimeout 30`nMaxClients 20`nBasicAuth alice s3cret-Pr0xy`n$users"
+                Start-Peer (Get-Command tinyproxy).Source @('-d', '-c', $conf)
+            }
+        }
+    }
+    AfterAll {
+        if ($script:Socks) { Stop-Peer $Socks.Process }
+        if ($script:Tiny) { Stop-Peer $Tiny.Process }
+    }
+    BeforeEach { if ($NoProxy) { Set-ItResult -Skipped -Because $NoProxy } }
+    AfterEach { Get-SocketSession | Remove-SocketSession }
+
+    It 'opens a shell through <Scheme>, the host key checked against the server' -ForEach @(
+        @{ Scheme = 'socks5' }, @{ Scheme = 'socks5h' }, @{ Scheme = 'http' }
+    ) {
+        $port = if ($Scheme -eq 'http') { $Tiny.Port } else { $Socks.Port }
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential -Proxy "${Scheme}://127.0.0.1:$port" -ProxyCredential $ProxyCred
+        $s.HostKeyFingerprint | Should -BeIn $Sshd.Fingerprints
+        "$($s.Proxy)" | Should -Match "^${Scheme}://alice@"
+        Invoke-Shell $s 'echo through-the-pro""xy' 'through-the-proxy' | Should -Match 'through-the-proxy'
+    }
+
+    It 'runs Invoke-SshCommand through a proxy, and a wrong proxy password is ProxyAuthenticationFailed' {
+        (Invoke-SshCommand 127.0.0.1 'echo via-proxy' @Trust -Credential $User.Credential -Proxy "socks5://127.0.0.1:$($Socks.Port)" -ProxyCredential $ProxyCred).Output.Trim() | Should -Be 'via-proxy'
+        $wrong = [pscredential]::new('alice', (ConvertTo-SecureString 'nope' -AsPlainText -Force))
+        $e = $null
+        $null = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential -Proxy "socks5://127.0.0.1:$($Socks.Port)" -ProxyCredential $wrong -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -Match '^ProxyAuthenticationFailed'
+    }
+}
+
 Describe 'SSH assemblies load on first use, in their own load context' {
     BeforeEach { if ($NoPeer) { Set-ItResult -Skipped -Because $NoPeer } }
 

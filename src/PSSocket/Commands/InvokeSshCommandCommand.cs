@@ -158,7 +158,7 @@ namespace PSSocket.Commands
             try
             {
                 var clock = Stopwatch.StartNew();
-                using var connection = await connector.ConnectAsync(options, token).ConfigureAwait(false);
+                using var connection = await SshConnect.ConnectAsync(connector, options, token).ConfigureAwait(false);
                 var outcome = await connection.ExecuteAsync(Command, options.Encoding, token).ConfigureAwait(false);
                 return SshCommandResult.From(outcome, options.Host, options.Port, connection.User, Command, clock.Elapsed);
             }

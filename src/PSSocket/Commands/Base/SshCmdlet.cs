@@ -59,9 +59,36 @@ namespace PSSocket.Commands
         [Parameter(ParameterSetName = ComputerNameSet)]
         public SwitchParameter SkipHostKeyCheck { get; set; }
 
+        /// <summary>
+        /// Reaches the server through a proxy, with the proxy code Connect-TcpSocket uses: socks5://
+        /// (the name resolved here), socks5h:// (resolved by the proxy), socks4://, socks4a:// or
+        /// http:// (HTTP CONNECT). The host key is checked against the server's own name.
+        /// </summary>
+        [Parameter(ParameterSetName = ComputerNameSet)]
+        [ValidateNotNull]
+        [ArgumentCompleter(typeof(ProxyCompleter))]
+        public string? Proxy { get; set; }
+
+        /// <summary>The user name and password for the proxy (SOCKS5 user/password, HTTP Basic).</summary>
+        [Parameter(ParameterSetName = ComputerNameSet)]
+        [Credential]
+        [ValidateNotNull]
+        public PSCredential? ProxyCredential { get; set; }
+
+        private Net.Proxy.ProxyEndpoint? _proxy;
+
         /// <inheritdoc />
         protected override void BeginProcessing()
         {
+            try
+            {
+                _proxy = ProxyArguments.Resolve(Proxy, ProxyCredential);
+            }
+            catch (PSSocketException ex)
+            {
+                ThrowTerminatingError(ErrorRecords.From(ex));
+            }
+
             foreach (var f in HostKeyFingerprint ?? Array.Empty<string>())
             {
                 if (!Net.Ssh.KnownHosts.IsFingerprint(f))
@@ -111,6 +138,7 @@ namespace PSSocket.Commands
                 KeyFiles = Array.ConvertAll(KeyFilePath ?? Array.Empty<string>(), p => SessionState.Path.GetUnresolvedProviderPathFromPSPath(p)),
                 KeyPassphrase = KeyPassphrase,
                 Timeout = Seconds(Timeout),
+                Proxy = _proxy,
             };
             options.HostKeys.AcceptNew = AcceptNewHostKey;
             options.HostKeys.Skip = SkipHostKeyCheck;
@@ -131,8 +159,8 @@ namespace PSSocket.Commands
         protected ISshConnection Connect(SshConnectOptions options)
         {
             var connector = SshAssembly.Connector;
-            Verbose(() => $"Connecting to {options.Target} as {options.User} (timeout {(Timeout > 0 ? Timeout.ToString(System.Globalization.CultureInfo.InvariantCulture) + " s" : "none")})");
-            return Run(t => connector.ConnectAsync(options, t));
+            Verbose(() => $"Connecting to {options.Target} as {options.User}{(_proxy is null ? "" : $" through proxy {_proxy}")} (timeout {(Timeout > 0 ? Timeout.ToString(System.Globalization.CultureInfo.InvariantCulture) + " s" : "none")})");
+            return Run(t => SshConnect.ConnectAsync(connector, options, t));
         }
     }
 }
