@@ -172,6 +172,53 @@ Describe 'An SSH session carries what a TCP session carries' {
     }
 }
 
+Describe 'Other SSH servers and shells' {
+    BeforeAll {
+        $script:NoOther = $NoPeer ?? (Get-PeerSkipReason dropbear -Path @('/usr/sbin/dropbear') -Command @('dropbearkey', 'busybox'))
+        if (-not $NoOther) {
+            $script:Dropbear = Start-TestDropbear -Directory (Join-Path $Dir 'dropbear')
+            $script:BusyboxUser = Initialize-TestSshUser -Name 'pssocket-bbsh' -Shell (Get-TestBusyboxShell)
+            # keyboard-interactive only: the password is asked by PAM as a prompt, not sent as a password login.
+            $script:KbdSshd = Start-TestSshd -Directory (Join-Path $Dir 'sshd-kbd') -ExtraConfig 'PrintMotd no', 'PasswordAuthentication no', 'AuthenticationMethods keyboard-interactive'
+        }
+    }
+    AfterAll {
+        if ($script:Dropbear) { Stop-Peer $Dropbear.Process }
+        if ($script:KbdSshd) { Stop-Peer $KbdSshd.Process }
+    }
+    BeforeEach { if ($NoOther) { Set-ItResult -Skipped -Because $NoOther } }
+    AfterEach { Get-SocketSession | Remove-SocketSession }
+
+    It 'talks to dropbear, a second SSH implementation: shell, exit status and exec' {
+        $s = Connect-SshShell 127.0.0.1 $Dropbear.Port -Credential $User.Credential -HostKeyFingerprint $Dropbear.Fingerprints
+        $s.ServerVersion | Should -Match 'dropbear'
+        Invoke-Shell $s 'echo drop-be""ar' 'drop-bear' | Should -Match 'drop-bear'
+        Send-SocketData $s 'exit 5' -Line
+        $null = Receive-SocketData $s -ToEnd -Timeout 20
+        Wait-Until { $s.RefreshState(); $s.State -eq 'RemoteClosed' } -TimeoutSec 10 | Should -BeTrue
+        $s.ExitStatus | Should -Be 5
+        $r = Invoke-SshCommand 127.0.0.1 'echo x; exit 3' -Port $Dropbear.Port -Credential $User.Credential -HostKeyFingerprint $Dropbear.Fingerprints
+        $r.ExitStatus | Should -Be 3
+    }
+
+    It 'works with busybox sh as the login shell' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $BusyboxUser.Credential
+        Invoke-Shell $s 'echo "shell=$0 sum=$((20+22))"' 'sum=42' | Should -Match 'shell=-?sh'
+        (Invoke-SshCommand 127.0.0.1 'readlink /proc/$$/exe; true' @Trust -Credential $BusyboxUser.Credential).Output | Should -Match 'busybox'
+    }
+
+    It 'answers the password prompt of a keyboard-interactive login' {
+        $s = Connect-SshShell 127.0.0.1 $KbdSshd.Port -Credential $User.Credential -HostKeyFingerprint $KbdSshd.Fingerprints
+        $s.State | Should -Be 'Open'
+        $e = $null
+        $bad = [pscredential]::new($User.Name, (ConvertTo-SecureString 'Wr0ng-secret-pw' -AsPlainText -Force))
+        $null = Connect-SshShell 127.0.0.1 $KbdSshd.Port -Credential $bad -HostKeyFingerprint $KbdSshd.Fingerprints -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -Match '^AuthenticationFailed'
+        "$($e[0])" | Should -Match 'keyboard-interactive'
+        "$($e[0])" | Should -Not -Match 'Wr0ng-secret-pw'
+    }
+}
+
 Describe 'Invoke-SshCommand' {
     BeforeEach { if ($NoPeer) { Set-ItResult -Skipped -Because $NoPeer } }
     AfterEach { Get-SocketSession | Remove-SocketSession }

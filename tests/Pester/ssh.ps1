@@ -151,3 +151,15 @@ function Stop-TestSshConnections {
     foreach ($p in $tree) { & kill -KILL $p 2>$null }
     $tree.Count
 }
+
+# A login shell that is not bash: busybox's sh, reached through a link named sh (busybox picks its
+# applet by the name it is started as, and sshd starts a login shell as "-sh").
+function Get-TestBusyboxShell {
+    $dir = '/opt/pssocket-test/busybox-sh'
+    $link = Join-Path $dir 'sh'
+    if (-not (Test-Path $link)) {
+        New-Item -ItemType Directory -Force $dir | Out-Null
+        & ln -sf (Get-Command busybox).Source $link
+    }
+    $link
+}
