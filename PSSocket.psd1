@@ -18,6 +18,8 @@
         'Invoke-SshCommand'
         'New-TcpListener'
         'Wait-TcpConnection'
+        'Connect-UnixSocket'
+        'New-UnixListener'
         'Send-SocketData'
         'Receive-SocketData'
         'Get-SocketSession'

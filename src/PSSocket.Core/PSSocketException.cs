@@ -82,6 +82,12 @@ namespace PSSocket
         DeviceError,
         /// <summary>A device asked a question (a confirmation) that no -Answer answers.</summary>
         UnansweredQuestion,
+        /// <summary>No Unix socket exists at that path (or abstract name).</summary>
+        SocketNotFound,
+        /// <summary>The path exists but is not a socket (a regular file, a folder).</summary>
+        NotASocket,
+        /// <summary>A datagram socket reached as a stream, or a stream socket reached with -Datagram.</summary>
+        WrongSocketType,
     }
 
     /// <summary>The one exception type the engine throws; the cmdlet layer turns it into an ErrorRecord.</summary>

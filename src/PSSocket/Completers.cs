@@ -51,7 +51,7 @@ namespace PSSocket
         {
             if (string.Equals(parameterName, "Listener", StringComparison.OrdinalIgnoreCase))
             {
-                return s => s.Kind == SessionKind.TcpListener;
+                return s => s.Kind is SessionKind.TcpListener or SessionKind.UnixListener;
             }
 
             switch ((commandName ?? "").ToUpperInvariant())

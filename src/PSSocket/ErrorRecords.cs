@@ -13,7 +13,7 @@ namespace PSSocket
                 or SocketErrorKind.NetworkUnreachable or SocketErrorKind.SocketError => ErrorCategory.ConnectionError,
             SocketErrorKind.ConnectionTimedOut or SocketErrorKind.ReceiveTimeout or SocketErrorKind.SendTimeout
                 or SocketErrorKind.AcceptTimeout or SocketErrorKind.ExpectationFailed => ErrorCategory.OperationTimeout,
-            SocketErrorKind.HostNotFound or SocketErrorKind.SessionNotFound => ErrorCategory.ObjectNotFound,
+            SocketErrorKind.HostNotFound or SocketErrorKind.SessionNotFound or SocketErrorKind.SocketNotFound => ErrorCategory.ObjectNotFound,
             SocketErrorKind.SessionClosed or SocketErrorKind.AddressInUse or SocketErrorKind.AddressNotAvailable => ErrorCategory.ResourceUnavailable,
             SocketErrorKind.DuplicateSessionName => ErrorCategory.ResourceExists,
             SocketErrorKind.ReceiveLimitExceeded or SocketErrorKind.RangeTooLarge => ErrorCategory.LimitsExceeded,
@@ -28,6 +28,7 @@ namespace PSSocket
             SocketErrorKind.PrivilegeDenied => ErrorCategory.PermissionDenied,
             SocketErrorKind.DeviceError => ErrorCategory.InvalidResult,
             SocketErrorKind.UnansweredQuestion => ErrorCategory.InvalidOperation,
+            SocketErrorKind.NotASocket or SocketErrorKind.WrongSocketType => ErrorCategory.InvalidArgument,
             _ => ErrorCategory.InvalidArgument,
         };
 

@@ -66,6 +66,7 @@ namespace PSSocket.Tests
             "SessionKind", "SessionState", "TranscriptFormat", "IPFamily",
             "SshSession", "SshCommandResult",
             "DeviceProfile", "DeviceCommandResult", "DeviceTransport",
+            "UnixSession", "UnixListenerSession", "UnixDatagramSession", "UnixSocketEndPoint",
         };
 
         [Fact]

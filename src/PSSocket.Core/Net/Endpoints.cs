@@ -191,6 +191,16 @@ namespace PSSocket.Net
         };
 
         /// <summary>
+        /// An endpoint for a table column of the width: a Unix socket path that does not fit keeps
+        /// its end (the file name says which socket it is), other endpoints are left to the table.
+        /// </summary>
+        public static string Column(object? endPoint, int width)
+        {
+            string text = Format(endPoint);
+            return endPoint is UnixSocketEndPoint && text.Length > width && width > 1 ? Ellipsis + text.Substring(text.Length - width + 1) : text;
+        }
+
+        /// <summary>
         /// Renders an endpoint, or the text that stands in its place on a deserialized object
         /// (results of Invoke-Command carry endpoints as text), for the format views.
         /// </summary>

@@ -108,6 +108,15 @@ namespace PSSocket.Net
             }
         }
 
+        /// <summary>Turns off Nagle's algorithm on a TCP socket; other families (Unix) have none to turn off.</summary>
+        internal static void SendAtOnce(Socket socket)
+        {
+            if (socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
+            {
+                socket.NoDelay = true;
+            }
+        }
+
         private static void Abandon(Task connect) => _ = connect.ContinueWith(t => t.Exception, TaskScheduler.Default);
     }
 }

@@ -87,7 +87,7 @@ namespace PSSocket
         protected abstract int MaxPayload(AddressFamily family);
 
         /// <summary>Wraps received bytes as the session's datagram type.</summary>
-        protected abstract SocketDatagram CreateDatagram(byte[] bytes, IPEndPoint from);
+        protected abstract SocketDatagram CreateDatagram(byte[] bytes, EndPoint from);
 
         /// <summary>Starts the background receive loop; subclasses call it once the socket is bound.</summary>
         protected void StartReceiving()
@@ -124,7 +124,12 @@ namespace PSSocket
         private async Task ReceiveLoopAsync()
         {
             var buffer = new byte[65536];
-            EndPoint any = Socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+            EndPoint any = Socket.AddressFamily switch
+            {
+                AddressFamily.InterNetworkV6 => new IPEndPoint(IPAddress.IPv6Any, 0),
+                AddressFamily.Unix => LocalEndPoint ?? RemoteEndPoint!,
+                _ => new IPEndPoint(IPAddress.Any, 0),
+            };
             while (!IsClosed)
             {
                 SocketReceiveFromResult r;
@@ -158,7 +163,9 @@ namespace PSSocket
 
                 var bytes = new byte[r.ReceivedBytes];
                 Buffer.BlockCopy(buffer, 0, bytes, 0, bytes.Length);
-                Enqueue(CreateDatagram(bytes, SocketDatagram.Normalize((IPEndPoint)r.RemoteEndPoint)));
+                // A connected Unix socket hears only its peer, which may be unnamed: the peer's path is shown.
+                var from = r.RemoteEndPoint is IPEndPoint ip ? SocketDatagram.Normalize(ip) : RemoteEndPoint ?? r.RemoteEndPoint;
+                Enqueue(CreateDatagram(bytes, from));
             }
         }
 
@@ -221,7 +228,7 @@ namespace PSSocket
             var d = _queue.Dequeue();
             _queuedBytes -= d.Length;
             d.Stamp(Encoding, Id);
-            _lastSender = d.RemoteEndPoint;
+            _lastSender = d.RemoteEndPoint as IPEndPoint ?? _lastSender;
             return d;
         }
 
@@ -278,7 +285,7 @@ namespace PSSocket
         // ---- sending -------------------------------------------------------------------------
 
         /// <summary>Where a send without a destination goes: the default remote, else the sender of the datagram read last.</summary>
-        public IPEndPoint? DefaultDestination => (IPEndPoint?)RemoteEndPoint ?? _lastSender;
+        public EndPoint? DefaultDestination => RemoteEndPoint ?? _lastSender;
 
         /// <summary>Throws DatagramTooLarge when the payload cannot fit one datagram to that family.</summary>
         public void CheckSize(int length, AddressFamily family)
@@ -308,7 +315,7 @@ namespace PSSocket
             var to = destination ?? DefaultDestination ?? throw new PSSocketException(SocketErrorKind.InvalidArgument,
                 $"Session {this} has no destination to send to: give -RemoteEndPoint, set a default remote, or receive a datagram first to reply to its sender.", target: this);
             CheckSize(data.Length, to.AddressFamily);
-            var remote = (IPEndPoint?)RemoteEndPoint;
+            var remote = RemoteEndPoint;
             bool connected = remote is not null;
             if (connected && destination is not null && !SocketDatagram.Normalize(destination).Equals(remote))
             {
@@ -316,12 +323,11 @@ namespace PSSocket
                     $"Session {this} is connected to {Endpoints.Format(remote)} and only talks to it; open another session to send to {Endpoints.Format(destination)}.", target: destination);
             }
 
-            var adapted = Adapt(to);
             Task<int> send;
             try
             {
                 var segment = new ArraySegment<byte>(data);
-                send = connected ? Socket.SendAsync(segment, SocketFlags.None) : Socket.SendToAsync(segment, SocketFlags.None, adapted);
+                send = connected ? Socket.SendAsync(segment, SocketFlags.None) : Socket.SendToAsync(segment, SocketFlags.None, Adapt((IPEndPoint)to));
                 if (!await deadline.WaitAsync(send, token).ConfigureAwait(false))
                 {
                     _ = send.ContinueWith(t => t.Exception, TaskScheduler.Default);
@@ -345,7 +351,7 @@ namespace PSSocket
         }
 
         /// <summary>Turns a send failure into a sentence that says what to do.</summary>
-        protected virtual PSSocketException SendFailed(SocketException ex, IPEndPoint destination) =>
+        protected virtual PSSocketException SendFailed(SocketException ex, EndPoint destination) =>
             PSSocketException.From(ex, $"Sending a datagram to {Endpoints.Format(destination)} failed", destination);
 
         /// <summary>Makes the destination fit the socket's family (IPv4 on a dual-mode socket) or says why it cannot.</summary>

@@ -128,7 +128,7 @@ namespace PSSocket
         protected override int MaxPayload(AddressFamily family) => family == AddressFamily.InterNetworkV6 ? 65_535 : 65_515;
 
         /// <inheritdoc />
-        protected override SocketDatagram CreateDatagram(byte[] bytes, IPEndPoint from) => new RawPacket(bytes, from, Protocol, Encoding, DateTime.Now, Id);
+        protected override SocketDatagram CreateDatagram(byte[] bytes, EndPoint from) => new RawPacket(bytes, from, Protocol, Encoding, DateTime.Now, Id);
 
         /// <summary>Sends a payload to an address (raw sockets have no ports).</summary>
         public System.Threading.Tasks.Task SendToAsync(byte[] payload, IPAddress address, Deadline deadline, System.Threading.CancellationToken token) =>

@@ -32,7 +32,13 @@ namespace PSSocket
         /// <summary>Binds and listens; call <see cref="Start"/> to relay.</summary>
         /// <exception cref="PSSocketException">AddressInUse, AddressNotAvailable, PermissionDenied, InvalidArgument.</exception>
         public RelaySession(IPAddress address, int port, string targetHost, int targetPort, int throttleLimit, ISessionRegistry registry, int backlog = 512)
-            : base(SessionKind.Relay, Bind(address, port, SocketType.Stream, backlog), throttleLimit, registry)
+            : this(Bind(address, port, SocketType.Stream, backlog), targetHost, targetPort, throttleLimit, registry)
+        {
+        }
+
+        /// <summary>Relays the clients of a socket that already listens (a Unix socket) to a TCP target; call <see cref="Start"/> to relay.</summary>
+        public RelaySession(Socket listening, string targetHost, int targetPort, int throttleLimit, ISessionRegistry registry)
+            : base(SessionKind.Relay, listening, throttleLimit, registry)
         {
             TargetHost = targetHost ?? throw new ArgumentNullException(nameof(targetHost));
             Endpoints.CheckRemotePort(targetPort);
@@ -40,11 +46,26 @@ namespace PSSocket
             RemoteEndPoint = new DnsEndPoint(targetHost, targetPort);
         }
 
-        /// <summary>The host clients are relayed to.</summary>
+        /// <summary>Relays the clients of a listening socket (TCP or Unix) to a Unix socket; call <see cref="Start"/> to relay.</summary>
+        public RelaySession(Socket listening, UnixSocketEndPoint target, int throttleLimit, ISessionRegistry registry)
+            : base(SessionKind.Relay, listening, throttleLimit, registry)
+        {
+            TargetUnixSocket = target ?? throw new ArgumentNullException(nameof(target));
+            TargetHost = target.ToString();
+            RemoteEndPoint = target;
+        }
+
+        /// <summary>The host clients are relayed to (the socket path, for a Unix target).</summary>
         public string TargetHost { get; }
 
-        /// <summary>The port clients are relayed to.</summary>
+        /// <summary>The port clients are relayed to (0 for a Unix target).</summary>
         public int TargetPort { get; }
+
+        /// <summary>The Unix socket clients are relayed to, or null for a TCP target.</summary>
+        public UnixSocketEndPoint? TargetUnixSocket { get; }
+
+        /// <summary>The target as messages show it: host:port, or the socket path.</summary>
+        private string Target => TargetUnixSocket is null ? $"{TargetHost}:{TargetPort}" : TargetHost;
 
         /// <summary>How long connecting to the target (through the proxy, with the TLS handshake) may take for each client.</summary>
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -107,7 +128,7 @@ namespace PSSocket
         public void StartTranscript(string path, bool noClobber, TranscriptFormat format)
         {
             var transcript = new SessionTranscript(path, Encoding, append: false, noClobber, format);
-            transcript.Note($"Transcript of relay {this} {Endpoints.Format(LocalEndPoint)} -> {TargetHost}:{TargetPort}; >> toward the target, << back from it");
+            transcript.Note($"Transcript of relay {this} {Endpoints.Format(LocalEndPoint)} -> {Target}; >> toward the target, << back from it");
             Interlocked.Exchange(ref _transcript, transcript)?.Dispose();
         }
 
@@ -138,7 +159,7 @@ namespace PSSocket
                 return null;
             }
 
-            socket.NoDelay = true;
+            TcpConnector.SendAtOnce(socket);
             return new RelayWork(this, new Side(socket));
         }
 
@@ -177,6 +198,11 @@ namespace PSSocket
 
         private async Task<Socket> ConnectTargetAsync(CancellationToken token)
         {
+            if (TargetUnixSocket is not null)
+            {
+                return await UnixSockets.ConnectAsync(TargetUnixSocket, datagram: false, Deadline.After(ConnectTimeout), token).ConfigureAwait(false);
+            }
+
             var options = new TcpConnectOptions { Timeout = ConnectTimeout, NoDelay = true };
             return Proxy is null
                 ? await TcpConnector.ConnectAsync(TargetHost, TargetPort, options, token).ConfigureAwait(false)
@@ -335,7 +361,7 @@ namespace PSSocket
                         if (transcript is not null)
                         {
                             _log = transcript.ForSource(client);
-                            transcript.Note($"{client} connected; relayed to {_relay.TargetHost}:{_relay.TargetPort}");
+                            transcript.Note($"{client} connected; relayed to {_relay.Target}");
                         }
 
                         Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
@@ -370,7 +396,7 @@ namespace PSSocket
                 catch (Exception ex) when (Volatile.Read(ref _idled) == 1)
                 {
                     reason = $"Idle: no byte either way for the idle timeout ({_relay.IdleTimeout.TotalSeconds:0.###} s)";
-                    failure = new PSSocketException(SocketErrorKind.ReceiveTimeout, $"{client} and {_relay.TargetHost}:{_relay.TargetPort} sent no byte either way for {_relay.IdleTimeout.TotalSeconds:0.###} s (-IdleTimeout); the relay closed both sides.", ex, target: Client);
+                    failure = new PSSocketException(SocketErrorKind.ReceiveTimeout, $"{client} and {_relay.Target} sent no byte either way for {_relay.IdleTimeout.TotalSeconds:0.###} s (-IdleTimeout); the relay closed both sides.", ex, target: Client);
                 }
                 catch (Exception ex)
                 {
@@ -383,7 +409,7 @@ namespace PSSocket
                     _target?.Close(reason);
                 }
 
-                var summary = $"{client} -> {_relay.TargetHost}:{_relay.TargetPort}: {_up} bytes to the target, {_down} bytes back";
+                var summary = $"{client} -> {_relay.Target}: {_up} bytes to the target, {_down} bytes back";
                 if (_log is not null)
                 {
                     transcript!.Note($"{client} ended ({reason}): {_up} bytes to the target, {_down} bytes back");

@@ -11,7 +11,7 @@ namespace PSSocket
     public sealed class ServerClientSession : TcpSession
     {
         internal ServerClientSession(Socket socket, Stream? stream, SocketServerSession server)
-            : base(socket, stream)
+            : base(socket, stream, socket.AddressFamily == AddressFamily.Unix ? SessionKind.Unix : SessionKind.Tcp)
         {
             Server = server;
         }

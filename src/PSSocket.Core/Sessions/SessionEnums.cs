@@ -19,6 +19,12 @@ namespace PSSocket
         Relay,
         /// <summary>An SSH shell channel from Connect-SshShell.</summary>
         Ssh,
+        /// <summary>A connected Unix domain stream socket, client or accepted.</summary>
+        Unix,
+        /// <summary>A Unix domain datagram socket.</summary>
+        UnixDatagram,
+        /// <summary>A listening Unix domain socket that Wait-TcpConnection accepts from.</summary>
+        UnixListener,
     }
 
     /// <summary>Where a session is in its life.</summary>

@@ -13,7 +13,7 @@ namespace PSSocket
         private string? _text;
 
         /// <summary>Wraps received bytes (the array is owned by the datagram from now on).</summary>
-        public SocketDatagram(byte[] bytes, IPEndPoint remoteEndPoint, Encoding? encoding = null, DateTime? receivedAt = null, int sessionId = 0)
+        public SocketDatagram(byte[] bytes, EndPoint remoteEndPoint, Encoding? encoding = null, DateTime? receivedAt = null, int sessionId = 0)
         {
             Bytes = bytes ?? throw new ArgumentNullException(nameof(bytes));
             RemoteEndPoint = remoteEndPoint ?? throw new ArgumentNullException(nameof(remoteEndPoint));
@@ -22,11 +22,11 @@ namespace PSSocket
             SessionId = sessionId;
         }
 
-        /// <summary>The sender's address and port (IPv4-mapped IPv6 senders are shown as IPv4).</summary>
-        public IPEndPoint RemoteEndPoint { get; }
+        /// <summary>The sender's address and port (IPv4-mapped IPv6 senders are shown as IPv4); the peer's socket path for a Unix datagram.</summary>
+        public EndPoint RemoteEndPoint { get; }
 
-        /// <summary>The sender's address.</summary>
-        public IPAddress RemoteAddress => RemoteEndPoint.Address;
+        /// <summary>The sender's IP address (null for a Unix datagram).</summary>
+        public IPAddress? RemoteAddress => (RemoteEndPoint as IPEndPoint)?.Address;
 
         /// <summary>The datagram's bytes.</summary>
         public byte[] Bytes { get; }
@@ -95,7 +95,7 @@ namespace PSSocket
     public sealed class RawPacket : SocketDatagram
     {
         /// <summary>Wraps a received packet.</summary>
-        public RawPacket(byte[] bytes, IPEndPoint remoteEndPoint, ProtocolType protocol, Encoding? encoding = null, DateTime? receivedAt = null, int sessionId = 0)
+        public RawPacket(byte[] bytes, EndPoint remoteEndPoint, ProtocolType protocol, Encoding? encoding = null, DateTime? receivedAt = null, int sessionId = 0)
             : base(bytes, remoteEndPoint, encoding, receivedAt, sessionId)
         {
             Protocol = protocol;

@@ -106,6 +106,10 @@ namespace PSSocket
             return socket;
         }
 
+        /// <summary>A listening TCP socket for a server or relay that takes one (the relay to a Unix socket).</summary>
+        /// <exception cref="PSSocketException">AddressInUse, AddressNotAvailable, PermissionDenied, InvalidArgument.</exception>
+        public static Socket ListenTcp(IPAddress address, int port, int backlog = 512) => Bind(address, port, SocketType.Stream, backlog);
+
         /// <summary>The bound socket the server accepts or receives on.</summary>
         protected Socket ListenSocket { get; }
 
@@ -122,7 +126,7 @@ namespace PSSocket
         protected bool Stopping => _stopping;
 
         /// <summary>The port the server is bound to (the chosen one when 0 was asked for).</summary>
-        public int Port => ((IPEndPoint)LocalEndPoint!).Port;
+        public int Port => (LocalEndPoint as IPEndPoint)?.Port ?? 0;
 
         /// <summary>How many clients (datagrams, for UDP) are served at once; the rest wait.</summary>
         public int ThrottleLimit { get; }
@@ -501,6 +505,7 @@ namespace PSSocket
             }
 
             ListenSocket.Close(0);
+            UnixSockets.RemoveSocketFile(LocalEndPoint);
             OnStopAccepting();
             Signal();
         }

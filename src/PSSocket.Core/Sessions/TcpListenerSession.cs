@@ -47,11 +47,19 @@ namespace PSSocket
             LocalEndPoint = Socket.LocalEndPoint;
         }
 
+        /// <summary>Takes over a socket that already listens (a Unix socket).</summary>
+        protected TcpListenerSession(Socket listening, SessionKind kind)
+            : base(kind)
+        {
+            Socket = listening ?? throw new ArgumentNullException(nameof(listening));
+            LocalEndPoint = listening.LocalEndPoint;
+        }
+
         /// <summary>The listening socket.</summary>
         public Socket Socket { get; }
 
         /// <summary>The port the listener is bound to (the chosen one when 0 was asked for).</summary>
-        public int Port => ((IPEndPoint)LocalEndPoint!).Port;
+        public int Port => (LocalEndPoint as IPEndPoint)?.Port ?? 0;
 
         /// <summary>Clients accepted so far.</summary>
         public int AcceptedCount => _accepted;

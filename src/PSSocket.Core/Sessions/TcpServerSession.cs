@@ -43,6 +43,13 @@ namespace PSSocket
             Tls = tls;
         }
 
+        /// <summary>Serves a socket that already listens (a Unix socket from <see cref="UnixSockets.Listen"/>); call <see cref="Start"/> to serve.</summary>
+        public TcpServerSession(Socket listening, int throttleLimit, ISessionRegistry registry, TlsServerOptions? tls = null)
+            : base(SessionKind.TcpServer, listening, throttleLimit, registry)
+        {
+            Tls = tls;
+        }
+
         /// <summary>The TLS settings when accepted connections are wrapped in TLS.</summary>
         internal TlsServerOptions? Tls { get; }
 
@@ -121,7 +128,7 @@ namespace PSSocket
 
         private ServerClientSession NewSession(Socket socket)
         {
-            socket.NoDelay = true;
+            TcpConnector.SendAtOnce(socket);
             return new ServerClientSession(socket, null, this) { Encoding = Encoding, NewLine = NewLine };
         }
 

@@ -32,7 +32,13 @@ namespace PSSocket
 
         /// <summary>Wraps a connected socket (and the stream over it, when the caller made one).</summary>
         public TcpSession(Socket socket, Stream? stream = null)
-            : base(SessionKind.Tcp)
+            : this(socket, stream, SessionKind.Tcp)
+        {
+        }
+
+        /// <summary>Wraps a connected stream socket of another family (a Unix socket) with the same machinery.</summary>
+        protected TcpSession(Socket socket, Stream? stream, SessionKind kind)
+            : base(kind)
         {
             Socket = socket ?? throw new ArgumentNullException(nameof(socket));
             _transport = new TcpTransport(this, socket, stream ?? new NetworkStream(socket, ownsSocket: true));

@@ -223,10 +223,10 @@ namespace PSSocket
         protected override int MaxPayload(AddressFamily family) => family == AddressFamily.InterNetworkV6 ? MaxIPv6Payload : MaxIPv4Payload;
 
         /// <inheritdoc />
-        protected override SocketDatagram CreateDatagram(byte[] bytes, IPEndPoint from) => new(bytes, from, Encoding, DateTime.Now, Id);
+        protected override SocketDatagram CreateDatagram(byte[] bytes, EndPoint from) => new(bytes, from, Encoding, DateTime.Now, Id);
 
         /// <inheritdoc />
-        protected override PSSocketException SendFailed(SocketException ex, IPEndPoint destination)
+        protected override PSSocketException SendFailed(SocketException ex, EndPoint destination)
         {
             if (ex.SocketErrorCode == System.Net.Sockets.SocketError.AccessDenied && !Socket.EnableBroadcast)
             {

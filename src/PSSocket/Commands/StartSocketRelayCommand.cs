@@ -13,7 +13,8 @@ namespace PSSocket.Commands
     [Cmdlet(VerbsLifecycle.Start, "SocketRelay", DefaultParameterSetName = TcpSet)]
     [OutputType(typeof(RelaySession), ParameterSetName = new[] { TcpSet })]
     [OutputType(typeof(UdpRelaySession), ParameterSetName = new[] { UdpSet })]
-    public sealed class StartSocketRelayCommand : PSSocketCmdlet
+    [OutputType(typeof(RelaySession), ParameterSetName = new[] { UnixToTcpSet, TcpToUnixSet, UnixToUnixSet })]
+    public sealed partial class StartSocketRelayCommand : PSSocketCmdlet
     {
         /// <summary>How many clients are relayed at once unless -ThrottleLimit says otherwise.</summary>
         public const int DefaultThrottleLimit = 256;
@@ -22,7 +23,9 @@ namespace PSSocket.Commands
         private const string UdpSet = "Udp";
 
         /// <summary>The local port to listen on, a number or a service name (redis, https; with -Udp dns, syslog ...); 0 lets the system pick one, shown on the relay session (Port, LocalEndPoint).</summary>
-        [Parameter(Mandatory = true, Position = 0)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = TcpSet)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = UdpSet)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = TcpToUnixSet)]
         [ServicePortTransformation(Protocol = ServiceProtocol.Any)]
         [ArgumentCompleter(typeof(ServiceNameCompleter))]
         [Alias("LocalPort")]
@@ -30,13 +33,17 @@ namespace PSSocket.Commands
         public int Port { get; set; }
 
         /// <summary>The host each client is relayed to (a name or an address).</summary>
-        [Parameter(Mandatory = true, Position = 1)]
+        [Parameter(Mandatory = true, Position = 1, ParameterSetName = TcpSet)]
+        [Parameter(Mandatory = true, Position = 1, ParameterSetName = UdpSet)]
+        [Parameter(Mandatory = true, Position = 1, ParameterSetName = UnixToTcpSet)]
         [Alias("Target", "RemoteHost")]
         [ValidateNotNullOrEmpty]
         public string ComputerName { get; set; } = null!;
 
         /// <summary>The port on the target: a number or a service name (redis, https; with -Udp dns, ntp, syslog ...).</summary>
-        [Parameter(Mandatory = true, Position = 2)]
+        [Parameter(Mandatory = true, Position = 2, ParameterSetName = TcpSet)]
+        [Parameter(Mandatory = true, Position = 2, ParameterSetName = UdpSet)]
+        [Parameter(Mandatory = true, Position = 2, ParameterSetName = UnixToTcpSet)]
         [ServicePortTransformation(Protocol = ServiceProtocol.Any)]
         [ArgumentCompleter(typeof(ServiceNameCompleter))]
         [Alias("RemotePort")]
@@ -240,15 +247,13 @@ namespace PSSocket.Commands
                 targetTls = UseTls ? TargetTls() : null;
                 clientTls = Certificate is null ? null
                     : CertificateArguments.ServerOptions(this, Certificate, CertificatePassword, RequireClientCertificate, RequireClientCertificate ? TrustedCertificate : null, RequireClientCertificate && CheckRevocation, TlsProtocol);
-                relay = new RelaySession(Endpoints.ParseBindAddress(Address), Port, ComputerName, TargetPort, ThrottleLimit, GlobalSessionRegistry.Instance)
-                {
-                    ClientTls = clientTls,
-                    TargetTls = targetTls,
-                    Proxy = proxy,
-                    IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
-                    DisposeCertificateOnClose = Certificate is not null && CertificateArguments.LoadsNew(Certificate),
-                    DisposeClientCertificateOnClose = ClientCertificate is not null && CertificateArguments.LoadsNew(ClientCertificate),
-                };
+                relay = NewStreamRelay();
+                relay.ClientTls = clientTls;
+                relay.TargetTls = targetTls;
+                relay.Proxy = proxy;
+                relay.IdleTimeout = TimeSpan.FromSeconds(IdleTimeout);
+                relay.DisposeCertificateOnClose = Certificate is not null && CertificateArguments.LoadsNew(Certificate);
+                relay.DisposeClientCertificateOnClose = ClientCertificate is not null && CertificateArguments.LoadsNew(ClientCertificate);
                 SessionManager.Register(relay, Name);
                 if (TranscriptPath is not null)
                 {
@@ -257,13 +262,13 @@ namespace PSSocket.Commands
                 }
 
                 relay.Start();
-                Verbose(() => $"Relaying {Endpoints.Format(relay.LocalEndPoint)}{(clientTls is null ? "" : " (TLS)")} to {ComputerName}:{TargetPort}{(UseTls ? " (TLS)" : "")}{(proxy is null ? "" : $" through proxy {proxy}")} (session {relay.Id}, {ThrottleLimit} at a time)");
+                Verbose(() => $"Relaying {Endpoints.Format(relay.LocalEndPoint)}{(clientTls is null ? "" : " (TLS)")} to {Endpoints.Format(relay.RemoteEndPoint)}{(UseTls ? " (TLS)" : "")}{(proxy is null ? "" : $" through proxy {proxy}")} (session {relay.Id}, {ThrottleLimit} at a time)");
                 WriteObject(relay);
             }
             catch (PSSocketException ex)
             {
                 NotStarted(relay, clientTls, targetTls);
-                WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
+                WriteSocketError(ex, ex.Target ?? UnixSocket ?? $"{Address}:{Port}");
             }
             catch (Exception ex) when (transcript is not null && ErrorRecords.IsFileOpenFailure(ex))
             {

@@ -11,18 +11,26 @@ namespace PSSocket.Commands
     /// <summary>
     /// <para type="synopsis">Listens and serves every client concurrently with a script block, each on its own runspace.</para>
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Start, "SocketServer")]
+    [Cmdlet(VerbsLifecycle.Start, "SocketServer", DefaultParameterSetName = PortSet)]
     [OutputType(typeof(SocketServerSession))]
     public sealed class StartSocketServerCommand : PSSocketCmdlet
     {
         /// <summary>How many clients are served at once unless -ThrottleLimit says otherwise.</summary>
         public const int DefaultThrottleLimit = 32;
 
+        private const string PortSet = "Port";
+        private const string UnixSet = "UnixSocket";
+
         /// <summary>The port to listen on; 0 lets the system pick a free one, shown on the server session (Port, LocalEndPoint).</summary>
-        [Parameter(Mandatory = true, Position = 0)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = PortSet)]
         [Alias("LocalPort")]
         [ValidateRange(0, 65535)]
         public int Port { get; set; }
+
+        /// <summary>Listens on a Unix domain socket at this path (or @name, Linux) instead of a TCP port; each client is a Unix session. The path must not exist; the server removes its socket file when it stops.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = UnixSet)]
+        [ValidateNotNullOrEmpty]
+        public string? UnixSocket { get; set; }
 
         /// <summary>
         /// The script block run for each client. <c>$_</c> (and the first argument) is the client's
@@ -125,6 +133,11 @@ namespace PSSocket.Commands
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-CertificatePassword, -RequireClientCertificate, -TrustedCertificate and -CheckRevocation apply to a TLS server: add -Certificate.", null));
             }
 
+            if (UnixSocket is not null && (Udp || MyInvocation.BoundParameters.ContainsKey(nameof(Address))))
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-UnixSocket listens on a Unix stream socket: leave out -Udp and -Address.", UnixSocket));
+            }
+
             ServerScript script;
             try
             {
@@ -154,12 +167,16 @@ namespace PSSocket.Commands
                 TcpServerSession? tcp = null;
                 server = Udp
                     ? new UdpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance)
-                    : tcp = new TcpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance, tls)
-                    {
-                        IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
-                        ClientTimeout = TimeSpan.FromSeconds(ClientTimeout),
-                        DisposeCertificateOnClose = tls is not null && CertificateArguments.LoadsNew(Certificate!),
-                    };
+                    : tcp = UnixSocket is null
+                        ? new TcpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance, tls)
+                        : new TcpServerSession(UnixSockets.Listen(UnixPaths.Resolve(this, UnixSocket), datagram: false, 512, null, force: false), ThrottleLimit, GlobalSessionRegistry.Instance, tls);
+                if (tcp is not null)
+                {
+                    tcp.IdleTimeout = TimeSpan.FromSeconds(IdleTimeout);
+                    tcp.ClientTimeout = TimeSpan.FromSeconds(ClientTimeout);
+                    tcp.DisposeCertificateOnClose = tls is not null && CertificateArguments.LoadsNew(Certificate!);
+                }
+
                 server.MaxRecordBytes = MaxRecordBytes;
                 server.WithText(Encoding, NewLine);
 
@@ -181,7 +198,7 @@ namespace PSSocket.Commands
             catch (PSSocketException ex)
             {
                 NotStarted(server, tls);
-                WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
+                WriteSocketError(ex, ex.Target ?? UnixSocket ?? $"{Address}:{Port}");
             }
             catch
             {

@@ -4,13 +4,13 @@ using PSSocket.Net;
 namespace PSSocket.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Accepts the next client(s) of a listener; each becomes a registered Tcp session.</para>
+    /// <para type="synopsis">Accepts the next client(s) of a listener (New-TcpListener or New-UnixListener); each becomes a registered Tcp (or Unix) session.</para>
     /// </summary>
     [Cmdlet(VerbsLifecycle.Wait, "TcpConnection")]
-    [OutputType(typeof(TcpSession))]
+    [OutputType(typeof(TcpSession), typeof(UnixSession))]
     public sealed class WaitTcpConnectionCommand : SessionCmdlet
     {
-        /// <summary>The listener: a session object, Id or Name.</summary>
+        /// <summary>The listener (from New-TcpListener or New-UnixListener): a session object, Id or Name.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("Session", "Id", "SessionId")]
         [ArgumentCompleter(typeof(SessionCompleter))]
@@ -40,7 +40,7 @@ namespace PSSocket.Commands
         {
             if (session is not TcpListenerSession listener)
             {
-                WriteError(ErrorRecords.WrongKind(session, "Wait-TcpConnection needs a listener from New-TcpListener"));
+                WriteError(ErrorRecords.WrongKind(session, "Wait-TcpConnection needs a listener from New-TcpListener or New-UnixListener"));
                 return;
             }
 
