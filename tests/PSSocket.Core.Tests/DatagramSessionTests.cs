@@ -30,7 +30,7 @@ namespace PSSocket.Tests
             Assert.Equal("one", a.Text);
             Assert.Equal("two!", b.Text);
             Assert.Equal(4, b.Length);
-            Assert.Equal(((IPEndPoint)sender.Client.LocalEndPoint!).Port, a.RemoteEndPoint.Port);
+            Assert.Equal(((IPEndPoint)sender.Client.LocalEndPoint!).Port, ((IPEndPoint)a.RemoteEndPoint).Port);
             Assert.Equal(2, session.DatagramsReceived);
             Assert.Equal(7, session.BytesReceived);
         }

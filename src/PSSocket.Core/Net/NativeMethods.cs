@@ -5,7 +5,7 @@ namespace PSSocket.Net
 {
     /// <summary>
     /// The few system calls netstandard2.0 does not wrap for Unix sockets: the file type (lstat,
-    /// through the runtime's own System.Native shim, whose FileStatus keeps the mode at the same
+    /// through the runtime's own System.Native shim (libSystem.Native in .NET, libmono-native in Mono), whose FileStatus keeps the mode at the same
     /// place on every platform), chmod and the peer's credentials (getsockopt). Each answers
     /// "unknown" rather than failing where the call does not exist (Windows, Mono).
     /// </summary>
@@ -31,7 +31,7 @@ namespace PSSocket.Net
             var status = new byte[512];
             try
             {
-                if (SystemNativeLStat(CString(path), status) != 0)
+                if (LStat(CString(path), status) != 0)
                 {
                     return false;
                 }
@@ -44,6 +44,26 @@ namespace PSSocket.Net
 
             mode = BitConverter.ToInt32(status, 4);
             return true;
+        }
+
+        private static volatile bool s_lstat2;
+
+        /// <summary>SystemNative_LStat; Mono's shim has it under its older name, SystemNative_LStat2 (the same FileStatus).</summary>
+        private static int LStat(byte[] path, byte[] status)
+        {
+            if (!s_lstat2)
+            {
+                try
+                {
+                    return SystemNativeLStat(path, status);
+                }
+                catch (EntryPointNotFoundException)
+                {
+                    s_lstat2 = true;
+                }
+            }
+
+            return SystemNativeLStat2(path, status);
         }
 
         /// <summary>chmod(2); 0 or -1 with the errno in Marshal.GetLastWin32Error.</summary>
@@ -89,8 +109,11 @@ namespace PSSocket.Net
             return (null, null, null);
         }
 
-        [DllImport("libSystem.Native", EntryPoint = "SystemNative_LStat", SetLastError = true)]
+        [DllImport("System.Native", EntryPoint = "SystemNative_LStat", SetLastError = true)]
         private static extern int SystemNativeLStat(byte[] path, byte[] status);
+
+        [DllImport("System.Native", EntryPoint = "SystemNative_LStat2", SetLastError = true)]
+        private static extern int SystemNativeLStat2(byte[] path, byte[] status);
 
         [DllImport("libc", SetLastError = true)]
         private static extern int chmod(byte[] path, uint mode);

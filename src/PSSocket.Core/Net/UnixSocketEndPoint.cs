@@ -146,8 +146,13 @@ namespace PSSocket
                 bytes[i] = socketAddress[start + i];
             }
 
-            // Linux reports an unbound socket as just the family; some systems pad with NULs.
-            return new UnixSocketEndPoint(bytes, isAbstract && bytes.Length > 0);
+            // Linux reports an unbound socket as just the family; some runtimes (Mono) pad it with NULs.
+            if (isAbstract && Array.TrueForAll(bytes, b => b == 0))
+            {
+                return Unnamed;
+            }
+
+            return new UnixSocketEndPoint(bytes, isAbstract);
         }
 
         /// <summary>The path, "@name" for an abstract name, or "(unnamed)" for a socket never bound.</summary>

@@ -11,11 +11,12 @@ namespace PSSocket
     /// </summary>
     public sealed class UnixDatagramSession : DatagramSession
     {
-        /// <summary>Takes over a connected Unix datagram socket and starts receiving.</summary>
-        public UnixDatagramSession(Socket socket)
+        /// <summary>Takes over a Unix datagram socket connected to remote and starts receiving.</summary>
+        public UnixDatagramSession(Socket socket, UnixSocketEndPoint remote)
             : base(SessionKind.UnixDatagram, socket)
         {
-            RemoteEndPoint = socket.RemoteEndPoint;
+            // Some runtimes (Mono) do not report the remote of a socket connected to an endpoint type of our own.
+            RemoteEndPoint = socket.RemoteEndPoint ?? remote;
             Path = RemoteEndPoint?.ToString() ?? "";
             StartReceiving();
         }

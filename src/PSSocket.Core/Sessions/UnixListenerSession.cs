@@ -26,7 +26,7 @@ namespace PSSocket
 
         /// <inheritdoc />
         public override TcpSession CreateAcceptedSession(Socket socket) =>
-            new UnixSession(socket) { Encoding = Encoding, NewLine = NewLine };
+            new UnixSession(socket, Path) { Encoding = Encoding, NewLine = NewLine };
 
         /// <inheritdoc />
         protected override void OnClose()

@@ -11,12 +11,13 @@ namespace PSSocket
     /// </summary>
     public sealed class UnixSession : TcpSession
     {
-        /// <summary>Wraps a connected Unix stream socket.</summary>
-        public UnixSession(Socket socket)
+        /// <summary>Wraps a connected Unix stream socket; path names the socket when the system does not say (an accepted client).</summary>
+        public UnixSession(Socket socket, string? path = null)
             : base(socket, null, SessionKind.Unix)
         {
             (ProcessId, UserId, GroupId) = UnixSockets.PeerCredentials(socket);
-            Path = UnixSockets.PathOf(RemoteEndPoint, LocalEndPoint);
+            Path = path ?? UnixSockets.PathOf(RemoteEndPoint, LocalEndPoint);
+            RemoteEndPoint ??= path is null ? null : new UnixSocketEndPoint(path);
         }
 
         /// <summary>The socket's path (or @name): the one connected to, or the listener's for an accepted client.</summary>

@@ -51,7 +51,7 @@ namespace PSSocket.Commands
                 var endpoint = UnixPaths.Resolve(this, Path);
                 target = endpoint.ToString();
                 var socket = Run(t => UnixSockets.ConnectAsync(endpoint, Datagram, Deadline.AfterSeconds(Timeout), t));
-                SocketSession session = Datagram ? new UnixDatagramSession(socket) : new UnixSession(socket);
+                SocketSession session = Datagram ? new UnixDatagramSession(socket, endpoint) : new UnixSession(socket, target);
                 session.WithText(Encoding, NewLine).RegisterOrClose(Name);
                 Verbose(() => $"Connected to the Unix {(Datagram ? "datagram" : "stream")} socket {target} (session {session.Id}){(session is UnixSession { ProcessId: int pid } u ? $"; the peer is process {pid}, user {u.UserId}, group {u.GroupId}" : "")}");
                 WriteObject(session);
