@@ -10,22 +10,11 @@ BeforeAll {
     New-Item -ItemType Directory -Path $script:Dir | Out-Null
     $script:Peers = [System.Collections.Generic.List[System.Diagnostics.Process]]::new()
 
-    # Starts a peer and waits (bounded, 60 s on a loaded machine) until its socket file exists.
-    function Start-SocketPeer {
-        param([string] $FilePath, [string[]] $ArgumentList, [string] $SocketPath)
-        $p = Start-Peer $FilePath $ArgumentList
-        $script:Peers.Add($p)
-        if (-not (Wait-Until { (Test-Path $SocketPath) -or $p.HasExited } -TimeoutSec 60) -or $p.HasExited) {
-            throw "$FilePath did not create $SocketPath"
-        }
-        $p
-    }
-
     # A socat stream echo on a fresh socket path (a process per connection).
     function Start-SocatEcho {
         param([string] $Name = "echo$([Guid]::NewGuid().ToString('n').Substring(0, 6)).sock")
         $path = Join-Path $script:Dir $Name
-        $null = Start-SocketPeer (Get-Command socat).Source @("UNIX-LISTEN:$path,fork", 'PIPE') $path
+        $null = Start-UnixSocketPeer (Get-Command socat).Source @("UNIX-LISTEN:$path,fork", 'PIPE') $path $script:Peers
         $path
     }
 
@@ -126,7 +115,7 @@ for i in range(2):
     with open(sys.argv[2], 'ab') as f: f.write(data + b'|')
     if addr: s.sendto(b'ack:' + data, addr)
 '@
-        $null = Start-SocketPeer /usr/bin/python3 @('-c', $code, $path, $got) $path
+        $null = Start-UnixSocketPeer /usr/bin/python3 @('-c', $code, $path, $got) $path $script:Peers
         $s = Connect-UnixSocket $path -Datagram
         $s.Kind | Should -Be 'UnixDatagram'
         '<13>job done', 'second' | Send-SocketData $s -Timeout 10
@@ -137,7 +126,7 @@ for i in range(2):
 
     It 'gets each datagram back from socat UNIX-RECVFROM with its boundaries kept' {
         $path = Join-Path $Dir 'socat-dgram.sock'
-        $null = Start-SocketPeer (Get-Command socat).Source @("UNIX-RECVFROM:$path,fork", 'PIPE') $path
+        $null = Start-UnixSocketPeer (Get-Command socat).Source @("UNIX-RECVFROM:$path,fork", 'PIPE') $path $script:Peers
         $s = Connect-UnixSocket $path -Datagram
         Send-SocketData $s 'alpha' -Timeout 10
         $d = Receive-SocketData $s -Timeout 20
@@ -147,7 +136,7 @@ for i in range(2):
 
     It 'refuses a stream socket with -Datagram and a datagram socket without it' {
         $path = Join-Path $Dir 'dgram-only.sock'
-        $null = Start-SocketPeer /usr/bin/python3 @('-c', 'import socket,sys,time; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); time.sleep(600)', $path) $path
+        $null = Start-UnixSocketPeer /usr/bin/python3 @('-c', 'import socket,sys,time; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); time.sleep(600)', $path) $path $script:Peers
         Connect-UnixSocket $path -ErrorAction SilentlyContinue -ErrorVariable e | Should -BeNullOrEmpty
         $e[0].FullyQualifiedErrorId | Should -Match '^WrongSocketType,'
         $e[0].Exception.Message | Should -Match 'add -Datagram'

@@ -10,17 +10,6 @@ BeforeAll {
     New-Item -ItemType Directory -Path $script:Dir | Out-Null
     $script:Peers = [System.Collections.Generic.List[System.Diagnostics.Process]]::new()
 
-    # Starts a daemon and waits (bounded, 60 s on a loaded machine) until its socket file exists.
-    function Start-Daemon {
-        param([string] $FilePath, [string[]] $ArgumentList, [string] $SocketPath)
-        $p = Start-Peer $FilePath $ArgumentList
-        $script:Peers.Add($p)
-        if (-not (Wait-Until { (Test-Path $SocketPath) -or $p.HasExited } -TimeoutSec 60) -or $p.HasExited) {
-            throw "$FilePath did not create $SocketPath$(if ($p.HasExited) { " (it exited with code $($p.ExitCode))" })"
-        }
-        $p
-    }
-
     # One admin command on haproxy's stats socket: haproxy answers and closes the connection.
     function Invoke-HaproxyCommand {
         param([string] $Command)
@@ -44,7 +33,7 @@ Describe 'redis-server on a Unix socket only (--port 0 --unixsocket)' {
         $script:NoRedis = Get-PeerSkipReason redis-server
         if ($NoRedis) { return }
         $script:RedisSocket = Join-Path $Dir 'redis.sock'
-        $null = Start-Daemon (Get-Command redis-server).Source @('--port', '0', '--unixsocket', $RedisSocket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', $Dir) $RedisSocket
+        $null = Start-UnixSocketPeer (Get-Command redis-server).Source @('--port', '0', '--unixsocket', $RedisSocket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', $Dir) $RedisSocket $script:Peers
     }
     BeforeEach { if ($NoRedis) { Set-ItResult -Skipped -Because $NoRedis } }
     AfterEach { Remove-AllSocketSessions }
@@ -104,7 +93,7 @@ backend be
     server web01 127.0.0.1:$back
     server web02 127.0.0.1:$back
 "@
-        $script:Haproxy = Start-Daemon /usr/sbin/haproxy @('-db', '-f', $cfg) $HaproxySocket
+        $script:Haproxy = Start-UnixSocketPeer /usr/sbin/haproxy @('-db', '-f', $cfg) $HaproxySocket $script:Peers
     }
     BeforeEach { if ($NoHaproxy) { Set-ItResult -Skipped -Because $NoHaproxy } }
     AfterEach { Remove-AllSocketSessions }
@@ -161,7 +150,7 @@ http {
     }
 }
 "@
-        $null = Start-Daemon /usr/sbin/nginx @('-g', 'daemon off;', '-p', $prefix, '-e', "$prefix/error.log", '-c', $conf) $NginxSocket
+        $null = Start-UnixSocketPeer /usr/sbin/nginx @('-g', 'daemon off;', '-p', $prefix, '-e', "$prefix/error.log", '-c', $conf) $NginxSocket $script:Peers
     }
     BeforeEach { if ($NoNginx) { Set-ItResult -Skipped -Because $NoNginx } }
     AfterEach { Remove-AllSocketSessions }

@@ -282,6 +282,23 @@ function New-RandomFile {
     finally { $fs.Dispose() }
 }
 
+# Starts a peer that listens on a Unix socket file and waits (bounded: 60 s on a loaded machine)
+# until the file exists; the process is added to -Peers (for AfterAll to stop) and returned.
+function Start-UnixSocketPeer {
+    param(
+        [Parameter(Mandatory)] [string] $FilePath,
+        [string[]] $ArgumentList = @(),
+        [Parameter(Mandatory)] [string] $SocketPath,
+        [Parameter(Mandatory)] [AllowEmptyCollection()] [System.Collections.Generic.List[System.Diagnostics.Process]] $Peers
+    )
+    $p = Start-Peer $FilePath $ArgumentList
+    $Peers.Add($p)
+    if (-not (Wait-Until { (Test-Path $SocketPath) -or $p.HasExited } -TimeoutSec 60) -or $p.HasExited) {
+        throw "$FilePath did not create $SocketPath$(if ($p.HasExited) { " (it exited with code $($p.ExitCode))" })"
+    }
+    $p
+}
+
 function Remove-AllSocketSessions {
     Get-SocketSession | Remove-SocketSession -Confirm:$false
 }
