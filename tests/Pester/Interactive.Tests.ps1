@@ -122,3 +122,31 @@ Describe 'Enter-SocketSession on a telnet session to the system telnetd' -Skip:(
         $null = Wait-Pane 'Returned to PowerShell; session .* stays Open'
     }
 }
+
+Describe 'Enter-SocketSession on a Unix socket session (socat UNIX-LISTEN echo)' -Skip:([bool] (Get-PeerSkipReason socat)) {
+    BeforeAll {
+        $script:UnixDir = Join-Path ([IO.Path]::GetTempPath()) "pssi-$PID"
+        New-Item -ItemType Directory -Path $UnixDir -Force | Out-Null
+        $script:UnixPath = Join-Path $UnixDir 'echo.sock'
+        $script:UnixPeers = [System.Collections.Generic.List[System.Diagnostics.Process]]::new()
+        $null = Start-UnixSocketPeer (Get-Command socat).Source @("UNIX-LISTEN:$UnixPath,fork", 'PIPE') $UnixPath $UnixPeers
+    }
+    AfterAll {
+        Stop-InteractivePwsh
+        foreach ($p in $UnixPeers) { Stop-Peer $p }
+        Remove-Item -Recurse -Force $UnixDir -ErrorAction SilentlyContinue
+    }
+
+    It 'sends typed lines over the socket file and prints the echo, as over TCP' {
+        Start-InteractivePwsh -Connect "Connect-UnixSocket '$UnixPath' -Name tmux-unix"
+        $null = Wait-Pane 'Press Ctrl\+\] to return'
+        Invoke-Tmux send-keys -t interactive -l 'hello over unix'
+        Invoke-Tmux send-keys -t interactive Enter
+        $null = Wait-Pane '(?s)hello over unix.*\n.*hello over unix'
+        Invoke-Tmux send-keys -t interactive 'C-]'
+        $null = Wait-Pane 'Returned to PowerShell; session .* stays Open'
+        Invoke-Tmux send-keys -t interactive -l '"KIND=" + $s.Kind + " SENT=" + $s.BytesSent'
+        Invoke-Tmux send-keys -t interactive Enter
+        (Wait-Pane 'KIND=\w+ SENT=\d+') | Should -Match 'KIND=Unix SENT=16'
+    }
+}
