@@ -70,12 +70,13 @@ namespace PSSocket.Sessions
         /// <summary>
         /// One typed character: returns what to echo (when the caller's input does not echo by
         /// itself, echo is true) and sets send to the bytes to send now, or null. A telnet server
-        /// that echoes gets keys as they are typed (character mode), as a telnet client sends them;
-        /// everything else gets whole lines, edited with backspace.
+        /// that echoes, or an SSH terminal, gets keys as they are typed (character mode: Tab, Ctrl+C and
+        /// the like reach the remote side), as a telnet or ssh client sends them; everything else
+        /// gets whole lines, edited with backspace.
         /// </summary>
         public string Type(char c, bool echo, out byte[]? send)
         {
-            if (echo && Session.TelnetRemoteEcho)
+            if (echo && Session.RemoteEchoes)
             {
                 string key = c switch
                 {

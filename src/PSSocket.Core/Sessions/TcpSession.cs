@@ -121,6 +121,9 @@ namespace PSSocket
         /// <summary>True when the telnet peer said it echoes what it receives (WILL ECHO), so a terminal must not echo too.</summary>
         public bool TelnetRemoteEcho => Telnet is { RemoteEcho: true };
 
+        /// <summary>True when the peer echoes what it receives (a telnet server that said WILL ECHO, an SSH terminal), so an interactive terminal sends keys as typed and does not echo them itself.</summary>
+        public virtual bool RemoteEchoes => TelnetRemoteEcho;
+
         /// <summary>The file this session's traffic is recorded to, or null.</summary>
         public string? TranscriptPath => _observers.TranscriptPath;
 

@@ -99,6 +99,9 @@ namespace PSSocket
             return SshCommandResult.From(outcome, ComputerName, Port, User, command, clock.Elapsed);
         }
 
+        /// <summary>The remote terminal echoes: Enter-SocketSession sends keys as typed.</summary>
+        public override bool RemoteEchoes => true;
+
         /// <inheritdoc />
         protected override void OnShutdownSend() => _shell.SendEof();
 
