@@ -249,3 +249,62 @@ localhost,$Port,frr
         @($r | Where-Object Command -EQ 'bogus line').Count | Should -Be 2
     }
 }
+
+Describe "Invoke-DeviceCommand on FRRouting's vtysh over SSH, side by side with Netmiko" -Skip:([bool] (Get-FrrLabSkipReason)) {
+    BeforeAll {
+        $script:Lab = Start-FrrLab
+        $script:Ssh = Start-FrrSsh $Lab
+        $script:NoNetmiko = Get-PeerSkipReason netmiko -Path '/usr/bin/python3' -Probe {
+            & /usr/bin/python3 -c 'import netmiko' 2>$null
+            if ($LASTEXITCODE) { "Debian's python3 has no netmiko (python3-netmiko)" }
+        }
+        # Ten show commands with stable answers; route ages (hh:mm:ss) tick between the two runs.
+        $script:ShowCommands = 'show version', 'show running-config', 'show interface brief', 'show ip route', 'show ip route summary',
+        'show interface', 'show ipv6 route', 'show ip forwarding', 'show debugging', 'show zebra client summary'
+    }
+    AfterAll {
+        Remove-AllSocketSessions
+        Stop-Peer $Ssh.Sshd.Process
+        Stop-FrrLab $Lab
+    }
+
+    It 'gives the same answers as Netmiko send_command (device_type cisco_ios) for ten show commands' {
+        if ($NoNetmiko) { Set-ItResult -Skipped -Because $NoNetmiko; return }
+        $s = Connect-FrrSsh $Ssh
+        $s.DeviceType | Should -Be 'frr'
+        $ours = Invoke-DeviceCommand $s $ShowCommands
+        $spec = @{ device_type = 'cisco_ios'; host = '127.0.0.1'; port = $Ssh.Sshd.Port; username = $Ssh.User.Name; password = $Ssh.User.Password; commands = $ShowCommands } | ConvertTo-Json -Compress
+        $theirs = (& /usr/bin/python3 (Join-Path $Peers 'netmiko-run.py') $spec | ConvertFrom-Json).results[0].answers
+        $theirs.Count | Should -Be 10
+        for ($i = 0; $i -lt 10; $i++) {
+            $a = $ours[$i].Output -replace "`r`n", "`n" -replace '\d\d:\d\d:\d\d', 'hh:mm:ss'
+            $b = $theirs[$i].output -replace "`r`n", "`n" -replace '\d\d:\d\d:\d\d', 'hh:mm:ss'
+            $a | Should -BeExactly $b -Because $ShowCommands[$i]
+        }
+        ($ours.Output -join '').Length | Should -BeGreaterThan 3000
+    }
+
+    It 'keeps the answer clean across a hostname change, with the new prompt' {
+        $s = Connect-FrrSsh $Ssh
+        try {
+            $r = Invoke-DeviceCommand $s 'configure terminal', 'hostname lab-r2', 'do show running-config', 'end'
+            $r[1].Prompt | Should -Be 'lab-r2(config)#'
+            $r[2].Output | Should -Match '(?m)^hostname lab-r2$'
+            $r[2].Output | Should -Not -Match '\(config\)#'
+            $r[3].Prompt | Should -Be 'lab-r2#'
+        }
+        finally { $null = Invoke-DeviceCommand $s 'hostname r1' -Configuration }
+    }
+
+    It 'runs a fleet over SSH, with one HostKeyUnknown error for the host whose key is not trusted' {
+        $known = Join-Path $Lab.Folder 'known_hosts'
+        Set-Content $known ''
+        $targets = "127.0.0.1:$($Ssh.Sshd.Port)", "localhost:$($Ssh.Sshd.Port)"
+        $r = Invoke-DeviceCommand -ComputerName $targets -DeviceType frr -Command 'show version' -Credential $Ssh.User.Credential -HostKeyFingerprint $Ssh.Sshd.Fingerprints -Timeout 30
+        $r.Count | Should -Be 2
+        $r.Output | ForEach-Object { $_ | Should -Match '^FRRouting' }
+        Invoke-DeviceCommand -ComputerName "127.0.0.1:$($Ssh.Sshd.Port)" -DeviceType frr -Command 'show version' -Credential $Ssh.User.Credential -KnownHostsPath $known -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'HostKeyUnknown*'
+    }
+}

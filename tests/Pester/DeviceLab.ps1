@@ -2,7 +2,8 @@
 # to talk to. FRRouting's zebra and staticd run in a network namespace of their own (named after
 # this process, so parallel runs never meet), with their vty sockets, pid files and configuration
 # in a temp folder; vtysh, the router shell, reaches them through that folder. The system telnetd
-# logs users in and runs vtysh as their shell.
+# logs users in and runs vtysh as their shell, and so does a loopback sshd (Start-FrrSsh) for a
+# test user whose login shell is vtysh.
 
 # Whether the FRR lab can run here, or why not (needs root for the namespace, and frr installed).
 function Get-FrrLabSkipReason {
@@ -45,7 +46,9 @@ function Start-FrrLab {
             if (-not (Wait-Until { Test-Path (Join-Path $dir "$daemon.vty") } -TimeoutSec 60)) { throw "$daemon made no vty socket in 60 s" }
             $lab.Pids += [int] (Get-Content (Join-Path $dir "$daemon.pid"))
         }
-        $vtysh = "exec ip netns exec $ns /usr/bin/vtysh --vty_socket $dir --config_dir $dir"
+        # vtysh needs no namespace: it reaches the daemons through their sockets in the folder
+        # (group frrvty may use them), so it also runs as an unprivileged SSH user's shell.
+        $vtysh = "exec /usr/bin/vtysh --vty_socket $dir --config_dir $dir"
         Set-Content $lab.Shell "#!/bin/sh`n$vtysh`n"
         # The telnetd login program: user tester, password s3cret, then vtysh (as test-login.sh does for sh).
         Set-Content $lab.Login @"
@@ -95,4 +98,23 @@ function Connect-FrrTelnet {
     $secret = ConvertTo-SecureString 's3cret' -AsPlainText -Force
     $null = Invoke-SocketConversation $s @(@{ Expect = 'login: ' }, @{ Send = 'tester' }, @{ Expect = 'Password: ' }, @{ Send = $secret }) -Timeout 30
     $s
+}
+
+<#
+    A loopback sshd (ssh.ps1's Start-TestSshd) and a test user whose login shell runs the lab's
+    vtysh. Returns Sshd (Process, Port, Fingerprints) and User (Name, Password, Credential).
+#>
+function Start-FrrSsh {
+    param($Lab)
+    . (Join-Path $PSScriptRoot 'ssh.ps1')
+    $user = Initialize-TestSshUser -Name 'pssocket-vtysh' -Password 'Vtysh-test-pw1' -Shell $Lab.Shell
+    & usermod -a -G frrvty $user.Name
+    $sshd = Start-TestSshd -Directory (Join-Path $Lab.Folder 'sshd')
+    [pscustomobject]@{ Sshd = $sshd; User = $user }
+}
+
+# An SSH shell to the lab's vtysh, device type frr.
+function Connect-FrrSsh {
+    param($Ssh)
+    Connect-SshShell 127.0.0.1 $Ssh.Sshd.Port -Credential $Ssh.User.Credential -HostKeyFingerprint $Ssh.Sshd.Fingerprints -DeviceType frr -Timeout 30
 }

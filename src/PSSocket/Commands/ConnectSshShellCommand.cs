@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Security;
 using System.Text;
 using PSSocket.Net;
 using PSSocket.Sessions.Ssh;
@@ -56,6 +57,34 @@ namespace PSSocket.Commands
         [ValidateRange(1, 65535)]
         public int Height { get; set; } = 1000;
 
+        /// <summary>The device type (a profile name, see Get-DeviceProfile) stored on the session, so Invoke-DeviceCommand needs no -DeviceType for it.</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(DeviceTypeCompleter))]
+        [ValidateNotNullOrEmpty]
+        public string? DeviceType { get; set; }
+
+        /// <summary>The enable secret Invoke-DeviceCommand sends on this session when the device's prompt says privileged mode is needed (never shown or recorded).</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public SecureString? EnableSecret { get; set; }
+
+        /// <inheritdoc />
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            if (DeviceType is not null)
+            {
+                try
+                {
+                    DeviceType = DeviceProfileArguments.Resolve(null, DeviceType, null).Name;
+                }
+                catch (PSSocketException ex)
+                {
+                    ThrowTerminatingError(ErrorRecords.From(ex));
+                }
+            }
+        }
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
@@ -77,6 +106,12 @@ namespace PSSocket.Commands
                 var connection = Connect(options);
                 var session = SshSession.Open(connection, options, new SshTerminal { Type = TerminalType, Width = Width, Height = Height });
                 session.WithText(Encoding, NewLine);
+                session.DeviceType = DeviceType;
+                if (EnableSecret is not null)
+                {
+                    Sessions.Devices.DeviceCommandRunner.RememberEnableSecret(session, EnableSecret);
+                }
+
                 session.RegisterOrClose(Name);
                 Verbose(() => $"Connected: session {session.Id} {session.User}@{options.Target}, {session.ServerVersion}, host key {session.HostKeyType} {session.HostKeyFingerprint}");
                 WriteObject(session);

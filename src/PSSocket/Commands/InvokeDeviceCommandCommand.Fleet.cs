@@ -9,40 +9,32 @@ namespace PSSocket.Commands
     /// <summary>The -ComputerName form: many devices at once, each opened, logged in to, run and closed.</summary>
     public sealed partial class InvokeDeviceCommandCommand
     {
-        private const string FleetSet = "ComputerName";
-
         private DeviceFleet? _fleet;
         private ProgressBar? _bar;
         private int _position;
 
         /// <summary>The devices: host names or addresses ("host:port" works too). Objects with a ComputerName or HostName property (and DeviceType, Port) bind from the pipeline, such as the rows of a CSV inventory.</summary>
-        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = FleetSet)]
+        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ComputerNameSet)]
         [Alias("HostName", "CN", "IPAddress", "Address")]
         [AllowEmptyString]
         public string[] ComputerName { get; set; } = Array.Empty<string>();
 
-        /// <summary>The port (default 23 for Telnet).</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = FleetSet)]
+        /// <summary>The port (default 22 for Ssh, 23 for Telnet; "host:port" in -ComputerName also works).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = ComputerNameSet)]
         [ValidateRange(1, 65535)]
-        public int Port { get; set; }
+        public override int Port { get; set; }
 
-        /// <summary>The user name and password the devices' login asks for.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = FleetSet)]
-        [Credential]
-        [ValidateNotNull]
-        public PSCredential Credential { get; set; } = null!;
-
-        /// <summary>How to reach the devices.</summary>
-        [Parameter(ParameterSetName = FleetSet)]
-        public DeviceTransport Transport { get; set; } = DeviceTransport.Telnet;
+        /// <summary>How to reach the devices: Ssh (default; the host key parameters apply as for Connect-SshShell) or Telnet (the login's questions answered from -Credential).</summary>
+        [Parameter(ParameterSetName = ComputerNameSet)]
+        public DeviceTransport Transport { get; set; } = DeviceTransport.Ssh;
 
         /// <summary>How many devices are talked to at once (default 16).</summary>
-        [Parameter(ParameterSetName = FleetSet)]
+        [Parameter(ParameterSetName = ComputerNameSet)]
         [ValidateRange(1, 1024)]
         public int ThrottleLimit { get; set; } = 16;
 
         /// <summary>A folder for one transcript per device ("host_port.log", passwords and secrets redacted); made if missing.</summary>
-        [Parameter(ParameterSetName = FleetSet)]
+        [Parameter(ParameterSetName = ComputerNameSet)]
         [ValidateNotNullOrEmpty]
         public string? TranscriptPath { get; set; }
 
@@ -78,7 +70,16 @@ namespace PSSocket.Commands
                     continue;
                 }
 
-                _fleet.Add(new DeviceTarget { Host = host, Port = port, Options = Options(profile) });
+                var target = new DeviceTarget { Host = host, Port = port, Options = Options(profile) };
+                if (Transport == DeviceTransport.Ssh)
+                {
+                    target.Ssh = OptionsFor(entry.Trim());
+                    target.Ssh.Port = Port != 0 ? Port : embedded ?? DefaultPort;
+                    target.Host = target.Ssh.Host;
+                    target.Port = target.Ssh.Port;
+                }
+
+                _fleet.Add(target);
             }
 
             WriteFinished(TimeSpan.Zero);
@@ -116,11 +117,6 @@ namespace PSSocket.Commands
 
         private DeviceFleet StartFleet()
         {
-            if (Transport == DeviceTransport.Ssh)
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-Transport Ssh needs the SSH transport (Connect-SshShell), which this build does not have yet; use -Transport Telnet.", Transport));
-            }
-
             string? folder = null;
             if (TranscriptPath is not null)
             {
@@ -128,16 +124,19 @@ namespace PSSocket.Commands
                 Directory.CreateDirectory(folder);
             }
 
-            var user = Credential.UserName;
-            var password = Credential.Password;
+            var user = Credential?.UserName;
+            var password = Credential?.Password;
             var timeout = Seconds(Timeout);
+            var ssh = Transport == DeviceTransport.Ssh ? SshAssembly.Connector : null;
             var options = new DeviceFleetOptions
             {
                 Commands = Command,
                 Configuration = Configuration,
                 TranscriptFolder = folder,
                 ThrottleLimit = ThrottleLimit,
-                Open = (target, token) => DeviceFleet.OpenTelnetAsync(target, user, password, folder, timeout, token),
+                Open = ssh is not null
+                    ? (target, token) => DeviceFleet.OpenSshAsync(target, ssh, folder, token)
+                    : (target, token) => DeviceFleet.OpenTelnetAsync(target, user, password, folder, timeout, token),
             };
             return new DeviceFleet(options, Token);
         }

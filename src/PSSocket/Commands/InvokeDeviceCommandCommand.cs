@@ -13,7 +13,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "DeviceCommand", DefaultParameterSetName = SessionSet)]
     [OutputType(typeof(DeviceCommandResult))]
-    public sealed partial class InvokeDeviceCommandCommand : SessionCmdlet
+    public sealed partial class InvokeDeviceCommandCommand : SshCmdlet
     {
         private const string SessionSet = "Session";
 
@@ -49,11 +49,6 @@ namespace PSSocket.Commands
         [ValidateNotNullOrEmpty]
         public string? Expect { get; set; }
 
-        /// <summary>Seconds each command may take until its prompt (default 30; 0 waits forever).</summary>
-        [Parameter]
-        [Alias("TimeoutSec")]
-        public double Timeout { get; set; } = 30;
-
         /// <summary>Ends a command when nothing new arrived for this many seconds, for devices without a usable prompt (the prompt, when it comes first, still ends it).</summary>
         [Parameter]
         [ValidateRange(0.001, 86400)]
@@ -87,6 +82,7 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void BeginProcessing()
         {
+            base.BeginProcessing();
             if (ContinueOnError && !Configuration)
             {
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-ContinueOnError applies to -Configuration.", nameof(ContinueOnError)));

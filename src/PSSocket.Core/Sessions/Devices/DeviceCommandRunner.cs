@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Net;
 using System.Runtime.CompilerServices;
+using System.Security;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
@@ -27,6 +28,10 @@ namespace PSSocket.Sessions.Devices
 
         /// <summary>The prompt the session's device showed last, or null before the first command.</summary>
         public static string? PromptOf(TcpSession session) => s_states.TryGetValue(session, out var st) ? st.Prompt : null;
+
+        /// <summary>Keeps the enable secret for the session (Connect-SshShell -EnableSecret): commands that give none use it.</summary>
+        public static void RememberEnableSecret(TcpSession session, SecureString secret) =>
+            s_states.GetValue(session, _ => new DeviceState()).EnableSecret = secret;
 
         /// <summary>Runs one command and returns the device's answer.</summary>
         public static async Task<DeviceCommandResult> RunAsync(TcpSession session, string command, DeviceCommandOptions options, CancellationToken token)
@@ -122,18 +127,25 @@ namespace PSSocket.Sessions.Devices
             var plain = Plain(options);
             if (state.Prompt is null)
             {
-                // What is left of a banner or a login goes first, so that the Enter's own prompt is the one found.
-                await DrainAsync(session, options.Quiet + options.Quiet, options.Timeout, token).ConfigureAwait(false);
-                var found = await RunOneAsync(session, state, "", plain, token).ConfigureAwait(false);
-                if (found.Prompt.Length == 0)
+                // What is left of a banner or a login goes first. When it ends with a prompt, that is
+                // the prompt; otherwise an Enter asks for one. (An Enter sent while the device is
+                // still starting its shell would be answered with one prompt more than expected.)
+                string left = await DrainAsync(session, options.Quiet + options.Quiet, options.Timeout, token).ConfigureAwait(false);
+                string last = DeviceText.Clean(left).Split('\n').Last().TrimEnd();
+                if (last.Length > 0 && profile.PromptRegex.IsMatch(last))
+                {
+                    state.Prompt = last;
+                }
+                else if ((await RunOneAsync(session, state, "", plain, token).ConfigureAwait(false)).Prompt.Length == 0)
                 {
                     throw new PSSocketException(SocketErrorKind.ReceiveTimeout, $"No prompt of device type '{profile.Name}' was found on session {session}.", target: session);
                 }
             }
 
-            if (options.EnableSecret is not null && profile.EnableCommand is { } enable && profile.UserPromptRegex?.IsMatch(state.Prompt!) == true)
+            var secret = options.EnableSecret ?? state.EnableSecret;
+            if (secret is not null && profile.EnableCommand is { } enable && profile.UserPromptRegex?.IsMatch(state.Prompt!) == true)
             {
-                await EnableAsync(session, state, enable, options, token).ConfigureAwait(false);
+                await EnableAsync(session, state, enable, secret, options, token).ConfigureAwait(false);
             }
 
             foreach (var command in fresh ? profile.PagingCommand : Array.Empty<string>())
@@ -142,7 +154,7 @@ namespace PSSocket.Sessions.Devices
             }
         }
 
-        private static async Task EnableAsync(TcpSession session, DeviceState state, string enable, DeviceCommandOptions options, CancellationToken token)
+        private static async Task EnableAsync(TcpSession session, DeviceState state, string enable, SecureString enableSecret, DeviceCommandOptions options, CancellationToken token)
         {
             var profile = options.Profile;
             var asks = Plain(options);
@@ -152,7 +164,7 @@ namespace PSSocket.Sessions.Devices
             if (first.Prompt.Length == 0)
             {
                 // It asked for the secret: send it (never shown or recorded), and see what prompt comes.
-                var secret = SecretText.Encode(options.EnableSecret!, session.Encoding, session.LineTerminator);
+                var secret = SecretText.Encode(enableSecret, session.Encoding, session.LineTerminator);
                 try
                 {
                     await session.SendAsync(secret, 0, secret.Length, redacted: true, Deadline.After(options.Timeout), token).ConfigureAwait(false);
@@ -179,21 +191,35 @@ namespace PSSocket.Sessions.Devices
             }
         }
 
-        /// <summary>Takes what is buffered or arrives until the device has been silent for a while (a banner, a login's last lines).</summary>
-        private static async Task DrainAsync(TcpSession session, TimeSpan silence, TimeSpan timeout, CancellationToken token)
+        /// <summary>
+        /// Takes what is buffered or arrives until the device has been silent for a while (a banner, a
+        /// login's last lines), waiting up to a second for the first bytes; returns it as text.
+        /// </summary>
+        private static async Task<string> DrainAsync(TcpSession session, TimeSpan silence, TimeSpan timeout, CancellationToken token)
         {
             var deadline = Deadline.After(timeout);
+            var text = new StringBuilder();
+            var decoder = session.Encoding.GetDecoder();
+            var first = TimeSpan.FromSeconds(1);
             while (!deadline.Expired)
             {
+                var wait = text.Length == 0 && session.Available == 0 ? first : silence;
+                byte[] got;
                 try
                 {
-                    await session.ReceiveAvailableAsync(TcpSession.DefaultMaxBytes, null, Deadline.After(silence), token).ConfigureAwait(false);
+                    got = await session.ReceiveAvailableAsync(TcpSession.DefaultMaxBytes, null, Deadline.After(wait), token).ConfigureAwait(false);
                 }
                 catch (PSSocketException ex) when (ex.Kind == SocketErrorKind.ReceiveTimeout)
                 {
-                    return;
+                    break;
                 }
+
+                var chars = new char[decoder.GetCharCount(got, 0, got.Length)];
+                decoder.GetChars(got, 0, got.Length, chars, 0);
+                text.Append(chars);
             }
+
+            return text.ToString();
         }
 
         private static DeviceCommandOptions Plain(DeviceCommandOptions options) => new()
@@ -359,6 +385,8 @@ namespace PSSocket.Sessions.Devices
             public DeviceProfile? Profile { get; set; }
 
             public string? Prompt { get; set; }
+
+            public SecureString? EnableSecret { get; set; }
         }
     }
 

@@ -22,6 +22,9 @@ namespace PSSocket.Sessions.Devices
         /// <summary>How its commands run (its profile among them).</summary>
         public DeviceCommandOptions Options { get; set; } = null!;
 
+        /// <summary>The SSH login and host key policy, when the device is reached over SSH.</summary>
+        public Ssh.SshConnectOptions? Ssh { get; set; }
+
         /// <inheritdoc />
         public override string ToString() => Host.IndexOf(':') >= 0 ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
     }
@@ -183,6 +186,28 @@ namespace PSSocket.Sessions.Devices
             catch
             {
                 session.Close("The login failed");
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// Opens an SSH shell (a terminal of 511 x 1000, so devices neither wrap nor page) to the
+        /// device with its login and host key policy, and records it to the transcript folder if any.
+        /// </summary>
+        public static async Task<TcpSession> OpenSshAsync(DeviceTarget target, Ssh.ISshConnector connector, string? transcriptFolder, CancellationToken token)
+        {
+            var options = target.Ssh ?? throw new ArgumentException("the target has no SSH options.", nameof(target));
+            var connection = await connector.ConnectAsync(options, token).ConfigureAwait(false);
+            var session = SshSession.Open(connection, options, new Ssh.SshTerminal());
+            session.DeviceType = target.Options.Profile.Name;
+            try
+            {
+                StartTranscript(session, target, transcriptFolder);
+                return session;
+            }
+            catch
+            {
+                session.Close("The transcript could not be started");
                 throw;
             }
         }
