@@ -117,6 +117,11 @@ namespace PSSocket.Commands
 
         private DeviceFleet StartFleet()
         {
+            if (Transport == DeviceTransport.Telnet && Proxy is not null)
+            {
+                ThrowTerminatingError(ErrorRecords.InvalidArgument("-Proxy applies to -Transport Ssh; for telnet through a proxy, open each session with Connect-TcpSocket -Telnet -Proxy and run Invoke-DeviceCommand on it.", nameof(Proxy)));
+            }
+
             string? folder = null;
             if (TranscriptPath is not null)
             {
