@@ -256,6 +256,22 @@ Describe 'New-UnixListener' {
     }
 }
 
+Describe 'Completion of socket paths' {
+    AfterEach { Remove-AllSocketSessions }
+
+    It 'offers the socket files and folders under what is typed, not the regular files' {
+        $folder = Join-Path $Dir 'complete'
+        New-Item -ItemType Directory -Path (Join-Path $folder 'sub') -Force | Out-Null
+        Set-Content -Path (Join-Path $folder 'notes.txt') -Value 'x'
+        $l = New-UnixListener (Join-Path $folder 'app.sock')
+        $line = "Connect-UnixSocket $folder/"
+        $found = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText
+        $found | Should -Contain "$folder/app.sock"
+        $found | Should -Contain "$folder/sub/"
+        $found | Should -Not -Contain "$folder/notes.txt"
+    }
+}
+
 Describe 'Errors with stable ErrorIds' {
     It 'says no such socket (SocketNotFound, ObjectNotFound)' {
         Connect-UnixSocket (Join-Path $Dir 'missing.sock') -ErrorAction SilentlyContinue -ErrorVariable e | Should -BeNullOrEmpty

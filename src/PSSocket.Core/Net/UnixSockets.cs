@@ -290,6 +290,9 @@ namespace PSSocket.Net
         public static string? ModeOf(string path) =>
             !path.StartsWith("@", StringComparison.Ordinal) && NativeMethods.TryLStat(path, out int mode) ? Convert.ToString(mode & 0xFFF, 8).PadLeft(4, '0') : null;
 
+        /// <summary>True when the path is a socket file (for completion: other files cannot be connected to).</summary>
+        public static bool IsSocket(string path) => FileKindOf(path) == UnixFileKind.Socket;
+
         /// <summary>What exists at a path: nothing, a socket, something else, or (no way to tell) unknown.</summary>
         internal static UnixFileKind FileKindOf(string path)
         {

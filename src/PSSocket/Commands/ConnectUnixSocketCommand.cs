@@ -14,6 +14,7 @@ namespace PSSocket.Commands
         /// <summary>The socket file's path (relative paths are resolved against the current location), or @name for a Linux abstract-namespace socket.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("SocketPath", "FullName")]
+        [ArgumentCompleter(typeof(UnixSocketPathCompleter))]
         [ValidateNotNullOrEmpty]
         public string Path { get; set; } = "";
 

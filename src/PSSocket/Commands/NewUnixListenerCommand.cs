@@ -14,6 +14,7 @@ namespace PSSocket.Commands
         /// <summary>The socket file to create (relative paths are resolved against the current location), or @name for a Linux abstract-namespace socket. A path that exists is refused (see -Force).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("SocketPath", "FullName")]
+        [ArgumentCompleter(typeof(UnixSocketPathCompleter))]
         [ValidateNotNullOrEmpty]
         public string Path { get; set; } = "";
 

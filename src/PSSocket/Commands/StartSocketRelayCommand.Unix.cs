@@ -14,12 +14,14 @@ namespace PSSocket.Commands
         /// <summary>Listens on a Unix domain socket at this path (or @name, Linux) instead of a TCP port. The path must not exist; the relay removes its socket file when it stops.</summary>
         [Parameter(Mandatory = true, ParameterSetName = UnixToTcpSet)]
         [Parameter(Mandatory = true, ParameterSetName = UnixToUnixSet)]
+        [ArgumentCompleter(typeof(UnixSocketPathCompleter))]
         [ValidateNotNullOrEmpty]
         public string? UnixSocket { get; set; }
 
         /// <summary>Relays each client to the Unix domain socket at this path (or @name, Linux) instead of a host and port: a loopback port in front of a daemon's socket.</summary>
         [Parameter(Mandatory = true, ParameterSetName = TcpToUnixSet)]
         [Parameter(Mandatory = true, ParameterSetName = UnixToUnixSet)]
+        [ArgumentCompleter(typeof(UnixSocketPathCompleter))]
         [ValidateNotNullOrEmpty]
         public string? TargetUnixSocket { get; set; }
 

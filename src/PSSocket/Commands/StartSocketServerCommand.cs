@@ -29,6 +29,7 @@ namespace PSSocket.Commands
 
         /// <summary>Listens on a Unix domain socket at this path (or @name, Linux) instead of a TCP port; each client is a Unix session. The path must not exist; the server removes its socket file when it stops.</summary>
         [Parameter(Mandatory = true, ParameterSetName = UnixSet)]
+        [ArgumentCompleter(typeof(UnixSocketPathCompleter))]
         [ValidateNotNullOrEmpty]
         public string? UnixSocket { get; set; }
 
