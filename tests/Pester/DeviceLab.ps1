@@ -105,11 +105,11 @@ function Connect-FrrTelnet {
     vtysh. Returns Sshd (Process, Port, Fingerprints) and User (Name, Password, Credential).
 #>
 function Start-FrrSsh {
-    param($Lab)
+    param($Lab, [string[]] $ExtraConfig = @())
     . (Join-Path $PSScriptRoot 'ssh.ps1')
     $user = Initialize-TestSshUser -Name 'pssocket-vtysh' -Password 'Vtysh-test-pw1' -Shell $Lab.Shell
     & usermod -a -G frrvty $user.Name
-    $sshd = Start-TestSshd -Directory (Join-Path $Lab.Folder 'sshd')
+    $sshd = Start-TestSshd -Directory (Join-Path $Lab.Folder 'sshd') -ExtraConfig $ExtraConfig
     [pscustomobject]@{ Sshd = $sshd; User = $user }
 }
 
