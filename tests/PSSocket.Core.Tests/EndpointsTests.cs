@@ -107,5 +107,20 @@ namespace PSSocket.Tests
             Assert.Equal("127.0.0.1:80", Endpoints.Format(new IPEndPoint(IPAddress.Loopback, 80)));
             Assert.Equal("", Endpoints.Format(null));
         }
+
+        [Fact]
+        public async Task ConnectsToAnIPv4MappedIPv6AddressAsTheIPv4HostItIs()
+        {
+            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(4);
+            int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+            using var byName = await TcpConnector.ConnectAsync("::ffff:127.0.0.1", port, new TcpConnectOptions(), CancellationToken.None);
+            Assert.Equal(IPAddress.Loopback, ((IPEndPoint)byName.RemoteEndPoint!).Address);
+            var mapped = new IPEndPoint(IPAddress.Parse("::ffff:127.0.0.1"), port);
+            using var byEndpoint = await TcpConnector.ConnectOneAsync(mapped, new TcpConnectOptions(), Deadline.After(System.TimeSpan.FromSeconds(10)), CancellationToken.None);
+            Assert.True(byEndpoint.Connected);
+            Assert.Equal(IPAddress.Loopback, Endpoints.Unmap(mapped).Address);
+        }
     }
 }

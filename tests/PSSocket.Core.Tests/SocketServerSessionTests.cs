@@ -198,6 +198,33 @@ namespace PSSocket.Tests
         }
 
         [Fact]
+        public async Task AWallClockStepDoesNotMakeAClientIdle()
+        {
+            var stepped = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var handler = new DelegateHandler(async (client, token) =>
+            {
+                // The wall clock jumps an hour ahead (as after an NTP step): the client's last
+                // activity now reads an hour old, while on the monotonic clock it is fresh.
+                var ticks = typeof(SocketSession).GetField("_lastActivityTicks", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
+                ticks.SetValue(client, DateTime.Now.AddHours(-1).Ticks);
+                stepped.SetResult(true);
+                await Task.Delay(Timeout.Infinite, token);
+                return new ServerHandlerResult(null, null, threw: false);
+            });
+            using var server = new TcpServerSession(IPAddress.Loopback, 0, throttleLimit: 1, new RecordingRegistry()) { IdleTimeout = TimeSpan.FromSeconds(4) };
+            server.Start(handler);
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, server.Port);
+            await stepped.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            var read = client.GetStream().ReadAsync(new byte[16]).AsTask();
+            await Task.Delay(1500);
+            Assert.False(read.IsCompleted, "the server closed a client that was idle for less than its idle timeout");
+
+            // Idle for real, it is closed by the monotonic clock.
+            Assert.Equal(0, await read.WaitAsync(TimeSpan.FromSeconds(15)));
+        }
+
+        [Fact]
         public void RecordsAreCappedByBytesOldestFirst()
         {
             using var server = new UdpServerSession(IPAddress.Loopback, 0, throttleLimit: 1, new RecordingRegistry()) { MaxRecordBytes = 3000 };

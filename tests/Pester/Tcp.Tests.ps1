@@ -464,6 +464,21 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.cl
 Describe 'Connect-TcpSocket targets' {
     AfterEach { Remove-AllSocketSessions }
 
+    It 'connects to an IPv4-mapped IPv6 address (::ffff:127.0.0.1) as Test-TcpPort reaches it' {
+        $peer = Start-PeerOnFreePort { param($port) Start-Peer (Get-Command python3).Source @((Join-Path $PSScriptRoot 'peers/send-bytes.py'), $port, '6869') }
+        try {
+            (Test-TcpPort '::ffff:127.0.0.1' -Port $peer.Port).Status | Should -Be 'Open'
+            foreach ($target in @('::ffff:127.0.0.1', '[::ffff:127.0.0.1]')) {
+                $s = Connect-TcpSocket $target $peer.Port -Timeout 10
+                $s.RemoteEndPoint.Address | Should -Be ([ipaddress] '127.0.0.1')
+                Receive-SocketData $s -Count 2 -Timeout 10 | Should -Be 'hi'
+            }
+            $s = Connect-TcpSocket "[::ffff:127.0.0.1]:$($peer.Port)" -Timeout 10
+            Receive-SocketData $s -Count 2 -Timeout 10 | Should -Be 'hi'
+        }
+        finally { Stop-Peer $peer.Process }
+    }
+
     It 'takes a well-known service name for -Port and after host: (the table Test-TcpPort uses)' {
         # Whether or not something listens on the service's port here, the port tried is the service's.
         foreach ($case in @(@{ Args = @('127.0.0.1', 'http'); Port = 80 }, @{ Args = @('127.0.0.1:redis'); Port = 6379 }, @{ Args = @('127.0.0.1', 'HTTPS'); Port = 443 })) {

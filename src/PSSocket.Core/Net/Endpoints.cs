@@ -101,6 +101,18 @@ namespace PSSocket.Net
             || WellKnownPorts.TryGetPort(s, out port);
 
         /// <summary>
+        /// An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address it maps; others
+        /// unchanged. The one rule for connecting to, probing and showing such addresses: an IPv6
+        /// socket cannot reach them unless it is dual-mode, and an IPv4 socket can.
+        /// </summary>
+        public static IPAddress Unmap(IPAddress address) =>
+            address is not null && address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address!;
+
+        /// <summary>An endpoint with an IPv4-mapped IPv6 address (from a dual-mode socket, or typed) as the IPv4 endpoint it is.</summary>
+        public static IPEndPoint Unmap(IPEndPoint endpoint) =>
+            endpoint is not null && endpoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endpoint.Address.MapToIPv4(), endpoint.Port) : endpoint!;
+
+        /// <summary>
         /// Every address of a host (a literal parses without DNS), IPv6 and IPv4 as the resolver
         /// orders them, filtered to a family when one is given.
         /// </summary>
@@ -120,7 +132,7 @@ namespace PSSocket.Net
             IPAddress[] addresses;
             if (IPAddress.TryParse(h, out var literal))
             {
-                addresses = new[] { literal };
+                addresses = new[] { Unmap(literal) };
             }
             else
             {

@@ -30,7 +30,7 @@ namespace PSSocket.Net
             }
             else if (Cidr.TryParseAddress(Host, out var literal))
             {
-                Literal = ScanTargets.Normalize(literal);
+                Literal = Endpoints.Unmap(literal);
             }
         }
 

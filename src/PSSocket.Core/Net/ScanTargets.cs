@@ -151,7 +151,7 @@ namespace PSSocket.Net
                 return new ExpandedTarget(target, ex);
             }
 
-            resolved = resolved.Select(Normalize).Distinct().ToArray();
+            resolved = resolved.Select(Endpoints.Unmap).Distinct().ToArray();
             if (_options.AddressFamily != AddressFamily.Unspecified)
             {
                 resolved = resolved.Where(a => a.AddressFamily == _options.AddressFamily).ToArray();
@@ -169,10 +169,6 @@ namespace PSSocket.Net
 
             return new ExpandedTarget(target, resolved, resolved.Length, labelIsAddress: false);
         }
-
-        /// <summary>An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address it maps; others unchanged.</summary>
-        public static IPAddress Normalize(IPAddress address) =>
-            address is not null && address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address!;
 
         internal static string FamilyName(AddressFamily family) => family == AddressFamily.InterNetwork ? "IPv4" : "IPv6";
     }

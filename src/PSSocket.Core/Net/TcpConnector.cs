@@ -61,6 +61,8 @@ namespace PSSocket.Net
         /// <summary>One attempt at one address.</summary>
         public static async Task<Socket> ConnectOneAsync(IPEndPoint endpoint, TcpConnectOptions options, Deadline deadline, CancellationToken token, string? hostForMessages = null)
         {
+            // ::ffff:a.b.c.d is an IPv4 host: an IPv4 socket reaches it on every platform.
+            endpoint = Endpoints.Unmap(endpoint ?? throw new ArgumentNullException(nameof(endpoint)));
             var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             string target = hostForMessages is null || IPAddress.TryParse(hostForMessages, out _)
                 ? Endpoints.Format(endpoint)

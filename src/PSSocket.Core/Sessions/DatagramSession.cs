@@ -115,7 +115,7 @@ namespace PSSocket
                 throw PSSocketException.From(ex, $"Setting the default remote of session {this} to {Endpoints.Format(remote)} failed", this);
             }
 
-            RemoteEndPoint = SocketDatagram.Normalize(remote);
+            RemoteEndPoint = Endpoints.Unmap(remote);
             LocalEndPoint = Socket.LocalEndPoint;
         }
 
@@ -164,7 +164,7 @@ namespace PSSocket
                 var bytes = new byte[r.ReceivedBytes];
                 Buffer.BlockCopy(buffer, 0, bytes, 0, bytes.Length);
                 // A connected Unix socket hears only its peer, which may be unnamed: the peer's path is shown.
-                var from = r.RemoteEndPoint is IPEndPoint ip ? SocketDatagram.Normalize(ip) : RemoteEndPoint ?? r.RemoteEndPoint;
+                var from = r.RemoteEndPoint is IPEndPoint ip ? Endpoints.Unmap(ip) : RemoteEndPoint ?? r.RemoteEndPoint;
                 Enqueue(CreateDatagram(bytes, from));
             }
         }
@@ -317,7 +317,7 @@ namespace PSSocket
             CheckSize(data.Length, to.AddressFamily);
             var remote = RemoteEndPoint;
             bool connected = remote is not null;
-            if (connected && destination is not null && !SocketDatagram.Normalize(destination).Equals(remote))
+            if (connected && destination is not null && !Endpoints.Unmap(destination).Equals(remote))
             {
                 throw new PSSocketException(SocketErrorKind.InvalidArgument,
                     $"Session {this} is connected to {Endpoints.Format(remote)} and only talks to it; open another session to send to {Endpoints.Format(destination)}.", target: destination);

@@ -32,16 +32,15 @@ namespace PSSocket
         /// <summary>Binds and listens; call <see cref="Start"/> to relay.</summary>
         /// <exception cref="PSSocketException">AddressInUse, AddressNotAvailable, PermissionDenied, InvalidArgument.</exception>
         public RelaySession(IPAddress address, int port, string targetHost, int targetPort, int throttleLimit, ISessionRegistry registry, int backlog = 512)
-            : this(Bind(address, port, SocketType.Stream, backlog), targetHost, targetPort, throttleLimit, registry)
+            : this(BindRelay(address, port, SocketType.Stream, backlog, targetHost, targetPort), targetHost, targetPort, throttleLimit, registry)
         {
         }
 
-        /// <summary>Relays the clients of a socket that already listens (a Unix socket) to a TCP target; call <see cref="Start"/> to relay.</summary>
+        /// <summary>Relays the clients of a socket that already listens (a Unix socket) to a TCP target; call <see cref="Start"/> to relay. The relay takes the socket over (closed if an argument is wrong).</summary>
         public RelaySession(Socket listening, string targetHost, int targetPort, int throttleLimit, ISessionRegistry registry)
-            : base(SessionKind.Relay, listening, throttleLimit, registry)
+            : base(SessionKind.Relay, TakeForRelay(listening, targetHost, targetPort), throttleLimit, registry)
         {
-            TargetHost = targetHost ?? throw new ArgumentNullException(nameof(targetHost));
-            Endpoints.CheckRemotePort(targetPort);
+            TargetHost = targetHost;
             TargetPort = targetPort;
             RemoteEndPoint = new DnsEndPoint(targetHost, targetPort);
         }
@@ -321,7 +320,7 @@ namespace PSSocket
             private ISessionObserver? _log;
             private long _up;
             private long _down;
-            private long _lastActivity = Stopwatch.GetTimestamp();
+            private readonly ActivityClock _activity = new();
             private int _idled;
 
             public RelayWork(RelaySession relay, Side client)
@@ -364,7 +363,7 @@ namespace PSSocket
                             transcript.Note($"{client} connected; relayed to {_relay.Target}");
                         }
 
-                        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
+                        _activity.Touch();
                         var up = PumpAsync(_client, target, toTarget: true);
                         var down = PumpAsync(target, _client, toTarget: false);
                         using var pumping = new CancellationTokenSource();
@@ -436,7 +435,7 @@ namespace PSSocket
 
                         _log?.OnData(toTarget ? DataDirection.Sent : DataDirection.Received, buffer, 0, n, redacted: false);
                         await to.WriteAsync(buffer, n).ConfigureAwait(false);
-                        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
+                        _activity.Touch();
                         if (toTarget)
                         {
                             Interlocked.Add(ref _up, n);
@@ -461,11 +460,10 @@ namespace PSSocket
             private async Task WatchIdleAsync(TimeSpan idle, CancellationToken done)
             {
                 var period = IdleCheckPeriod(idle);
-                long limit = (long)(idle.TotalSeconds * Stopwatch.Frequency);
                 while (!done.IsCancellationRequested)
                 {
                     await DelayQuietly(period, done).ConfigureAwait(false);
-                    if (!done.IsCancellationRequested && Stopwatch.GetTimestamp() - Volatile.Read(ref _lastActivity) > limit)
+                    if (!done.IsCancellationRequested && _activity.Since > idle)
                     {
                         // A graceful end (FIN both ways), not the reset an abort sends: each peer reads end of stream.
                         Volatile.Write(ref _idled, 1);

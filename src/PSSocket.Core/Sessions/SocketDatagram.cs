@@ -81,11 +81,6 @@ namespace PSSocket
         /// <inheritdoc />
         public override string ToString() => Text;
 
-        /// <summary>Shows IPv4-mapped IPv6 addresses (from dual-mode sockets) as the IPv4 address they are.</summary>
-        internal static IPEndPoint Normalize(IPEndPoint ep) =>
-            ep.AddressFamily == AddressFamily.InterNetworkV6 && ep.Address.IsIPv4MappedToIPv6
-                ? new IPEndPoint(ep.Address.MapToIPv4(), ep.Port)
-                : ep;
     }
 
     /// <summary>

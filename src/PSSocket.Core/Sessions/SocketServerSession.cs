@@ -56,13 +56,16 @@ namespace PSSocket
             : base(kind)
         {
             ListenSocket = socket ?? throw new ArgumentNullException(nameof(socket));
-            if (throttleLimit < 1)
+            if (registry is null || throttleLimit < 1)
             {
+                // The socket was bound for this server: a bad argument must not leave it listening.
                 socket.Dispose();
-                throw new PSSocketException(SocketErrorKind.InvalidArgument, $"ThrottleLimit {throttleLimit} must be at least 1.", target: throttleLimit);
+                throw registry is null
+                    ? new ArgumentNullException(nameof(registry))
+                    : new PSSocketException(SocketErrorKind.InvalidArgument, $"ThrottleLimit {throttleLimit} must be at least 1.", target: throttleLimit);
             }
 
-            Registry = registry ?? throw new ArgumentNullException(nameof(registry));
+            Registry = registry;
             ThrottleLimit = throttleLimit;
             _slots = new SemaphoreSlim(throttleLimit, throttleLimit);
             LocalEndPoint = socket.LocalEndPoint;
@@ -109,6 +112,48 @@ namespace PSSocket
         /// <summary>A listening TCP socket for a server or relay that takes one (the relay to a Unix socket).</summary>
         /// <exception cref="PSSocketException">AddressInUse, AddressNotAvailable, PermissionDenied, InvalidArgument.</exception>
         public static Socket ListenTcp(IPAddress address, int port, int backlog = 512) => Bind(address, port, SocketType.Stream, backlog);
+
+        /// <summary>
+        /// Checks a relay's target, then binds: arguments are checked before anything is bound, so
+        /// a bad one leaves no listener behind.
+        /// </summary>
+        /// <exception cref="PSSocketException">InvalidArgument for the target; the failures of <see cref="Bind"/>.</exception>
+        protected static Socket BindRelay(IPAddress address, int port, SocketType type, int backlog, string targetHost, int targetPort)
+        {
+            CheckRelayTarget(targetHost, targetPort);
+            return Bind(address, port, type, backlog);
+        }
+
+        /// <summary>Checks a relay's target for a socket the relay takes over; a bad target closes the socket, so nothing is left listening.</summary>
+        protected static Socket TakeForRelay(Socket socket, string targetHost, int targetPort)
+        {
+            try
+            {
+                CheckRelayTarget(targetHost, targetPort);
+            }
+            catch
+            {
+                socket?.Dispose();
+                throw;
+            }
+
+            return socket;
+        }
+
+        private static void CheckRelayTarget(string targetHost, int targetPort)
+        {
+            if (targetHost is null)
+            {
+                throw new ArgumentNullException(nameof(targetHost));
+            }
+
+            if (string.IsNullOrWhiteSpace(targetHost))
+            {
+                throw new PSSocketException(SocketErrorKind.InvalidArgument, "The target host name is empty.", target: targetHost);
+            }
+
+            Endpoints.CheckRemotePort(targetPort);
+        }
 
         /// <summary>The bound socket the server accepts or receives on.</summary>
         protected Socket ListenSocket { get; }

@@ -18,6 +18,7 @@ namespace PSSocket
         private long _bytesSent;
         private long _bytesReceived;
         private long _lastActivityTicks;
+        private readonly ActivityClock _activity = new();
         private Encoding _encoding = TextEncoding.Utf8NoBom;
         private LineEnding _newLine = LineEnding.Lf;
         private volatile bool _closed;
@@ -119,7 +120,14 @@ namespace PSSocket
             Touch();
         }
 
-        internal void Touch() => Interlocked.Exchange(ref _lastActivityTicks, DateTime.Now.Ticks);
+        internal void Touch()
+        {
+            Interlocked.Exchange(ref _lastActivityTicks, DateTime.Now.Ticks);
+            _activity.Touch();
+        }
+
+        /// <summary>How long no data moved either way, on the monotonic clock (what idle timeouts decide on; LastActivityAt is for showing).</summary>
+        internal TimeSpan IdleFor => _activity.Since;
 
         /// <summary>Records why the session faulted without closing it (buffered data stays readable).</summary>
         protected void SetReason(string reason)

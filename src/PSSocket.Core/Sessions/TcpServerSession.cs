@@ -200,14 +200,14 @@ namespace PSSocket
             while (!ClientsToken.IsCancellationRequested)
             {
                 await DelayQuietly(period, ClientsToken).ConfigureAwait(false);
-                var now = DateTime.Now;
+                // The monotonic clock decides: a wall-clock step must not close every client at once.
                 foreach (var client in _clients.Keys)
                 {
-                    if (ClientTimeout > TimeSpan.Zero && now - client.StartedAt > ClientTimeout)
+                    if (ClientTimeout > TimeSpan.Zero && client.Served > ClientTimeout)
                     {
                         client.TimeOut($"Closed by the server: served for longer than the client timeout ({ClientTimeout.TotalSeconds:0.###} s)");
                     }
-                    else if (IdleTimeout > TimeSpan.Zero && now - client.Session.LastActivityAt > IdleTimeout && !client.Session.HasUnreadInput)
+                    else if (IdleTimeout > TimeSpan.Zero && client.Session.IdleFor > IdleTimeout && !client.Session.HasUnreadInput)
                     {
                         client.TimeOut($"Closed by the server: no data either way for the idle timeout ({IdleTimeout.TotalSeconds:0.###} s)");
                     }
@@ -232,6 +232,7 @@ namespace PSSocket
         {
             private readonly TcpServerSession _server;
             private readonly CancellationTokenSource _cts = new();
+            private readonly ActivityClock _served = new();
             private string? _timedOut;
 
             public ClientWork(TcpServerSession server, ServerClientSession session)
@@ -245,11 +246,15 @@ namespace PSSocket
 
             public DateTime StartedAt { get; private set; } = DateTime.Now;
 
+            /// <summary>How long the client has been served, on the monotonic clock.</summary>
+            public TimeSpan Served => _served.Since;
+
             public override EndPoint? Client { get; }
 
             public override async Task<ServerClientRecord> RunAsync(CancellationToken token)
             {
                 StartedAt = DateTime.Now;
+                _served.Touch();
                 var clock = Stopwatch.StartNew();
                 ServerHandlerResult result;
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, _cts.Token);

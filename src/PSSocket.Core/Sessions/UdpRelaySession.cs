@@ -47,19 +47,9 @@ namespace PSSocket
         /// <summary>Binds the listening UDP socket; call <see cref="StartAsync"/> to relay.</summary>
         /// <exception cref="PSSocketException">AddressInUse, AddressNotAvailable, PermissionDenied, InvalidArgument.</exception>
         public UdpRelaySession(IPAddress address, int port, string targetHost, int targetPort, int throttleLimit, ISessionRegistry registry)
-            : base(SessionKind.Relay, Bind(address, port, SocketType.Dgram, 0), throttleLimit, registry)
+            : base(SessionKind.Relay, BindRelay(address, port, SocketType.Dgram, 0, targetHost, targetPort), throttleLimit, registry)
         {
-            TargetHost = targetHost ?? throw new ArgumentNullException(nameof(targetHost));
-            try
-            {
-                Endpoints.CheckRemotePort(targetPort);
-            }
-            catch (PSSocketException)
-            {
-                ListenSocket.Dispose();
-                throw;
-            }
-
+            TargetHost = targetHost;
             TargetPort = targetPort;
             RemoteEndPoint = new DnsEndPoint(targetHost, targetPort);
             UdpSession.TryEnlargeReceiveBuffer(ListenSocket);
@@ -216,7 +206,7 @@ namespace PSSocket
             }
             catch (SocketException ex)
             {
-                var client = SocketDatagram.Normalize(sender);
+                var client = Endpoints.Unmap(sender);
                 var failure = PSSocketException.From(ex, $"Opening a socket from {Endpoints.Format(client)} towards {Endpoints.Format(TargetEndPoint)}", client);
                 RecordRefused(new ServerClientRecord(this, client, DateTime.Now, TimeSpan.Zero, new ServerHandlerResult(null, new object[] { failure }, threw: true), failure.Message));
                 LastTargetError = failure.Message;
@@ -239,10 +229,9 @@ namespace PSSocket
             while (!Stopping)
             {
                 await DelayQuietly(period, AcceptToken).ConfigureAwait(false);
-                long now = Stopwatch.GetTimestamp();
                 foreach (var pair in _mappings)
                 {
-                    if (pair.Value.IdleFor(now) > IdleTimeout && Unmap(pair.Key, pair.Value))
+                    if (pair.Value.IdleFor > IdleTimeout && Unmap(pair.Key, pair.Value))
                     {
                         pair.Value.Interrupt($"Expired: no datagram either way for the idle timeout ({IdleTimeout.TotalSeconds:0.###} s)");
                     }
@@ -279,7 +268,7 @@ namespace PSSocket
             private readonly IPEndPoint _sender;
             private readonly Socket _socket;
             private readonly ISessionObserver? _log;
-            private long _lastActivity = Stopwatch.GetTimestamp();
+            private readonly ActivityClock _activity = new();
             private string? _endReason;
             private long _up;
             private long _upBytes;
@@ -291,7 +280,7 @@ namespace PSSocket
             {
                 _relay = relay;
                 _sender = sender;
-                Client = SocketDatagram.Normalize(sender);
+                Client = Endpoints.Unmap(sender);
                 var target = relay.TargetEndPoint!;
                 _socket = new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
                 try
@@ -317,13 +306,13 @@ namespace PSSocket
 
             public bool Ended => Volatile.Read(ref _endReason) is not null;
 
-            public TimeSpan IdleFor(long now) => TimeSpan.FromSeconds((now - Interlocked.Read(ref _lastActivity)) / (double)Stopwatch.Frequency);
+            public TimeSpan IdleFor => _activity.Since;
 
             public async Task SendToTargetAsync(byte[] buffer, int length)
             {
                 int sent = await _socket.SendAsync(new ArraySegment<byte>(buffer, 0, length), SocketFlags.None).ConfigureAwait(false);
                 _log?.OnData(DataDirection.Sent, buffer, 0, sent, redacted: false);
-                Interlocked.Exchange(ref _lastActivity, Stopwatch.GetTimestamp());
+                _activity.Touch();
                 Interlocked.Increment(ref _up);
                 Interlocked.Add(ref _upBytes, sent);
                 Interlocked.Increment(ref _relay._datagramsToTarget);
@@ -363,7 +352,7 @@ namespace PSSocket
                             break;
                         }
 
-                        Interlocked.Exchange(ref _lastActivity, Stopwatch.GetTimestamp());
+                        _activity.Touch();
                         try
                         {
                             await _relay.ListenSocket.SendToAsync(new ArraySegment<byte>(buffer, 0, n), SocketFlags.None, _sender).ConfigureAwait(false);
