@@ -9,7 +9,11 @@ namespace PSSocket.Sessions
     /// <summary>
     /// Opens the files the module writes (transcripts, received data) with PowerShell's
     /// conventions: replace or append, -NoClobber refuses an existing file; files that hold
-    /// decrypted traffic are created readable by their owner only (0600) on Unix.
+    /// decrypted traffic are created readable by their owner only (0600) on Unix. A path whose
+    /// last component is a symbolic link is refused (PermissionDenied), never followed: in a
+    /// shared folder another user could plant one that points at a file of the caller's (O_NOFOLLOW
+    /// on Linux and Intel macOS, where the check and the open are one call; elsewhere the link is
+    /// looked for just before the open).
     /// </summary>
     public static class OutputFile
     {
@@ -28,7 +32,22 @@ namespace PSSocket.Sessions
         /// <param name="bufferSize">The FileStream buffer.</param>
         public static FileStream Open(string path, bool append, bool noClobber, bool ownerOnly, int bufferSize = 4096)
         {
+            if (path is null)
+            {
+                throw new ArgumentNullException(nameof(path));
+            }
+
+            if (UnixOpen.Flags() is { } flags)
+            {
+                return UnixOpen.NoFollow(path, flags, append, noClobber, ownerOnly, bufferSize);
+            }
+
             var mode = append ? FileMode.Append : noClobber ? FileMode.CreateNew : FileMode.Create;
+            if (IsSymbolicLink(path))
+            {
+                throw SymbolicLink(path);
+            }
+
             if (mode == FileMode.CreateNew && File.Exists(path))
             {
                 throw Clobber(path, null);
@@ -57,7 +76,23 @@ namespace PSSocket.Sessions
             }
         }
 
-        private static PSSocketException Clobber(string path, Exception? inner) =>
+        private static bool IsSymbolicLink(string path)
+        {
+            try
+            {
+                // The attributes of the link itself: a symbolic link (dangling or not) is a reparse point.
+                return (File.GetAttributes(path) & FileAttributes.ReparsePoint) != 0;
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return false;
+            }
+        }
+
+        internal static PSSocketException SymbolicLink(string path) =>
+            new(SocketErrorKind.PermissionDenied, $"'{path}' is a symbolic link, and PSSocket does not write through one: in a shared folder another user could point it at a file of yours. Give the path of the file itself (or remove the link).", target: path);
+
+        internal static PSSocketException Clobber(string path, Exception? inner) =>
             new(SocketErrorKind.NoClobber, $"The file '{path}' already exists and -NoClobber keeps it. Give another path, or leave out -NoClobber to replace it (-Append adds to it).", inner, target: path);
 
         private static FileStream OpenOwnerOnly(string path, FileMode mode, int bufferSize)
