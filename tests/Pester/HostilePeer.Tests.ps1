@@ -298,3 +298,112 @@ Describe 'Control characters in a hostile certificate never reach the console ra
         finally { Stop-SocketServer $relay; if ($c) { Remove-SocketSession $c } }
     }
 }
+
+Describe 'A symbolic link planted where PSSocket writes a file is never followed' {
+    BeforeAll {
+        # A peer that sends a line as soon as a client connects, and keeps the connection open.
+        $script:Talker = Start-PeerOnFreePort {
+            param($port)
+            Start-Peer python3 @('-c', "import socket,time`ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('127.0.0.1',$port));s.listen(8)`nheld=[]`nwhile True:`n c,_=s.accept();c.sendall(b'peer data\n');held.append(c)")
+        } -TimeoutSec 60
+        $script:Peers.Add($script:Talker.Process)
+        $script:Shared = Join-Path $script:Dir 'shared'
+        New-Item -ItemType Directory $script:Shared | Out-Null
+    }
+
+    BeforeEach {
+        # The victim: a file of the caller's that a link in the shared folder points at.
+        $script:Victim = Join-Path $script:Dir "victim-$([Guid]::NewGuid().ToString('n').Substring(0, 6))"
+        Set-Content -Path $script:Victim -Value 'precious' -NoNewline
+        chmod 0644 $script:Victim
+        $script:Link = Join-Path $script:Shared "log-$([Guid]::NewGuid().ToString('n').Substring(0, 6))"
+        $null = New-Item -ItemType SymbolicLink -Path $script:Link -Target $script:Victim
+    }
+
+    It 'Start-SocketRelay -TranscriptPath refuses the link (PermissionDenied, saying why) and leaves its target as it was' {
+        { Start-SocketRelay 0 127.0.0.1 $script:Talker.Port -TranscriptPath $script:Link } | Should -Throw -ErrorId 'PermissionDenied,*'
+        try { Start-SocketRelay 0 127.0.0.1 $script:Talker.Port -TranscriptPath $script:Link } catch { $_.Exception.Message | Should -Match 'symbolic link' }
+        Get-Content -Raw $script:Victim | Should -Be 'precious'
+        (stat -c '%a' $script:Victim) | Should -Be '644'
+        @(Get-SocketSession -Kind Relay).Count | Should -Be 0
+    }
+
+    It 'Start-SocketTranscript and Receive-SocketData -Path refuse the link and leave its target as it was' {
+        $s = Connect-TcpSocket 127.0.0.1 $script:Talker.Port
+        try {
+            Start-SocketTranscript $s -Path $script:Link -ErrorVariable err -ErrorAction SilentlyContinue
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'PermissionDenied,*'
+            $err[0].Exception.Message | Should -Match 'symbolic link'
+            Receive-SocketData $s -Line -Path $script:Link -Timeout 10 -ErrorVariable err2 -ErrorAction SilentlyContinue
+            $err2[0].FullyQualifiedErrorId | Should -BeLike 'PermissionDenied,*'
+            Get-Content -Raw $script:Victim | Should -Be 'precious'
+            (stat -c '%a' $script:Victim) | Should -Be '644'
+        }
+        finally { Remove-SocketSession $s }
+    }
+
+    It 'Connect-TcpSocket -TranscriptPath creates no file through a dangling link' {
+        $target = Join-Path $script:Dir "created-$([Guid]::NewGuid().ToString('n').Substring(0, 6))"
+        $dangling = Join-Path $script:Shared "dangling-$([Guid]::NewGuid().ToString('n').Substring(0, 6))"
+        $null = New-Item -ItemType SymbolicLink -Path $dangling -Target $target
+        $s = Connect-TcpSocket 127.0.0.1 $script:Talker.Port -TranscriptPath $dangling -ErrorVariable err -ErrorAction SilentlyContinue
+        try {
+            $err[0].Exception.Message | Should -Match 'symbolic link'
+            Test-Path $target | Should -BeFalse
+        }
+        finally { if ($s) { Remove-SocketSession $s } }
+    }
+
+    It 'still writes a transcript to a plain file, readable by its owner only' {
+        $file = Join-Path $script:Shared "plain-$([Guid]::NewGuid().ToString('n').Substring(0, 6)).log"
+        $s = Connect-TcpSocket 127.0.0.1 $script:Talker.Port -TranscriptPath $file
+        try {
+            Receive-SocketData $s -Line -Timeout 10 | Should -Be 'peer data'
+            Wait-Until { (Get-Content -Raw $file) -match 'peer data' } | Should -BeTrue
+            (stat -c '%a' $file) | Should -Be '600'
+        }
+        finally { Remove-SocketSession $s }
+    }
+}
+
+Describe 'A secret the peer echoes back stays out of the transcript' {
+    BeforeAll {
+        # Echoes every read back in two pieces (a split echo), as a device with echo on may.
+        $script:Echoer = Start-PeerOnFreePort {
+            param($port)
+            Start-Peer python3 @('-c', "import socket,threading,time`ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('127.0.0.1',$port));s.listen(8)`ndef serve(c):`n while True:`n  d=c.recv(4096)`n  if not d: return`n  c.sendall(d[:5]); time.sleep(0.2); c.sendall(d[5:])`nwhile True:`n c,_=s.accept(); threading.Thread(target=serve,args=(c,),daemon=True).start()")
+        } -TimeoutSec 60
+        $script:Peers.Add($script:Echoer.Process)
+    }
+
+    It 'writes the echo of a secret sent with Send-SocketData as ******** and keeps the rest of the reply' {
+        $log = Join-Path $script:Dir "echo-$([Guid]::NewGuid().ToString('n').Substring(0, 6)).log"
+        $s = Connect-TcpSocket 127.0.0.1 $script:Echoer.Port -TranscriptPath $log
+        try {
+            Send-SocketData $s (ConvertTo-SecureString 'hunter2-Sesame' -AsPlainText -Force) -Line
+            Receive-SocketData $s -Line -Timeout 10 | Should -Be 'hunter2-Sesame'
+            Send-SocketData $s 'after' -Line
+            Receive-SocketData $s -Line -Timeout 10 | Should -Be 'after'
+        }
+        finally { Remove-SocketSession $s }
+        $text = Get-Content -Raw $log
+        $text | Should -Not -Match 'Sesame'
+        $text | Should -Not -Match 'hunte'
+        $text | Should -Match '>> \*{8}'
+        $text | Should -Match '<< \*{8}'
+        $text | Should -Match '<< after'
+    }
+
+    It 'writes the echo of an Invoke-SocketConversation secret as ******** in the transcript' {
+        $log = Join-Path $script:Dir "conv-$([Guid]::NewGuid().ToString('n').Substring(0, 6)).log"
+        $s = Connect-TcpSocket 127.0.0.1 $script:Echoer.Port -TranscriptPath $log
+        try {
+            $t = Invoke-SocketConversation $s @(@{ Send = (ConvertTo-SecureString 'open-Sesame-42' -AsPlainText -Force); Expect = '42' })
+            $t.Success | Should -BeTrue
+        }
+        finally { Remove-SocketSession $s }
+        $text = Get-Content -Raw $log
+        $text | Should -Not -Match 'Sesame'
+        $text | Should -Match '<< \*{8}'
+    }
+}

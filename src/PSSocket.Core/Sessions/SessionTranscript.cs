@@ -44,6 +44,7 @@ namespace PSSocket.Sessions
         private readonly Decoder _sentDecoder;
         private readonly Decoder _receivedDecoder;
         private readonly Encoding _encoding;
+        private readonly EchoRedactor _echo = new();
         private bool _disposed;
 
         /// <summary>Opens (creates, or appends to) the file.</summary>
@@ -87,9 +88,48 @@ namespace PSSocket.Sessions
             }
         }
 
-        /// <inheritdoc />
-        public void OnData(DataDirection direction, byte[] data, int offset, int count, bool redacted) =>
-            Write(null, direction == DataDirection.Sent ? _sentDecoder : _receivedDecoder, direction, data, offset, count, redacted);
+        /// <summary>
+        /// Writes what moved. After a secret is sent, its echo in what is received next is written
+        /// as ******** too (a peer that echoes input, a telnet login), see <see cref="EchoRedactor"/>.
+        /// </summary>
+        public void OnData(DataDirection direction, byte[] data, int offset, int count, bool redacted)
+        {
+            lock (_lock)
+            {
+                if (direction == DataDirection.Sent)
+                {
+                    WriteHeld();
+                    if (redacted && data is not null)
+                    {
+                        _echo.Watch(data, offset, count, _encoding);
+                    }
+
+                    Write(null, _sentDecoder, direction, data!, offset, count, redacted);
+                    return;
+                }
+
+                if (!_echo.Watching || redacted)
+                {
+                    Write(null, _receivedDecoder, direction, data!, offset, count, redacted);
+                    return;
+                }
+
+                var now = _echo.Received(data!, offset, count);
+                if (now.Length > 0)
+                {
+                    Write(null, _receivedDecoder, direction, now, 0, now.Length, redacted: false);
+                }
+            }
+        }
+
+        private void WriteHeld()
+        {
+            var held = _echo.Flush();
+            if (held.Length > 0)
+            {
+                Write(null, _receivedDecoder, DataDirection.Received, held, 0, held.Length, redacted: false);
+            }
+        }
 
         /// <summary>
         /// An observer that writes into this file with every record labelled by its source (a
@@ -228,6 +268,7 @@ namespace PSSocket.Sessions
                     return;
                 }
 
+                WriteHeld();
                 _disposed = true;
                 _writer.Dispose();
             }
