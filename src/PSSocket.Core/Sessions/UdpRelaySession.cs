@@ -264,6 +264,9 @@ namespace PSSocket
         /// <summary>One sender's mapping: its own socket connected to the target, and the loop that carries the target's datagrams back.</summary>
         private sealed class Mapping : ServerWork, IDisposable
         {
+            // Every mapping peeks into it; nobody reads what lands there.
+            private static readonly byte[] PeekByte = new byte[1];
+
             private readonly UdpRelaySession _relay;
             private readonly IPEndPoint _sender;
             private readonly Socket _socket;
@@ -324,15 +327,20 @@ namespace PSSocket
                 var started = DateTime.Now;
                 var clock = Stopwatch.StartNew();
                 Exception? failure = null;
-                var buffer = new byte[BufferSize];
                 using (token.Register(() => Interrupt("The relay was stopped")))
                 {
                     while (!Ended)
                     {
                         int n;
+                        byte[] buffer;
                         try
                         {
-                            n = await _socket.ReceiveAsync(new ArraySegment<byte>(buffer), SocketFlags.None).ConfigureAwait(false);
+                            // Waits with a one-byte peek, and takes a 64 KiB chunk only once a datagram
+                            // is there: an idle mapping holds no buffer (16,000 senders cost 16,000
+                            // chunks before), and a datagram is still never cut.
+                            await WaitForDatagramAsync().ConfigureAwait(false);
+                            buffer = ChunkPool.Rent();
+                            n = _socket.Receive(buffer, 0, buffer.Length, SocketFlags.None);
                         }
                         catch (Exception ex) when (ex is ObjectDisposedException || (ex is SocketException && Ended))
                         {
@@ -352,29 +360,17 @@ namespace PSSocket
                             break;
                         }
 
-                        _activity.Touch();
                         try
                         {
-                            await _relay.ListenSocket.SendToAsync(new ArraySegment<byte>(buffer, 0, n), SocketFlags.None, _sender).ConfigureAwait(false);
+                            if (!await ReplyAsync(buffer, n).ConfigureAwait(false))
+                            {
+                                break;
+                            }
                         }
-                        catch (ObjectDisposedException)
+                        finally
                         {
-                            Interrupt("The relay was stopped");
-                            break;
+                            ChunkPool.Return(buffer);
                         }
-                        catch (SocketException ex)
-                        {
-                            _relay.LastAcceptError = $"Replying to {Endpoints.Format(Client)}: {ex.Message}";
-                            Interlocked.Increment(ref _relay._dropped);
-                            continue;
-                        }
-
-                        _log?.OnData(DataDirection.Received, buffer, 0, n, redacted: false);
-                        Interlocked.Increment(ref _down);
-                        Interlocked.Add(ref _downBytes, n);
-                        Interlocked.Increment(ref _relay._datagramsFromTarget);
-                        Interlocked.Add(ref _relay._fromTarget, n);
-                        _relay.CountSent(n);
                     }
                 }
 
@@ -387,6 +383,47 @@ namespace PSSocket
 
                 var result = new ServerHandlerResult(output, failure is null ? null : new object[] { failure }, threw: failure is not null);
                 return new ServerClientRecord(_relay, Client, started, clock.Elapsed, result, Volatile.Read(ref _endReason));
+            }
+
+            private async Task WaitForDatagramAsync()
+            {
+                try
+                {
+                    await _socket.ReceiveAsync(new ArraySegment<byte>(PeekByte), SocketFlags.Peek).ConfigureAwait(false);
+                }
+                catch (SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.MessageSize)
+                {
+                    // Windows reports a datagram longer than the peek this way; it is still there.
+                }
+            }
+
+            /// <summary>Passes a datagram from the target back to the sender; false once the relay is stopped.</summary>
+            private async Task<bool> ReplyAsync(byte[] buffer, int n)
+            {
+                _activity.Touch();
+                try
+                {
+                    await _relay.ListenSocket.SendToAsync(new ArraySegment<byte>(buffer, 0, n), SocketFlags.None, _sender).ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException)
+                {
+                    Interrupt("The relay was stopped");
+                    return false;
+                }
+                catch (SocketException ex)
+                {
+                    _relay.LastAcceptError = $"Replying to {Endpoints.Format(Client)}: {ex.Message}";
+                    Interlocked.Increment(ref _relay._dropped);
+                    return true;
+                }
+
+                _log?.OnData(DataDirection.Received, buffer, 0, n, redacted: false);
+                Interlocked.Increment(ref _down);
+                Interlocked.Add(ref _downBytes, n);
+                Interlocked.Increment(ref _relay._datagramsFromTarget);
+                Interlocked.Add(ref _relay._fromTarget, n);
+                _relay.CountSent(n);
+                return true;
             }
 
             public override void Interrupt(string reason)
