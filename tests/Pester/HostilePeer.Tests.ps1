@@ -407,3 +407,21 @@ Describe 'A secret the peer echoes back stays out of the transcript' {
         $text | Should -Match '<< \*{8}'
     }
 }
+
+Describe 'Records of refused TLS clients are bounded by what they really hold' {
+    It 'a relay record of a client gone before its handshake keeps its address, not the failed session, and counts its error at 1 KB or more' {
+        $relay = Start-SocketRelay 0 127.0.0.1 (Get-FreeTcpPort) -Certificate $script:ServerPem
+        try {
+            $py = Start-Peer python3 @('-c', "import socket,struct`nfor i in range(50):`n s=socket.create_connection(('127.0.0.1',$($relay.Port)))`n s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack('ii',1,0)); s.close()")
+            $script:Peers.Add($py)
+            Wait-Until { $relay.ClientsReset + $relay.ClientsFailed -ge 50 } -TimeoutSec 60 | Should -BeTrue
+            $records = @(Receive-SocketServerOutput $relay)
+            $records.Count | Should -Be 50
+            foreach ($r in $records) {
+                $r.Errors[0].Target | Should -Not -BeOfType [PSSocket.SocketSession]
+                $r.EstimatedBytes | Should -BeGreaterOrEqual 1024
+            }
+        }
+        finally { Stop-SocketServer $relay }
+    }
+}

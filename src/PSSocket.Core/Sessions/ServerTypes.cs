@@ -109,9 +109,21 @@ namespace PSSocket.Sessions
                     null => 8,
                     string s => 24 + (2L * s.Length),
                     byte[] b => 24 + b.LongLength,
-                    Exception ex => 256 + (2L * ex.Message.Length),
+                    Exception ex => EstimateException(ex),
                     _ => 64,
                 };
+            }
+
+            return total;
+        }
+
+        // An exception with the ones inside it: each keeps its message and, once thrown, its stack trace.
+        private static long EstimateException(Exception ex)
+        {
+            long total = 0;
+            for (var e = ex; e is not null; e = e.InnerException)
+            {
+                total += 1024 + (2L * e.Message.Length);
             }
 
             return total;

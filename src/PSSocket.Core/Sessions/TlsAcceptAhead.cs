@@ -272,7 +272,10 @@ namespace PSSocket.Sessions
 
             if (!_stopped && _refused is not null)
             {
-                _refused(new TlsRefusal(remote, started, clock.Elapsed, failure, probe, probe ? "Closed by the client before any data" : session.CloseReason ?? "TLS handshake failed"));
+                // The record outlives the session: it keeps the words and the address, not the
+                // failed session (its buffers and streams) that the error named as its target.
+                var error = new PSSocketException((failure as PSSocketException)?.Kind ?? SocketErrorKind.AuthenticationFailed, failure.Message, socketError: (failure as PSSocketException)?.SocketError ?? System.Net.Sockets.SocketError.Success, target: remote);
+                _refused(new TlsRefusal(remote, started, clock.Elapsed, error, probe, probe ? "Closed by the client before any data" : session.CloseReason ?? "TLS handshake failed"));
             }
         }
 
