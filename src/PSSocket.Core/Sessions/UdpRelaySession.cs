@@ -265,7 +265,7 @@ namespace PSSocket
         private sealed class Mapping : ServerWork, IDisposable
         {
             // Every mapping peeks into it; nobody reads what lands there.
-            private static readonly byte[] PeekByte = new byte[1];
+            private static readonly byte[] s_peekByte = new byte[1];
 
             private readonly UdpRelaySession _relay;
             private readonly IPEndPoint _sender;
@@ -389,7 +389,7 @@ namespace PSSocket
             {
                 try
                 {
-                    await _socket.ReceiveAsync(new ArraySegment<byte>(PeekByte), SocketFlags.Peek).ConfigureAwait(false);
+                    await _socket.ReceiveAsync(new ArraySegment<byte>(s_peekByte), SocketFlags.Peek).ConfigureAwait(false);
                 }
                 catch (SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.MessageSize)
                 {
