@@ -311,13 +311,23 @@ namespace PSSocket
 
         private async Task WriteLockedAsync(byte[] data, int offset, int count, Deadline deadline, CancellationToken token, bool redacted = false, Action<bool>? released = null)
         {
+            if (redacted && count > 0)
+            {
+                // A secret is recorded before it is handed over: its buffer is cleared once written,
+                // and the transcript needs its bytes to keep the peer's echo of it out.
+                _observers.Notify(DataDirection.Sent, data, offset, count, redacted);
+            }
+
             await _transport.BeginWriteAsync(data, offset, count, released, deadline, token).ConfigureAwait(false);
             if (count > 0)
             {
                 // Counted and recorded when handed to the stream, in wire order: a write that
                 // outlives the deadline still goes out.
                 CountSent(count);
-                _observers.Notify(DataDirection.Sent, data, offset, count, redacted);
+                if (!redacted)
+                {
+                    _observers.Notify(DataDirection.Sent, data, offset, count, redacted);
+                }
             }
 
             await _transport.FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
