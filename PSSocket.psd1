@@ -27,6 +27,8 @@
         'Start-SocketServer'
         'Start-SocketRelay'
         'Stop-SocketServer'
+        'Stop-SocketRelay'
+        'Wait-SocketServer'
         'Receive-SocketServerOutput'
         'Start-SocketTls'
         'Invoke-UdpSend'

@@ -56,7 +56,10 @@ namespace PSSocket
 
             switch ((commandName ?? "").ToUpperInvariant())
             {
+                case "STOP-SOCKETRELAY":
+                    return s => s.Kind == SessionKind.Relay;
                 case "STOP-SOCKETSERVER":
+                case "WAIT-SOCKETSERVER":
                 case "RECEIVE-SOCKETSERVEROUTPUT":
                     return s => s is SocketServerSession;
                 case "SEND-SOCKETDATA":

@@ -36,6 +36,10 @@ namespace PSSocket
         public static ErrorRecord From(PSSocketException ex, object? target = null) =>
             new(ex, ex.Kind.ToString(), CategoryOf(ex.Kind), target ?? ex.Target);
 
+        /// <summary>What a client record keeps of a failure: the engine's kind as ErrorId, or the message of anything else; never the exception's stack trace.</summary>
+        public static ErrorRecord ForRecord(Exception ex, object? target) =>
+            ex is PSSocketException pse ? From(pse, target) : Create(SocketErrorKind.SocketError, ex.Message, target);
+
         public static ErrorRecord Create(SocketErrorKind kind, string message, object? target) =>
             From(new PSSocketException(kind, message, target: target), target);
 

@@ -116,7 +116,7 @@ Describe 'A peer certificate whose missing issuer is named by an AIA URL that ne
             Wait-Until { $srv.ClientsFailed -ge 1 } -TimeoutSec 30 | Should -BeTrue
             $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
             $r = @(Receive-SocketServerOutput $srv)
-            $r[0].Errors[0].Message | Should -Match 'untrusted root'
+            $r[0].Errors[0].Exception.Message | Should -Match 'untrusted root'
             Start-Sleep -Milliseconds 500
             (Get-Fetches $script:Aia) - $before | Should -Be 0
         }
@@ -168,7 +168,7 @@ Describe 'Revocation lists that a peer certificate names, fetched only with -Che
             Wait-Until { $srv.ClientsFailed -ge 1 } -TimeoutSec 30 | Should -BeTrue
             $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
             $r = @(Receive-SocketServerOutput $srv)
-            $r[0].Errors[0].Message | Should -Match "root\.crl"
+            $r[0].Errors[0].Exception.Message | Should -Match "root\.crl"
             (Get-Fetches $script:Crl) - $before | Should -BeLessOrEqual 1
         }
         finally { Stop-SocketServer $srv; Stop-TestPeer $c.Process }

@@ -198,7 +198,7 @@ print(s.makefile().readline().strip())
         finally { Stop-Peer $target }
     }
 
-    It 'records a client whose target refuses as failed and keeps relaying; Stop-SocketServer stops it and it leaves the registry' {
+    It 'records a client whose target refuses as failed and keeps relaying; Stop-SocketServer stops it (listed as Stopped until removed)' {
         $closedPort = Get-FreeTcpPort
         $relay = Start-SocketRelay 0 127.0.0.1 $closedPort
         $c = Connect-TcpSocket 127.0.0.1 $relay.Port
@@ -210,7 +210,9 @@ print(s.makefile().readline().strip())
         "$($r[0].Errors[0])" | Should -Match 'refused'
         $relay.State | Should -Be 'Listening'
         Stop-SocketServer $relay
-        $relay.State | Should -Be 'Closed'
+        $relay.State | Should -Be 'Stopped'
+        (Get-SocketSession -Kind Relay).State | Should -Be 'Stopped'
+        Remove-SocketSession $relay
         Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
         { Connect-TcpSocket 127.0.0.1 $relay.Port -Timeout 2 } | Should -Throw -ErrorId 'ConnectionRefused*'
     }
@@ -240,7 +242,7 @@ print(s.makefile().readline().strip())
         $r.Count | Should -Be 1
         $r[0].Succeeded | Should -BeFalse
         $r[0].CloseReason | Should -BeLike 'Idle: no byte either way for the idle timeout (2 s)'
-        $r[0].Errors[0].Kind | Should -Be 'ReceiveTimeout'
+        $r[0].Errors[0].Exception.Kind | Should -Be 'ReceiveTimeout'
         Send-SocketData $talker 'still here' -Line
         Receive-SocketData $talker -Line -Timeout 10 | Should -Be 'still here'
         $relay.ClientsActive | Should -Be 1
@@ -286,7 +288,7 @@ Describe 'Start-SocketRelay -UseTls (TLS to the target)' {
         $r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })
         $r.Count | Should -Be 1
         $r[0].Succeeded | Should -BeFalse
-        "$($r[0].Errors[0].Kind)" | Should -Be $direct
+        "$($r[0].Errors[0].Exception.Kind)" | Should -Be $direct
         "$($r[0].Errors[0])" | Should -Match 'certificate'
         $relay.State | Should -Be 'Listening'
         $relay.BytesToTarget | Should -Be 0
@@ -298,7 +300,7 @@ Describe 'Start-SocketRelay -UseTls (TLS to the target)' {
         Receive-SocketData $c -ToEnd -Timeout 15 | Should -BeNullOrEmpty
         Wait-Until { $relay.ClientsFailed -ge 1 } | Should -BeTrue
         $r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })
-        "$($r[0].Errors[0].Kind)" | Should -Be 'AuthenticationFailed'
+        "$($r[0].Errors[0].Exception.Kind)" | Should -Be 'AuthenticationFailed'
         "$($r[0].Errors[0])" | Should -Match 'name'
     }
 
@@ -346,7 +348,7 @@ Describe 'Start-SocketRelay -UseTls (TLS to the target)' {
             Receive-SocketData $c -ToEnd -Timeout 15 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             Wait-Until { $relay.ClientsFailed -ge 1 } -TimeoutSec 20 | Should -BeTrue
             $r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })
-            "$($r[0].Errors[0].Kind)" | Should -Be 'AuthenticationFailed'
+            "$($r[0].Errors[0].Exception.Kind)" | Should -Be 'AuthenticationFailed'
             "$($r[0].Errors[0])" | Should -Match 'TLS version|-TlsProtocol'
         }
         finally { Stop-Peer $v13 }
@@ -436,7 +438,7 @@ while True:
         $null = Receive-SocketData $c -ToEnd -Timeout 15 -ErrorAction SilentlyContinue
         Wait-Until { $relay.ClientsFailed -ge 1 } | Should -BeTrue
         $r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })
-        "$($r[0].Errors[0].Kind)" | Should -Be 'AuthenticationFailed'
+        "$($r[0].Errors[0].Exception.Kind)" | Should -Be 'AuthenticationFailed'
         $relay.BytesToTarget | Should -Be 0
         $t = Connect-TcpSocket localhost $relay.Port -UseTls -TrustedCertificate $script:CaPem
         Send-SocketData $t 'after the failure' -Line
@@ -518,7 +520,7 @@ Describe 'Start-SocketRelay -Proxy (the target through a proxy)' -Skip:([bool] (
         Receive-SocketData $c -ToEnd -Timeout 15 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         Wait-Until { $relay.ClientsFailed -ge 1 } | Should -BeTrue
         $r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })
-        "$($r[0].Errors[0].Kind)" | Should -Be 'ProxyAuthenticationFailed'
+        "$($r[0].Errors[0].Exception.Kind)" | Should -Be 'ProxyAuthenticationFailed'
         "$($r[0].Errors[0])" | Should -Not -Match 'not-the-password'
         $relay.State | Should -Be 'Listening'
     }
@@ -854,11 +856,12 @@ print('id=%x rcode=%d answers=%d from=%d addr=%s' % (ident, flags & 15, an, frm[
         $text | Should -Match '3 datagrams \(256 bytes\) to the target, 3 datagrams \(256 bytes\) back'
     }
 
-    It 'stops with Stop-SocketServer: mappings closed, registry left, the port free again' {
+    It 'stops with Stop-SocketServer: mappings closed, the port free again, listed until removed' {
         $relay = Start-SocketRelay 0 127.0.0.1 $Echo4.Port -Udp
         (Invoke-UdpSend 127.0.0.1 $relay.Port 'x' -WaitForReply -Timeout 10).Text | Should -Be 'x'
         Stop-SocketServer $relay
-        $relay.State | Should -Be 'Closed'
+        $relay.State | Should -Be 'Stopped'
+        Remove-SocketSession $relay
         Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
         Wait-Until { $relay.ClientsActive -eq 0 } | Should -BeTrue
         $relay.MappingsActive | Should -Be 0

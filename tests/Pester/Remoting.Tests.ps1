@@ -188,7 +188,7 @@ Describe 'Fan-out over PowerShell remoting (SSH on loopback)' {
             $srv.PSObject.TypeNames[0] | Should -Match '^Deserialized\.PSSocket\.'
             $srv.LocalEndPoint | Should -Be "127.0.0.1:$port"
             $srv.ClientsAccepted | Should -BeGreaterOrEqual 1
-            Invoke-Command -Session $ps -ScriptBlock { Stop-SocketServer upper; @(Get-SocketSession | Where-Object State -NE 'Closed').Count } | Should -Be 0
+            Invoke-Command -Session $ps -ScriptBlock { Stop-SocketServer upper; @(Get-SocketSession | Where-Object State -NotIn 'Closed', 'Stopped').Count } | Should -Be 0
         }
         finally { Remove-PSSession $ps }
     }

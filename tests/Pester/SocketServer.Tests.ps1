@@ -205,7 +205,7 @@ print('bad=%d' % len(bad)); [print(b) for b in bad[:5]]
         Send-SocketData $c 'job' -Line
         Stop-SocketServer $srv -Wait -Timeout 20
         Receive-SocketData $c -Line -Timeout 5 | Should -Be 'done job'
-        $srv.State | Should -Be 'Closed'
+        $srv.State | Should -Be 'Stopped'
         (Get-RecordOf $srv $c).Output | Should -Be 'finished'
         # it no longer accepts
         { Connect-TcpSocket 127.0.0.1 $srv.Port -Timeout 2 } | Should -Throw -ErrorId 'ConnectionRefused*'
@@ -248,7 +248,7 @@ time.sleep(120)
             @(Get-Runspace).Count | Should -BeGreaterThan $rs0
             (Get-SocketFdCount) | Should -BeGreaterThan ($fd0 + 5)
             Stop-SocketServer $srv
-            $srv.State | Should -Be 'Closed'
+            $srv.State | Should -Be 'Stopped'
             $srv.ClientsActive | Should -Be 0
             @(Get-SocketSession -Kind Tcp).Count | Should -Be 0
             Wait-Until { @(Get-Runspace).Count -le $rs0 } -TimeoutSec 10 | Should -BeTrue
@@ -285,7 +285,7 @@ time.sleep(120)
         Send-SocketData $c 'reload' -Line
         Receive-SocketData $c -Line -Timeout 10 | Should -Be 'bye'
         Wait-Until { $srv.Completion.IsCompleted } -TimeoutSec 5 | Should -BeTrue
-        $srv.State | Should -Be 'Closed'
+        $srv.State | Should -Be 'Stopped'
         Wait-Until { @(Get-Runspace).Count -le $rs0 } -TimeoutSec 10 | Should -BeTrue
     }
 
@@ -298,14 +298,14 @@ time.sleep(120)
         try {
             $null = $ps.AddScript("Import-Module '$(Join-Path $env:PSSOCKET_MODULE 'PSSocket.psd1')'; Stop-SocketServer $($srv.Id) -Wait")
             $h = $ps.BeginInvoke()
-            Wait-Until { $srv.State -eq 'Closed' -or $h.IsCompleted } -TimeoutSec 10 | Out-Null
+            Wait-Until { $srv.State -eq 'Stopped' -or $h.IsCompleted } -TimeoutSec 10 | Out-Null
             Start-Sleep -Milliseconds 300
             $h.IsCompleted | Should -BeFalse -Because 'the client is still being served'
             $ps.Stop()
             $h.IsCompleted | Should -BeTrue
         }
         finally { $ps.Dispose() }
-        $srv.State | Should -Be 'Closed'
+        $srv.State | Should -Be 'Stopped'
         Receive-SocketData $c -ToEnd -Timeout 10 | Should -BeNullOrEmpty
         Wait-Until { @(Get-Runspace).Count -le $rs0 } -TimeoutSec 10 | Should -BeTrue
     }
@@ -347,7 +347,7 @@ time.sleep(120)
             Wait-Until { $srv.ClientsFailed -ge 1 } | Should -BeTrue
             $r = Get-RecordOf $srv $plain
             $r.Succeeded | Should -BeFalse
-            $r.Errors[0].Message | Should -Match 'TLS handshake'
+            $r.Errors[0].Exception.Message | Should -Match 'TLS handshake'
         }
         finally { Remove-Item -Recurse -Force $dir -ErrorAction Ignore }
     }
@@ -556,14 +556,16 @@ for _ in range(3):
         "$warn" | Should -Match 'dropped \d+ unread client records.*MaxRecordBytes'
     }
 
-    It 'leaves the registry when stopped, its object keeping the records: 50 start/stop cycles leave nothing' {
+    It 'stays listed as Stopped until Remove-SocketSession, its object keeping the records: 50 stop/remove cycles leave nothing' {
         $before = @(Get-SocketSession).Count
         foreach ($i in 1..50) {
             $srv = Start-SocketServer -Port 0 { 'hi' }
             Stop-SocketServer $srv
+            (Get-SocketSession -Id $srv.Id).State | Should -Be 'Stopped'
+            Remove-SocketSession $srv
         }
         @(Get-SocketSession).Count | Should -Be $before
-        $srv.State | Should -Be 'Closed'
+        $srv.State | Should -Be 'Stopped'
         Get-SocketSession -Id $srv.Id -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         # stopping again or removing the object does nothing and reports nothing
         Stop-SocketServer $srv -ErrorVariable err

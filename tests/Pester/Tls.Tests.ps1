@@ -452,8 +452,8 @@ Describe 'Start-SocketServer -Certificate' {
         finally { Stop-TestPeer $client }
 
         $r = Get-ServedClientRefusal -Server $srv -Name nocert
-        $r.Errors[0].Kind | Should -Be 'AuthenticationFailed'
-        $r.Errors[0].Message | Should -Match 'client certificate was rejected: the peer sent no certificate'
+        $r.Errors[0].Exception.Kind | Should -Be 'AuthenticationFailed'
+        $r.Errors[0].Exception.Message | Should -Match 'client certificate was rejected: the peer sent no certificate'
         $srv.State | Should -Be 'Listening'
         Stop-SocketServer $srv -Wait -Timeout 10
     }
@@ -658,9 +658,9 @@ Describe 'Certificate purpose (extended key usage) on every trust path' {
     It 'refuses a client certificate made for server authentication only at Start-SocketServer -RequireClientCertificate' {
         $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:CaPem { 'ran' }
         $r = Get-ServedClientRefusal -Server $srv -CertPem $script:ServerOnlyClientPem -Name serveronly-client
-        $r.Errors[0].Kind | Should -Be 'AuthenticationFailed'
-        $r.Errors[0].Message | Should -Match 'client certificate was rejected: unsuitable certificate purpose'
-        $r.Errors[0].Message | Should -Match 'TLS server \(serverAuth\), not for a TLS client \(clientAuth\)'
+        $r.Errors[0].Exception.Kind | Should -Be 'AuthenticationFailed'
+        $r.Errors[0].Exception.Message | Should -Match 'client certificate was rejected: unsuitable certificate purpose'
+        $r.Errors[0].Exception.Message | Should -Match 'TLS server \(serverAuth\), not for a TLS client \(clientAuth\)'
     }
 }
 
@@ -838,7 +838,7 @@ keyUsage = critical,keyCertSign,cRLSign
             Receive-SocketData $c -ToEnd -Timeout 30 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             $deadline = [DateTime]::UtcNow.AddSeconds(30)
             while (-not ($r = @(Receive-SocketServerOutput $relay | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port })) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
-            "$($r[0].Errors[0].Kind)" | Should -Be 'AuthenticationFailed'
+            "$($r[0].Errors[0].Exception.Kind)" | Should -Be 'AuthenticationFailed'
             "$($r[0].Errors[0])" | Should -Match 'revoked'
         }
         finally { Remove-SocketSession $relay }
@@ -889,8 +889,8 @@ keyUsage = critical,keyCertSign,cRLSign
             Send-SocketData $_ "subject=$($_.RemoteCertificate.Subject)" -Line
         }
         $r = Get-ServedClientRefusal -Server $srv -CertPem $script:RevokedClientPem -Name rev-client
-        $r.Errors[0].Kind | Should -Be 'AuthenticationFailed'
-        $r.Errors[0].Message | Should -Match 'client certificate was rejected: revoked'
+        $r.Errors[0].Exception.Kind | Should -Be 'AuthenticationFailed'
+        $r.Errors[0].Exception.Message | Should -Match 'client certificate was rejected: revoked'
 
         $out = Join-Path $script:CertDir 'served-rev-good.out'
         $client = Start-OpenSslClient -Port $srv.Port -Output $out -Extra @('-cert', $goodClient, '-key', (Join-Path $script:CertDir 'rev-goodclient.key'))
@@ -915,8 +915,8 @@ keyUsage = critical,keyCertSign,cRLSign
         $offlineClient = New-RevLeaf -Name rev-offlineclient -Ca offlineca -Subject '/CN=offline-client' -Eku clientAuth -CdpPort $script:DeadCrlPort
         $srv = Start-SocketServer -Port 0 -Certificate $script:ServerPem -RequireClientCertificate -TrustedCertificate $script:OfflineCaPem -CheckRevocation { 'ran' }
         $r = Get-ServedClientRefusal -Server $srv -CertPem $offlineClient -Name rev-offlineclient
-        $r.Errors[0].Kind | Should -Be 'RevocationUnknown'
-        $r.Errors[0].Message | Should -Match "could not be fetched from http://127\.0\.0\.1:$($script:DeadCrlPort)/offlineca\.crl"
+        $r.Errors[0].Exception.Kind | Should -Be 'RevocationUnknown'
+        $r.Errors[0].Exception.Message | Should -Match "could not be fetched from http://127\.0\.0\.1:$($script:DeadCrlPort)/offlineca\.crl"
     }
 
     It 'refuses -CheckRevocation on a listener that does not ask for client certificates' {

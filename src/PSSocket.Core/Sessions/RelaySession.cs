@@ -132,8 +132,14 @@ namespace PSSocket
         }
 
         /// <summary>Starts relaying; with <see cref="ClientTls"/>, the clients' handshakes run beside the relaying slots.</summary>
+        /// <exception cref="PSSocketException">InvalidArgument when the target is the relay's own listening endpoint, or a relay loop.</exception>
         public void Start()
         {
+            if (Proxy is null)
+            {
+                RelayLoops.CheckNotItself(this, LocalEndPoint, TargetHost, TargetPort);
+            }
+
             if (ClientTls is not null)
             {
                 _ahead = new TlsAcceptAhead(AcceptOrNullAsync, socket => new TcpSession(socket), ClientTls, HandshakeTimeout, TcpServerSession.DefaultMaxPendingHandshakes, RecordHandshakeFailure);
@@ -149,7 +155,7 @@ namespace PSSocket
             if (_ahead is not null)
             {
                 var handshaken = await _ahead.TakeAsync(Deadline.Infinite, token).ConfigureAwait(false);
-                return handshaken?.Session is { } session ? new RelayWork(this, new Side(session)) : null;
+                return handshaken?.Session is { } session ? new RelayWork(this, new RelaySide(session)) : null;
             }
 
             var socket = await AcceptOrNullAsync(token).ConfigureAwait(false);
@@ -159,7 +165,7 @@ namespace PSSocket
             }
 
             TcpConnector.SendAtOnce(socket);
-            return new RelayWork(this, new Side(socket));
+            return new RelayWork(this, new RelaySide(socket));
         }
 
         private void RecordHandshakeFailure(TlsRefusal refusal)
@@ -178,6 +184,7 @@ namespace PSSocket
         /// <inheritdoc />
         protected override void ReleaseResources()
         {
+            RelayLoops.ForgetRelay(this);
             if (Interlocked.Exchange(ref _transcript, null) is { } transcript)
             {
                 transcript.Note("Relay stopped");
@@ -223,107 +230,26 @@ namespace PSSocket
             return options;
         }
 
-        /// <summary>One side of a relayed connection: its socket, and the TLS session over it when that side speaks TLS.</summary>
-        private sealed class Side
-        {
-            public Side(Socket socket) => Socket = socket;
-
-            /// <summary>A side whose TLS handshake is already done (a client the accept-ahead handed over).</summary>
-            public Side(TcpSession tls)
-            {
-                Socket = tls.Socket!;
-                Tls = tls;
-            }
-
-            public Socket Socket { get; }
-
-            /// <summary>An unregistered session that did the TLS handshake; its stream is the SslStream.</summary>
-            public TcpSession? Tls { get; private set; }
-
-            private Stream? Stream => Tls?.TransportStream;
-
-            public async Task StartTlsAsync(Func<TcpSession, Task> handshake, string? connectedHost)
-            {
-                // The session owns the socket from here: closing it closes the socket.
-                var session = new TcpSession(Socket) { ConnectedHost = connectedHost };
-                Tls = session;
-                await handshake(session).ConfigureAwait(false);
-            }
-
-            public Task<int> ReadAsync(byte[] buffer) =>
-                Stream is { } s ? s.ReadAsync(buffer, 0, buffer.Length) : Socket.ReceiveAsync(new ArraySegment<byte>(buffer), SocketFlags.None);
-
-            public async Task WriteAsync(byte[] buffer, int count)
-            {
-                if (Stream is { } s)
-                {
-                    await s.WriteAsync(buffer, 0, count).ConfigureAwait(false);
-                    return;
-                }
-
-                int sent = 0;
-                while (sent < count)
-                {
-                    sent += await Socket.SendAsync(new ArraySegment<byte>(buffer, sent, count - sent), SocketFlags.None).ConfigureAwait(false);
-                }
-            }
-
-            /// <summary>Passes a half-close on: close_notify on TLS (bounded: a peer that reads nothing cannot hold it), then the TCP shutdown.</summary>
-            public async Task EndSendingAsync()
-            {
-                if (Stream is SslStream ssl && TcpSession.BeginCloseNotify(ssl) is { } notify)
-                {
-                    var done = await Task.WhenAny(notify, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
-                    _ = notify.ContinueWith(t => t.Exception, TaskScheduler.Default);
-                    if (done != notify)
-                    {
-                        throw new IOException("The TLS close_notify was not taken within 5 seconds.");
-                    }
-                }
-
-                Socket.Shutdown(SocketShutdown.Send);
-            }
-
-            /// <summary>Shuts both directions down: the peer reads end of stream and a pending read here returns.</summary>
-            public void EndBoth()
-            {
-                try
-                {
-                    Socket.Shutdown(SocketShutdown.Both);
-                }
-                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-                {
-                    // Already gone: nothing to end.
-                }
-            }
-
-            public void Abort() => Socket.Dispose();
-
-            public void Close(string reason)
-            {
-                if (Tls is { } session)
-                {
-                    session.Close(reason);
-                }
-                else
-                {
-                    Socket.Dispose();
-                }
-            }
-        }
-
         private sealed class RelayWork : ServerWork
         {
+            // How long a TLS client may stay silent after its handshake before the target is connected
+            // anyway (protocols where the server speaks first); a client that ends sooner is a probe.
+            private static readonly TimeSpan s_probeWindow = TimeSpan.FromMilliseconds(500);
+
             private readonly RelaySession _relay;
-            private readonly Side _client;
-            private Side? _target;
+            private readonly RelaySide _client;
+            private RelaySide? _target;
             private ISessionObserver? _log;
             private long _up;
             private long _down;
             private readonly ActivityClock _activity = new();
             private int _idled;
+            private int _ended;
+            private bool _probe;
+            private IPEndPoint? _noted;
+            private Task<int>? _firstRead;
 
-            public RelayWork(RelaySession relay, Side client)
+            public RelayWork(RelaySession relay, RelaySide client)
             {
                 _relay = relay;
                 _client = client;
@@ -344,8 +270,30 @@ namespace PSSocket
                 {
                     using (token.Register(() => Interrupt("The relay was stopped")))
                     {
-                        var target = new Side(await _relay.ConnectTargetAsync(token).ConfigureAwait(false));
+                        RelayLoops.CheckNotLoop(Client, $"{_relay} -> {_relay.TargetHost}:{_relay.TargetPort}");
+
+                        byte[]? firstBuffer = null;
+                        if (_relay.ClientTls is not null)
+                        {
+                            // A TLS client that ends right after its handshake (Test-TcpPort -Tls) is a probe: no target for it.
+                            firstBuffer = ChunkPool.Rent();
+                            var firstRead = _client.ReadAsync(firstBuffer);
+                            _firstRead = firstRead;
+                            await Task.WhenAny(firstRead, Task.Delay(s_probeWindow, token)).ConfigureAwait(false);
+                            if (firstRead.IsCompleted && (firstRead.IsFaulted || firstRead.Result == 0))
+                            {
+                                _probe = true;
+                                ChunkPool.Return(firstBuffer);
+                                throw new PSSocketException(SocketErrorKind.ConnectionReset, $"{client} ended its TLS session without sending data (a port probe): no target connection was made.", firstRead.Exception?.GetBaseException(), target: Client);
+                            }
+                        }
+
+                        var target = new RelaySide(await _relay.ConnectTargetAsync(token).ConfigureAwait(false));
                         _target = target;
+                        _noted = RelayLoops.Note(target.Socket);
+
+                        // Again now: the relay that connected to this one may have noted its connection only after this one accepted it.
+                        RelayLoops.CheckNotLoop(Client, $"{_relay} -> {_relay.TargetHost}:{_relay.TargetPort}");
                         if (token.IsCancellationRequested)
                         {
                             target.Abort();
@@ -364,7 +312,7 @@ namespace PSSocket
                         }
 
                         _activity.Touch();
-                        var up = PumpAsync(_client, target, toTarget: true);
+                        var up = PumpAsync(_client, target, toTarget: true, _firstRead, firstBuffer);
                         var down = PumpAsync(target, _client, toTarget: false);
                         using var pumping = new CancellationTokenSource();
                         var watch = _relay.IdleTimeout > TimeSpan.Zero ? WatchIdleAsync(_relay.IdleTimeout, pumping.Token) : Task.CompletedTask;
@@ -392,6 +340,10 @@ namespace PSSocket
                         }
                     }
                 }
+                catch (Exception) when (Volatile.Read(ref _ended) == 2 && Volatile.Read(ref _idled) == 0)
+                {
+                    // Both directions ended before the stop (or a reset) reached the sockets: the client was served.
+                }
                 catch (Exception ex) when (Volatile.Read(ref _idled) == 1)
                 {
                     reason = $"Idle: no byte either way for the idle timeout ({_relay.IdleTimeout.TotalSeconds:0.###} s)";
@@ -404,8 +356,10 @@ namespace PSSocket
                 }
                 finally
                 {
+                    RelayLoops.ForgetConnection(_noted);
                     _client.Close(reason);
                     _target?.Close(reason);
+                    _ = _firstRead?.ContinueWith(t => t.Exception, TaskScheduler.Default);
                 }
 
                 var summary = $"{client} -> {_relay.Target}: {_up} bytes to the target, {_down} bytes back";
@@ -418,16 +372,19 @@ namespace PSSocket
                 return new ServerClientRecord(_relay, Client, started, clock.Elapsed, result, reason);
             }
 
-            private async Task PumpAsync(Side from, Side to, bool toTarget)
+            /// <summary>Copies one direction until its source ends; <paramref name="pending"/> is a first read already started into <paramref name="buffer"/>.</summary>
+            private async Task PumpAsync(RelaySide from, RelaySide to, bool toTarget, Task<int>? pending = null, byte[]? buffer = null)
             {
-                var buffer = ChunkPool.Rent();
+                buffer ??= ChunkPool.Rent();
                 try
                 {
                     while (true)
                     {
-                        int n = await from.ReadAsync(buffer).ConfigureAwait(false);
+                        int n = pending is null ? await from.ReadAsync(buffer).ConfigureAwait(false) : await pending.ConfigureAwait(false);
+                        pending = null;
                         if (n == 0)
                         {
+                            Interlocked.Increment(ref _ended);
                             // Half-close passed on: the other side reads end of stream and may still answer.
                             await to.EndSendingAsync().ConfigureAwait(false);
                             return;
@@ -473,6 +430,8 @@ namespace PSSocket
                     }
                 }
             }
+
+            public override bool GoneBeforeData => _probe;
 
             public override void Interrupt(string reason)
             {

@@ -49,6 +49,9 @@ namespace PSSocket
         /// <summary>Why the client's connection ended (for example closed by -IdleTimeout), when the server knows.</summary>
         public string? CloseReason { get; }
 
+        /// <summary>The record's number in the order its server kept them (1 for the first client that finished).</summary>
+        public long Sequence { get; internal set; }
+
         /// <summary>Roughly how many bytes keeping this record costs (what -MaxRecordBytes counts).</summary>
         public long EstimatedBytes { get; }
     }

@@ -22,5 +22,8 @@ namespace PSSocket.Sessions
 
         /// <summary>Who it is, for the list of clients a stop could not end.</summary>
         public virtual string Describe() => Endpoints.Format(Client);
+
+        /// <summary>True when the client left before sending any data (a port probe, such as Test-TcpPort -Tls after its handshake): counted in ClientsReset, not ClientsFailed.</summary>
+        public virtual bool GoneBeforeData => false;
     }
 }

@@ -40,5 +40,7 @@ namespace PSSocket
         Closed,
         /// <summary>The connection failed (reset, aborted); buffered data can still be read.</summary>
         Faulted,
+        /// <summary>A server or relay stopped by Stop-SocketServer (Stop-SocketRelay): it stays listed, its records readable, until Remove-SocketSession.</summary>
+        Stopped,
     }
 }

@@ -38,7 +38,7 @@ namespace PSSocket.Sessions
                     {
                         if (string.Equals(other.Name, name, StringComparison.OrdinalIgnoreCase))
                         {
-                            if (other.State != SessionState.Closed)
+                            if (other.State is not (SessionState.Closed or SessionState.Stopped))
                             {
                                 throw new PSSocketException(SocketErrorKind.DuplicateSessionName,
                                     $"A session named '{name}' already exists (Id {other.Id}). Remove it or choose another name.", target: name);
@@ -66,7 +66,7 @@ namespace PSSocket.Sessions
             SocketSession? found = null;
             foreach (var s in s_sessions.Values)
             {
-                if (string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase) && (found is null || found.State == SessionState.Closed))
+                if (string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase) && (found is null || found.State is SessionState.Closed or SessionState.Stopped))
                 {
                     found = s;
                 }

@@ -49,7 +49,9 @@ namespace PSSocket
         private long _recordsDropped;
         private long _recordBytesDropped;
         private long _recordBytes;
+        private long _recordSequence;
         private volatile bool _stopping;
+        private volatile bool _keepListed;
 
         /// <summary>Takes over a bound (and for TCP listening) socket.</summary>
         protected SocketServerSession(SessionKind kind, Socket socket, int throttleLimit, ISessionRegistry registry)
@@ -219,7 +221,10 @@ namespace PSSocket
         public Task Completion => _completed.Task;
 
         /// <inheritdoc />
-        protected override SessionState CurrentState => _stopping ? SessionState.Closed : SessionState.Listening;
+        protected override SessionState CurrentState => _stopping ? ClosedState : SessionState.Listening;
+
+        /// <inheritdoc />
+        protected override SessionState ClosedState => _keepListed ? SessionState.Stopped : SessionState.Closed;
 
         /// <summary>Starts the serving loop; a second call is refused.</summary>
         protected void StartServing()
@@ -307,7 +312,7 @@ namespace PSSocket
                     record = new ServerClientRecord(this, work.Client, DateTime.Now, TimeSpan.Zero, new ServerHandlerResult(null, new object[] { ex }, threw: true), ex.Message);
                 }
 
-                Finish(key, record, releasesSlot);
+                Finish(key, record, releasesSlot, work.GoneBeforeData);
             });
         }
 
@@ -329,10 +334,14 @@ namespace PSSocket
             Signal();
         }
 
-        private void Finish(int key, ServerClientRecord record, bool releasesSlot)
+        private void Finish(int key, ServerClientRecord record, bool releasesSlot, bool goneBeforeData)
         {
             _serving.TryRemove(key, out _);
-            if (!record.Succeeded)
+            if (goneBeforeData)
+            {
+                Interlocked.Increment(ref _reset);
+            }
+            else if (!record.Succeeded)
             {
                 Interlocked.Increment(ref _failed);
             }
@@ -351,6 +360,7 @@ namespace PSSocket
         {
             lock (_recordLock)
             {
+                record.Sequence = ++_recordSequence;
                 _records.Enqueue(record);
                 _recordBytes += record.EstimatedBytes;
 
@@ -456,6 +466,39 @@ namespace PSSocket
             }
         }
 
+        /// <summary>The records newer than <paramref name="after"/> (a <see cref="ServerClientRecord.Sequence"/>), oldest first, left in place for <see cref="TakeRecords"/>.</summary>
+        public ServerClientRecord[] PeekRecords(long after)
+        {
+            lock (_recordLock)
+            {
+                var newer = new List<ServerClientRecord>();
+                foreach (var record in _records)
+                {
+                    if (record.Sequence > after)
+                    {
+                        newer.Add(record);
+                    }
+                }
+
+                return newer.ToArray();
+            }
+        }
+
+        /// <summary>The <see cref="ServerClientRecord.Sequence"/> of the newest record so far (0 before the first).</summary>
+        public long LastRecordSequence
+        {
+            get
+            {
+                lock (_recordLock)
+                {
+                    return _recordSequence;
+                }
+            }
+        }
+
+        /// <summary>Completes at the next change (a client finished, the server completed); take it before reading records so no change is missed.</summary>
+        public Task NextChange => Task.WhenAny(Volatile.Read(ref _changed).Task, _completed.Task);
+
         /// <summary>
         /// Waits until a client finishes, the server completes, or the deadline passes. True when
         /// there may be something new to take; false on timeout.
@@ -482,9 +525,16 @@ namespace PSSocket
         /// to end. Returns what is still running after that: clients stuck where they cannot be
         /// stopped (a script block inside a long .NET call). They are given up on, never waited for.
         /// </summary>
-        public async Task<IReadOnlyList<string>> StopAsync(Deadline waitForClients, bool wait, TimeSpan grace, CancellationToken token)
+        /// <param name="waitForClients">How long clients being served may take to finish (with <paramref name="wait"/>).</param>
+        /// <param name="wait">Whether to let clients being served finish.</param>
+        /// <param name="grace">How long stopped clients get to end before they are given up on.</param>
+        /// <param name="token">Stops the wait for clients at once.</param>
+        /// <param name="command">The command that stops the server, named in CloseReason.</param>
+        public async Task<IReadOnlyList<string>> StopAsync(Deadline waitForClients, bool wait, TimeSpan grace, CancellationToken token, string command = "Stop-SocketServer")
         {
             bool fromInside = IsServingThread;
+            // Stopped, as Stop-Job leaves a job: listed with its records until Remove-SocketSession.
+            _keepListed = true;
             StopAccepting();
             wait &= !fromInside;
             try
@@ -496,7 +546,7 @@ namespace PSSocket
             }
             finally
             {
-                Close(wait ? "Stopped by Stop-SocketServer after waiting for its clients" : "Stopped by Stop-SocketServer");
+                Close(wait ? $"Stopped by {command} after waiting for its clients" : $"Stopped by {command}");
             }
 
             if (!fromInside)
@@ -580,8 +630,12 @@ namespace PSSocket
         {
             StopAccepting();
 
-            // A closed server leaves the registry like any removed session; its object keeps its records.
-            Registry.Unregister(this);
+            // A closed (not stopped) server leaves the registry like any removed session; its object keeps its records.
+            if (!_keepListed)
+            {
+                Registry.Unregister(this);
+            }
+
             _ = Task.Run(TeardownAsync);
         }
 

@@ -42,7 +42,10 @@ namespace PSSocket
         public SessionKind Kind { get; }
 
         /// <summary>Where the session is in its life.</summary>
-        public SessionState State => _closed ? SessionState.Closed : CurrentState;
+        public SessionState State => _closed ? ClosedState : CurrentState;
+
+        /// <summary>The state once closed locally (Closed; a stopped server says Stopped).</summary>
+        protected virtual SessionState ClosedState => SessionState.Closed;
 
         /// <summary>The state while not closed locally: facts the session has recorded, no I/O.</summary>
         protected abstract SessionState CurrentState { get; }

@@ -117,6 +117,7 @@ namespace PSSocket
         {
             var addresses = await Endpoints.ResolveAsync(TargetHost, null, deadline, token).ConfigureAwait(false);
             TargetEndPoint = new IPEndPoint(addresses[0], TargetPort);
+            RelayLoops.CheckNotItself(this, LocalEndPoint, TargetHost, TargetPort);
             StartServing();
             _ = Task.Run(ExpireLoopAsync, CancellationToken.None);
         }
@@ -242,6 +243,7 @@ namespace PSSocket
         /// <inheritdoc />
         protected override void ReleaseResources()
         {
+            RelayLoops.ForgetRelay(this);
             if (Interlocked.Exchange(ref _transcript, null) is { } transcript)
             {
                 transcript.Note("Relay stopped");

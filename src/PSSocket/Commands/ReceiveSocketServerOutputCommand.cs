@@ -59,32 +59,18 @@ namespace PSSocket.Commands
                 WriteWarning($"Server {server} dropped {dropped} unread client records ({server.RecordBytesDropped:N0} bytes estimated; it keeps the last {server.MaxRecords:N0} records within {server.MaxRecordBytes:N0} bytes); read them more often or raise Start-SocketServer -MaxRecordBytes.");
             }
 
-            var deadline = Deadline.AfterSeconds(Timeout);
-            while (true)
+            if (!Wait)
             {
                 foreach (var record in server.TakeRecords())
                 {
-                    WriteObject(record);
+                    WriteObject(ServerRecords.Present(record));
                 }
 
-                if (!Wait || server.Completion.IsCompleted)
-                {
-                    if (Wait)
-                    {
-                        foreach (var record in server.TakeRecords())
-                        {
-                            WriteObject(record);
-                        }
-                    }
-
-                    return;
-                }
-
-                if (!Run(t => server.WaitForRecordsAsync(deadline, t)))
-                {
-                    return;
-                }
+                return;
             }
+
+            long after = 0;
+            ServerRecords.Follow(server, Deadline.AfterSeconds(Timeout), take: true, ref after, WriteObject, work => Run(work));
         }
     }
 }

@@ -14,7 +14,7 @@ namespace PSSocket.Commands
     [OutputType(typeof(RelaySession), ParameterSetName = new[] { TcpSet })]
     [OutputType(typeof(UdpRelaySession), ParameterSetName = new[] { UdpSet })]
     [OutputType(typeof(RelaySession), ParameterSetName = new[] { UnixToTcpSet, TcpToUnixSet, UnixToUnixSet })]
-    public sealed partial class StartSocketRelayCommand : PSSocketCmdlet
+    public sealed partial class StartSocketRelayCommand : StartServerCmdlet
     {
         /// <summary>How many clients are relayed at once unless -ThrottleLimit says otherwise.</summary>
         public const int DefaultThrottleLimit = 256;
@@ -168,6 +168,7 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
+            CheckWaitParameters();
             try
             {
                 TargetEntry.CheckHostCharacters(ComputerName);
@@ -239,6 +240,7 @@ namespace PSSocket.Commands
             }
 
             RelaySession? relay = null;
+            RelaySession? started = null;
             string? transcript = null;
             TlsClientOptions? targetTls = null;
             TlsServerOptions? clientTls = null;
@@ -263,7 +265,7 @@ namespace PSSocket.Commands
 
                 relay.Start();
                 Verbose(() => $"Relaying {Endpoints.Format(relay.LocalEndPoint)}{(clientTls is null ? "" : " (TLS)")} to {Endpoints.Format(relay.RemoteEndPoint)}{(UseTls ? " (TLS)" : "")}{(proxy is null ? "" : $" through proxy {proxy}")} (session {relay.Id}, {ThrottleLimit} at a time)");
-                WriteObject(relay);
+                started = relay;
             }
             catch (PSSocketException ex)
             {
@@ -274,6 +276,11 @@ namespace PSSocket.Commands
             {
                 NotStarted(relay, clientTls, targetTls);
                 WriteError(ErrorRecords.FileOpenFailed(ex, transcript));
+            }
+
+            if (started is not null)
+            {
+                Emit(started);
             }
         }
 
@@ -323,7 +330,6 @@ namespace PSSocket.Commands
                 Run(t => relay.StartAsync(Deadline.AfterSeconds(10), t));
                 started = true;
                 Verbose(() => $"Relaying UDP {Endpoints.Format(relay.LocalEndPoint)} to {Endpoints.Format(relay.TargetEndPoint)} (session {relay.Id}, {ThrottleLimit} mappings at most, idle {IdleTimeout} s)");
-                WriteObject(relay);
             }
             catch (PSSocketException ex)
             {
@@ -339,6 +345,11 @@ namespace PSSocket.Commands
                 {
                     SessionManager.Remove(relay, "Not started");
                 }
+            }
+
+            if (started)
+            {
+                Emit(relay!);
             }
         }
     }

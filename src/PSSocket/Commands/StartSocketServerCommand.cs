@@ -13,7 +13,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Start, "SocketServer", DefaultParameterSetName = PortSet)]
     [OutputType(typeof(SocketServerSession))]
-    public sealed class StartSocketServerCommand : PSSocketCmdlet
+    public sealed class StartSocketServerCommand : StartServerCmdlet
     {
         /// <summary>How many clients are served at once unless -ThrottleLimit says otherwise.</summary>
         public const int DefaultThrottleLimit = 32;
@@ -124,6 +124,7 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
+            CheckWaitParameters();
             if (Udp && (MyInvocation.BoundParameters.ContainsKey(nameof(IdleTimeout)) || MyInvocation.BoundParameters.ContainsKey(nameof(ClientTimeout))))
             {
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-IdleTimeout and -ClientTimeout apply to TCP clients; a -Udp server serves single datagrams.", null));
@@ -151,6 +152,7 @@ namespace PSSocket.Commands
             }
 
             SocketServerSession? server = null;
+            SocketServerSession? started = null;
             TlsServerOptions? tls = null;
             try
             {
@@ -194,7 +196,7 @@ namespace PSSocket.Commands
                 }
 
                 Verbose(() => $"Serving {(Udp ? "UDP" : tls is null ? "TCP" : "TLS")} on {Endpoints.Format(server.LocalEndPoint)} (session {server.Id}, {ThrottleLimit} at a time)");
-                WriteObject(server);
+                started = server;
             }
             catch (PSSocketException ex)
             {
@@ -205,6 +207,11 @@ namespace PSSocket.Commands
             {
                 NotStarted(server, tls);
                 throw;
+            }
+
+            if (started is not null)
+            {
+                Emit(started);
             }
         }
 
