@@ -290,8 +290,8 @@ Describe 'Control characters in a hostile certificate never reach the console ra
             $c = Connect-TcpSocket 127.0.0.1 $relay.Port
             Wait-Until { $relay.ClientsFailed -ge 1 } -TimeoutSec 30 | Should -BeTrue
             $r = @(Receive-SocketServerOutput $relay)
-            $r[0].Errors[0].Message | Should -Match 'evil\\e\]0;pwned'
-            Test-Raw $r[0].Errors[0].Message | Should -BeFalse
+            $r[0].Errors[0].Exception.Message | Should -Match 'evil\\e\]0;pwned'
+            Test-Raw $r[0].Errors[0].Exception.Message | Should -BeFalse
             Test-Raw ($r | Format-Table | Out-String -Width 400) | Should -BeFalse
             Test-Raw ($r | Format-List | Out-String -Width 400) | Should -BeFalse
         }
