@@ -296,6 +296,14 @@ function Start-UnixSocketPeer {
     if (-not (Wait-Until { (Test-Path $SocketPath) -or $p.HasExited } -TimeoutSec 60) -or $p.HasExited) {
         throw "$FilePath did not create $SocketPath$(if ($p.HasExited) { " (it exited with code $($p.ExitCode))" })"
     }
+    # The file appears at bind(), a moment before listen(): until then a connect is refused.
+    $listening = {
+        $probe = [System.Net.Sockets.Socket]::new('Unix', 'Stream', 'Unspecified')
+        try { $probe.Connect([System.Net.Sockets.UnixDomainSocketEndPoint]::new($SocketPath)); $true }
+        catch [System.Net.Sockets.SocketException] { $_.Exception.SocketErrorCode -ne 'ConnectionRefused' }
+        finally { $probe.Dispose() }
+    }
+    if (-not (Wait-Until $listening -TimeoutSec 60)) { throw "$FilePath created $SocketPath but refused connections for 60 s" }
     $p
 }
 

@@ -19,6 +19,12 @@ namespace PSSocket.Sessions
         /// <summary>The flags of this platform, or null where PSSocket does not call open(2) itself.</summary>
         public static OpenFlags? Flags()
         {
+            // Mono's FileStream takes only handles of its own handle table, not a descriptor from open(2).
+            if (Type.GetType("Mono.Runtime") is not null)
+            {
+                return null;
+            }
+
             var arch = RuntimeInformation.OSArchitecture;
             if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
             {
