@@ -74,7 +74,7 @@ namespace PSSocket.Tests
             await server.Completion.WaitAsync(TimeSpan.FromSeconds(15));
             Assert.Contains(server.TakeRecords(), r => r.Succeeded && r.Output.SequenceEqual(new object[] { "done" }));
             Assert.Equal(1, handler.Disposed);
-            Assert.Equal(SessionState.Closed, server.State);
+            Assert.Equal(SessionState.Stopped, server.State);
         }
 
         [Fact]
