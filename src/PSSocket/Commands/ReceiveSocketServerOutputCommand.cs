@@ -9,15 +9,8 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommunications.Receive, "SocketServerOutput")]
     [OutputType(typeof(ServerClientRecord))]
-    public sealed class ReceiveSocketServerOutputCommand : SessionCmdlet
+    public sealed class ReceiveSocketServerOutputCommand : ServerCmdlet
     {
-        /// <summary>The server: a session object (also after it was removed), Id or Name.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Session", "Id", "SessionId")]
-        [ArgumentCompleter(typeof(SessionCompleter))]
-        [ValidateNotNull]
-        public object Server { get; set; } = null!;
-
         /// <summary>Keeps returning records as clients finish until the server has stopped (or -Timeout passes, or Ctrl+C).</summary>
         [Parameter]
         public SwitchParameter Wait { get; set; }
@@ -26,23 +19,6 @@ namespace PSSocket.Commands
         [Parameter]
         [Alias("TimeoutSec")]
         public double Timeout { get; set; }
-
-        /// <inheritdoc />
-        protected override object? SessionArgument => Server;
-
-        /// <inheritdoc />
-        protected override void ProcessRecord()
-        {
-            // A server object is readable after Remove-SocketSession unregistered it.
-            var raw = Server is PSObject pso ? pso.BaseObject : Server;
-            if (raw is SocketServerSession direct && SessionManager.Resolve(direct) is null)
-            {
-                ProcessSession(direct);
-                return;
-            }
-
-            base.ProcessRecord();
-        }
 
         /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)

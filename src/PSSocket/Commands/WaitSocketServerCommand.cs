@@ -9,15 +9,8 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Wait, "SocketServer")]
     [OutputType(typeof(ServerClientRecord))]
-    public sealed class WaitSocketServerCommand : SessionCmdlet
+    public sealed class WaitSocketServerCommand : ServerCmdlet
     {
-        /// <summary>The server or relay: a session object, Id or Name.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Session", "Id", "SessionId")]
-        [ArgumentCompleter(typeof(SessionCompleter))]
-        [ValidateNotNull]
-        public object Server { get; set; } = null!;
-
         /// <summary>Seconds to wait; 0 (the default) waits until the server stops. When they pass, the command ends without an error and the server keeps running.</summary>
         [Parameter]
         [Alias("TimeoutSec")]
@@ -27,23 +20,6 @@ namespace PSSocket.Commands
         /// <summary>Outputs each client's record as the client finishes (the records stay readable with Receive-SocketServerOutput).</summary>
         [Parameter]
         public SwitchParameter PassThru { get; set; }
-
-        /// <inheritdoc />
-        protected override object? SessionArgument => Server;
-
-        /// <inheritdoc />
-        protected override void ProcessRecord()
-        {
-            // A server object is waitable after Remove-SocketSession unregistered it: it has stopped.
-            var raw = Server is PSObject pso ? pso.BaseObject : Server;
-            if (raw is SocketServerSession direct && SessionManager.Resolve(direct) is null)
-            {
-                ProcessSession(direct);
-                return;
-            }
-
-            base.ProcessRecord();
-        }
 
         /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)

@@ -9,17 +9,10 @@ namespace PSSocket.Commands
     /// finish, close the rest; the stopped server stays listed (State Stopped) with its records until
     /// Remove-SocketSession, as Stop-Job leaves a job.
     /// </summary>
-    public abstract class StopServerCmdlet : SessionCmdlet
+    public abstract class StopServerCmdlet : ServerCmdlet
     {
         /// <summary>How long stopped script blocks get to end after the server closes before they are reported and given up on.</summary>
         private static readonly System.TimeSpan s_stopGrace = System.TimeSpan.FromSeconds(3);
-
-        /// <summary>The server or relay: a session object, Id or Name.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Session", "Id", "SessionId")]
-        [ArgumentCompleter(typeof(SessionCompleter))]
-        [ValidateNotNull]
-        public object Server { get; set; } = null!;
 
         /// <summary>Lets clients being served finish (their script blocks, their relayed connections) before closing them (until -Timeout, or Ctrl+C, which stops at once).</summary>
         [Parameter]
@@ -34,9 +27,6 @@ namespace PSSocket.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        /// <inheritdoc />
-        protected override object? SessionArgument => Server;
-
         /// <summary>The command's name, for messages and the CloseReason.</summary>
         protected abstract string CommandName { get; }
 
@@ -44,17 +34,16 @@ namespace PSSocket.Commands
         protected abstract string? Refuses(SocketSession session);
 
         /// <inheritdoc />
-        protected override void ProcessRecord()
+        protected override bool ProcessUnlisted(SocketServerSession server)
         {
             // A stopped server that was also removed is no longer listed; stopping its object again does nothing.
-            var raw = Server is PSObject pso ? pso.BaseObject : Server;
-            if (raw is SocketServerSession { IsClosed: true } stopped && SessionManager.Resolve(stopped) is null)
+            if (!server.IsClosed)
             {
-                AlreadyStopped(stopped);
-                return;
+                return false;
             }
 
-            base.ProcessRecord();
+            AlreadyStopped(server);
+            return true;
         }
 
         /// <inheritdoc />
