@@ -49,7 +49,8 @@ namespace PSSocket.Commands
             try
             {
                 Verbose(() => $"{CommandName}: serving {server} on {Endpoints.Format(server.LocalEndPoint)} in the foreground{(Duration > 0 ? $" for {Duration} s" : "")}; Ctrl+C stops it");
-                long after = server.LastRecordSequence;
+                // Every record of the server this command just started: a client may finish before this line runs.
+                long after = 0;
                 void Write(ServerClientRecord record)
                 {
                     Verbose(() => ServerRecords.Describe(server, record));
