@@ -28,6 +28,9 @@ function Start-FrrLab {
         ip netns add $ns
         if ($LASTEXITCODE) { throw "ip netns add $ns failed" }
         ip -n $ns link set lo up
+        # No IPv6 link-local addresses: they appear a moment after the link comes up, so `show
+        # interface` would change between the two tools' runs of the same command.
+        ip netns exec $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
         # A veth pair inside the namespace (the dummy link type needs a module this kernel may lack).
         ip -n $ns link add eth0 type veth peer name eth1
         ip -n $ns addr add 10.0.0.1/24 dev eth0
