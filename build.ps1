@@ -19,6 +19,15 @@ param(
     # Benchmarks to run (file names under tests/perf without .ps1; default: all).
     [string[]] $Bench,
 
+    # Bench: a git ref (commit, branch, tag) to measure against. It is built in its own git
+    # worktree under out/compare/, and each benchmark runs once per build and round, the two
+    # builds alternating, so a change is judged against its base at the same minute.
+    [string] $Compare,
+
+    # Bench -Compare: rounds per build (the medians are over these).
+    [ValidateRange(1, 20)]
+    [int] $Rounds = 3,
+
     # Test: run the tests while this many CPU-burning processes compete (a loaded machine).
     [ValidateRange(0, 64)]
     [int] $Load = 0,
@@ -285,11 +294,67 @@ function Invoke-Bench {
     Invoke-Build
     $perf = Join-Path $Root 'tests/perf'
     $scripts = Get-ChildItem $perf -Filter '*.ps1' | Where-Object { $_.Name -notlike '_*' -and (-not $Bench -or $_.BaseName -in $Bench) }
+    if ($Compare) { return Invoke-BenchCompare $scripts }
     $pwsh = @(Get-PwshCommand)
     foreach ($s in $scripts) {
         Write-Host "==> Bench $($s.BaseName)" -ForegroundColor Cyan
         $code = Invoke-Child ($pwsh + @('-NoProfile', '-NonInteractive', '-File', $s.FullName, '-ModulePath', (Get-ModuleOutput)))
         if ($code -ne 0) { Write-Host "bench $($s.BaseName) exited with $code" -ForegroundColor Red }
+    }
+}
+
+# Builds -Compare's commit with its own build.ps1 in a git worktree (out/compare/<commit>, kept
+# for the next run) and returns the module folder it laid out.
+function Get-CompareModule {
+    $commit = & git -C $Root rev-parse --verify --quiet "$Compare^{commit}"
+    if ($LASTEXITCODE -ne 0 -or -not $commit) { throw "-Compare '$Compare' is not a commit, branch or tag of this repository." }
+    $dir = Join-Path $Root "out/compare/$($commit.Substring(0, 12))"
+    $built = "$dir.built"
+    if (-not (Test-Path $built)) {
+        Write-Host "==> Build $Compare ($($commit.Substring(0, 12))) in $dir" -ForegroundColor Cyan
+        if (Test-Path $dir) { $null = & git -C $Root worktree remove --force $dir 2>&1; Remove-Item -Recurse -Force $dir -ErrorAction Ignore }
+        $null = & git -C $Root worktree prune 2>&1
+        $null = & git -C $Root worktree add --detach $dir $commit 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "git worktree add $dir $Compare failed" }
+        $code = Invoke-Child (@(Get-PwshCommand) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $dir 'build.ps1'), '-Task', 'Build', '-Configuration', $Configuration)) -WorkingDirectory $dir
+        if ($code -ne 0) { throw "the build of $Compare failed with exit code $code" }
+        Set-Content $built $commit
+    }
+    $module = Get-ChildItem (Join-Path $dir 'out/PSSocket') -Directory | Select-Object -First 1
+    if (-not $module -or -not (Test-Path (Join-Path $module.FullName 'PSSocket.psd1'))) { throw "the build of $Compare laid out no module under $dir/out/PSSocket" }
+    $module.FullName
+}
+
+# -Compare: every benchmark runs -Rounds times for each build, alternating (this tree first in odd
+# rounds, the ref first in even ones), each run with -Repeat 1 where the benchmark has it; every
+# run appends its results to a record file (PSSOCKET_BENCH_RECORD, see tests/perf/_common.ps1)
+# that Write-BenchComparison reads.
+function Invoke-BenchCompare($Scripts) {
+    $builds = [ordered]@{ 'this tree' = (Get-ModuleOutput); $Compare = (Get-CompareModule) }
+    . (Join-Path $Root 'tests/perf/_compare.ps1')
+    $recordDir = New-Item -ItemType Directory -Force (Join-Path $Root "out/compare/records-$PID")
+    $pwsh = @(Get-PwshCommand)
+    $load = { if (Test-Path /proc/loadavg) { "load average $(((Get-Content /proc/loadavg) -split ' ')[0..2] -join ' ')" } else { '' } }
+    foreach ($s in $Scripts) {
+        $repeat = @(if ((Get-Command $s.FullName).Parameters.ContainsKey('Repeat')) { '-Repeat', '1' })
+        $runs = [System.Collections.Generic.List[object]]::new()
+        $loadBefore = & $load
+        for ($r = 1; $r -le $Rounds; $r++) {
+            $order = @($builds.Keys)
+            if ($r % 2 -eq 0) { [array]::Reverse($order) }
+            foreach ($b in $order) {
+                Write-Host "==> Bench $($s.BaseName), round $r of $Rounds, $b" -ForegroundColor Cyan
+                $file = Join-Path $recordDir "$($s.BaseName)-$r-$(if ($b -eq 'this tree') { 'this' } else { 'ref' }).jsonl"
+                $env:PSSOCKET_BENCH_RECORD = $file
+                try { $code = Invoke-Child ($pwsh + @('-NoProfile', '-NonInteractive', '-File', $s.FullName, '-ModulePath', $builds[$b]) + $repeat) }
+                finally { $env:PSSOCKET_BENCH_RECORD = $null }
+                if ($code -ne 0) { Write-Host "bench $($s.BaseName) ($b) exited with $code" -ForegroundColor Red }
+                if (Test-Path $file) {
+                    foreach ($line in Get-Content $file) { $runs.Add([pscustomobject]@{ Build = $b; Record = ($line | ConvertFrom-Json) }) }
+                }
+            }
+        }
+        Write-BenchComparison -Runs $runs -Builds @($builds.Keys) -Load "before: $loadBefore; after: $(& $load)" -ResultsDir (Join-Path $Root 'tests/perf/results')
     }
 }
 

@@ -47,6 +47,9 @@ try {
         NetmikoFleetSeconds = [math]::Round($theirsFleet, 2)
         FleetRatio          = [math]::Round($oursFleet / $theirsFleet, 4)
     } | ConvertTo-Json | Set-Content (Join-Path $ResultsDir 'Device.json')
+    $row = { param($case, $seconds) [pscustomobject]@{ Case = $case; Median = $seconds; Seconds = $seconds; CpuSeconds = $null } }
+    Add-BenchRecord -Name 'DeviceCommand' -Ours 'Invoke-DeviceCommand' -Rows @((& $row 'Invoke-DeviceCommand' $oursPer), (& $row 'Netmiko send_command' $theirsPer))
+    Add-BenchRecord -Name 'DeviceFleet' -Ours 'Invoke-DeviceCommand' -Rows @((& $row 'Invoke-DeviceCommand' $oursFleet), (& $row 'Netmiko (16 threads)' $theirsFleet))
     Stop-Peer $ssh.Sshd.Process
 }
 finally { Stop-FrrLab $lab }

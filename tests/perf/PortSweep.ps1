@@ -10,10 +10,9 @@ param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [int] $Repeat = 3
 )
-$ErrorActionPreference = 'Stop'
-Set-StrictMode -Version 3.0
+. (Join-Path $PSScriptRoot '_common.ps1')
 $manifest = Join-Path $ModulePath 'PSSocket.psd1'
-Import-Module $manifest -Force
+Set-StrictMode -Version 3.0
 
 $exe = [Environment]::ProcessPath
 $pwshCmd = @($exe) + @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
@@ -26,15 +25,19 @@ function Get-Stats([double[]] $Values) {
 }
 
 # Runs each case once per round, rotating the order so no case always runs first (warm caches, load).
-function Invoke-Alternating([System.Collections.Specialized.OrderedDictionary] $Cases, [int] $Rounds) {
+# The CPU seconds of each run go to $script:CpuSamples (the case's name: a list).
+$script:CpuSamples = @{}
+function Invoke-Rotating([System.Collections.Specialized.OrderedDictionary] $Cases, [int] $Rounds) {
     $names = @($Cases.Keys)
     $samples = [ordered]@{}
-    foreach ($n in $names) { $samples[$n] = [System.Collections.Generic.List[double]]::new() }
+    foreach ($n in $names) { $samples[$n] = [System.Collections.Generic.List[double]]::new(); $script:CpuSamples[$n] = [System.Collections.Generic.List[double]]::new() }
     for ($r = 0; $r -lt $Rounds; $r++) {
         for ($i = 0; $i -lt $names.Count; $i++) {
             $name = $names[($i + $r) % $names.Count]
             [GC]::Collect()
+            $cpu = Get-CpuSeconds
             $seconds = & $Cases[$name]
+            $script:CpuSamples[$name].Add((Get-CpuSeconds) - $cpu)
             $samples[$name].Add($seconds)
             Write-Host ('  round {0} {1,-48} {2,8:0.000} s' -f ($r + 1), $name, $seconds)
         }
@@ -119,7 +122,7 @@ $startCases = [ordered]@{
     'pwsh -NoProfile (bare)' = { Measure-Seconds { & $pwshCmd[0] @($pwshCmd | Select-Object -Skip 1) -NoProfile -NonInteractive -Command 'exit' } }
     'pwsh -NoProfile + Import-Module PSSocket' = { Measure-Seconds { & $pwshCmd[0] @($pwshCmd | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "Import-Module '$manifest'; exit" } }
 }
-$startSamples = Invoke-Alternating $startCases $Repeat
+$startSamples = Invoke-Rotating $startCases $Repeat
 $startup = [ordered]@{}
 foreach ($k in $startSamples.Keys) { $startup[$k] = Get-Stats $startSamples[$k] }
 $report.Startup = $startup
@@ -143,7 +146,7 @@ try {
             Measure-Seconds { $null = & $pwshCmd[0] @($pwshCmd | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "Import-Module '$manifest'; `$null = Test-TcpPort 127.0.0.1 -Port 1-65535 -Open" }
         }
     }
-    $sweepSamples = Invoke-Alternating $sweepCases $Repeat
+    $sweepSamples = Invoke-Rotating $sweepCases $Repeat
     $sweep = [ordered]@{}
     foreach ($k in $sweepSamples.Keys) { $sweep[$k] = Get-Stats $sweepSamples[$k] }
     $report.FullSweep = $sweep
@@ -203,7 +206,7 @@ $s = $sw.Elapsed.TotalSeconds
             }
             'nmap -sT -n -Pn -T5 in netns' = { Measure-Seconds { $null = & ip netns exec $ns nmap -sT -n -Pn -T5 -p $range 127.0.0.1 -oG - } }
         }
-        $filteredSamples = Invoke-Alternating $filteredCases $Repeat
+        $filteredSamples = Invoke-Rotating $filteredCases $Repeat
         $filtered = [ordered]@{}
         foreach ($k in $filteredSamples.Keys) { $filtered[$k] = Get-Stats $filteredSamples[$k] }
         $filtered['Test-TcpPort alone (inside the child pwsh)'] = Get-Stats $script:inner.ToArray()
@@ -214,6 +217,19 @@ $s = $sw.Elapsed.TotalSeconds
     finally { & ip netns del $ns }
 }
 $report.Ratios = $ratios
+
+# The medians as records for build.ps1 -Task Bench -Compare (wall and CPU seconds per case).
+function Get-Rows([System.Collections.Specialized.OrderedDictionary] $Section) {
+    foreach ($k in $Section.Keys) {
+        if ($Section[$k] -isnot [System.Collections.Specialized.OrderedDictionary]) { continue }
+        $cpu = if ($script:CpuSamples.ContainsKey($k)) { Get-Median ([double[]] $script:CpuSamples[$k]) } else { $null }
+        [pscustomobject]@{ Case = $k; Median = $Section[$k].Median; Seconds = $Section[$k].Median; CpuSeconds = $cpu }
+    }
+}
+Add-BenchRecord -Name 'PortSweep' -Ours 'Test-TcpPort (all 65,535 results)' -Rows @(Get-Rows $report.FullSweep)
+if ($report.Filtered -is [System.Collections.Specialized.OrderedDictionary]) {
+    Add-BenchRecord -Name 'PortSweepFiltered' -Ours 'Test-TcpPort alone (inside the child pwsh)' -Rows @(Get-Rows $report.Filtered)
+}
 
 # ---------------------------------------------------------------- report
 Write-Host ''
