@@ -45,7 +45,7 @@ namespace PSSocket.Tests
             Assert.Contains("SessionManager", sessionTypes);
             var word = new Regex(@"\b(" + string.Join("|", sessionTypes) + @")\b");
             var offenders = SourceFiles("src/PSSocket.Core/Net")
-                .SelectMany(f => word.Matches(WithoutComments(File.ReadAllText(f))).Cast<Match>().Select(m => $"{Relative(f)} uses {m.Value}"))
+                .SelectMany(f => word.Matches(WithoutStrings(WithoutComments(File.ReadAllText(f)))).Cast<Match>().Select(m => $"{Relative(f)} uses {m.Value}"))
                 .Distinct().ToArray();
             Assert.True(offenders.Length == 0, "Net must not depend on Sessions: " + string.Join("; ", offenders));
         }
@@ -73,7 +73,7 @@ namespace PSSocket.Tests
         public void ANamespaceFollowsItsFolderExceptForTypesUsersSee()
         {
             var declared = NamespacesByType("src/PSSocket.Core").Concat(NamespacesByType("src/PSSocket")).ToArray();
-            Assert.Contains(declared, d => d.Type == "TcpTransport");
+            Assert.Contains(declared, d => d.Type == "Connection");
             Assert.Contains(declared, d => d.Type == "ConnectTcpSocketCommand");
             var offenders = declared
                 .Where(d => d.Namespace != (s_userVisible.Contains(d.Type) ? "PSSocket" : d.Folder))
@@ -168,5 +168,9 @@ namespace PSSocket.Tests
 
         private static string WithoutComments(string source) =>
             Regex.Replace(source, @"//[^\n]*|/\*.*?\*/", "", RegexOptions.Singleline);
+
+        /// <summary>Drops the text of string literals: a message that says "Connection refused" names no type.</summary>
+        private static string WithoutStrings(string source) =>
+            Regex.Replace(source, @"""(?:[^""\\\n]|\\.)*""", "\"\"");
     }
 }

@@ -21,7 +21,7 @@ namespace PSSocket.Tests
         {
         }
 
-        private GatedStream Wire => (GatedStream)Session.TransportStream;
+        private GatedStream Wire => (GatedStream)Session.Connection.Stream;
 
         [Fact]
         public async Task ASecretThatTimedOutIsSentWholeAndClearedOnlyAfterItsWriteFinished()

@@ -205,8 +205,8 @@ namespace PSSocket.Tests
             {
                 // The wall clock jumps an hour ahead (as after an NTP step): the client's last
                 // activity now reads an hour old, while on the monotonic clock it is fresh.
-                var ticks = typeof(SocketSession).GetField("_lastActivityTicks", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
-                ticks.SetValue(client, DateTime.Now.AddHours(-1).Ticks);
+                var ticks = typeof(SessionLedger).GetField("_lastActivityTicks", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
+                ticks.SetValue(((SocketSession)client).Ledger, DateTime.Now.AddHours(-1).Ticks);
                 stepped.SetResult(true);
                 await Task.Delay(Timeout.Infinite, token);
                 return new ServerHandlerResult(null, null, threw: false);

@@ -216,7 +216,7 @@ namespace PSSocket.Sessions
         /// <summary>The most pager prompts one step answers.</summary>
         public const int MaxPages = 10000;
 
-        private const int TailBytes = TcpSession.TailBytes;
+        private const int TailBytes = Connection.TailBytes;
         private const string PageGroup = "__page";
         private const string FailGroup = "__fail";
 

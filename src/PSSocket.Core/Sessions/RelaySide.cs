@@ -23,7 +23,7 @@ namespace PSSocket.Sessions
         /// <summary>An unregistered session that did the TLS handshake; its stream is the SslStream.</summary>
         public TcpSession? Tls { get; private set; }
 
-        private Stream? Stream => Tls?.TransportStream;
+        private Stream? Stream => Tls?.Connection.Stream;
 
         public async Task StartTlsAsync(Func<TcpSession, Task> handshake, string? connectedHost)
         {
@@ -54,7 +54,7 @@ namespace PSSocket.Sessions
         /// <summary>Passes a half-close on: close_notify on TLS (bounded: a peer that reads nothing cannot hold it), then the TCP shutdown.</summary>
         public async Task EndSendingAsync()
         {
-            if (Stream is SslStream ssl && TcpSession.BeginCloseNotify(ssl) is { } notify)
+            if (Stream is SslStream ssl && Connection.BeginCloseNotify(ssl) is { } notify)
             {
                 var done = await Task.WhenAny(notify, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
                 _ = notify.ContinueWith(t => t.Exception, TaskScheduler.Default);

@@ -242,7 +242,7 @@ namespace PSSocket.Sessions
             }
 
             return new PSSocketException(SocketErrorKind.SendTimeout,
-                $"The peer of session {_session} did not take data within {TcpTransport.Describe(_stallTimeout)} (it is not reading). The first {Written} bytes of this pipeline's data are sent or on their way, in order; {rest}. The session is still open.",
+                $"The peer of session {_session} did not take data within {Connection.Describe(_stallTimeout)} (it is not reading). The first {Written} bytes of this pipeline's data are sent or on their way, in order; {rest}. The session is still open.",
                 failure, target: _session);
         }
 

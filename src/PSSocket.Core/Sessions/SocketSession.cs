@@ -2,7 +2,6 @@ using System;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using System.Threading;
 using PSSocket.Net;
 using PSSocket.Sessions;
 
@@ -14,23 +13,19 @@ namespace PSSocket
     /// </summary>
     public abstract class SocketSession : IDisposable
     {
-        private readonly object _closeLock = new();
-        private long _bytesSent;
-        private long _bytesReceived;
-        private long _lastActivityTicks;
-        private readonly ActivityClock _activity = new();
         private Encoding _encoding = TextEncoding.Utf8NoBom;
         private LineEnding _newLine = LineEnding.Lf;
-        private volatile bool _closed;
-        private string? _closeReason;
 
         /// <summary>Initialises the common state.</summary>
         protected SocketSession(SessionKind kind)
         {
             Kind = kind;
             CreatedAt = DateTime.Now;
-            _lastActivityTicks = CreatedAt.Ticks;
+            Ledger = new SessionLedger(CreatedAt);
         }
+
+        /// <summary>Closed or not and why, bytes each way, last activity: what the session's I/O records.</summary>
+        internal SessionLedger Ledger { get; }
 
         /// <summary>The registry's id, unique in this process.</summary>
         public int Id { get; internal set; }
@@ -42,7 +37,7 @@ namespace PSSocket
         public SessionKind Kind { get; }
 
         /// <summary>Where the session is in its life.</summary>
-        public SessionState State => _closed ? ClosedState : CurrentState;
+        public SessionState State => Ledger.IsClosed ? ClosedState : CurrentState;
 
         /// <summary>The state once closed locally (Closed; a stopped server says Stopped).</summary>
         protected virtual SessionState ClosedState => SessionState.Closed;
@@ -85,10 +80,10 @@ namespace PSSocket
         public virtual bool IsTls => false;
 
         /// <summary>Bytes written to the socket.</summary>
-        public long BytesSent => Interlocked.Read(ref _bytesSent);
+        public long BytesSent => Ledger.BytesSent;
 
         /// <summary>Bytes read from the socket.</summary>
-        public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+        public long BytesReceived => Ledger.BytesReceived;
 
         /// <summary>Bytes (or datagrams, for datagram sessions) received and not yet read by a cmdlet.</summary>
         public virtual int Available => 0;
@@ -97,78 +92,50 @@ namespace PSSocket
         public DateTime CreatedAt { get; }
 
         /// <summary>When data last moved either way.</summary>
-        public DateTime LastActivityAt => new(Interlocked.Read(ref _lastActivityTicks), DateTimeKind.Local);
+        public DateTime LastActivityAt => Ledger.LastActivityAt;
 
         /// <summary>Why the session closed or faulted; the first reason wins.</summary>
-        public string? CloseReason => _closeReason;
+        public string? CloseReason => Ledger.Reason;
 
         /// <summary>The operating system error that faulted the session, if any.</summary>
-        public SocketError? SocketError { get; protected set; }
+        public SocketError? SocketError
+        {
+            get => Ledger.SocketError;
+            protected set => Ledger.SocketError = value;
+        }
 
         /// <summary>The device type (a profile name, see Get-DeviceProfile) Invoke-DeviceCommand uses on this session unless told otherwise; null: generic.</summary>
         public string? DeviceType { get; set; }
 
         /// <summary>True once closed locally.</summary>
-        public bool IsClosed => _closed;
+        public bool IsClosed => Ledger.IsClosed;
 
-        internal void CountSent(long n)
-        {
-            Interlocked.Add(ref _bytesSent, n);
-            Touch();
-        }
+        internal void CountSent(long n) => Ledger.CountSent(n);
 
-        internal void CountReceived(long n)
-        {
-            Interlocked.Add(ref _bytesReceived, n);
-            Touch();
-        }
+        internal void CountReceived(long n) => Ledger.CountReceived(n);
 
-        internal void Touch()
-        {
-            Interlocked.Exchange(ref _lastActivityTicks, DateTime.Now.Ticks);
-            _activity.Touch();
-        }
+        internal void Touch() => Ledger.Touch();
 
         /// <summary>How long no data moved either way, on the monotonic clock (what idle timeouts decide on; LastActivityAt is for showing).</summary>
-        internal TimeSpan IdleFor => _activity.Since;
+        internal TimeSpan IdleFor => Ledger.IdleFor;
 
         /// <summary>Records why the session faulted without closing it (buffered data stays readable).</summary>
-        protected void SetReason(string reason)
-        {
-            lock (_closeLock)
-            {
-                _closeReason ??= reason;
-            }
-        }
+        protected void SetReason(string reason) => Ledger.SetReason(reason);
 
         /// <summary>Closes the socket once; later calls do nothing. The first reason is kept.</summary>
         public void Close(string reason = "Closed by the user")
         {
-            lock (_closeLock)
+            if (Ledger.TryClose(reason))
             {
-                if (_closed)
-                {
-                    return;
-                }
-
-                _closed = true;
-                _closeReason ??= reason;
+                OnClose();
             }
-
-            OnClose();
         }
 
         /// <summary>Releases the socket and whatever else the session holds.</summary>
         protected abstract void OnClose();
 
         /// <summary>Throws SessionClosed if the session was closed locally.</summary>
-        protected void ThrowIfClosed()
-        {
-            if (_closed)
-            {
-                throw new PSSocketException(SocketErrorKind.SessionClosed, $"Session {this} is closed ({_closeReason}).", target: this);
-            }
-        }
+        protected void ThrowIfClosed() => Ledger.ThrowIfClosed(this);
 
         /// <inheritdoc />
         public void Dispose()

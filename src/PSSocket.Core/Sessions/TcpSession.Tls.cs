@@ -15,13 +15,10 @@ namespace PSSocket
     /// <summary>TLS on a TCP session: started at connect, on accept, or later in place (STARTTLS).</summary>
     public partial class TcpSession
     {
-        private const byte TlsHandshakeRecord = 0x16;
-        private static readonly System.Reflection.MethodInfo? s_shutdownAsync = typeof(SslStream).GetMethod("ShutdownAsync", Type.EmptyTypes);
-        private SslStream? _ssl;
         private readonly System.Collections.Generic.List<IDisposable> _disposeWhenClosed = new();
 
         /// <inheritdoc />
-        public override bool IsTls => _ssl is not null;
+        public override bool IsTls => _connection.Tls is not null;
 
         /// <summary>The negotiated TLS version, or null when the session is not encrypted.</summary>
         public SslProtocols? TlsProtocol { get; private set; }
@@ -160,131 +157,65 @@ namespace PSSocket
             }
         }
 
-        /// <summary>Starts sending close_notify on the stream (null where the runtime cannot): the end of one direction of a relayed TLS connection.</summary>
-        internal static Task? BeginCloseNotify(SslStream ssl) => s_shutdownAsync?.Invoke(ssl, null) as Task;
-
-        /// <summary>
-        /// Tells a TLS peer the conversation ends on purpose (close_notify), so it does not take
-        /// the close for a truncation attack. Bounded: a peer that does not read cannot hold it up.
-        /// </summary>
-        private void SendTlsCloseNotify()
-        {
-            var ssl = _ssl;
-            if (ssl is null || _transport.Fault is not null || _transport.IsWriting)
-            {
-                return;
-            }
-
-            try
-            {
-                // ShutdownAsync is missing from netstandard2.0 but present on .NET Framework 4.7+ and .NET Core.
-                if (s_shutdownAsync?.Invoke(ssl, null) is not Task shutdown)
-                {
-                    return;
-                }
-
-                if (!shutdown.Wait(TimeSpan.FromSeconds(1)))
-                {
-                    _ = shutdown.ContinueWith(t => t.Exception, TaskScheduler.Default);
-                }
-            }
-            catch (Exception ex) when (ex is AggregateException or IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException or System.Reflection.TargetInvocationException)
-            {
-                SetReason($"TLS close: {ex.GetBaseException().Message}");
-            }
-        }
-
         private string OnSession => Id == 0 ? "" : $" on session {this}";
 
         private string DefaultServerName() =>
             !string.IsNullOrEmpty(ConnectedHost) ? ConnectedHost! : (RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "";
 
-        private Task UpgradeAsync(Func<Stream, SslStream> wrap, Func<SslStream, Task> handshake, Func<CertificateRejection?> rejection, string? serverName, bool isServer, RevocationFetch fetching, Deadline deadline, CancellationToken token) =>
-            ExclusiveAsync(async () =>
+        private async Task UpgradeAsync(Func<Stream, SslStream> wrap, Func<SslStream, Task> handshake, Func<CertificateRejection?> rejection, string? serverName, bool isServer, RevocationFetch fetching, Deadline deadline, CancellationToken token)
+        {
+            var ssl = await _connection.UpgradeAsync(isServer, (inner, peerSilent) => HandshakeAsync(wrap(inner), handshake, rejection, peerSilent, fetching, deadline, token), deadline, token).ConfigureAwait(false);
+            IsTlsServer = isServer;
+            TlsProtocol = ssl.SslProtocol;
+            CipherSuite = ReadCipherSuite(ssl);
+            RemoteCertificate = ssl.RemoteCertificate is { } remote ? new X509Certificate2(remote.GetRawCertData()) : null;
+            // A client's SNI is whatever it sent: kept only when it is a host name, else escaped.
+            TlsServerName = isServer ? TlsDiagnostics.SafeServerName(ReadString(ssl, "TargetHostName")) : serverName;
+        }
+
+        /// <summary>Runs the handshake within the deadline; on failure or timeout the session is closed and the exception says why.</summary>
+        private async Task<SslStream> HandshakeAsync(SslStream ssl, Func<SslStream, Task> handshake, Func<CertificateRejection?> rejection, Func<bool> peerSilent, RevocationFetch fetching, Deadline deadline, CancellationToken token)
+        {
+            string peer = Endpoints.Format(RemoteEndPoint);
+            // On the pool: a handshake whose bytes are already there runs synchronously as far as
+            // the certificate check, and a check that blocks (a revocation fetch) must not hold
+            // the caller past its deadline.
+            var task = Task.Run(() => handshake(ssl), CancellationToken.None);
+
+            bool done;
+            try
             {
-                if (_ssl is not null)
-                {
-                    throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Session {this} already uses TLS.", target: this);
-                }
+                done = await deadline.WaitAsync(task, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Abandon(ssl, task, "TLS handshake stopped");
+                throw;
+            }
 
-                _transport.ThrowIfFaulted();
-                if (_transport.RemoteClosed)
-                {
-                    throw new PSSocketException(SocketErrorKind.RemoteClosed, $"The peer of session {this} has closed the connection; TLS cannot start.", target: this);
-                }
+            if (!done)
+            {
+                Abandon(ssl, task, "TLS handshake timed out");
+                throw fetching.Urls is { } urls
+                    ? new PSSocketException(SocketErrorKind.RevocationUnknown,
+                        $"The TLS handshake with {peer}{OnSession} did not finish within the timeout: the revocation check (-CheckRevocation) was still fetching the revocation list from {urls}. Make it reachable, give more time, or leave -CheckRevocation out. The session is closed.",
+                        target: this)
+                    : new PSSocketException(SocketErrorKind.ConnectionTimedOut,
+                        $"The TLS handshake with {peer}{OnSession} did not finish within the timeout (is the peer speaking TLS?). The session is closed.",
+                        target: this);
+            }
 
-                if (_transport.HasPendingWrite)
-                {
-                    await _transport.FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
-                }
+            try
+            {
+                await task.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or AuthenticationException or SocketException or Win32Exception or InvalidOperationException or NotSupportedException or ArgumentException)
+            {
+                throw HandshakeFailed(ssl, ex, rejection(), peer, peerSilent());
+            }
 
-                var inner = _transport.Stream;
-                byte[] prefix = Array.Empty<byte>();
-                if (_transport.Buffer.Count > 0)
-                {
-                    // Bytes read ahead of the upgrade are only kept when they are the start of the
-                    // peer's TLS handshake; plaintext there would be an injection (CVE-2011-0411 style).
-                    if (_transport.Buffer.Segment.Array![_transport.Buffer.Segment.Offset] != TlsHandshakeRecord)
-                    {
-                        throw new PSSocketException(SocketErrorKind.InvalidArgument,
-                            $"Session {this} still holds {_transport.Buffer.Count} unencrypted bytes that arrived before TLS was started. Read them with Receive-SocketData first; they cannot be part of the encrypted conversation.",
-                            target: this);
-                    }
-
-                    prefix = _transport.Buffer.Take(_transport.Buffer.Count);
-                }
-
-                // A server notes whether the client sent any byte: one that closes or resets first is a probe.
-                var upgrade = prefix.Length > 0 || isServer ? new UpgradeStream(prefix, inner) : null;
-                var ssl = wrap(upgrade ?? inner);
-                string peer = Endpoints.Format(RemoteEndPoint);
-                // On the pool: a handshake whose bytes are already there runs synchronously as far as
-                // the certificate check, and a check that blocks (a revocation fetch) must not hold
-                // the caller past its deadline.
-                var task = Task.Run(() => handshake(ssl), CancellationToken.None);
-
-                bool done;
-                try
-                {
-                    done = await deadline.WaitAsync(task, token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    Abandon(ssl, task, "TLS handshake stopped");
-                    throw;
-                }
-
-                if (!done)
-                {
-                    Abandon(ssl, task, "TLS handshake timed out");
-                    throw fetching.Urls is { } urls
-                        ? new PSSocketException(SocketErrorKind.RevocationUnknown,
-                            $"The TLS handshake with {peer}{OnSession} did not finish within the timeout: the revocation check (-CheckRevocation) was still fetching the revocation list from {urls}. Make it reachable, give more time, or leave -CheckRevocation out. The session is closed.",
-                            target: this)
-                        : new PSSocketException(SocketErrorKind.ConnectionTimedOut,
-                            $"The TLS handshake with {peer}{OnSession} did not finish within the timeout (is the peer speaking TLS?). The session is closed.",
-                            target: this);
-                }
-
-                try
-                {
-                    await task.ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is IOException or AuthenticationException or SocketException or Win32Exception or InvalidOperationException or NotSupportedException or ArgumentException)
-                {
-                    throw HandshakeFailed(ssl, ex, rejection(), peer, upgrade);
-                }
-
-                _ssl = ssl;
-                _transport.Layer(ssl, encrypted: true);
-                IsTlsServer = isServer;
-                TlsProtocol = ssl.SslProtocol;
-                CipherSuite = ReadCipherSuite(ssl);
-                RemoteCertificate = ssl.RemoteCertificate is { } remote ? new X509Certificate2(remote.GetRawCertData()) : null;
-                // A client's SNI is whatever it sent: kept only when it is a host name, else escaped.
-                TlsServerName = isServer ? TlsDiagnostics.SafeServerName(ReadString(ssl, "TargetHostName")) : serverName;
-                Touch();
-            }, deadline, token);
+            return ssl;
+        }
 
         /// <summary>
         /// Whether a server handshake failed because the client closed or reset the connection
@@ -293,10 +224,10 @@ namespace PSSocket
         /// </summary>
         internal static bool ClosedBeforeHandshake(Exception ex) => ex is PSSocketException { Kind: SocketErrorKind.ConnectionReset };
 
-        private PSSocketException HandshakeFailed(SslStream ssl, Exception ex, CertificateRejection? rejection, string peer, UpgradeStream? upgrade)
+        private PSSocketException HandshakeFailed(SslStream ssl, Exception ex, CertificateRejection? rejection, string peer, bool peerSilent)
         {
             string why = rejection?.Message ?? $"the TLS handshake failed: {TlsDiagnostics.Describe(ex)}";
-            var fault = upgrade is { PeerSpoke: false } && rejection is null && ex is IOException
+            var fault = peerSilent && rejection is null && ex is IOException
                 ? new PSSocketException(SocketErrorKind.ConnectionReset, $"{peer} closed the connection before sending a TLS handshake (a port probe or a client that gave up).", ex, target: this)
                 : new PSSocketException(rejection?.Kind ?? SocketErrorKind.AuthenticationFailed, $"TLS with {peer}{OnSession} failed: {why}.", ex, target: this);
             Close(fault.Message);
@@ -353,88 +284,6 @@ namespace PSSocket
             public string? Urls => Volatile.Read(ref _urls);
 
             public void Set(string? urls) => Volatile.Write(ref _urls, urls);
-        }
-
-        /// <summary>
-        /// Gives the bytes read ahead of a TLS upgrade to SslStream before the socket's own, and
-        /// notes whether the peer sent any byte at all.
-        /// </summary>
-        private sealed class UpgradeStream : Stream
-        {
-            private readonly byte[] _prefix;
-            private readonly Stream _inner;
-            private int _used;
-
-            public UpgradeStream(byte[] prefix, Stream inner)
-            {
-                _prefix = prefix;
-                _inner = inner;
-                PeerSpoke = prefix.Length > 0;
-            }
-
-            /// <summary>Whether any byte came from the peer (read ahead, or read by the handshake).</summary>
-            public bool PeerSpoke { get; private set; }
-
-            public override bool CanRead => true;
-
-            public override bool CanSeek => false;
-
-            public override bool CanWrite => _inner.CanWrite;
-
-            public override long Length => throw new NotSupportedException();
-
-            public override long Position
-            {
-                get => throw new NotSupportedException();
-                set => throw new NotSupportedException();
-            }
-
-            private int TakePrefix(byte[] buffer, int offset, int count)
-            {
-                int n = Math.Min(count, _prefix.Length - _used);
-                Buffer.BlockCopy(_prefix, _used, buffer, offset, n);
-                _used += n;
-                return n;
-            }
-
-            public override int Read(byte[] buffer, int offset, int count) =>
-                _used < _prefix.Length ? TakePrefix(buffer, offset, count) : Noted(_inner.Read(buffer, offset, count));
-
-            public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-                _used < _prefix.Length ? Task.FromResult(TakePrefix(buffer, offset, count))
-                : PeerSpoke ? _inner.ReadAsync(buffer, offset, count, cancellationToken)
-                : NotedAsync(_inner.ReadAsync(buffer, offset, count, cancellationToken));
-
-            private int Noted(int read)
-            {
-                PeerSpoke |= read > 0;
-                return read;
-            }
-
-            private async Task<int> NotedAsync(Task<int> read) => Noted(await read.ConfigureAwait(false));
-
-            public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
-
-            public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-                _inner.WriteAsync(buffer, offset, count, cancellationToken);
-
-            public override void Flush() => _inner.Flush();
-
-            public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
-
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-            public override void SetLength(long value) => throw new NotSupportedException();
-
-            protected override void Dispose(bool disposing)
-            {
-                if (disposing)
-                {
-                    _inner.Dispose();
-                }
-
-                base.Dispose(disposing);
-            }
         }
     }
 }

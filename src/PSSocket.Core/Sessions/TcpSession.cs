@@ -15,19 +15,16 @@ namespace PSSocket
     /// A connected TCP stream (client or accepted). Sends are serialized and receives are
     /// serialized, so two runspaces can share a session without corrupting it. A read that
     /// times out or is cancelled stays pending and its bytes land in the buffer later: nothing
-    /// is ever dropped between calls. The socket work is done by a <see cref="TcpTransport"/>;
-    /// each receive mode is a stop rule (Framing.cs) that the one receive loop here feeds.
+    /// is ever dropped between calls. The bytes move through the session's one
+    /// <see cref="Connection"/>; each receive mode is a stop rule (Framing.cs) that its one
+    /// receive loop feeds.
     /// </summary>
     public partial class TcpSession : SocketSession
     {
         /// <summary>What Receive-SocketData may buffer in one call unless told otherwise.</summary>
         public const int DefaultMaxBytes = 16 * 1024 * 1024;
 
-        /// <summary>How much of what is buffered a receive timeout shows.</summary>
-        internal const int TailBytes = 200;
-
-        private readonly TcpTransport _transport;
-        private readonly SessionObservers _observers = new();
+        private readonly Connection _connection;
         private (Encoding Encoding, LineEnding NewLine, byte[] Terminator, byte[]? Cr)? _lineTerminators;
 
         /// <summary>Wraps a connected socket (and the stream over it, when the caller made one).</summary>
@@ -41,7 +38,7 @@ namespace PSSocket
             : base(kind)
         {
             Socket = socket ?? throw new ArgumentNullException(nameof(socket));
-            _transport = new TcpTransport(this, socket, stream ?? new NetworkStream(socket, ownsSocket: true));
+            _connection = new Connection(this, socket, stream);
             LocalEndPoint = socket.LocalEndPoint;
             RemoteEndPoint = socket.RemoteEndPoint;
         }
@@ -54,7 +51,7 @@ namespace PSSocket
         protected TcpSession(SessionKind kind, Stream stream, EndPoint? localEndPoint, EndPoint? remoteEndPoint)
             : base(kind)
         {
-            _transport = new TcpTransport(this, null, stream ?? throw new ArgumentNullException(nameof(stream)));
+            _connection = new Connection(this, null, stream ?? throw new ArgumentNullException(nameof(stream)));
             LocalEndPoint = localEndPoint;
             RemoteEndPoint = remoteEndPoint;
         }
@@ -63,45 +60,26 @@ namespace PSSocket
         public Socket? Socket { get; }
 
         /// <inheritdoc />
-        protected override SessionState CurrentState =>
-            _transport.Fault is not null ? SessionState.Faulted : _transport.RemoteClosed ? SessionState.RemoteClosed : SessionState.Open;
+        protected override SessionState CurrentState => _connection.State;
 
         /// <summary>
         /// Notices a peer close or reset that no read has seen yet, without waiting and only
         /// while no receive runs, so State shows RemoteClosed or Faulted right after the last data
         /// was taken. Data it happens to read lands in the buffer like any other.
         /// </summary>
-        public override void RefreshState() => _transport.Refresh();
+        public override void RefreshState() => _connection.Refresh();
 
         /// <inheritdoc />
-        public override int Available => _transport.Buffer.Count;
+        public override int Available => _connection.Available;
 
         /// <summary>
         /// Whether the peer sent bytes nobody has read yet, buffered here or still in the kernel: a
         /// server client with input waiting is not idle, its script block is only slow to read it.
         /// </summary>
-        internal bool HasUnreadInput
-        {
-            get
-            {
-                if (Available > 0)
-                {
-                    return true;
-                }
-
-                try
-                {
-                    return Socket is { Available: > 0 };
-                }
-                catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
-                {
-                    return false;
-                }
-            }
-        }
+        internal bool HasUnreadInput => _connection.HasUnreadInput;
 
         /// <summary>The size of the receive buffer's array (for tests of the memory bound).</summary>
-        internal int BufferCapacity => _transport.Buffer.Capacity;
+        internal int BufferCapacity => _connection.BufferCapacity;
 
         /// <summary>When true, text read with Receive-SocketData (and matched by conversations) has ANSI/VT escape sequences and backspace overstrikes removed.</summary>
         public bool StripAnsi { get; set; }
@@ -109,14 +87,14 @@ namespace PSSocket
         /// <summary>The proxy this session was tunnelled through (its password is never shown), or null for a direct connection.</summary>
         public Net.Proxy.ProxyEndpoint? Proxy { get; set; }
 
-        /// <summary>The stream reads and writes go through (the SslStream once TLS is started), for a relay that copies past the receive buffer.</summary>
-        internal Stream TransportStream => _transport.Stream;
+        /// <summary>The one connection the session's bytes move through.</summary>
+        internal Connection Connection => _connection;
 
         /// <summary>True once telnet option handling wraps the stream.</summary>
-        public bool IsTelnet => _transport.Stream is TelnetStream;
+        public bool IsTelnet => _connection.Telnet is not null;
 
         /// <summary>The telnet layer, when the session speaks telnet.</summary>
-        internal TelnetStream? Telnet => _transport.Stream as TelnetStream;
+        internal TelnetStream? Telnet => _connection.Telnet;
 
         /// <summary>True when the telnet peer said it echoes what it receives (WILL ECHO), so a terminal must not echo too.</summary>
         public bool TelnetRemoteEcho => Telnet is { RemoteEcho: true };
@@ -125,41 +103,26 @@ namespace PSSocket
         public virtual bool RemoteEchoes => TelnetRemoteEcho;
 
         /// <summary>The file this session's traffic is recorded to, or null.</summary>
-        public string? TranscriptPath => _observers.TranscriptPath;
+        public string? TranscriptPath => _connection.TranscriptPath;
 
         /// <summary>
         /// Puts a telnet layer over the stream (after TLS, if any). Call before the first
         /// receive: negotiation already buffered as plain data would not be decoded.
         /// </summary>
-        public void EnableTelnet(TelnetOptions? options = null)
-        {
-            ThrowIfClosed();
-            if (IsTelnet)
-            {
-                return;
-            }
-
-            if (_transport.HasPendingRead || _transport.Buffer.Count > 0)
-            {
-                throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Session {this} has already received data; telnet must be enabled before the first receive.", target: this);
-            }
-
-            _transport.Layer(new TelnetStream(_transport.Stream, options), encrypted: false);
-        }
+        public void EnableTelnet(TelnetOptions? options = null) => _connection.LayerTelnet(options);
 
         // ---- observers -------------------------------------------------------------------------
 
         /// <summary>Adds an observer that sees every byte sent and received from now on.</summary>
-        public void AddObserver(ISessionObserver observer) => _observers.Add(observer);
+        public void AddObserver(ISessionObserver observer) => _connection.AddObserver(observer);
 
         /// <summary>Removes an observer; true if it was there.</summary>
-        public bool RemoveObserver(ISessionObserver observer) => _observers.Remove(observer);
+        public bool RemoveObserver(ISessionObserver observer) => _connection.RemoveObserver(observer);
 
         /// <summary>Starts recording both directions to a file; fails if a transcript is already running.</summary>
         public SessionTranscript StartTranscript(string path, bool append, bool noClobber = false, TranscriptFormat format = TranscriptFormat.Text)
         {
-            ThrowIfClosed();
-            return _observers.StartTranscript(
+            return _connection.StartTranscript(
                 () =>
                 {
                     var transcript = new SessionTranscript(path, Encoding, append, noClobber, format);
@@ -170,63 +133,13 @@ namespace PSSocket
         }
 
         /// <summary>Stops the running transcript and closes its file; returns its path, or null if none ran.</summary>
-        public string? StopTranscript() => _observers.StopTranscript();
+        public string? StopTranscript() => _connection.StopTranscript();
 
-        // ---- what the transport reports --------------------------------------------------------
-
-        internal void EnsureOpen() => ThrowIfClosed();
-
+        /// <summary>Records why the session ended without closing it (an SSH shell that exited).</summary>
         internal void RecordReason(string reason) => SetReason(reason);
 
-        internal void RecordFault(PSSocketException fault, SocketError error)
-        {
-            SocketError = error;
-            SetReason(fault.Message);
-        }
-
-        internal void OnReceived(byte[] data, int count)
-        {
-            CountReceived(count);
-            _observers.Notify(DataDirection.Received, data, 0, count, false);
-        }
-
         /// <summary>The last (up to) count bytes buffered and not yet read, without consuming them.</summary>
-        public byte[] PeekBufferedTail(int count)
-        {
-            var seg = _transport.Buffer.Segment;
-            int n = Math.Min(count, seg.Count);
-            var tail = new byte[n];
-            Buffer.BlockCopy(seg.Array!, seg.Offset + seg.Count - n, tail, 0, n);
-            return tail;
-        }
-
-        /// <summary>Runs an action while holding both the send and the receive lock, with no read in flight.</summary>
-        internal async Task ExclusiveAsync(Func<Task> action, Deadline deadline, CancellationToken token)
-        {
-            await AcquireAsync(_transport.ReceiveLock, deadline, SocketErrorKind.ReceiveTimeout, token).ConfigureAwait(false);
-            try
-            {
-                await AcquireAsync(_transport.SendLock, deadline, SocketErrorKind.SendTimeout, token).ConfigureAwait(false);
-                try
-                {
-                    _transport.CollectFinishedRead();
-                    if (_transport.HasPendingRead)
-                    {
-                        throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Session {this} has a read in progress; receive what is pending first.", target: this);
-                    }
-
-                    await action().ConfigureAwait(false);
-                }
-                finally
-                {
-                    _transport.SendLock.Release();
-                }
-            }
-            finally
-            {
-                _transport.ReceiveLock.Release();
-            }
-        }
+        public byte[] PeekBufferedTail(int count) => _connection.PeekBufferedTail(count);
 
         // ---- sending ---------------------------------------------------------------------------
 
@@ -259,92 +172,23 @@ namespace PSSocket
         /// more, with true when the bytes went to the stream and false when they never did, so a
         /// caller reuses or clears its array only then.
         /// </summary>
-        internal async Task SendAsync(byte[] data, int offset, int count, bool redacted, Action<bool>? released, Deadline deadline, CancellationToken token)
-        {
-            try
-            {
-                await AcquireAsync(_transport.SendLock, deadline, SocketErrorKind.SendTimeout, token).ConfigureAwait(false);
-            }
-            catch
-            {
-                released?.Invoke(false);
-                throw;
-            }
-
-            try
-            {
-                await WriteLockedAsync(data, offset, count, deadline, token, redacted, released).ConfigureAwait(false);
-            }
-            finally
-            {
-                _transport.SendLock.Release();
-            }
-        }
+        internal Task SendAsync(byte[] data, int offset, int count, bool redacted, Action<bool>? released, Deadline deadline, CancellationToken token) =>
+            _connection.SendAsync(data, offset, count, redacted, released, deadline, token);
 
         /// <summary>
         /// Copies a stream to the socket in chunks with constant memory. The timeout applies to
         /// each chunk (how long the peer may stall), not to the whole transfer.
         /// </summary>
-        public async Task<long> SendStreamAsync(Stream source, TimeSpan stallTimeout, CancellationToken token, Action<long>? progress = null)
-        {
-            await AcquireAsync(_transport.SendLock, Deadline.After(stallTimeout), SocketErrorKind.SendTimeout, token).ConfigureAwait(false);
-            var chunk = new byte[256 * 1024];
-            long total = 0;
-            try
-            {
-                int n;
-                bool syncSource = source is FileStream { IsAsync: false } or MemoryStream;
-                while ((n = syncSource ? source.Read(chunk, 0, chunk.Length) : await source.ReadAsync(chunk, 0, chunk.Length, token).ConfigureAwait(false)) > 0)
-                {
-                    await WriteLockedAsync(chunk, 0, n, Deadline.After(stallTimeout), token).ConfigureAwait(false);
-                    total += n;
-                    progress?.Invoke(total);
-                }
-            }
-            finally
-            {
-                _transport.SendLock.Release();
-            }
-
-            return total;
-        }
-
-        private async Task WriteLockedAsync(byte[] data, int offset, int count, Deadline deadline, CancellationToken token, bool redacted = false, Action<bool>? released = null)
-        {
-            if (redacted && count > 0)
-            {
-                // A secret is recorded before it is handed over: its buffer is cleared once written,
-                // and the transcript needs its bytes to keep the peer's echo of it out.
-                _observers.Notify(DataDirection.Sent, data, offset, count, redacted);
-            }
-
-            await _transport.BeginWriteAsync(data, offset, count, released, deadline, token).ConfigureAwait(false);
-            if (count > 0)
-            {
-                // Counted and recorded when handed to the stream, in wire order: a write that
-                // outlives the deadline still goes out.
-                CountSent(count);
-                if (!redacted)
-                {
-                    _observers.Notify(DataDirection.Sent, data, offset, count, redacted);
-                }
-            }
-
-            await _transport.FinishPendingWriteAsync(deadline, token).ConfigureAwait(false);
-        }
+        public Task<long> SendStreamAsync(Stream source, TimeSpan stallTimeout, CancellationToken token, Action<long>? progress = null) =>
+            _connection.SendStreamAsync(source, stallTimeout, progress, token);
 
         /// <summary>Shuts down our sending side (the peer sees end of stream); receiving goes on.</summary>
         public void ShutdownSend()
         {
-            ThrowIfClosed();
-            SendTlsCloseNotify();
-            if (Socket is null)
+            if (!_connection.ShutdownSend())
             {
                 OnShutdownSend();
-                return;
             }
-
-            Socket.Shutdown(SocketShutdown.Send);
         }
 
         /// <summary>Ends the sending side of a session with no socket (an SSH channel sends EOF); nothing by default.</summary>
@@ -356,15 +200,15 @@ namespace PSSocket
 
         /// <summary>Whatever is buffered, or else what arrives first; waits until the deadline for at least one byte.</summary>
         public Task<byte[]> ReceiveAvailableAsync(int maxBytes, Encoding? wholeCharsOf, Deadline deadline, CancellationToken token) =>
-            ReceiveAsync(new AvailableFrame(maxBytes, wholeCharsOf), maxBytes, deadline, token);
+            _connection.ReceiveAsync(new AvailableFrame(maxBytes, wholeCharsOf), maxBytes, deadline, token);
 
         /// <summary>Exactly count bytes.</summary>
         public Task<byte[]> ReceiveCountAsync(int count, Deadline deadline, CancellationToken token) =>
-            ReceiveAsync(new CountFrame(count), int.MaxValue, deadline, token);
+            _connection.ReceiveAsync(new CountFrame(count), int.MaxValue, deadline, token);
 
         /// <summary>Everything up to and including the delimiter. Bytes after the delimiter stay buffered.</summary>
         public Task<byte[]> ReceiveUntilAsync(byte[] delimiter, int maxBytes, Deadline deadline, CancellationToken token) =>
-            ReceiveAsync(new DelimiterFrame(delimiter), maxBytes, deadline, token);
+            _connection.ReceiveAsync(new DelimiterFrame(delimiter), maxBytes, deadline, token);
 
         /// <summary>
         /// One line without its terminator. A line ends at the session NewLine; when NewLine is
@@ -374,11 +218,11 @@ namespace PSSocket
         {
             if (NewLine.EndsAtAnyBreak && IsAsciiCompatible(encoding))
             {
-                return await ReceiveAsync(new AnyLineFrame(), maxBytes, deadline, token).ConfigureAwait(false);
+                return await _connection.ReceiveAsync(new AnyLineFrame(), maxBytes, deadline, token).ConfigureAwait(false);
             }
 
             var (terminator, cr) = LineTerminators(encoding);
-            return await ReceiveAsync(new LineFrame(terminator, cr), maxBytes, deadline, token).ConfigureAwait(false);
+            return await _connection.ReceiveAsync(new LineFrame(terminator, cr), maxBytes, deadline, token).ConfigureAwait(false);
         }
 
         /// <summary>The encoded line terminator (and the "\r" to strip), cached per encoding and NewLine.</summary>
@@ -425,147 +269,30 @@ namespace PSSocket
 
         /// <summary>A pattern receive that also gives the bytes it consumed, as they arrived.</summary>
         internal Task<PatternReceipt> ReceiveMatchAsync(Regex pattern, Encoding encoding, bool stripAnsi, int maxBytes, Deadline deadline, CancellationToken token) =>
-            ReceiveAsync(new PatternFrame(pattern, encoding, stripAnsi, maxBytes, this), maxBytes, deadline, token);
+            _connection.ReceiveAsync(new PatternFrame(pattern, encoding, stripAnsi, maxBytes, this), maxBytes, deadline, token);
 
         /// <summary>Everything until the peer closes its side.</summary>
         public Task<byte[]> ReceiveToEndAsync(int maxBytes, Deadline deadline, CancellationToken token) =>
-            ReceiveAsync(new ToEndFrame(), maxBytes, deadline, token);
+            _connection.ReceiveAsync(new ToEndFrame(), maxBytes, deadline, token);
 
         /// <summary>
         /// Streams received bytes into destination with constant memory: count bytes, or until
         /// the peer closes (count null). The stall timeout bounds each wait for more data.
         /// </summary>
-        public async Task<long> ReceiveToStreamAsync(Stream destination, long? count, TimeSpan stallTimeout, CancellationToken token, Action<long>? progress = null)
-        {
-            await AcquireAsync(_transport.ReceiveLock, Deadline.After(stallTimeout), SocketErrorKind.ReceiveTimeout, token).ConfigureAwait(false);
-            try
-            {
-                return await _transport.CopyToAsync(destination, count, stallTimeout, progress, token).ConfigureAwait(false);
-            }
-            finally
-            {
-                _transport.ReceiveLock.Release();
-            }
-        }
+        public Task<long> ReceiveToStreamAsync(Stream destination, long? count, TimeSpan stallTimeout, CancellationToken token, Action<long>? progress = null) =>
+            _connection.ReceiveToStreamAsync(destination, count, stallTimeout, progress, token);
 
         /// <summary>Runs a stop rule of the engine's own (a device command's) through the one receive loop.</summary>
         internal Task<T> ReceiveRuleAsync<T>(FrameRule<T> rule, int maxBytes, Deadline deadline, CancellationToken token) =>
-            ReceiveAsync(rule, maxBytes, deadline, token);
-
-        /// <summary>
-        /// The one receive loop: ask the rule, and while its stop point is not buffered, read
-        /// more, until the deadline, end of stream or the limit.
-        /// </summary>
-        private async Task<T> ReceiveAsync<T>(FrameRule<T> rule, int maxBytes, Deadline deadline, CancellationToken token)
-        {
-            await AcquireAsync(_transport.ReceiveLock, deadline, SocketErrorKind.ReceiveTimeout, token).ConfigureAwait(false);
-            var buffer = _transport.Buffer;
-            buffer.GrowthLimit = maxBytes;
-            try
-            {
-                while (true)
-                {
-                    if (rule.WantsWholeBurst && buffer.Count > 0)
-                    {
-                        // Attempt once per burst that has arrived, not once per read chunk.
-                        _transport.DrainWithoutWaiting(maxBytes);
-                    }
-
-                    if (rule.TryTake(buffer, _transport.RemoteClosed, out var result))
-                    {
-                        return result;
-                    }
-
-                    if (_transport.RemoteClosed)
-                    {
-                        throw new PSSocketException(SocketErrorKind.RemoteClosed,
-                            buffer.Count == 0
-                                ? $"The peer of session {this} has closed the connection and nothing is left to read."
-                                : $"The peer of session {this} closed the connection before the stop point; {buffer.Count} bytes stay buffered (read them with -ToEnd or -Count).",
-                            target: this);
-                    }
-
-                    _transport.ThrowIfFaulted();
-                    if (buffer.Count >= maxBytes)
-                    {
-                        throw new PSSocketException(SocketErrorKind.ReceiveLimitExceeded,
-                            $"Session {this} has buffered {buffer.Count} bytes without reaching the stop point, which is the -MaxBytes limit ({maxBytes}). The data stays buffered: read it with -Count, or raise -MaxBytes.",
-                            target: this);
-                    }
-
-                    var settle = rule.Settle;
-                    var remaining = deadline.Remaining;
-                    bool settling = settle > TimeSpan.Zero && (remaining == Timeout.InfiniteTimeSpan || remaining > settle);
-                    if (!await _transport.FillAsync(maxBytes - buffer.Count, settling ? Deadline.After(settle) : deadline, token).ConfigureAwait(false))
-                    {
-                        if (settling)
-                        {
-                            rule.OnQuiet();
-                            continue;
-                        }
-
-                        throw new PSSocketException(SocketErrorKind.ReceiveTimeout, TimeoutMessage(deadline.Duration, rule.Needs), target: this);
-                    }
-                }
-            }
-            finally
-            {
-                buffer.GrowthLimit = int.MaxValue;
-                _transport.ReceiveLock.Release();
-            }
-        }
-
-        /// <summary>What a receive that timed out tells the user: the timeout, what arrived, and its last bytes.</summary>
-        private string TimeoutMessage(TimeSpan timeout, int? needed)
-        {
-            int count = _transport.Buffer.Count;
-            string got = count == 0 ? "nothing arrived"
-                : needed is int need ? $"{count} of {need} bytes arrived and stay buffered"
-                : $"{count} bytes arrived and stay buffered";
-            string tail = count == 0 ? "" : $" {DescribeBufferedTail()}.";
-            return $"Nothing that completes the read arrived on session {this} within {TcpTransport.Describe(timeout)}: {got}.{tail} The session is still open.";
-        }
+            _connection.ReceiveAsync(rule, maxBytes, deadline, token);
 
         /// <summary>The last (up to 200) bytes buffered, decoded and escaped, for messages; null when nothing is buffered.</summary>
-        internal string? DescribeBufferedTail()
-        {
-            var tail = PeekBufferedTail(TailBytes);
-            return tail.Length == 0 ? null : $"Last {tail.Length} bytes received: \"{SessionTranscript.Escape(Encoding.GetString(tail))}\"";
-        }
-
-        private async Task AcquireAsync(SemaphoreSlim gate, Deadline deadline, SocketErrorKind onTimeout, CancellationToken token)
-        {
-            ThrowIfClosed();
-            if (gate.Wait(0, CancellationToken.None))
-            {
-                return;
-            }
-
-            var remaining = deadline.Remaining;
-            if (!await gate.WaitAsync(remaining, token).ConfigureAwait(false))
-            {
-                throw new PSSocketException(onTimeout, $"Session {this} is busy with another {(onTimeout == SocketErrorKind.SendTimeout ? "send" : "receive")} that did not finish within the timeout.", target: this);
-            }
-        }
+        internal string? DescribeBufferedTail() => _connection.DescribeBufferedTail();
 
         /// <inheritdoc />
         protected override void OnClose()
         {
-            SendTlsCloseNotify();
-            // A graceful close: data still in the kernel's send buffer reaches the peer before
-            // the FIN (Close(0) would reset the connection and drop it).
-            try
-            {
-                Socket?.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                SetReason($"Shutdown: {ex.Message}");
-            }
-
-            _transport.Stream.Dispose();
-            Socket?.Dispose();
-            StopTranscript();
+            _connection.Close(CloseReason ?? "Closed");
             DisposeSessionResources();
         }
     }

@@ -41,7 +41,7 @@ namespace PSSocket.Sessions.Devices
                 catch (PSSocketException ex) when (ex.Kind == SocketErrorKind.ReceiveTimeout)
                 {
                     throw new PSSocketException(SocketErrorKind.ReceiveTimeout,
-                        $"Logging in on session {session}: neither a login question nor a {profile.Name} prompt came within {TcpTransport.Describe(timeout)}. {session.DescribeBufferedTail() ?? "Nothing arrived."}",
+                        $"Logging in on session {session}: neither a login question nor a {profile.Name} prompt came within {Connection.Describe(timeout)}. {session.DescribeBufferedTail() ?? "Nothing arrived."}",
                         ex, target: session);
                 }
 

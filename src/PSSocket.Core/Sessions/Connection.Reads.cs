@@ -8,47 +8,17 @@ using PSSocket.Net;
 namespace PSSocket.Sessions
 {
     /// <summary>
-    /// The moving parts under a <see cref="TcpSession"/>: the socket and the stream data goes
-    /// through, the receive buffer, the one read and the one write that may be in flight, and the
-    /// facts reads have recorded (peer closed, fault). There is one read path: a read is started,
-    /// and whoever holds the receive lock (a cmdlet's thread waiting with Poll, or an awaiting
-    /// task) completes it into the buffer. A read that outlives its caller's deadline stays
-    /// pending and its bytes land in the buffer later: nothing is ever dropped.
+    /// Completing reads into the buffer: on the caller's thread with Poll (plain TCP, a cmdlet
+    /// waiting) or by awaiting the stream; draining what the kernel holds; noticing a peer close
+    /// no read has seen; and recording faults.
     /// </summary>
-    internal sealed class TcpTransport
+    internal sealed partial class Connection
     {
-        private readonly TcpSession _owner;
-        private readonly Stream _plain;
-        private Stream _stream;
-        private bool _encrypted;
         private Task<int>? _pendingRead;
         private Task<int>? _watchedRead;
         private byte[]? _readChunk;
-        private Task? _pendingWrite;
         private volatile bool _remoteClosed;
         private volatile PSSocketException? _fault;
-
-        public TcpTransport(TcpSession owner, Socket? socket, Stream stream)
-        {
-            _owner = owner;
-            Socket = socket;
-            _plain = _stream = stream;
-        }
-
-        /// <summary>The socket under the stream, or null for a stream with no socket of its own (an SSH channel).</summary>
-        public Socket? Socket { get; }
-
-        /// <summary>The stream data moves through (TLS and telnet layers included).</summary>
-        public Stream Stream => _stream;
-
-        /// <summary>Bytes received and not yet taken by a receive.</summary>
-        public ReceiveBuffer Buffer { get; } = new();
-
-        /// <summary>Held by whoever reads (receives, state refreshes, the TLS upgrade).</summary>
-        public SemaphoreSlim ReceiveLock { get; } = new(1, 1);
-
-        /// <summary>Held by whoever writes.</summary>
-        public SemaphoreSlim SendLock { get; } = new(1, 1);
 
         /// <summary>A read has seen the end of the peer's stream.</summary>
         public bool RemoteClosed => _remoteClosed;
@@ -56,31 +26,13 @@ namespace PSSocket.Sessions
         /// <summary>The failure a read or write has recorded, if any.</summary>
         public PSSocketException? Fault => _fault;
 
-        public bool HasPendingRead => _pendingRead is not null;
-
-        public bool IsWriting => _pendingWrite is { IsCompleted: false };
-
-        public bool HasPendingWrite => _pendingWrite is not null;
-
-        /// <summary>Still the stream the session started with, straight over a socket: reads may wait on the socket itself.</summary>
-        private bool IsPlain => Socket is not null && ReferenceEquals(_stream, _plain);
-
-        /// <summary>Puts a layer (TLS, telnet) over the stream; the caller holds the locks or no read ran yet.</summary>
-        public void Layer(Stream stream, bool encrypted)
-        {
-            _stream = stream;
-            _encrypted |= encrypted;
-        }
-
-        // ---- reading ---------------------------------------------------------------------------
-
         /// <summary>
         /// Waits for one read to complete into the buffer, reading at most room bytes when it
         /// starts one. False on timeout (the read stays pending).
         /// </summary>
-        public async Task<bool> FillAsync(int room, Deadline deadline, CancellationToken token)
+        private async Task<bool> FillAsync(int room, Deadline deadline, CancellationToken token)
         {
-            _owner.EnsureOpen();
+            _ledger.ThrowIfClosed(_owner);
             if (_pendingRead is null && IsPlain && CallerWaits.OnThisThread)
             {
                 return FillOnThisThread(room, deadline, token);
@@ -111,7 +63,7 @@ namespace PSSocket.Sessions
             while (true)
             {
                 token.ThrowIfCancellationRequested();
-                _owner.EnsureOpen();
+                _ledger.ThrowIfClosed(_owner);
                 var remaining = deadline.Remaining;
                 if (remaining == TimeSpan.Zero)
                 {
@@ -163,14 +115,14 @@ namespace PSSocket.Sessions
             }
 
             OnReadCompleted(n);
-            Buffer.Append(_readChunk!, 0, n);
+            _buffer.Append(_readChunk!, 0, n);
             ReleaseChunk();
         }
 
         /// <summary>Moves bytes the kernel already holds into the buffer without waiting, up to limit buffered.</summary>
-        public void DrainWithoutWaiting(int limit)
+        private void DrainWithoutWaiting(int limit)
         {
-            while (Buffer.Count < limit && !_remoteClosed && _fault is null)
+            while (_buffer.Count < limit && !_remoteClosed && _fault is null)
             {
                 if (_pendingRead is not null)
                 {
@@ -212,13 +164,13 @@ namespace PSSocket.Sessions
 
                 if (!IsPlain)
                 {
-                    StartRead(limit - Buffer.Count);
+                    StartRead(limit - _buffer.Count);
                     continue;
                 }
 
                 try
                 {
-                    ReadReadySocket(limit - Buffer.Count);
+                    ReadReadySocket(limit - _buffer.Count);
                 }
                 catch (PSSocketException) when (_fault is not null)
                 {
@@ -236,7 +188,7 @@ namespace PSSocket.Sessions
         /// </summary>
         public void Refresh()
         {
-            if (_owner.IsClosed || _remoteClosed || _fault is not null || !ReceiveLock.Wait(0))
+            if (_ledger.IsClosed || _remoteClosed || _fault is not null || !_receiveLock.Wait(0))
             {
                 return;
             }
@@ -281,7 +233,7 @@ namespace PSSocket.Sessions
             }
             finally
             {
-                ReceiveLock.Release();
+                _receiveLock.Release();
             }
         }
 
@@ -297,7 +249,7 @@ namespace PSSocket.Sessions
             _ = read.ContinueWith(
                 t =>
                 {
-                    if (_owner.IsClosed)
+                    if (_ledger.IsClosed)
                     {
                         return;
                     }
@@ -317,7 +269,7 @@ namespace PSSocket.Sessions
         }
 
         /// <summary>Moves the bytes of a read that has finished into the buffer.</summary>
-        public void CollectFinishedRead()
+        private void CollectFinishedRead()
         {
             if (_pendingRead is { IsCompleted: true })
             {
@@ -367,11 +319,11 @@ namespace PSSocket.Sessions
 
         private void OnReadCompleted(int n)
         {
-            if (n == 0 && _owner.IsClosed)
+            if (n == 0 && _ledger.IsClosed)
             {
                 // Our own shutdown ends the read too: that is a local close, not the peer's.
                 _readChunk = null;
-                _owner.EnsureOpen();
+                _ledger.ThrowIfClosed(_owner);
             }
 
             if (n == 0)
@@ -380,20 +332,21 @@ namespace PSSocket.Sessions
             }
             else
             {
-                _owner.OnReceived(_readChunk!, n);
+                _ledger.CountReceived(n);
+                _observers.Notify(DataDirection.Received, _readChunk!, 0, n, false);
             }
         }
 
         private void MarkRemoteClosed()
         {
             _remoteClosed = true;
-            _owner.RecordReason("The peer closed the connection");
+            _ledger.SetReason("The peer closed the connection");
         }
 
         private void CompletePendingRead()
         {
             int n = TakePendingRead();
-            Buffer.Append(_readChunk!, 0, n);
+            _buffer.Append(_readChunk!, 0, n);
             ReleaseChunk();
         }
 
@@ -406,174 +359,9 @@ namespace PSSocket.Sessions
             }
         }
 
-        /// <summary>
-        /// Streams received bytes into destination with constant memory: count bytes, or until
-        /// the peer closes (count null). The stall timeout bounds each wait for more data. The
-        /// caller holds the receive lock.
-        /// </summary>
-        public async Task<long> CopyToAsync(Stream destination, long? count, TimeSpan stallTimeout, Action<long>? progress, CancellationToken token)
-        {
-            long written = 0;
-            byte[]? bulkChunk = null;
-            while (count is null || written < count)
-            {
-                if (Buffer.Count > 0)
-                {
-                    int n = (int)Math.Min(Buffer.Count, (count ?? long.MaxValue) - written);
-                    var seg = Buffer.Segment;
-                    WriteTo(destination, seg.Array!, seg.Offset, n);
-                    Buffer.Skip(n);
-                    written += n;
-                    progress?.Invoke(written);
-                    continue;
-                }
-
-                if (_remoteClosed)
-                {
-                    if (count is null)
-                    {
-                        break;
-                    }
-
-                    throw new PSSocketException(SocketErrorKind.RemoteClosed,
-                        $"The peer of session {_owner} closed the connection after {written} of {count} bytes.", target: _owner);
-                }
-
-                ThrowIfFaulted();
-                _owner.EnsureOpen();
-                if (_pendingRead is null)
-                {
-                    // Bulk transfers read 256 KiB at a time: a quarter of the system calls.
-                    bulkChunk ??= new byte[4 * ChunkPool.ChunkSize];
-                    _readChunk = bulkChunk;
-                    _pendingRead = StartReadInto(bulkChunk, bulkChunk.Length);
-                }
-
-                if (!await Deadline.After(stallTimeout).WaitAsync(_pendingRead, token).ConfigureAwait(false))
-                {
-                    throw new PSSocketException(SocketErrorKind.ReceiveTimeout,
-                        $"Nothing arrived on session {_owner} within {Describe(stallTimeout)} after {written}{(count is null ? "" : $" of {count}")} bytes. The session is still open.",
-                        target: _owner);
-                }
-
-                // Straight from the read chunk to the destination: no copy through the buffer.
-                int got = TakePendingRead();
-                int from = Buffer.LineEndingRest(_readChunk!, 0, got);
-                int use = (int)Math.Min(got - from, (count ?? long.MaxValue) - written);
-                WriteTo(destination, _readChunk!, from, use);
-                Buffer.Append(_readChunk!, from + use, got - from - use);
-                ReleaseChunk();
-                if (use > 0)
-                {
-                    written += use;
-                    progress?.Invoke(written);
-                }
-            }
-
-            return written;
-        }
-
-        /// <summary>Synchronous writes for plain files: their async path only adds a thread hop.</summary>
-        private static void WriteTo(Stream destination, byte[] data, int offset, int count)
-        {
-            if (count > 0)
-            {
-                destination.Write(data, offset, count);
-            }
-        }
-
-        internal static string Describe(TimeSpan timeout) =>
-            timeout <= TimeSpan.Zero || timeout == Timeout.InfiniteTimeSpan
-                ? "the timeout"
-                : $"the timeout of {timeout.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} s";
-
-        // ---- writing ---------------------------------------------------------------------------
-
-        /// <summary>
-        /// Hands bytes to the stream once the write before them has finished; the caller holds the
-        /// send lock and then waits with <see cref="FinishPendingWriteAsync"/>. The write holds data
-        /// until it finishes, which may be after the caller's deadline: released is called once,
-        /// when no write holds data any more, with true when the bytes went to the stream (the
-        /// write finished, well or not) and false when they were never handed to it (the earlier
-        /// write was not taken in time, the caller was cancelled, the session is closed).
-        /// </summary>
-        public async Task BeginWriteAsync(byte[] data, int offset, int count, Action<bool>? released, Deadline deadline, CancellationToken token)
-        {
-            Task write;
-            try
-            {
-                _owner.EnsureOpen();
-                if (_pendingWrite is not null)
-                {
-                    await FinishPendingWriteAsync(deadline, token, notSent: count).ConfigureAwait(false);
-                }
-
-                if (count == 0)
-                {
-                    released?.Invoke(false);
-                    return;
-                }
-
-                try
-                {
-                    write = _stream.WriteAsync(data, offset, count, CancellationToken.None);
-                }
-                catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-                {
-                    throw Failed(ex, "Sending");
-                }
-            }
-            catch
-            {
-                released?.Invoke(false);
-                throw;
-            }
-
-            // A write that outlives its deadline keeps going and keeps data; the next send waits
-            // for it first, so bytes are never reordered or half-dropped.
-            _pendingWrite = write;
-            if (released is not null)
-            {
-                _ = write.ContinueWith(_ => released(true), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            }
-        }
-
-        /// <summary>
-        /// Waits for the write in flight. On timeout it keeps going (its bytes stay queued and go
-        /// out in order); notSent is how many bytes of the caller's own send were therefore not
-        /// handed to the stream, for the message.
-        /// </summary>
-        public async Task FinishPendingWriteAsync(Deadline deadline, CancellationToken token, int notSent = 0)
-        {
-            var write = _pendingWrite;
-            if (write is null)
-            {
-                return;
-            }
-
-            if (!await deadline.WaitAsync(write, token).ConfigureAwait(false))
-            {
-                string fate = notSent > 0
-                    ? $"none of the {notSent} bytes of this send went (earlier data still waits for the peer)"
-                    : "the data stays queued and goes out in order when the peer reads";
-                throw new PSSocketException(SocketErrorKind.SendTimeout,
-                    $"The peer of session {_owner} did not take the data within {Describe(deadline.Duration)} (it is not reading): {fate}. The session is still open.", target: _owner);
-            }
-
-            _pendingWrite = null;
-            try
-            {
-                await write.ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-            {
-                throw Failed(ex, "Sending");
-            }
-        }
-
         // ---- faults ----------------------------------------------------------------------------
 
-        public void ThrowIfFaulted()
+        private void ThrowIfFaulted()
         {
             if (_fault is { } fault)
             {
@@ -584,7 +372,7 @@ namespace PSSocket.Sessions
         /// <summary>The exception to throw for a failed read or write (SessionClosed when we closed it ourselves); the first fault is kept.</summary>
         private PSSocketException Failed(Exception ex, string doing)
         {
-            _owner.EnsureOpen();
+            _ledger.ThrowIfClosed(_owner);
             return Record(ex, doing);
         }
 
@@ -595,9 +383,9 @@ namespace PSSocket.Sessions
             var kind = PSSocketException.Classify(error);
             var fault = new PSSocketException(
                 kind == SocketErrorKind.SocketError ? SocketErrorKind.ConnectionReset : kind,
-                $"{doing} on session {_owner} failed: {socketEx?.Message ?? TcpSession.Describe(ex)}. Data already buffered can still be read.",
+                $"{doing} on session {_owner} failed: {socketEx?.Message ?? TlsDiagnostics.Describe(ex)}. Data already buffered can still be read.",
                 ex, error, _owner);
-            _owner.RecordFault(fault, error);
+            _ledger.RecordFault(fault, error);
             _fault ??= fault;
             return fault;
         }
