@@ -133,19 +133,45 @@ namespace PSSocket.Tests
             public readonly System.Collections.Concurrent.ConcurrentQueue<string> Calls = new();
             private int _id = 1000;
 
-            public void Register(SocketSession session)
+            public void Register(SocketSession session, string? name = null)
             {
                 session.Id = Interlocked.Increment(ref _id);
-                Calls.Enqueue($"register {session.Kind}");
+                Calls.Enqueue($"register {session.Kind}{(name is null ? "" : " " + name)}");
             }
 
-            public void Remove(SocketSession session, string reason)
+            // A registry never closes: the session it lets go has closed already.
+            public void Unregister(SocketSession session) => Calls.Enqueue($"unregister {session.Kind}{(session.IsClosed ? " closed" : " open")}");
+        }
+
+        [Fact]
+        public async Task AClientItsScriptBlockClosesLeavesTheRegistryAtOnceAndTheServerListsItselfThere()
+        {
+            var registry = new RecordingRegistry();
+            var closed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var release = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var handler = new DelegateHandler(async (client, token) =>
             {
-                Calls.Enqueue($"remove {session.Kind}");
-                session.Close(reason);
-            }
+                // Remove-SocketSession on its own client, from inside the script block.
+                ((SocketSession)client).Close("closed by the script block");
+                closed.SetResult(true);
+                await release.Task.WaitAsync(TimeSpan.FromSeconds(30));
+                return new ServerHandlerResult(null, null, threw: false);
+            });
+            using var server = new TcpServerSession(IPAddress.Loopback, 0, throttleLimit: 1, registry);
+            server.Register("web");
+            Assert.Contains("register TcpServer web", registry.Calls);
+            server.Start(handler);
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, server.Port);
+            await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
-            public void Unregister(SocketSession session) => Calls.Enqueue($"unregister {session.Kind}");
+            // The handler still runs, yet the closed client is out of the registry, told after it closed.
+            Assert.Equal(new[] { "register TcpServer web", "register Tcp", "unregister Tcp closed" }, registry.Calls.ToArray());
+            release.SetResult(true);
+            await server.WaitForRecordsAsync(Deadline.AfterSeconds(10), CancellationToken.None);
+            Assert.Single(registry.Calls, c => c.StartsWith("unregister Tcp", StringComparison.Ordinal));
+            server.Close("test");
+            Assert.Contains("unregister TcpServer closed", registry.Calls);
         }
 
         [Fact]
@@ -171,11 +197,11 @@ namespace PSSocket.Tests
             var clock = System.Diagnostics.Stopwatch.StartNew();
             server.Close("test");
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"Close took {clock.Elapsed}");
-            Assert.Contains("unregister TcpServer", registry.Calls);
+            Assert.Contains("unregister TcpServer closed", registry.Calls);
 
             var stuck = await server.StopAsync(Deadline.AfterSeconds(1), wait: true, TimeSpan.FromMilliseconds(500), CancellationToken.None);
             Assert.Single(stuck);
-            Assert.Contains("remove Tcp", registry.Calls);
+            Assert.Contains("unregister Tcp closed", registry.Calls);
         }
 
         [Fact]

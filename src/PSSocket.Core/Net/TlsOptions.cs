@@ -137,6 +137,24 @@ namespace PSSocket.Net
 
         /// <summary>A certificate with its private key, offered when the server asks for one.</summary>
         public X509Certificate2? ClientCertificate { get; set; }
+
+        /// <summary>
+        /// A copy for one connection that sends and checks <paramref name="serverName"/>: every other
+        /// setting is kept, the certificates are shared (not cloned), so whoever owns them still does.
+        /// </summary>
+        public TlsClientOptions ForServer(string serverName)
+        {
+            var copy = new TlsClientOptions
+            {
+                ServerName = serverName,
+                SkipCertificateCheck = SkipCertificateCheck,
+                ClientCertificate = ClientCertificate,
+                Protocols = Protocols,
+                CheckRevocation = CheckRevocation,
+            };
+            copy.TrustedCertificates.AddRange(TrustedCertificates);
+            return copy;
+        }
     }
 
     /// <summary>How a server side starts TLS: its certificate and what it asks of clients.</summary>

@@ -215,20 +215,8 @@ namespace PSSocket
                 : await ProxyConnector.ConnectAsync(Proxy, null, TargetHost, TargetPort, options, token).ConfigureAwait(false);
         }
 
-        private TlsClientOptions TargetTlsFor()
-        {
-            var given = TargetTls!;
-            var options = new TlsClientOptions
-            {
-                ServerName = string.IsNullOrEmpty(given.ServerName) ? TargetHost : given.ServerName,
-                SkipCertificateCheck = given.SkipCertificateCheck,
-                Protocols = given.Protocols,
-                CheckRevocation = given.CheckRevocation,
-                ClientCertificate = given.ClientCertificate,
-            };
-            options.TrustedCertificates.AddRange(given.TrustedCertificates);
-            return options;
-        }
+        private TlsClientOptions TargetTlsFor() =>
+            TargetTls!.ForServer(string.IsNullOrEmpty(TargetTls.ServerName) ? TargetHost : TargetTls.ServerName);
 
         private sealed class RelayWork : ServerWork
         {

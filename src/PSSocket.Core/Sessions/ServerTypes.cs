@@ -9,19 +9,18 @@ using System.Threading.Tasks;
 namespace PSSocket.Sessions
 {
     /// <summary>
-    /// Where a server registers the sessions of the clients it serves (so Get-SocketSession and
-    /// the session cmdlets see them) and where it leaves once closed. The cmdlets pass
-    /// <see cref="GlobalSessionRegistry.Instance"/>; tests may pass their own.
+    /// Where a server lists itself and the sessions of the clients it serves (so Get-SocketSession
+    /// and the session cmdlets see them). A registry never closes anything: a server closes a
+    /// client (or is closed), and the session leaves the registry because it closed. The cmdlets
+    /// pass <see cref="GlobalSessionRegistry.Instance"/>; tests may pass their own.
     /// </summary>
     public interface ISessionRegistry
     {
-        /// <summary>Registers a session (giving it an Id).</summary>
-        void Register(SocketSession session);
+        /// <summary>Registers a session under an optional name (giving it an Id).</summary>
+        /// <exception cref="PSSocketException">DuplicateSessionName when a live session has the name.</exception>
+        void Register(SocketSession session, string? name = null);
 
-        /// <summary>Closes a session with the reason and unregisters it.</summary>
-        void Remove(SocketSession session, string reason);
-
-        /// <summary>Unregisters a session without closing it.</summary>
+        /// <summary>Unregisters a session without closing it (called once it has closed).</summary>
         void Unregister(SocketSession session);
     }
 
@@ -36,10 +35,7 @@ namespace PSSocket.Sessions
         public static GlobalSessionRegistry Instance { get; } = new();
 
         /// <inheritdoc />
-        public void Register(SocketSession session) => SessionManager.Register(session);
-
-        /// <inheritdoc />
-        public void Remove(SocketSession session, string reason) => SessionManager.Remove(session, reason);
+        public void Register(SocketSession session, string? name = null) => SessionManager.Register(session, name);
 
         /// <inheritdoc />
         public void Unregister(SocketSession session) => SessionManager.Unregister(session);

@@ -15,6 +15,7 @@ namespace PSSocket.Sessions
     {
         private readonly object _closeLock = new();
         private readonly ActivityClock _activity = new();
+        private Action? _whenClosed;
         private long _bytesSent;
         private long _bytesReceived;
         private long _lastActivityTicks;
@@ -90,6 +91,24 @@ namespace PSSocket.Sessions
                 return true;
             }
         }
+
+        /// <summary>Keeps an action to run once the session has closed; false when it has already (the caller runs it then).</summary>
+        public bool AddWhenClosed(Action action)
+        {
+            lock (_closeLock)
+            {
+                if (_closed)
+                {
+                    return false;
+                }
+
+                _whenClosed += action;
+                return true;
+            }
+        }
+
+        /// <summary>The actions kept for the close, handed out once (by the call that closed).</summary>
+        public Action? TakeWhenClosed() => Interlocked.Exchange(ref _whenClosed, null);
 
         /// <summary>Throws SessionClosed naming the session if it was closed locally.</summary>
         public void ThrowIfClosed(object session)

@@ -160,8 +160,25 @@ namespace PSSocket
         /// <summary>The bound socket the server accepts or receives on.</summary>
         protected Socket ListenSocket { get; }
 
-        /// <summary>Where the clients' own sessions are registered while they are served, and where the server leaves once closed.</summary>
+        /// <summary>Where the server and its clients' own sessions are listed; each leaves it when it closes.</summary>
         protected ISessionRegistry Registry { get; }
+
+        /// <summary>
+        /// Lists the server in its registry under the name: the one way a server is registered. When
+        /// the name is taken (DuplicateSessionName) the caller closes the server.
+        /// </summary>
+        /// <exception cref="PSSocketException">DuplicateSessionName.</exception>
+        public void Register(string? name) => Registry.Register(this, name);
+
+        /// <summary>
+        /// Lists a client's session while it is served. The server stops a client by closing it;
+        /// the session then leaves the registry, whoever closed it (the server, its script block, a user).
+        /// </summary>
+        protected void Enlist(SocketSession client)
+        {
+            Registry.Register(client);
+            client.WhenClosed(Registry.Unregister);
+        }
 
         /// <summary>Cancelled when the server closes: every client's work stops.</summary>
         protected CancellationToken ClientsToken => _clientsCts.Token;

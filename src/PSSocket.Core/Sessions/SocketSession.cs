@@ -128,6 +128,19 @@ namespace PSSocket
             if (Ledger.TryClose(reason))
             {
                 OnClose();
+                Ledger.TakeWhenClosed()?.Invoke();
+            }
+        }
+
+        /// <summary>
+        /// Runs the action once the session has closed (at once when it already has): what must follow
+        /// a close, whoever closes it (a server's registry letting a client go).
+        /// </summary>
+        internal void WhenClosed(Action<SocketSession> action)
+        {
+            if (!Ledger.AddWhenClosed(() => action(this)))
+            {
+                action(this);
             }
         }
 

@@ -260,7 +260,7 @@ namespace PSSocket
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, _cts.Token);
                 try
                 {
-                    _server.Registry.Register(Session);
+                    _server.Enlist(Session);
                     Session.Touch();
                     _server._clients[this] = true;
                     linked.Token.ThrowIfCancellationRequested();
@@ -274,7 +274,7 @@ namespace PSSocket
                 finally
                 {
                     _server._clients.TryRemove(this, out _);
-                    _server.Registry.Remove(Session, "The server's script block for this client ended");
+                    Session.Close("The server's script block for this client ended");
                     Dispose();
                 }
 
@@ -308,7 +308,7 @@ namespace PSSocket
                 }
             }
 
-            public override void Interrupt(string reason) => _server.Registry.Remove(Session, reason);
+            public override void Interrupt(string reason) => Session.Close(reason);
 
             public void Dispose() => _cts.Dispose();
 

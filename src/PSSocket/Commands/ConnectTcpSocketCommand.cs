@@ -167,44 +167,23 @@ namespace PSSocket.Commands
                 ThrowTerminatingError(ErrorRecords.From(ex));
             }
 
-            bool tlsDetail = TlsServerName is not null || SkipCertificateCheck.IsPresent || ClientCertificate is not null
-                || ClientCertificatePassword is not null || TlsProtocol is not null || TrustedCertificate is not null || CheckRevocation.IsPresent;
+            Require("TLS", new[] { nameof(UseTls) }, nameof(TlsServerName), nameof(SkipCertificateCheck), nameof(ClientCertificate), nameof(ClientCertificatePassword), nameof(TlsProtocol), nameof(TrustedCertificate), nameof(CheckRevocation));
+            CheckTlsServerName(TlsServerName);
             if (!UseTls)
             {
-                if (tlsDetail)
-                {
-                    ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck, -ClientCertificate, -TlsProtocol, -TrustedCertificate and -CheckRevocation apply to TLS: add -UseTls.", null));
-                }
-
                 return;
-            }
-
-            if (TlsServerName is not null && TlsDiagnostics.CheckHostName(TlsServerName) is { } badName)
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument($"-TlsServerName '{TlsDiagnostics.Escape(TlsServerName)}' is not a host name: {badName}.", nameof(TlsServerName)));
             }
 
             try
             {
-                _tls = new TlsClientOptions
+                // The client certificate is loaded here so a bad file or password stops the command
+                // before any connect; one loaded from a file is loaded again for each session, which owns it.
+                _tls = TlsArguments.ClientOptions(this, null, SkipCertificateCheck, ClientCertificate, ClientCertificatePassword, TrustedCertificate, CheckRevocation, TlsProtocol);
+                if (ClientCertificate is not null && CertificateArguments.LoadsNew(ClientCertificate))
                 {
-                    SkipCertificateCheck = SkipCertificateCheck,
-                    Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
-                    CheckRevocation = CheckRevocation,
-                };
-                if (ClientCertificate is not null)
-                {
-                    // Loaded here so a bad file or password stops the command before any connect;
-                    // a certificate loaded from a file is loaded again for each session, which owns it.
-                    _tls.ClientCertificate = CertificateArguments.WithPrivateKey(this, ClientCertificate, ClientCertificatePassword, nameof(ClientCertificate));
-                    if (CertificateArguments.LoadsNew(ClientCertificate))
-                    {
-                        _tls.ClientCertificate.Dispose();
-                        _tls.ClientCertificate = null;
-                    }
+                    _tls.ClientCertificate!.Dispose();
+                    _tls.ClientCertificate = null;
                 }
-
-                CertificateArguments.AddTrusted(this, TrustedCertificate, _tls.TrustedCertificates);
             }
             catch (PSSocketException ex)
             {
@@ -280,14 +259,13 @@ namespace PSSocket.Commands
                 session.Proxy = _proxy;
                 if (_tls is not null)
                 {
-                    var tls = new TlsClientOptions { SkipCertificateCheck = _tls.SkipCertificateCheck, Protocols = _tls.Protocols, ClientCertificate = _tls.ClientCertificate, ServerName = TlsServerName ?? host, CheckRevocation = _tls.CheckRevocation };
+                    var tls = _tls.ForServer(TlsServerName ?? host);
                     if (ClientCertificate is not null && tls.ClientCertificate is null)
                     {
                         tls.ClientCertificate = CertificateArguments.WithPrivateKey(this, ClientCertificate, ClientCertificatePassword, nameof(ClientCertificate));
                         session.DisposeWhenClosed(tls.ClientCertificate);
                     }
 
-                    tls.TrustedCertificates.AddRange(_tls.TrustedCertificates);
                     Verbose(() => $"Starting TLS with {tls.ServerName}{(tls.SkipCertificateCheck ? " (certificate check skipped)" : "")}");
                     try
                     {

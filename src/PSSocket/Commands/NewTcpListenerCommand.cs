@@ -11,7 +11,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.New, "TcpListener")]
     [OutputType(typeof(TcpListenerSession))]
-    public sealed class NewTcpListenerCommand : PSSocketCmdlet
+    public sealed class NewTcpListenerCommand : PSSocketCmdlet, ITlsServerParameters
     {
         /// <summary>The port to listen on; 0 (the default) lets the system pick a free one, shown on the session.</summary>
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -80,20 +80,12 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
-            if (Certificate is null && (CertificatePassword is not null || RequireClientCertificate || TrustedCertificate is not null || TlsProtocol is not null || CheckRevocation))
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-CertificatePassword, -RequireClientCertificate, -TrustedCertificate, -CheckRevocation and -TlsProtocol apply to a TLS listener: add -Certificate.", null));
-            }
-
+            Require("a TLS listener", new[] { nameof(Certificate) }, TlsArguments.ServerDetails);
             TlsServerOptions? tls = null;
             try
             {
                 var address = Endpoints.ParseBindAddress(Address);
-                if (Certificate is not null)
-                {
-                    tls = CertificateArguments.ServerOptions(this, Certificate, CertificatePassword, RequireClientCertificate, TrustedCertificate, CheckRevocation, TlsProtocol);
-                }
-
+                tls = this.ServerOptions(this);
                 var listener = tls is null ? new TcpListenerSession(address, Port, Backlog)
                     : new TlsListenerSession(address, Port, Backlog, tls) { DisposeCertificateOnClose = CertificateArguments.LoadsNew(Certificate!) };
                 tls = null; // the listener owns it now: closing it disposes a loaded certificate

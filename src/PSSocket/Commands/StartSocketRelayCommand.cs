@@ -14,7 +14,7 @@ namespace PSSocket.Commands
     [OutputType(typeof(RelaySession), ParameterSetName = new[] { TcpSet })]
     [OutputType(typeof(UdpRelaySession), ParameterSetName = new[] { UdpSet })]
     [OutputType(typeof(RelaySession), ParameterSetName = new[] { UnixToTcpSet, TcpToUnixSet, UnixToUnixSet })]
-    public sealed partial class StartSocketRelayCommand : StartServerCmdlet
+    public sealed partial class StartSocketRelayCommand : StartServerCmdlet, ITlsServerParameters
     {
         /// <summary>How many clients are relayed at once unless -ThrottleLimit says otherwise.</summary>
         public const int DefaultThrottleLimit = 256;
@@ -165,6 +165,14 @@ namespace PSSocket.Commands
         [ValidateRange(0, 31536000)]
         public double IdleTimeout { get; set; } = 60;
 
+        private string? _transcript;
+
+        /// <inheritdoc />
+        object[]? ITlsServerParameters.TrustedCertificate => RequireClientCertificate ? TrustedCertificate : null;
+
+        /// <inheritdoc />
+        SwitchParameter ITlsServerParameters.CheckRevocation => RequireClientCertificate && CheckRevocation;
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
@@ -178,11 +186,7 @@ namespace PSSocket.Commands
                 ThrowTerminatingError(ErrorRecords.From(ex));
             }
 
-            if (TranscriptPath is null && (NoClobber || MyInvocation.BoundParameters.ContainsKey(nameof(TranscriptFormat))))
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TranscriptFormat and -NoClobber apply to the traffic log: add -TranscriptPath.", null));
-            }
-
+            Require("the traffic log", new[] { nameof(TranscriptPath) }, nameof(TranscriptFormat), nameof(NoClobber));
             if (ParameterSetName == UdpSet && Udp)
             {
                 if (IdleTimeout < 0.1)
@@ -194,40 +198,12 @@ namespace PSSocket.Commands
                 return;
             }
 
-            if (!UseTls && (TlsServerName is not null || SkipCertificateCheck || ClientCertificate is not null || ClientCertificatePassword is not null))
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsServerName, -SkipCertificateCheck and -ClientCertificate apply to TLS toward the target: add -UseTls.", null));
-            }
-
-            if (Certificate is null && RequireClientCertificate)
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-RequireClientCertificate asks the relay's clients for certificates over TLS: add -Certificate.", nameof(RequireClientCertificate)));
-            }
-
-            if (!UseTls && !RequireClientCertificate && (TrustedCertificate is not null || CheckRevocation))
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TrustedCertificate and -CheckRevocation validate certificates: add -UseTls (the target's) or -RequireClientCertificate (the clients').", null));
-            }
-
-            if (ClientCertificate is null && ClientCertificatePassword is not null)
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-ClientCertificatePassword applies to -ClientCertificate: add -ClientCertificate.", nameof(ClientCertificatePassword)));
-            }
-
-            if (TlsProtocol is not null && !UseTls && Certificate is null)
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-TlsProtocol applies to a TLS side of the relay: add -Certificate (TLS from the clients) or -UseTls (TLS to the target).", nameof(TlsProtocol)));
-            }
-
-            if (Certificate is null && CertificatePassword is not null)
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-CertificatePassword applies to -Certificate: add -Certificate.", nameof(CertificatePassword)));
-            }
-
-            if (TlsServerName is not null && TlsDiagnostics.CheckHostName(TlsServerName) is { } badName)
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument($"-TlsServerName '{TlsDiagnostics.Escape(TlsServerName)}' is not a host name: {badName}.", nameof(TlsServerName)));
-            }
+            Require("TLS toward the target", new[] { nameof(UseTls) }, nameof(TlsServerName), nameof(SkipCertificateCheck), nameof(ClientCertificate));
+            Require("TLS from the relay's clients", new[] { nameof(Certificate) }, nameof(RequireClientCertificate), nameof(CertificatePassword));
+            Require("a certificate check: the target's or the clients'", new[] { nameof(UseTls), nameof(RequireClientCertificate) }, nameof(TrustedCertificate), nameof(CheckRevocation));
+            Require("-ClientCertificate", new[] { nameof(ClientCertificate) }, nameof(ClientCertificatePassword));
+            Require("a TLS side of the relay", new[] { nameof(Certificate), nameof(UseTls) }, nameof(TlsProtocol));
+            CheckTlsServerName(TlsServerName);
 
             ProxyEndpoint? proxy = null;
             try
@@ -239,117 +215,71 @@ namespace PSSocket.Commands
                 ThrowTerminatingError(ErrorRecords.From(ex));
             }
 
-            RelaySession? relay = null;
-            RelaySession? started = null;
-            string? transcript = null;
             TlsClientOptions? targetTls = null;
             TlsServerOptions? clientTls = null;
-            try
-            {
-                targetTls = UseTls ? TargetTls() : null;
-                clientTls = Certificate is null ? null
-                    : CertificateArguments.ServerOptions(this, Certificate, CertificatePassword, RequireClientCertificate, RequireClientCertificate ? TrustedCertificate : null, RequireClientCertificate && CheckRevocation, TlsProtocol);
-                relay = NewStreamRelay();
-                relay.ClientTls = clientTls;
-                relay.TargetTls = targetTls;
-                relay.Proxy = proxy;
-                relay.IdleTimeout = TimeSpan.FromSeconds(IdleTimeout);
-                relay.DisposeCertificateOnClose = Certificate is not null && CertificateArguments.LoadsNew(Certificate);
-                relay.DisposeClientCertificateOnClose = ClientCertificate is not null && CertificateArguments.LoadsNew(ClientCertificate);
-                SessionManager.Register(relay, Name);
-                if (TranscriptPath is not null)
+            var started = Launch(
+                () =>
                 {
-                    transcript = SessionState.Path.GetUnresolvedProviderPathFromPSPath(TranscriptPath);
-                    relay.StartTranscript(transcript, NoClobber, TranscriptFormat);
-                }
-
-                relay.Start();
-                Verbose(() => $"Relaying {Endpoints.Format(relay.LocalEndPoint)}{(clientTls is null ? "" : " (TLS)")} to {Endpoints.Format(relay.RemoteEndPoint)}{(UseTls ? " (TLS)" : "")}{(proxy is null ? "" : $" through proxy {proxy}")} (session {relay.Id}, {ThrottleLimit} at a time)");
-                started = relay;
-            }
-            catch (PSSocketException ex)
-            {
-                NotStarted(relay, clientTls, targetTls);
-                WriteSocketError(ex, ex.Target ?? UnixSocket ?? $"{Address}:{Port}");
-            }
-            catch (Exception ex) when (transcript is not null && ErrorRecords.IsFileOpenFailure(ex))
-            {
-                NotStarted(relay, clientTls, targetTls);
-                WriteError(ErrorRecords.FileOpenFailed(ex, transcript));
-            }
-
+                    targetTls = UseTls ? TlsArguments.ClientOptions(this, TlsServerName, SkipCertificateCheck, ClientCertificate, ClientCertificatePassword, TrustedCertificate, CheckRevocation, TlsProtocol) : null;
+                    clientTls = this.ServerOptions(this);
+                    var relay = NewStreamRelay();
+                    relay.ClientTls = clientTls;
+                    relay.TargetTls = targetTls;
+                    relay.Proxy = proxy;
+                    relay.IdleTimeout = TimeSpan.FromSeconds(IdleTimeout);
+                    relay.DisposeCertificateOnClose = Certificate is not null && CertificateArguments.LoadsNew(Certificate);
+                    relay.DisposeClientCertificateOnClose = ClientCertificate is not null && CertificateArguments.LoadsNew(ClientCertificate);
+                    return relay;
+                },
+                relay =>
+                {
+                    StartTranscript(relay.StartTranscript);
+                    relay.Start();
+                    Verbose(() => $"Relaying {Endpoints.Format(relay.LocalEndPoint)}{(clientTls is null ? "" : " (TLS)")} to {Endpoints.Format(relay.RemoteEndPoint)}{(UseTls ? " (TLS)" : "")}{(proxy is null ? "" : $" through proxy {proxy}")} (session {relay.Id}, {ThrottleLimit} at a time)");
+                },
+                Name,
+                UnixSocket ?? $"{Address}:{Port}",
+                () =>
+                {
+                    CertificateArguments.DisposeIfLoaded(clientTls?.Certificate, Certificate);
+                    CertificateArguments.DisposeIfLoaded(targetTls?.ClientCertificate, ClientCertificate);
+                },
+                () => _transcript);
             if (started is not null)
             {
                 Emit(started);
             }
         }
 
-        /// <summary>Closes what a failed start made: the relay takes its loaded certificates with it, or they go alone when there was none.</summary>
-        private void NotStarted(RelaySession? relay, TlsServerOptions? clientTls, TlsClientOptions? targetTls)
+        /// <summary>Starts the -TranscriptPath traffic log of the relay, remembering the file's full path for an error that names it.</summary>
+        private void StartTranscript(Action<string, bool, TranscriptFormat> start)
         {
-            if (relay is not null)
+            if (TranscriptPath is not null)
             {
-                SessionManager.Remove(relay, "Not started");
-                return;
+                _transcript = SessionState.Path.GetUnresolvedProviderPathFromPSPath(TranscriptPath);
+                start(_transcript, NoClobber, TranscriptFormat);
             }
-
-            CertificateArguments.DisposeIfLoaded(clientTls?.Certificate, Certificate);
-            CertificateArguments.DisposeIfLoaded(targetTls?.ClientCertificate, ClientCertificate);
-        }
-
-        private TlsClientOptions TargetTls()
-        {
-            var tls = new TlsClientOptions { ServerName = TlsServerName ?? "", SkipCertificateCheck = SkipCertificateCheck, CheckRevocation = CheckRevocation, Protocols = TlsProtocol ?? Array.Empty<TlsVersion>() };
-            CertificateArguments.AddTrusted(this, TrustedCertificate, tls.TrustedCertificates);
-            if (ClientCertificate is not null)
-            {
-                tls.ClientCertificate = CertificateArguments.WithPrivateKey(this, ClientCertificate, ClientCertificatePassword, nameof(ClientCertificate));
-            }
-
-            return tls;
         }
 
         private void StartUdpRelay()
         {
-            UdpRelaySession? relay = null;
-            bool started = false;
-            string? transcript = null;
-            try
-            {
-                relay = new UdpRelaySession(Endpoints.ParseBindAddress(Address), Port, ComputerName, TargetPort, ThrottleLimit, GlobalSessionRegistry.Instance)
+            var started = Launch(
+                () => new UdpRelaySession(Endpoints.ParseBindAddress(Address), Port, ComputerName, TargetPort, ThrottleLimit, GlobalSessionRegistry.Instance)
                 {
                     IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
-                };
-                SessionManager.Register(relay, Name);
-                if (TranscriptPath is not null)
+                },
+                relay =>
                 {
-                    transcript = SessionState.Path.GetUnresolvedProviderPathFromPSPath(TranscriptPath);
-                    relay.StartTranscript(transcript, NoClobber, TranscriptFormat);
-                }
-
-                Run(t => relay.StartAsync(Deadline.AfterSeconds(10), t));
-                started = true;
-                Verbose(() => $"Relaying UDP {Endpoints.Format(relay.LocalEndPoint)} to {Endpoints.Format(relay.TargetEndPoint)} (session {relay.Id}, {ThrottleLimit} mappings at most, idle {IdleTimeout} s)");
-            }
-            catch (PSSocketException ex)
+                    StartTranscript(relay.StartTranscript);
+                    Run(t => relay.StartAsync(Deadline.AfterSeconds(10), t));
+                    Verbose(() => $"Relaying UDP {Endpoints.Format(relay.LocalEndPoint)} to {Endpoints.Format(relay.TargetEndPoint)} (session {relay.Id}, {ThrottleLimit} mappings at most, idle {IdleTimeout} s)");
+                },
+                Name,
+                $"{Address}:{Port}",
+                file: () => _transcript);
+            if (started is not null)
             {
-                WriteSocketError(ex, ex.Target ?? $"{Address}:{Port}");
-            }
-            catch (Exception ex) when (transcript is not null && ErrorRecords.IsFileOpenFailure(ex))
-            {
-                WriteError(ErrorRecords.FileOpenFailed(ex, transcript));
-            }
-            finally
-            {
-                if (relay is not null && !started)
-                {
-                    SessionManager.Remove(relay, "Not started");
-                }
-            }
-
-            if (started)
-            {
-                Emit(relay!);
+                Emit(started);
             }
         }
     }

@@ -13,7 +13,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Start, "SocketServer", DefaultParameterSetName = PortSet)]
     [OutputType(typeof(SocketServerSession))]
-    public sealed class StartSocketServerCommand : StartServerCmdlet
+    public sealed class StartSocketServerCommand : StartServerCmdlet, ITlsServerParameters
     {
         /// <summary>How many clients are served at once unless -ThrottleLimit says otherwise.</summary>
         public const int DefaultThrottleLimit = 32;
@@ -122,6 +122,9 @@ namespace PSSocket.Commands
         public long MaxRecordBytes { get; set; } = SocketServerSession.DefaultMaxRecordBytes;
 
         /// <inheritdoc />
+        TlsVersion[]? ITlsServerParameters.TlsProtocol => null;
+
+        /// <inheritdoc />
         protected override void ProcessRecord()
         {
             CheckWaitParameters();
@@ -130,11 +133,7 @@ namespace PSSocket.Commands
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-IdleTimeout and -ClientTimeout apply to TCP clients; a -Udp server serves single datagrams.", null));
             }
 
-            if (Certificate is null && (CertificatePassword is not null || RequireClientCertificate || TrustedCertificate is not null || CheckRevocation))
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-CertificatePassword, -RequireClientCertificate, -TrustedCertificate and -CheckRevocation apply to a TLS server: add -Certificate.", null));
-            }
-
+            Require("a TLS server", new[] { nameof(Certificate) }, TlsArguments.ServerDetails);
             if (UnixSocket is not null && (Udp || MyInvocation.BoundParameters.ContainsKey(nameof(Address))))
             {
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-UnixSocket listens on a Unix stream socket: leave out -Udp and -Address.", UnixSocket));
@@ -151,80 +150,58 @@ namespace PSSocket.Commands
                 return;
             }
 
-            SocketServerSession? server = null;
-            SocketServerSession? started = null;
             TlsServerOptions? tls = null;
-            try
-            {
-                if (Certificate is not null && Udp)
+            var started = Launch(
+                () =>
                 {
-                    throw new PSSocketException(SocketErrorKind.InvalidArgument, "A UDP server cannot use TLS: -Certificate works only with TCP.", target: Certificate);
-                }
+                    if (Certificate is not null && Udp)
+                    {
+                        throw new PSSocketException(SocketErrorKind.InvalidArgument, "A UDP server cannot use TLS: -Certificate works only with TCP.", target: Certificate);
+                    }
 
-                if (Certificate is not null)
+                    tls = this.ServerOptions(this);
+                    return NewServer(tls);
+                },
+                server =>
                 {
-                    tls = CertificateArguments.ServerOptions(this, Certificate, CertificatePassword, RequireClientCertificate, TrustedCertificate, CheckRevocation, null);
-                }
+                    ModuleLifetime.Own(server);
+                    var handler = new ScriptBlockServerHandler(script, ArgumentList, ThrottleLimit, ModulePath(), server.Encoding);
+                    if (server is TcpServerSession tcp)
+                    {
+                        tcp.Start(handler);
+                    }
+                    else
+                    {
+                        ((UdpServerSession)server).Start(handler);
+                    }
 
-                var address = Endpoints.ParseBindAddress(Address);
-                TcpServerSession? tcp = null;
-                server = Udp
-                    ? new UdpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance)
-                    : tcp = UnixSocket is null
-                        ? new TcpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance, tls)
-                        : new TcpServerSession(UnixSockets.Listen(UnixPaths.Resolve(this, UnixSocket), datagram: false, 512, null, force: false), ThrottleLimit, GlobalSessionRegistry.Instance, tls);
-                if (tcp is not null)
-                {
-                    tcp.IdleTimeout = TimeSpan.FromSeconds(IdleTimeout);
-                    tcp.ClientTimeout = TimeSpan.FromSeconds(ClientTimeout);
-                    tcp.DisposeCertificateOnClose = tls is not null && CertificateArguments.LoadsNew(Certificate!);
-                }
-
-                server.MaxRecordBytes = MaxRecordBytes;
-                server.WithText(Encoding, NewLine);
-
-                SessionManager.Register(server, Name);
-                ModuleLifetime.Own(server);
-                var handler = new ScriptBlockServerHandler(script, ArgumentList, ThrottleLimit, ModulePath(), server.Encoding);
-                if (tcp is not null)
-                {
-                    tcp.Start(handler);
-                }
-                else
-                {
-                    ((UdpServerSession)server).Start(handler);
-                }
-
-                Verbose(() => $"Serving {(Udp ? "UDP" : tls is null ? "TCP" : "TLS")} on {Endpoints.Format(server.LocalEndPoint)} (session {server.Id}, {ThrottleLimit} at a time)");
-                started = server;
-            }
-            catch (PSSocketException ex)
-            {
-                NotStarted(server, tls);
-                WriteSocketError(ex, ex.Target ?? UnixSocket ?? $"{Address}:{Port}");
-            }
-            catch
-            {
-                NotStarted(server, tls);
-                throw;
-            }
-
+                    Verbose(() => $"Serving {(Udp ? "UDP" : tls is null ? "TCP" : "TLS")} on {Endpoints.Format(server.LocalEndPoint)} (session {server.Id}, {ThrottleLimit} at a time)");
+                },
+                Name,
+                UnixSocket ?? $"{Address}:{Port}",
+                () => CertificateArguments.DisposeIfLoaded(tls?.Certificate, Certificate));
             if (started is not null)
             {
                 Emit(started);
             }
         }
 
-        /// <summary>Closes what a failed start made; a certificate loaded from a file goes with the server, or alone when there was none.</summary>
-        private void NotStarted(SocketServerSession? server, TlsServerOptions? tls)
+        private SocketServerSession NewServer(TlsServerOptions? tls)
         {
-            if (server is not null)
+            var address = Endpoints.ParseBindAddress(Address);
+            if (Udp)
             {
-                SessionManager.Remove(server, "Not started");
-                return;
+                return new UdpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance) { MaxRecordBytes = MaxRecordBytes }.WithText(Encoding, NewLine);
             }
 
-            CertificateArguments.DisposeIfLoaded(tls?.Certificate, Certificate);
+            var tcp = UnixSocket is null
+                ? new TcpServerSession(address, Port, ThrottleLimit, GlobalSessionRegistry.Instance, tls)
+                : new TcpServerSession(UnixSockets.Listen(UnixPaths.Resolve(this, UnixSocket), datagram: false, 512, null, force: false), ThrottleLimit, GlobalSessionRegistry.Instance, tls);
+            tcp.IdleTimeout = TimeSpan.FromSeconds(IdleTimeout);
+            tcp.ClientTimeout = TimeSpan.FromSeconds(ClientTimeout);
+            tcp.DisposeCertificateOnClose = tls is not null && CertificateArguments.LoadsNew(Certificate!);
+            tcp.MaxRecordBytes = MaxRecordBytes;
+            return tcp.WithText(Encoding, NewLine);
         }
 
         private string ModulePath()

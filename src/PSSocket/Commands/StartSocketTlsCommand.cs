@@ -10,7 +10,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Start, "SocketTls", DefaultParameterSetName = ClientSet)]
     [OutputType(typeof(TcpSession))]
-    public sealed class StartSocketTlsCommand : SessionCmdlet
+    public sealed class StartSocketTlsCommand : SessionCmdlet, ITlsServerParameters
     {
         private const string ClientSet = "Client";
         private const string ServerSet = "Server";
@@ -89,12 +89,15 @@ namespace PSSocket.Commands
         protected override object? SessionArgument => Session;
 
         /// <inheritdoc />
+        object[]? ITlsServerParameters.TrustedCertificate => RequireClientCertificate ? TrustedCertificate : null;
+
+        /// <inheritdoc />
+        SwitchParameter ITlsServerParameters.CheckRevocation => RequireClientCertificate && CheckRevocation;
+
+        /// <inheritdoc />
         protected override void BeginProcessing()
         {
-            if (TlsServerName is not null && TlsDiagnostics.CheckHostName(TlsServerName) is { } badName)
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument($"-TlsServerName '{TlsDiagnostics.Escape(TlsServerName)}' is not a host name: {badName}.", nameof(TlsServerName)));
-            }
+            CheckTlsServerName(TlsServerName);
         }
 
         /// <inheritdoc />
@@ -109,41 +112,23 @@ namespace PSSocket.Commands
             var deadline = Deadline.AfterSeconds(Timeout);
             if (AsServer)
             {
-                var certificate = CertificateArguments.WithPrivateKey(this, Certificate, CertificatePassword, nameof(Certificate));
+                var options = this.ServerOptions(this)!;
                 if (CertificateArguments.LoadsNew(Certificate))
                 {
-                    tcp.DisposeWhenClosed(certificate);
+                    tcp.DisposeWhenClosed(options.Certificate);
                 }
 
-                var options = new TlsServerOptions(certificate)
-                {
-                    RequireClientCertificate = RequireClientCertificate,
-                    Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
-                    CheckRevocation = CheckRevocation,
-                };
-                CertificateArguments.AddTrusted(this, TrustedCertificate, options.TrustedCertificates);
                 Verbose(() => $"Starting TLS as the server on session {tcp} with '{options.Certificate.Subject}'");
                 Run(t => tcp.StartTlsAsServerAsync(options, deadline, t));
             }
             else
             {
-                var options = new TlsClientOptions
+                var options = TlsArguments.ClientOptions(this, TlsServerName, SkipCertificateCheck, ClientCertificate, ClientCertificatePassword, TrustedCertificate, CheckRevocation, TlsProtocol);
+                if (options.ClientCertificate is not null && CertificateArguments.LoadsNew(ClientCertificate!))
                 {
-                    ServerName = TlsServerName ?? "",
-                    SkipCertificateCheck = SkipCertificateCheck,
-                    Protocols = TlsProtocol ?? Array.Empty<TlsVersion>(),
-                    CheckRevocation = CheckRevocation,
-                };
-                if (ClientCertificate is not null)
-                {
-                    options.ClientCertificate = CertificateArguments.WithPrivateKey(this, ClientCertificate, ClientCertificatePassword, nameof(ClientCertificate));
-                    if (CertificateArguments.LoadsNew(ClientCertificate))
-                    {
-                        tcp.DisposeWhenClosed(options.ClientCertificate);
-                    }
+                    tcp.DisposeWhenClosed(options.ClientCertificate);
                 }
 
-                CertificateArguments.AddTrusted(this, TrustedCertificate, options.TrustedCertificates);
                 Verbose(() => $"Starting TLS as the client on session {tcp}{(SkipCertificateCheck ? " (certificate check skipped)" : "")}");
                 Run(t => tcp.StartTlsAsClientAsync(options, deadline, t));
             }

@@ -119,10 +119,7 @@ namespace PSSocket.Commands
                 ThrowTerminatingError(ErrorRecords.InvalidArgument("-Tls and -Banner do not work with -Proxy yet: check the ports through the proxy, then connect with Connect-TcpSocket -Proxy -UseTls.", null));
             }
 
-            if (TlsServerName is not null && TlsDiagnostics.CheckHostName(TlsServerName) is { } badName)
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument($"-TlsServerName '{TlsDiagnostics.Escape(TlsServerName)}' is not a host name: {badName}.", nameof(TlsServerName)));
-            }
+            CheckTlsServerName(TlsServerName);
         }
 
         /// <inheritdoc />

@@ -10,7 +10,7 @@ namespace PSSocket.Commands
     /// Base of every PSSocket cmdlet: owns the CancellationTokenSource that StopProcessing
     /// (Ctrl+C) cancels, and turns engine failures into ErrorRecords.
     /// </summary>
-    public abstract class PSSocketCmdlet : PSCmdlet, IDisposable
+    public abstract partial class PSSocketCmdlet : PSCmdlet, IDisposable
     {
         private readonly CancellationTokenSource _cts = new();
         private bool? _verbose;

@@ -1,3 +1,4 @@
+using System;
 using System.Management.Automation;
 using PSSocket.Net;
 using PSSocket.Sessions;
@@ -30,9 +31,52 @@ namespace PSSocket.Commands
         /// <summary>Refuses -Duration and -PassThru without -Wait (terminating InvalidArgument).</summary>
         protected void CheckWaitParameters()
         {
-            if (!Wait && (PassThru || MyInvocation.BoundParameters.ContainsKey(nameof(Duration))))
+            Require("the foreground mode", new[] { nameof(Wait) }, nameof(Duration), nameof(PassThru));
+        }
+
+        /// <summary>
+        /// The one way a server cmdlet starts what it made: <paramref name="create"/> makes the server,
+        /// it is listed under <paramref name="name"/>, <paramref name="start"/> starts it. When a step
+        /// fails the server is closed (the close takes it out of the registry and releases what it
+        /// owns) or, when none was made, <paramref name="release"/> frees what was loaded for it;
+        /// the error is written against <paramref name="target"/> (a transcript file that cannot be
+        /// opened, against <paramref name="file"/>). Returns the started server, or null.
+        /// </summary>
+        protected T? Launch<T>(Func<T> create, Action<T> start, string? name, object target, Action? release = null, Func<string?>? file = null)
+            where T : SocketServerSession
+        {
+            T? server = null;
+            try
             {
-                ThrowTerminatingError(ErrorRecords.InvalidArgument("-Duration and -PassThru apply to the foreground mode: add -Wait.", null));
+                server = create();
+                server.Register(name);
+                start(server);
+                return server;
+            }
+            catch (Exception ex)
+            {
+                if (server is not null)
+                {
+                    server.Close("Not started");
+                }
+                else
+                {
+                    release?.Invoke();
+                }
+
+                if (ex is PSSocketException socketError)
+                {
+                    WriteSocketError(socketError, socketError.Target ?? target);
+                    return null;
+                }
+
+                if (file?.Invoke() is { } path && ErrorRecords.IsFileOpenFailure(ex))
+                {
+                    WriteError(ErrorRecords.FileOpenFailed(ex, path));
+                    return null;
+                }
+
+                throw;
             }
         }
 
