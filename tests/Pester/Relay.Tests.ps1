@@ -362,6 +362,19 @@ Describe 'Start-SocketRelay -UseTls (TLS to the target)' {
         { Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port -UseTls -ClientCertificatePassword $script:PfxPassword } | Should -Throw -ErrorId 'InvalidArgument*'
         Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
     }
+
+    It 'names in the error the parameters given that need another, and what to add (<Given>)' -ForEach @(
+        @{ Given = '-TlsProtocol'; Splat = @{ TlsProtocol = 'Tls12' }; Message = '-TlsProtocol applies to a TLS side of the relay: add -Certificate or -UseTls.' }
+        @{ Given = '-ClientCertificatePassword'; Splat = @{ UseTls = $true; ClientCertificatePassword = (ConvertTo-SecureString 'x' -AsPlainText -Force) }; Message = '-ClientCertificatePassword applies to -ClientCertificate: add -ClientCertificate.' }
+        @{ Given = '-SkipCertificateCheck -TlsServerName'; Splat = @{ SkipCertificateCheck = $true; TlsServerName = 'db.example' }; Message = '-TlsServerName and -SkipCertificateCheck apply to TLS toward the target: add -UseTls.' }
+        @{ Given = '-NoClobber'; Splat = @{ NoClobber = $true }; Message = '-NoClobber applies to the traffic log: add -TranscriptPath.' }
+    ) {
+        $e = $null
+        try { Start-SocketRelay 0 127.0.0.1 $script:TlsEcho.Port @Splat } catch { $e = $_ }
+        $e.FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*'
+        $e.Exception.Message | Should -BeExactly $Message
+        Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
+    }
 }
 
 Describe 'Start-SocketRelay -Certificate (TLS from the clients)' {

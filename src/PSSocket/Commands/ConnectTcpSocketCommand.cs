@@ -2,7 +2,6 @@ using System;
 using System.Management.Automation;
 using System.Net.Sockets;
 using System.Security;
-using System.Text;
 using PSSocket.Net;
 using PSSocket.Net.Proxy;
 
@@ -13,7 +12,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommunications.Connect, "TcpSocket")]
     [OutputType(typeof(TcpSession))]
-    public sealed class ConnectTcpSocketCommand : PSSocketCmdlet
+    public sealed class ConnectTcpSocketCommand : TextSessionCmdlet
     {
         /// <summary>The host name or IP address to connect to; "host:port" (or "host:service", e.g. "web01:https") also works when -Port is omitted. A blank entry is an error naming its position; the other entries still connect.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -38,17 +37,6 @@ namespace PSSocket.Commands
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? Name { get; set; }
-
-        /// <summary>The text encoding of the session (default UTF-8 without BOM).</summary>
-        [Parameter]
-        [EncodingTransformation]
-        [ArgumentCompleter(typeof(EncodingCompleter))]
-        public Encoding? Encoding { get; set; }
-
-        /// <summary>What -Line sends and what ends a received line (default "`n"; "`r" or Any: a line ends at "`r`n", "`n" or a bare "`r", and Any sends "`r`n").</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? NewLine { get; set; }
 
         /// <summary>Restricts the connection to IPv4 or IPv6 (default: every address the name resolves to, in turn).</summary>
         [Parameter]

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Text;
 using PSSocket.Net;
 
 namespace PSSocket.Commands
@@ -9,7 +8,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommunications.Connect, "UnixSocket")]
     [OutputType(typeof(UnixSession), typeof(UnixDatagramSession))]
-    public sealed class ConnectUnixSocketCommand : PSSocketCmdlet
+    public sealed class ConnectUnixSocketCommand : TextSessionCmdlet
     {
         /// <summary>The socket file's path (relative paths are resolved against the current location), or @name for a Linux abstract-namespace socket.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -31,17 +30,6 @@ namespace PSSocket.Commands
         [Parameter]
         [Alias("TimeoutSec")]
         public double Timeout { get; set; } = 10;
-
-        /// <summary>The text encoding of the session (default UTF-8 without BOM).</summary>
-        [Parameter]
-        [EncodingTransformation]
-        [ArgumentCompleter(typeof(EncodingCompleter))]
-        public Encoding? Encoding { get; set; }
-
-        /// <summary>What -Line sends and what ends a received line (default "`n"; "`r`n" or Any as for Connect-TcpSocket).</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? NewLine { get; set; }
 
         /// <inheritdoc />
         protected override void ProcessRecord()

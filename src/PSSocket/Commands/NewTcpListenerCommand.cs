@@ -1,7 +1,6 @@
 using System;
 using System.Management.Automation;
 using System.Security;
-using System.Text;
 using PSSocket.Net;
 
 namespace PSSocket.Commands
@@ -11,7 +10,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.New, "TcpListener")]
     [OutputType(typeof(TcpListenerSession))]
-    public sealed class NewTcpListenerCommand : PSSocketCmdlet, ITlsServerParameters
+    public sealed class NewTcpListenerCommand : TextSessionCmdlet, ITlsServerParameters
     {
         /// <summary>The port to listen on; 0 (the default) lets the system pick a free one, shown on the session.</summary>
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -34,17 +33,6 @@ namespace PSSocket.Commands
         [Parameter]
         [ValidateRange(1, 65535)]
         public int Backlog { get; set; } = 512;
-
-        /// <summary>The encoding accepted sessions start with (default UTF-8 without BOM).</summary>
-        [Parameter]
-        [EncodingTransformation]
-        [ArgumentCompleter(typeof(EncodingCompleter))]
-        public Encoding? Encoding { get; set; }
-
-        /// <summary>The NewLine accepted sessions start with (default "`n").</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? NewLine { get; set; }
 
         /// <summary>
         /// Makes accepted sessions TLS server sessions with this certificate and its private key:

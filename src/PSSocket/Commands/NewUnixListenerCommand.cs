@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Text;
 using PSSocket.Net;
 
 namespace PSSocket.Commands
@@ -9,7 +8,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.New, "UnixListener")]
     [OutputType(typeof(UnixListenerSession))]
-    public sealed class NewUnixListenerCommand : PSSocketCmdlet
+    public sealed class NewUnixListenerCommand : TextSessionCmdlet
     {
         /// <summary>The socket file to create (relative paths are resolved against the current location), or @name for a Linux abstract-namespace socket. A path that exists is refused (see -Force).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -36,17 +35,6 @@ namespace PSSocket.Commands
         [Parameter]
         [ValidateRange(1, 65535)]
         public int Backlog { get; set; } = 512;
-
-        /// <summary>The encoding accepted sessions start with (default UTF-8 without BOM).</summary>
-        [Parameter]
-        [EncodingTransformation]
-        [ArgumentCompleter(typeof(EncodingCompleter))]
-        public Encoding? Encoding { get; set; }
-
-        /// <summary>The NewLine accepted sessions start with (default "`n").</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? NewLine { get; set; }
 
         /// <inheritdoc />
         protected override void ProcessRecord()
