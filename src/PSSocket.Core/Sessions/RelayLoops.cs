@@ -22,9 +22,9 @@ namespace PSSocket.Sessions
         private static readonly ConcurrentDictionary<object, (IPEndPoint Listening, string Host, int Port)> s_relays = new();
 
         /// <summary>Notes a relay's connection to its target; <see cref="ForgetConnection"/> when it closes.</summary>
-        public static IPEndPoint? Note(Socket target)
+        public static IPEndPoint? Note(EndPoint? targetLocal)
         {
-            if (target.LocalEndPoint is IPEndPoint local)
+            if (targetLocal is IPEndPoint local)
             {
                 var key = Normalize(local);
                 s_outgoing[key] = 0;

@@ -241,7 +241,7 @@ namespace PSSocket
             {
                 _relay = relay;
                 _client = client;
-                Client = client.Socket.RemoteEndPoint;
+                Client = client.RemoteEndPoint;
             }
 
             public override EndPoint? Client { get; }
@@ -278,7 +278,7 @@ namespace PSSocket
 
                         var target = new RelaySide(await _relay.ConnectTargetAsync(token).ConfigureAwait(false));
                         _target = target;
-                        _noted = RelayLoops.Note(target.Socket);
+                        _noted = RelayLoops.Note(target.LocalEndPoint);
 
                         // Again now: the relay that connected to this one may have noted its connection only after this one accepted it.
                         RelayLoops.CheckNotLoop(Client, $"{_relay} -> {_relay.TargetHost}:{_relay.TargetPort}");
