@@ -24,6 +24,9 @@ namespace PSSocket.Sessions.Devices
         /// <summary>The most pager prompts one command answers.</summary>
         public const int MaxPages = 10000;
 
+        /// <summary>How long a device may stay silent after a login before an Enter asks it for its prompt.</summary>
+        private static readonly TimeSpan FirstPromptSilence = TimeSpan.FromSeconds(1);
+
         private static readonly ConditionalWeakTable<TcpSession, DeviceState> s_states = new();
 
         /// <summary>The prompt the session's device showed last, or null before the first command.</summary>
@@ -128,15 +131,13 @@ namespace PSSocket.Sessions.Devices
             if (state.Prompt is null)
             {
                 // What is left of a banner or a login goes first. When it ends with a prompt, that is
-                // the prompt; otherwise an Enter asks for one. (An Enter sent while the device is
-                // still starting its shell would be answered with one prompt more than expected.)
-                string left = await DrainAsync(session, options.Quiet + options.Quiet, options.Timeout, token).ConfigureAwait(false);
-                string last = DeviceText.Clean(left).Split('\n').Last().TrimEnd();
-                if (last.Length > 0 && profile.PromptRegex.IsMatch(last))
-                {
-                    state.Prompt = last;
-                }
-                else if ((await RunOneAsync(session, state, "", plain, token).ConfigureAwait(false)).Prompt.Length == 0)
+                // the prompt; otherwise (a second of silence) an Enter asks for one. (An Enter sent
+                // while the device is still starting its shell would be answered with one prompt more
+                // than expected.) A profile that turns paging off takes the prompt the moment it
+                // shows, as Netmiko's find_prompt does: the paging command's answer ends with the
+                // device's prompt, which replaces a line that only looked like one.
+                state.Prompt = await FirstPromptAsync(session, options, token).ConfigureAwait(false);
+                if (state.Prompt is null && (await RunOneAsync(session, state, "", plain, token).ConfigureAwait(false)).Prompt.Length == 0)
                 {
                     throw new PSSocketException(SocketErrorKind.ReceiveTimeout, $"No prompt of device type '{profile.Name}' was found on session {session}.", target: session);
                 }
@@ -192,34 +193,24 @@ namespace PSSocket.Sessions.Devices
         }
 
         /// <summary>
-        /// Takes what is buffered or arrives until the device has been silent for a while (a banner, a
-        /// login's last lines), waiting up to a second for the first bytes; returns it as text.
+        /// Reads what a banner or a login left until its last line is a prompt of the profile (and,
+        /// for a profile without a paging command, the device has paused for the options' Quiet);
+        /// returns that prompt, or null when the device went silent for a second (or the timeout
+        /// passed) with no prompt at the end.
         /// </summary>
-        private static async Task<string> DrainAsync(TcpSession session, TimeSpan silence, TimeSpan timeout, CancellationToken token)
+        private static async Task<string?> FirstPromptAsync(TcpSession session, DeviceCommandOptions options, CancellationToken token)
         {
-            var deadline = Deadline.After(timeout);
-            var text = new StringBuilder();
-            var decoder = session.Encoding.GetDecoder();
-            var first = TimeSpan.FromSeconds(1);
-            while (!deadline.Expired)
+            var quiet = options.Profile.PagingCommand.Length > 0 ? TimeSpan.Zero : options.Quiet;
+            var watch = new DeviceWatch(options.Profile, null, Array.Empty<Regex>(), null, FirstPromptSilence, quiet);
+            try
             {
-                var wait = text.Length == 0 && session.Available == 0 ? first : silence;
-                byte[] got;
-                try
-                {
-                    got = await session.ReceiveAvailableAsync(TcpSession.DefaultMaxBytes, null, Deadline.After(wait), token).ConfigureAwait(false);
-                }
-                catch (PSSocketException ex) when (ex.Kind == SocketErrorKind.ReceiveTimeout)
-                {
-                    break;
-                }
-
-                var chars = new char[decoder.GetCharCount(got, 0, got.Length)];
-                decoder.GetChars(got, 0, got.Length, chars, 0);
-                text.Append(chars);
+                var r = await session.ReceiveRuleAsync(new DeviceFrame(watch, "", echoDone: true, session.Encoding, TcpSession.DefaultMaxBytes), TcpSession.DefaultMaxBytes, Deadline.After(options.Timeout), token).ConfigureAwait(false);
+                return r.Stop == DeviceStop.Prompt && r.Marker.Length > 0 ? r.Marker : null;
             }
-
-            return text.ToString();
+            catch (PSSocketException ex) when (ex.Kind == SocketErrorKind.ReceiveTimeout)
+            {
+                return null;
+            }
         }
 
         private static DeviceCommandOptions Plain(DeviceCommandOptions options) => new()
