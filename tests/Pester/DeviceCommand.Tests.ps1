@@ -49,6 +49,17 @@ Describe 'Invoke-DeviceCommand on a scripted IOS CLI over raw TCP' {
         $r[0].PSObject.TypeNames[0] | Should -Be 'PSSocket.DeviceCommandResult'
     }
 
+    It 'takes the prompt that ends the paging command''s answer when a banner line only looked like one' {
+        $lookalike = Start-PeerOnFreePort { param($port) Start-Peer $Python @((Join-Path $Peers 'fake-ios.py'), $port, 'lookalike') }
+        try {
+            $s = Connect-TcpSocket 127.0.0.1 $lookalike.Port -NewLine "`r`n" -DeviceType cisco_ios
+            $r = Invoke-DeviceCommand $s 'show clock'
+            $r.Prompt | Should -Be 'sw1>'
+            $r.Output | Should -BeExactly '*12:00:00.000 UTC Mon Dec 7 2026'
+        }
+        finally { Stop-Peer $lookalike.Process }
+    }
+
     It 'turns paging off with the profile command, so a long answer comes whole' {
         $s = Connect-TcpSocket 127.0.0.1 $Port -NewLine "`r`n"
         $r = Invoke-DeviceCommand $s 'show long' -DeviceType cisco_ios

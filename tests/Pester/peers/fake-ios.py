@@ -6,7 +6,8 @@ else 'show long' (60 lines) pages with ' --More-- ' erased by backspaces; 'reloa
 '[confirm]' (Ctrl+C cancels); 'copy running-config startup-config' asks 'Destination filename';
 'configure terminal' and 'hostname', 'interface' (config-if), 'exit', 'end'; unknown commands get
 '% Invalid input detected'; 'show clock' is coloured; 'slow' answers after 3 s; 'silent' prints a
-line and no prompt. Every command is echoed. Usage: fake-ios.py PORT"""
+line and no prompt. Every command is echoed. Usage: fake-ios.py PORT [lookalike]; with lookalike the
+banner's last line looks like a prompt ('banner-host# ') and the real prompt follows 0.3 s later."""
 import socket
 import sys
 import threading
@@ -125,6 +126,9 @@ class Cli:
 
     def serve(self):
         try:
+            if LOOKALIKE:
+                self.send(b'\r\nWelcome to\r\nbanner-host# ')
+                time.sleep(0.3)
             self.send(b'\r\n\x1b[1;33mUser Access Verification\x1b[0m\r\n\r\n' + self.prompt())
             while True:
                 cmd = self.line()
@@ -141,6 +145,7 @@ class Cli:
             self.sock.close()
 
 
+LOOKALIKE = sys.argv[2:3] == ['lookalike']
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(('127.0.0.1', int(sys.argv[1])))
