@@ -219,6 +219,44 @@ Describe 'Other SSH servers and shells' {
     }
 }
 
+Describe 'A keyboard-interactive prompt that -Credential cannot answer (a paramiko server asking for a verification code)' {
+    BeforeAll {
+        $script:NoKbd = $NoPeer ?? (Get-PeerSkipReason 'python3-paramiko' -Path '/usr/lib/python3/dist-packages/paramiko')
+        if (-not $NoKbd) {
+            $key = Join-Path $Dir 'kbd-host-ed25519'
+            if (-not (Test-Path $key)) { & ssh-keygen -q -t ed25519 -N '' -C pssocket-test-kbd -f $key }
+            $script:KbdFingerprint = Get-SshKeyFingerprint "$key.pub"
+            $script:KbdPeers = @{}
+            foreach ($mode in 'reject', 'stall') {
+                $KbdPeers[$mode] = Start-PeerOnFreePort -TimeoutSec 60 { param($port) Start-Peer /usr/bin/python3 @((Join-Path $PSScriptRoot 'peers/kbd-sshd.py'), $port, $key, $mode) }
+            }
+        }
+    }
+    AfterAll { if ($script:KbdPeers) { $KbdPeers.Values | ForEach-Object { Stop-Peer $_.Process } } }
+    BeforeEach { if ($NoKbd) { Set-ItResult -Skipped -Because $NoKbd } }
+
+    It 'fails with AuthenticationFailed naming the prompt, never showing the password' {
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $null = Connect-SshShell 127.0.0.1 $KbdPeers['reject'].Port -Credential $User.Credential -HostKeyFingerprint $KbdFingerprint -Timeout 20 -ErrorVariable e -ErrorAction SilentlyContinue
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 20
+        $e[0].FullyQualifiedErrorId | Should -Match '^AuthenticationFailed'
+        "$($e[0])" | Should -Match "asked 'Verification code:'"
+        "$($e[0])" | Should -Not -Match ([regex]::Escape($User.Password))
+        Get-SocketSession | Should -BeNullOrEmpty
+    }
+
+    It 'gives up within -Timeout when the server never answers the reply, with ConnectionTimedOut' {
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $null = Connect-SshShell 127.0.0.1 $KbdPeers['stall'].Port -Credential $User.Credential -HostKeyFingerprint $KbdFingerprint -Timeout 3 -ErrorVariable e -ErrorAction SilentlyContinue
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 10
+        $e[0].FullyQualifiedErrorId | Should -Match '^ConnectionTimedOut'
+        "$($e[0])" | Should -Match 'within 3 s'
+        $r = Invoke-SshCommand 127.0.0.1 'true' -Port $KbdPeers['stall'].Port -Credential $User.Credential -HostKeyFingerprint $KbdFingerprint -Timeout 3 -ErrorVariable e2 -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $e2[0].FullyQualifiedErrorId | Should -Match '^ConnectionTimedOut'
+    }
+}
+
 Describe 'Invoke-SshCommand' {
     BeforeEach { if ($NoPeer) { Set-ItResult -Skipped -Because $NoPeer } }
     AfterEach { Get-SocketSession | Remove-SocketSession }
