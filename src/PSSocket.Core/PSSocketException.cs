@@ -82,6 +82,8 @@ namespace PSSocket
         DeviceError,
         /// <summary>A device asked a question (a confirmation) that no -Answer answers.</summary>
         UnansweredQuestion,
+        /// <summary>A command run over SSH did not finish within the time it was given.</summary>
+        CommandTimeout,
         /// <summary>No Unix socket exists at that path (or abstract name).</summary>
         SocketNotFound,
         /// <summary>The path exists but is not a socket (a regular file, a folder).</summary>

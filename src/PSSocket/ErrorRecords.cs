@@ -12,7 +12,7 @@ namespace PSSocket
             SocketErrorKind.ConnectionRefused or SocketErrorKind.ConnectionReset or SocketErrorKind.RemoteClosed
                 or SocketErrorKind.NetworkUnreachable or SocketErrorKind.SocketError => ErrorCategory.ConnectionError,
             SocketErrorKind.ConnectionTimedOut or SocketErrorKind.ReceiveTimeout or SocketErrorKind.SendTimeout
-                or SocketErrorKind.AcceptTimeout or SocketErrorKind.ExpectationFailed => ErrorCategory.OperationTimeout,
+                or SocketErrorKind.AcceptTimeout or SocketErrorKind.ExpectationFailed or SocketErrorKind.CommandTimeout => ErrorCategory.OperationTimeout,
             SocketErrorKind.HostNotFound or SocketErrorKind.SessionNotFound or SocketErrorKind.SocketNotFound => ErrorCategory.ObjectNotFound,
             SocketErrorKind.SessionClosed or SocketErrorKind.AddressInUse or SocketErrorKind.AddressNotAvailable => ErrorCategory.ResourceUnavailable,
             SocketErrorKind.DuplicateSessionName => ErrorCategory.ResourceExists,

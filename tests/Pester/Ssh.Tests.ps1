@@ -289,6 +289,24 @@ Describe 'Invoke-SshCommand' {
         $s.State | Should -Be 'Open'
         $s.Id | Invoke-SshCommand -Command 'true' | ForEach-Object ExitStatus | Should -Be 0
     }
+
+    It 'stops a command that outlives -Timeout with CommandTimeout; the session, its shell and the next command go on' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $r = Invoke-SshCommand -Session $s -Command 'sleep 120' -Timeout 2 -ErrorVariable e -ErrorAction SilentlyContinue
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 15
+        $r | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -Match '^CommandTimeout'
+        $e[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+        "$($e[0])" | Should -Match "'sleep 120'.*within 2 s"
+        $s.State | Should -Be 'Open'
+        (Invoke-SshCommand -Session $s -Command 'echo still-here' -Timeout 20).Output.Trim() | Should -Be 'still-here'
+        Invoke-Shell $s 'echo shell-""goes-on' 'shell-goes-on' | Should -Match 'shell-goes-on'
+        $sw.Restart()
+        $null = Invoke-SshCommand 127.0.0.1 'sleep 120' @Trust -Credential $User.Credential -Timeout 3 -ErrorVariable e2 -ErrorAction SilentlyContinue
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 15
+        $e2[0].FullyQualifiedErrorId | Should -Match '^CommandTimeout'
+    }
 }
 
 Describe 'SSH through a proxy (microsocks SOCKS5, tinyproxy HTTP CONNECT)' {

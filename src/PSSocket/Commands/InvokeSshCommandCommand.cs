@@ -51,6 +51,9 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override object? SessionArgument => Session;
 
+        /// <summary>How long the command may run: -Timeout when it was given, otherwise until it ends.</summary>
+        private TimeSpan CommandLimit => MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? Seconds(Timeout) : System.Threading.Timeout.InfiniteTimeSpan;
+
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
@@ -83,7 +86,7 @@ namespace PSSocket.Commands
             }
 
             Verbose(() => $"Running '{Command}' on session {ssh}");
-            WriteObject(Run(t => ssh.InvokeCommandAsync(Command, t)));
+            WriteObject(Run(t => ssh.InvokeCommandAsync(Command, CommandLimit, t)));
         }
 
         /// <inheritdoc />
@@ -159,8 +162,9 @@ namespace PSSocket.Commands
             {
                 var clock = Stopwatch.StartNew();
                 using var connection = await SshConnect.ConnectAsync(connector, options, token).ConfigureAwait(false);
-                var outcome = await connection.ExecuteAsync(Command, options.Encoding, token).ConfigureAwait(false);
-                return SshCommandResult.From(outcome, options.Host, options.Port, connection.User, Command, clock.Elapsed);
+                var result = await SshExec.RunAsync(connection, Command, options.Encoding, CommandLimit, options.Host, options.Port, options.Target, token).ConfigureAwait(false);
+                result.Elapsed = clock.Elapsed;
+                return result;
             }
             finally
             {

@@ -85,8 +85,8 @@ namespace PSSocket
         /// <summary>The remote shell's exit status, once it exited.</summary>
         public int? ExitStatus => _shell.ExitStatus;
 
-        /// <summary>Runs a command on a new exec channel of this session's connection (the shell is not touched).</summary>
-        public async Task<SshCommandResult> InvokeCommandAsync(string command, CancellationToken token)
+        /// <summary>Runs a command on a new exec channel of this session's connection (the shell is not touched), stopped with CommandTimeout after the limit (Timeout.InfiniteTimeSpan: none).</summary>
+        public Task<SshCommandResult> InvokeCommandAsync(string command, TimeSpan limit, CancellationToken token)
         {
             ThrowIfClosed();
             if (!_connection.IsConnected)
@@ -94,9 +94,7 @@ namespace PSSocket
                 throw new PSSocketException(SocketErrorKind.ConnectionReset, $"The SSH connection of session {this} is gone ({CloseReason ?? "lost"}); connect again.", target: this);
             }
 
-            var clock = Stopwatch.StartNew();
-            var outcome = await _connection.ExecuteAsync(command, Encoding, token).ConfigureAwait(false);
-            return SshCommandResult.From(outcome, ComputerName, Port, User, command, clock.Elapsed);
+            return SshExec.RunAsync(_connection, command, Encoding, limit, ComputerName, Port, this, token);
         }
 
         /// <summary>The remote terminal echoes: Enter-SocketSession sends keys as typed.</summary>

@@ -36,7 +36,7 @@ namespace PSSocket.Commands
         [ValidateNotNull]
         public SecureString? KeyPassphrase { get; set; }
 
-        /// <summary>Seconds allowed for connecting, the key exchange and the login together (default 10; 0 waits forever).</summary>
+        /// <summary>Seconds allowed for connecting, the key exchange and the login together (default 10; 0 waits forever). Invoke-SshCommand given -Timeout also stops a command still running after that long (CommandTimeout).</summary>
         [Parameter]
         [Alias("TimeoutSec")]
         public double Timeout { get; set; } = 10;
