@@ -26,8 +26,8 @@ namespace PSSocket.Ssh
             User = options.User;
             ServerVersion = client.ConnectionInfo.ServerVersion ?? "";
             var socket = FindSocket(client);
-            LocalEndPoint = Try(() => socket?.LocalEndPoint);
-            RemoteEndPoint = options.Via is null ? Try(() => socket?.RemoteEndPoint) ?? new DnsEndPoint(options.Host, options.Port) : new DnsEndPoint(options.Host, options.Port);
+            LocalEndPoint = Plain(Try(() => socket?.LocalEndPoint));
+            RemoteEndPoint = options.Via is null ? Plain(Try(() => socket?.RemoteEndPoint)) ?? new DnsEndPoint(options.Host, options.Port) : new DnsEndPoint(options.Host, options.Port);
         }
 
         public string User { get; }
@@ -92,6 +92,10 @@ namespace PSSocket.Ssh
             var session = typeof(BaseClient).GetProperty("Session", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(client);
             return session?.GetType().GetField("_socket", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(session) as Socket;
         }
+
+        /// <summary>SSH.NET's dual-mode socket shows an IPv4 peer as ::ffff:a.b.c.d; the session shows a.b.c.d, as a TCP session does.</summary>
+        private static EndPoint? Plain(EndPoint? endPoint) =>
+            endPoint is IPEndPoint { Address.IsIPv4MappedToIPv6: true } ip ? new IPEndPoint(ip.Address.MapToIPv4(), ip.Port) : endPoint;
 
         private static EndPoint? Try(Func<EndPoint?> get)
         {

@@ -115,6 +115,32 @@ Describe 'An SSH session carries what a TCP session carries' {
     BeforeEach { if ($NoPeer) { Set-ItResult -Skipped -Because $NoPeer } }
     AfterEach { Get-SocketSession | Remove-SocketSession }
 
+    It 'travels through remoting (Start-Job) as facts: who, which server and host key, the terminal; never a secret or the connection' {
+        $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential -Name remoted-ssh -DeviceType linux
+        $xml = [System.Management.Automation.PSSerializer]::Serialize($s)
+        $xml | Should -Not -Match ([regex]::Escape($User.Password))
+        $xml | Should -Not -Match 'SecureString|Renci|SshClient|ShellChannel|Stream<|N="Connection"|N="Encoding"'
+        # A real second process, as Invoke-Command and Start-Job hand it back.
+        $d = Start-Job { $using:s } | Receive-Job -Wait -AutoRemoveJob
+        $d.PSObject.TypeNames[0] | Should -Be 'Deserialized.PSSocket.SshSession'
+        $d.Kind | Should -BeExactly 'Ssh'
+        $d.State | Should -BeExactly 'Open'
+        $d.Name | Should -Be 'remoted-ssh'
+        $d.User | Should -Be $User.Name
+        $d.ComputerName | Should -Be '127.0.0.1'
+        $d.Port | Should -Be $Sshd.Port
+        $d.ServerVersion | Should -Match '^SSH-2\.0-OpenSSH'
+        $d.HostKeyFingerprint | Should -Be $s.HostKeyFingerprint
+        $d.HostKeyType | Should -Be $s.HostKeyType
+        $d.TerminalType | Should -Be $s.TerminalType
+        $d.Width | Should -Be 511
+        $d.DeviceType | Should -Be 'linux'
+        $d.RemoteEndPoint | Should -Be "127.0.0.1:$($Sshd.Port)"
+        $list = $d | Format-List | Out-String -Width 200
+        $list | Should -Match "User\s+:\s+$([regex]::Escape($User.Name))"
+        $list | Should -Match ([regex]::Escape($s.HostKeyFingerprint))
+    }
+
     It 'receives 1 MiB from cat byte for byte (terminal in raw mode), with -Count' {
         $s = Connect-SshShell 127.0.0.1 @Trust -Credential $User.Credential
         Send-SocketData $s "stty raw -echo; printf 'BE''GIN'; cat '$Random'" -Line
