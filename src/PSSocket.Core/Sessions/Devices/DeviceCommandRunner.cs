@@ -25,7 +25,7 @@ namespace PSSocket.Sessions.Devices
         public const int MaxPages = 10000;
 
         /// <summary>How long a device may stay silent after a login before an Enter asks it for its prompt.</summary>
-        private static readonly TimeSpan FirstPromptSilence = TimeSpan.FromSeconds(1);
+        private static readonly TimeSpan s_firstPromptSilence = TimeSpan.FromSeconds(1);
 
         private static readonly ConditionalWeakTable<TcpSession, DeviceState> s_states = new();
 
@@ -201,7 +201,7 @@ namespace PSSocket.Sessions.Devices
         private static async Task<string?> FirstPromptAsync(TcpSession session, DeviceCommandOptions options, CancellationToken token)
         {
             var quiet = options.Profile.PagingCommand.Length > 0 ? TimeSpan.Zero : options.Quiet;
-            var watch = new DeviceWatch(options.Profile, null, Array.Empty<Regex>(), null, FirstPromptSilence, quiet);
+            var watch = new DeviceWatch(options.Profile, null, Array.Empty<Regex>(), null, s_firstPromptSilence, quiet);
             try
             {
                 var r = await session.ReceiveRuleAsync(new DeviceFrame(watch, "", echoDone: true, session.Encoding, TcpSession.DefaultMaxBytes), TcpSession.DefaultMaxBytes, Deadline.After(options.Timeout), token).ConfigureAwait(false);
