@@ -1,7 +1,5 @@
-using System;
 using System.Management.Automation;
 using System.Net.Sockets;
-using System.Security;
 using PSSocket.Net;
 using PSSocket.Net.Proxy;
 
@@ -12,7 +10,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommunications.Connect, "TcpSocket")]
     [OutputType(typeof(TcpSession))]
-    public sealed class ConnectTcpSocketCommand : TextSessionCmdlet
+    public sealed partial class ConnectTcpSocketCommand : TextSessionCmdlet
     {
         /// <summary>The host name or IP address to connect to; "host:port" (or "host:service", e.g. "web01:https") also works when -Port is omitted. A blank entry is an error naming its position; the other entries still connect.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -50,49 +48,6 @@ namespace PSSocket.Commands
         [Parameter]
         public SwitchParameter KeepAlive { get; set; }
 
-        /// <summary>Encrypts the session with TLS right after connecting; the server certificate is validated (chain, name, expiry) unless -SkipCertificateCheck.</summary>
-        [Parameter]
-        [Alias("Tls", "Ssl", "UseSsl")]
-        public SwitchParameter UseTls { get; set; }
-
-        /// <summary>The name sent as SNI and checked against the server certificate (default: the host name connected to).</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        [Alias("ServerName", "Sni")]
-        public string? TlsServerName { get; set; }
-
-        /// <summary>Accepts any server certificate: no chain, name or expiry check. For tests and devices with self-signed certificates only.</summary>
-        [Parameter]
-        public SwitchParameter SkipCertificateCheck { get; set; }
-
-        /// <summary>A client certificate with its private key, for servers that ask for one: an X509Certificate2, a Cert: drive path, or the path of a PFX or PEM (certificate and key) file.</summary>
-        [Parameter]
-        [ValidateNotNull]
-        public object? ClientCertificate { get; set; }
-
-        /// <summary>The password of a -ClientCertificate PFX file.</summary>
-        [Parameter]
-        public SecureString? ClientCertificatePassword { get; set; }
-
-        /// <summary>The TLS versions allowed (default: what the operating system allows, the secure choice).</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public TlsVersion[]? TlsProtocol { get; set; }
-
-        /// <summary>
-        /// Extra certificates to trust without touching any certificate store: a CA certificate
-        /// (object or PEM/DER/PFX path) whose chain the server certificate must end in, or the
-        /// server certificate itself.
-        /// </summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        [Alias("CertificateAuthority", "CACertificate")]
-        public object[]? TrustedCertificate { get; set; }
-
-        /// <summary>Checks the peer's certificate chain against the CRL distribution points its certificates name (fetched online): a revoked certificate fails with AuthenticationFailed, a CRL that cannot be fetched with RevocationUnknown. Off by default.</summary>
-        [Parameter]
-        public SwitchParameter CheckRevocation { get; set; }
-
         /// <summary>Speaks telnet: option negotiation is answered and removed from received data, 0xFF is escaped when sending.</summary>
         [Parameter]
         public SwitchParameter Telnet { get; set; }
@@ -116,23 +71,6 @@ namespace PSSocket.Commands
         [Parameter]
         [Alias("NoOverwrite")]
         public SwitchParameter NoClobber { get; set; }
-
-        /// <summary>
-        /// Connects through a proxy: socks5:// (the target name resolved here), socks5h:// (resolved by
-        /// the proxy), socks4:// or socks4a://, or http:// (HTTP CONNECT). A user and password may be
-        /// written as user:password@ in the URI; -ProxyCredential is the safer way. Everything on the
-        /// session (-UseTls, -Telnet, conversations, transcripts) then runs through the tunnel.
-        /// </summary>
-        [Parameter]
-        [ValidateNotNull]
-        [ArgumentCompleter(typeof(ProxyCompleter))]
-        public string? Proxy { get; set; }
-
-        /// <summary>The user name and password for the proxy (SOCKS5 user/password, HTTP Basic; SOCKS4 sends the user name only).</summary>
-        [Parameter]
-        [Credential]
-        [ValidateNotNull]
-        public PSCredential? ProxyCredential { get; set; }
 
         private TlsClientOptions? _tls;
         private ProxyEndpoint? _proxy;

@@ -1,6 +1,5 @@
 using System;
 using System.Management.Automation;
-using System.Security;
 using PSSocket.Net;
 using PSSocket.Net.Proxy;
 using PSSocket.Sessions;
@@ -67,75 +66,6 @@ namespace PSSocket.Commands
         public int ThrottleLimit { get; set; } = DefaultThrottleLimit;
 
         /// <summary>
-        /// Terminates TLS on the listening side: clients speak TLS to the relay, which answers with
-        /// this certificate and its private key (an X509Certificate2, a Cert: drive path, or the
-        /// path of a PFX or PEM file) and relays the decrypted bytes.
-        /// </summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        [ValidateNotNull]
-        public object? Certificate { get; set; }
-
-        /// <summary>The password of a -Certificate PFX file.</summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        public SecureString? CertificatePassword { get; set; }
-
-        /// <summary>With -Certificate: asks every client for a certificate and refuses (records as failed) one without a certificate that validates against the machine's trust and -TrustedCertificate.</summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        public SwitchParameter RequireClientCertificate { get; set; }
-
-        /// <summary>Speaks TLS to the target, validating its certificate against the target name (or -TlsServerName) as Connect-TcpSocket -UseTls does.</summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        [Alias("TargetTls")]
-        public SwitchParameter UseTls { get; set; }
-
-        /// <summary>With -UseTls: the name sent as SNI and checked against the target's certificate (default: -ComputerName).</summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        [ValidateNotNullOrEmpty]
-        public string? TlsServerName { get; set; }
-
-        /// <summary>With -UseTls: accepts any target certificate (no chain, name or expiry check). For tests only.</summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        public SwitchParameter SkipCertificateCheck { get; set; }
-
-        /// <summary>Extra CA certificates (objects or PEM/DER/PFX paths), without touching any certificate store: with -UseTls the target's certificate may chain to them, with -RequireClientCertificate the clients' certificates.</summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        [ValidateNotNullOrEmpty]
-        [Alias("CertificateAuthority", "CACertificate")]
-        public object[]? TrustedCertificate { get; set; }
-
-        /// <summary>With -UseTls (the target's certificate) and -RequireClientCertificate (the clients'): checks the chain against the CRL distribution points it names (fetched online); a revoked certificate fails the client with AuthenticationFailed, a CRL that cannot be fetched with RevocationUnknown. Off by default.</summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        public SwitchParameter CheckRevocation { get; set; }
-
-        /// <summary>With -UseTls: the certificate (with its private key) the relay presents to a target that asks for one: an X509Certificate2, a Cert: drive path, or a PFX or PEM file path.</summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        [ValidateNotNull]
-        public object? ClientCertificate { get; set; }
-
-        /// <summary>The password of a -ClientCertificate PFX file.</summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        public SecureString? ClientCertificatePassword { get; set; }
-
-        /// <summary>The TLS versions allowed (Tls12, Tls13) on every TLS side of the relay, toward the clients (-Certificate) and toward the target (-UseTls); default: what the system allows.</summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        [ValidateNotNullOrEmpty]
-        public TlsVersion[]? TlsProtocol { get; set; }
-
-        /// <summary>
-        /// Reaches the target through a proxy: socks5://, socks5h:// (the proxy resolves the name),
-        /// socks4://, socks4a:// or http:// (HTTP CONNECT), as host:port. Each client gets its own tunnel.
-        /// </summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        [ValidateNotNull]
-        [ArgumentCompleter(typeof(ProxyCompleter))]
-        public string? Proxy { get; set; }
-
-        /// <summary>The user name and password for -Proxy (SOCKS5 user/password, HTTP Basic).</summary>
-        [Parameter(ParameterSetName = TcpSet)]
-        [Credential]
-        public PSCredential? ProxyCredential { get; set; }
-
-        /// <summary>
         /// Records the traffic of every relayed client to this file (created readable by its owner
         /// only): each record names the client's endpoint; "&gt;&gt;" is toward the target, "&lt;&lt;" back.
         /// </summary>
@@ -166,12 +96,6 @@ namespace PSSocket.Commands
         public double IdleTimeout { get; set; } = 60;
 
         private string? _transcript;
-
-        /// <inheritdoc />
-        object[]? ITlsServerParameters.TrustedCertificate => RequireClientCertificate ? TrustedCertificate : null;
-
-        /// <inheritdoc />
-        SwitchParameter ITlsServerParameters.CheckRevocation => RequireClientCertificate && CheckRevocation;
 
         /// <inheritdoc />
         protected override void ProcessRecord()

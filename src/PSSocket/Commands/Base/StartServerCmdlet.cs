@@ -1,7 +1,6 @@
 using System;
 using System.Management.Automation;
 using PSSocket.Net;
-using PSSocket.Sessions;
 
 namespace PSSocket.Commands
 {
