@@ -59,8 +59,12 @@ namespace PSSocket
             return handle != IntPtr.Zero && handle != new IntPtr(-1);
         }
 
-        /// <summary>One key if one is waiting; escape is Ctrl+]; endOfInput when input is exhausted.</summary>
-        public abstract bool TryRead(out char c, out bool escape, out bool endOfInput);
+        /// <summary>
+        /// One key if one is waiting: its character, and its virtual key code (ConsoleKey's numbers,
+        /// which are Windows' VK codes; 0 when unknown) for keys with no character such as the
+        /// arrows; escape is Ctrl+]; endOfInput when input is exhausted.
+        /// </summary>
+        public abstract bool TryRead(out char c, out int virtualKey, out bool escape, out bool endOfInput);
 
         public virtual void Dispose()
         {
@@ -80,9 +84,10 @@ namespace PSSocket
 
         public override bool Echoes => true;
 
-        public override bool TryRead(out char c, out bool escape, out bool endOfInput)
+        public override bool TryRead(out char c, out int virtualKey, out bool escape, out bool endOfInput)
         {
             c = '\0';
+            virtualKey = 0;
             escape = false;
             endOfInput = false;
             if (!_raw.KeyAvailable)
@@ -93,6 +98,7 @@ namespace PSSocket
             var key = _raw.ReadKey(ReadKeyOptions.NoEcho | ReadKeyOptions.IncludeKeyDown);
             bool ctrl = (key.ControlKeyState & (ControlKeyStates.LeftCtrlPressed | ControlKeyStates.RightCtrlPressed)) != 0;
             c = key.VirtualKeyCode == 13 ? '\r' : key.Character;
+            virtualKey = key.VirtualKeyCode;
             escape = IsEscape(key.Character, key.VirtualKeyCode, ctrl);
             return true;
         }
@@ -102,9 +108,10 @@ namespace PSSocket
     {
         public override bool Echoes => true;
 
-        public override bool TryRead(out char c, out bool escape, out bool endOfInput)
+        public override bool TryRead(out char c, out int virtualKey, out bool escape, out bool endOfInput)
         {
             c = '\0';
+            virtualKey = 0;
             escape = false;
             endOfInput = false;
             if (!Console.KeyAvailable)
@@ -114,6 +121,7 @@ namespace PSSocket
 
             var key = Console.ReadKey(intercept: true);
             c = key.Key == ConsoleKey.Enter ? '\r' : key.KeyChar;
+            virtualKey = (int)key.Key;
             escape = IsEscape(key.KeyChar, (int)key.Key, (key.Modifiers & ConsoleModifiers.Control) != 0);
             return true;
         }
@@ -128,9 +136,10 @@ namespace PSSocket
 
         public override bool Echoes => false;
 
-        public override bool TryRead(out char c, out bool escape, out bool endOfInput)
+        public override bool TryRead(out char c, out int virtualKey, out bool escape, out bool endOfInput)
         {
             c = '\0';
+            virtualKey = 0;
             escape = false;
             endOfInput = false;
             if (_current is not null)
@@ -162,7 +171,7 @@ namespace PSSocket
                 return true;
             }
 
-            return TryRead(out c, out escape, out endOfInput);
+            return TryRead(out c, out virtualKey, out escape, out endOfInput);
         }
     }
 }

@@ -96,6 +96,31 @@ namespace PSSocket.Tests
             Assert.Null(terminal.EndOfInput());
         }
 
+        [Theory]
+        [InlineData(38, "\u001b[A")]
+        [InlineData(40, "\u001b[B")]
+        [InlineData(39, "\u001b[C")]
+        [InlineData(37, "\u001b[D")]
+        [InlineData(36, "\u001b[H")]
+        [InlineData(35, "\u001b[F")]
+        [InlineData(46, "\u001b[3~")]
+        [InlineData(33, "\u001b[5~")]
+        [InlineData(112, "\u001bOP")]
+        [InlineData(115, "\u001bOS")]
+        [InlineData(116, "\u001b[15~")]
+        [InlineData(123, "\u001b[24~")]
+        [InlineData(65, null)]
+        public void KeysWithoutACharacterAreTheSequencesAnXtermSends(int virtualKey, string? sequence) =>
+            Assert.Equal(sequence, InteractiveTerminal.KeySequence(virtualKey));
+
+        [Fact]
+        public void ALineModeTerminalIgnoresTheArrowKeys()
+        {
+            var terminal = new InteractiveTerminal(Session, hex: false);
+            Assert.Equal("", terminal.Type('\0', 38, echo: true, out var send));
+            Assert.Null(send);
+        }
+
         [Fact]
         public async Task TheTerminalPrintsWhatArrivesAsTextOrAHexDumpAndSaysWhenThePeerLeft()
         {

@@ -123,6 +123,46 @@ Describe 'Enter-SocketSession on a telnet session to the system telnetd' -Skip:(
     }
 }
 
+Describe 'Enter-SocketSession on an SSH shell (OpenSSH sshd, bash)' -Skip:([bool] (Get-PeerSkipReason sshd -Path @('/usr/sbin/sshd') -Command @('ssh-keygen', 'useradd', 'bash'))) {
+    BeforeAll {
+        . (Join-Path $PSScriptRoot 'ssh.ps1')
+        $script:SshDir = Join-Path ([IO.Path]::GetTempPath()) "pssocket-interactive-ssh-$PID"
+        $script:SshUser = Initialize-TestSshUser -Shell /bin/bash
+        $script:Sshd = Start-TestSshd -Directory (Join-Path $SshDir 'sshd') -ExtraConfig 'PrintMotd no'
+    }
+    AfterAll {
+        Stop-InteractivePwsh
+        if ($script:Sshd) { Stop-Peer $Sshd.Process }
+        Remove-Item -Recurse -Force $SshDir -ErrorAction Ignore
+    }
+
+    It 'sends the arrow keys, Home and Delete as terminal sequences, so the remote shell''s history and line editing work' {
+        $cred = "[pscredential]::new('$($SshUser.Name)', (ConvertTo-SecureString '$($SshUser.Password)' -AsPlainText -Force))"
+        $connect = "Connect-SshShell 127.0.0.1 $($Sshd.Port) -Credential ($cred) -HostKeyFingerprint '$($Sshd.Fingerprints -join "','")'"
+        Start-InteractivePwsh -Connect $connect -Before '$null = Receive-SocketData $global:s -Pattern ''\$ $'' -Timeout 30'
+        $null = Wait-Pane 'Press Ctrl\+\] to return'
+        Invoke-Tmux send-keys -t interactive -l 'echo ran-$((6*7))'
+        Invoke-Tmux send-keys -t interactive Enter
+        $null = Wait-Pane '(?m)^ran-42'
+        # Up recalls the last command from bash's history; Enter runs it again.
+        Invoke-Tmux send-keys -t interactive Up
+        Invoke-Tmux send-keys -t interactive Enter
+        $null = Wait-Pane '(?s)^(?=(.*?(?m:^ran-42\s*$)){2})'
+        # Left moves the cursor back into the line; Home to its start; Delete removes the character under the cursor.
+        Invoke-Tmux send-keys -t interactive -l 'cho moved-ac'
+        Invoke-Tmux send-keys -t interactive Left
+        Invoke-Tmux send-keys -t interactive -l 'b'
+        Invoke-Tmux send-keys -t interactive Home
+        Invoke-Tmux send-keys -t interactive -l 'eX'
+        Invoke-Tmux send-keys -t interactive Left
+        Invoke-Tmux send-keys -t interactive DC
+        Invoke-Tmux send-keys -t interactive Enter
+        $null = Wait-Pane '(?m)^moved-abc\s*$'
+        Invoke-Tmux send-keys -t interactive 'C-]'
+        $null = Wait-Pane 'Returned to PowerShell; session .* stays Open'
+    }
+}
+
 Describe 'Enter-SocketSession on a Unix socket session (socat UNIX-LISTEN echo)' -Skip:([bool] (Get-PeerSkipReason socat)) {
     BeforeAll {
         $script:UnixDir = Join-Path ([IO.Path]::GetTempPath()) "pssi-$PID"

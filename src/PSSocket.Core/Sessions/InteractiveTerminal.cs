@@ -19,6 +19,9 @@ namespace PSSocket.Sessions
         public const char EscapeChar = '\u001d';
 
         private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(50);
+
+        // F5-F12 as an xterm numbers them (16 and 22 are skipped, as on the VT220).
+        private static readonly string[] s_functionKeys = { "15", "17", "18", "19", "20", "21", "23", "24" };
         private static readonly TimeSpan s_sendTimeout = TimeSpan.FromSeconds(30);
         private readonly StringBuilder _line = new();
         private readonly bool _hex;
@@ -74,8 +77,22 @@ namespace PSSocket.Sessions
         /// the like reach the remote side), as a telnet or ssh client sends them; everything else
         /// gets whole lines, edited with backspace.
         /// </summary>
-        public string Type(char c, bool echo, out byte[]? send)
+        public string Type(char c, bool echo, out byte[]? send) => Type(c, 0, echo, out send);
+
+        /// <summary>
+        /// One typed key, as <see cref="Type(char, bool, out byte[])"/>; a key with no character (an
+        /// arrow, Home, End, Insert, Delete, Page Up/Down, F1-F12, by its virtual key code) is sent in
+        /// character mode as the escape sequence an xterm sends for it, so the remote shell's history
+        /// and line editing work; in line mode it is ignored.
+        /// </summary>
+        public string Type(char c, int virtualKey, bool echo, out byte[]? send)
         {
+            if (echo && Session.RemoteEchoes && c == '\0' && KeySequence(virtualKey) is { } sequence)
+            {
+                send = Encode(TakeLine(terminate: false) + sequence);
+                return "";
+            }
+
             if (echo && Session.RemoteEchoes)
             {
                 string key = c switch
@@ -116,10 +133,32 @@ namespace PSSocket.Sessions
             }
         }
 
+        /// <summary>
+        /// What an xterm (in its normal cursor mode, which readline, vi and device CLIs all take) sends
+        /// for a key with no character, by virtual key code (ConsoleKey's numbers, Windows' VK codes);
+        /// null for any other key.
+        /// </summary>
+        public static string? KeySequence(int virtualKey) => virtualKey switch
+        {
+            33 => "\u001b[5~",
+            34 => "\u001b[6~",
+            35 => "\u001b[F",
+            36 => "\u001b[H",
+            37 => "\u001b[D",
+            38 => "\u001b[A",
+            39 => "\u001b[C",
+            40 => "\u001b[B",
+            45 => "\u001b[2~",
+            46 => "\u001b[3~",
+            >= 112 and <= 115 => "\u001bO" + (char)('P' + virtualKey - 112),
+            >= 116 and <= 123 => "\u001b[" + s_functionKeys[virtualKey - 116] + "~",
+            _ => null,
+        };
+
         /// <summary>Input has ended: the bytes of the line typed so far (with the session's line end), or null when there is none.</summary>
         public byte[]? EndOfInput() => _line.Length == 0 ? null : Encode(TakeLine(terminate: true));
 
-        /// <summary>Sends bytes from <see cref="Type"/> or <see cref="EndOfInput"/>.</summary>
+        /// <summary>Sends bytes from <see cref="Type(char, int, bool, out byte[])"/> or <see cref="EndOfInput"/>.</summary>
         public Task SendAsync(byte[] bytes, CancellationToken token) =>
             Session.SendAsync(bytes, 0, bytes.Length, Deadline.After(s_sendTimeout), token);
 

@@ -64,7 +64,7 @@ namespace PSSocket.Commands
                     ui.Write(incoming);
                 }
 
-                while (keys.TryRead(out char c, out bool escape, out bool endOfInput))
+                while (keys.TryRead(out char c, out int virtualKey, out bool escape, out bool endOfInput))
                 {
                     if (escape)
                     {
@@ -80,7 +80,7 @@ namespace PSSocket.Commands
                     }
                     else
                     {
-                        string echo = terminal.Type(c, keys.Echoes, out send);
+                        string echo = terminal.Type(c, virtualKey, keys.Echoes, out send);
                         if (echo.Length > 0)
                         {
                             ui.Write(echo);
