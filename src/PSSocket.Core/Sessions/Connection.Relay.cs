@@ -36,7 +36,10 @@ namespace PSSocket.Sessions
                     return 0;
                 }
 
-                int n = await _stream.ReadAsync(destination, 0, destination.Length, CancellationToken.None).ConfigureAwait(false);
+                // A plain socket is read directly, as a relay always did: the stream adds nothing there.
+                int n = IsPlain
+                    ? await Socket!.ReceiveAsync(new ArraySegment<byte>(destination), SocketFlags.None).ConfigureAwait(false)
+                    : await _stream.ReadAsync(destination, 0, destination.Length, CancellationToken.None).ConfigureAwait(false);
                 if (n == 0)
                 {
                     MarkRemoteClosed();
@@ -61,7 +64,19 @@ namespace PSSocket.Sessions
             await _sendLock.WaitAsync().ConfigureAwait(false);
             try
             {
-                await _stream.WriteAsync(data, 0, count, CancellationToken.None).ConfigureAwait(false);
+                if (IsPlain)
+                {
+                    int sent = 0;
+                    while (sent < count)
+                    {
+                        sent += await Socket!.SendAsync(new ArraySegment<byte>(data, sent, count - sent), SocketFlags.None).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    await _stream.WriteAsync(data, 0, count, CancellationToken.None).ConfigureAwait(false);
+                }
+
                 _ledger.CountSent(count);
                 _observers.Notify(DataDirection.Sent, data, 0, count, false);
             }
