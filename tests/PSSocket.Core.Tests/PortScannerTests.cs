@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
@@ -232,6 +233,120 @@ namespace PSSocket.Tests
             finally
             {
                 listener.Stop();
+            }
+        }
+
+        // The scan's results, or what it had when it did not finish within the limit (old code: a probe
+        // that threw kept its slot and the scan never ended).
+        private static (List<PortCheckResult> Results, bool Finished) ScanWithin(PortScanOptions options, TimeSpan limit, PortScanTarget target)
+        {
+            using var scanner = new PortScanner(options, CancellationToken.None);
+            scanner.Add(target);
+            scanner.Complete();
+            var results = new List<PortCheckResult>();
+            var clock = Stopwatch.StartNew();
+            while (!scanner.IsFinished && clock.Elapsed < limit)
+            {
+                if (scanner.TryTake(out var item, 100))
+                {
+                    results.Add(item.Result);
+                }
+            }
+
+            return (results, scanner.IsFinished);
+        }
+
+        [Fact]
+        public void AProbeThatThrowsEndsAsAnErrorRowAndTheScanStillEnds()
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            try
+            {
+                int open = ((IPEndPoint)listener.LocalEndpoint).Port;
+                using var closedSocket = ClosedPort(out int closed);
+                int throwing = FreePort();
+                var options = new PortScanOptions
+                {
+                    LocalEndPointFor = remote => remote.Port == throwing ? throw new InvalidOperationException("injected probe failure") : null,
+                };
+                var (results, finished) = ScanWithin(options, TimeSpan.FromSeconds(60), new PortScanTarget("127.0.0.1", new[] { open, throwing, closed }));
+                Assert.True(finished, "the scan did not end after a probe threw");
+                var byPort = results.ToDictionary(r => r.Port);
+                Assert.Equal(3, byPort.Count);
+                Assert.Equal(PortStatus.Open, byPort[open].Status);
+                Assert.Equal(PortStatus.Closed, byPort[closed].Status);
+                Assert.Equal(PortStatus.Error, byPort[throwing].Status);
+                Assert.Contains("injected probe failure", byPort[throwing].Detail);
+            }
+            finally
+            {
+                listener.Stop();
+            }
+        }
+
+        [PlatformFact(Needs.Linux)]
+        public async Task AHedgedConnectThatThrowsStillEndsTheProbe()
+        {
+            var (listener, fillers) = await UnansweredPortAsync();
+            try
+            {
+                int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+                int calls = 0;
+                var options = new PortScanOptions
+                {
+                    Timeout = TimeSpan.FromSeconds(2),
+                    Retries = 1,
+                    LocalEndPointFor = _ => Interlocked.Increment(ref calls) > 1 ? throw new InvalidOperationException("injected hedge failure") : null,
+                };
+                var (results, finished) = ScanWithin(options, TimeSpan.FromSeconds(60), new PortScanTarget("127.0.0.1", new[] { port }));
+                Assert.True(finished, "the scan did not end after a hedged connect threw");
+                var result = Assert.Single(results);
+                Assert.Equal(PortStatus.Error, result.Status);
+                Assert.Contains("injected hedge failure", result.Detail);
+            }
+            finally
+            {
+                fillers.ForEach(s => s.Dispose());
+                listener.Dispose();
+            }
+        }
+
+        [PlatformFact(Needs.Linux)]
+        public async Task ASilentPortIsTriedAgainBeforeItsTimeoutIsUpAndIsFilteredAfterTheTimeout()
+        {
+            var (listener, fillers) = await UnansweredPortAsync();
+            try
+            {
+                int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+                var connects = new ConcurrentQueue<TimeSpan>();
+                var clock = Stopwatch.StartNew();
+                var timeout = TimeSpan.FromSeconds(4);
+                var options = new PortScanOptions
+                {
+                    Timeout = timeout,
+                    Retries = 1,
+                    LocalEndPointFor = _ =>
+                    {
+                        connects.Enqueue(clock.Elapsed);
+                        return null;
+                    },
+                };
+                var (results, finished) = ScanWithin(options, TimeSpan.FromSeconds(60), new PortScanTarget("127.0.0.1", new[] { port }));
+                Assert.True(finished);
+                var result = Assert.Single(results);
+                Assert.Equal(PortStatus.Filtered, result.Status);
+                Assert.Contains("(2 tries)", result.Detail);
+                var at = connects.ToArray();
+                Assert.Equal(2, at.Length);
+                // The second connect went out while the first still waited for its answer (hedged),
+                // not after the first one's timeout.
+                Assert.True(at[1] - at[0] < timeout, $"the retry started {(at[1] - at[0]).TotalSeconds:0.00} s after the first connect");
+            }
+            finally
+            {
+                fillers.ForEach(s => s.Dispose());
+                listener.Dispose();
             }
         }
     }

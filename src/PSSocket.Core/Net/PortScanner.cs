@@ -2,7 +2,6 @@ using System;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.IO;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -12,40 +11,47 @@ namespace PSSocket.Net
 {
     /// <summary>
     /// The TCP connect probe of a port scan (<see cref="ScanEngine{TResult}"/> does the targets, slots
-    /// and results): a non-blocking connect per address × port; a connect that gets no answer within
-    /// the timeout is tried again afresh up to <see cref="ScanOptions.Retries"/> times before it counts
-    /// as Filtered. A connect that ends with the socket connected to itself (loopback, the OS picked the
-    /// probed port as the local port) is Closed; open probes are closed with a reset so a full sweep
-    /// leaves nothing in TIME_WAIT.
+    /// and results): a non-blocking connect per address × port, on pooled SocketAsyncEventArgs, with
+    /// no task and no timer of its own (one sweeper, <see cref="ProbeTimeouts"/>, watches every
+    /// deadline). A port that has not answered when a hedge is due is tried again with a fresh
+    /// connect while the first still waits: the <see cref="ScanOptions.Retries"/> extra connects
+    /// are spread evenly over the <see cref="ScanOptions.Timeout"/>, the first answer of any of them
+    /// counts, and a port none of them got an answer from within the timeout is Filtered. A connect
+    /// that ends with the socket connected to itself (loopback, the OS picked the probed port as the
+    /// local port) is Closed; open probes are closed with a reset so a full sweep leaves nothing in
+    /// TIME_WAIT. Through a proxy, with -Tls or -Banner, the open port's work continues in
+    /// PortScanner.Open.cs.
     /// </summary>
-    public sealed class PortScanner : ScanEngine<PortCheckResult>
+    public sealed partial class PortScanner : ScanEngine<PortCheckResult>
     {
-        private const int Pending = 0, Done = 1, TimedOut = 2, Cancelled = 3;
-
         // A probe that failed for a local, passing reason is tried again this often before it is an Error.
         private const int MaxLocalRetries = 3;
 
         // Out of descriptors: waits of 50 ms doubling to 1 s, about 20 s in all, for other probes to free theirs.
         private const int MaxDescriptorRetries = 25;
 
-        private readonly PortScanOptions _options;
-        // With a timeout: the sweeper holds every attempt until its deadline.
-        private readonly ProbeTimeouts? _timeouts;
-        // Without one: the attempts still waiting, so Ctrl+C can close them; nothing else holds them.
-        private readonly ConcurrentDictionary<Attempt, byte> _waiting = new();
-        private readonly ConcurrentQueue<SocketAsyncEventArgs> _argsPool = new();
+        // The lanes of _timeouts: the probe's timeout, and the moment its next hedged connect is due.
+        private const int ExpiryLane = 0, HedgeLane = 1;
 
-        // The kinds of proxy failure already written as an error in this scan.
-        private readonly System.Collections.Generic.HashSet<SocketErrorKind> _proxyFailuresReported = new();
+        private readonly PortScanOptions _options;
+        // With a timeout: the sweeper holds every probe until its deadline.
+        private readonly ProbeTimeouts? _timeouts;
+        // Without one: the probes still waiting, so Ctrl+C can close them; nothing else holds them.
+        private readonly ConcurrentDictionary<ProbeRun, byte> _waiting = new();
+        private readonly ConcurrentQueue<SocketAsyncEventArgs> _argsPool = new();
+        private readonly EventHandler<SocketAsyncEventArgs> _onConnected;
 
         /// <summary>Starts the engine; it probes targets as <see cref="ScanEngine{TResult}.Add"/> hands them over.</summary>
         public PortScanner(PortScanOptions options, CancellationToken token)
             : base(options, token)
         {
             _options = options;
+            _onConnected = (_, e) => OnConnected(e);
             if (options.HasTimeout)
             {
-                _timeouts = new ProbeTimeouts(options.Timeout);
+                _timeouts = options.Retries > 0
+                    ? new ProbeTimeouts(options.Timeout, TimeSpan.FromTicks(options.Timeout.Ticks / (options.Retries + 1)))
+                    : new ProbeTimeouts(options.Timeout);
             }
         }
 
@@ -64,100 +70,35 @@ namespace PSSocket.Net
         /// <inheritdoc />
         protected override void StartProbe(ScanProbe probe)
         {
-            if (_options.Proxy is null)
+            if (_options.Proxy is not null)
             {
-                Connect(new Attempt(probe));
+                Watch(probe, ProbeThroughProxyAsync(_options.Proxy, probe));
+                return;
+            }
+
+            var run = new ProbeRun(this, probe) { Started = Stopwatch.GetTimestamp() };
+            if (_timeouts is null)
+            {
+                _waiting[run] = 0;
             }
             else
             {
-                _ = ProbeThroughProxyAsync(_options.Proxy, new Attempt(probe));
+                _timeouts.Add(ExpiryLane, run, run.Started);
             }
+
+            run.Tries = 1;
+            Connect(run, 0, 0);
         }
 
-        /// <summary>
-        /// One probe through the proxy: a tunnel that stands is Open; the proxy's "refused" is Closed;
-        /// its "unreachable", "TTL expired" or no answer in time is Filtered; anything else about the
-        /// proxy itself is Error. The proxy's reply is the Detail.
-        /// </summary>
-        private async Task ProbeThroughProxyAsync(Proxy.ProxyEndpoint proxy, Attempt attempt)
+        private void Connect(ProbeRun run, int tryIndex, int localRetry)
         {
-            var probe = attempt.Probe;
-            string host = probe.Address.Equals(IPAddress.None) ? probe.Label : probe.Address.ToString();
-            var timeout = _options.HasTimeout ? _options.Timeout : TimeSpan.FromSeconds(30);
-            attempt.Started = Stopwatch.GetTimestamp();
-            Socket? socket = null;
-            PortCheckResult result;
-            PSSocketException? proxyFailure = null;
+            var probe = run.Probe;
+            var address = probe.Address!;
+            var attempt = new Attempt(run, tryIndex, localRetry);
             try
             {
-                socket = await Net.Proxy.ProxyConnector.ConnectAsync(proxy, null, host, probe.Port, timeout, Token).ConfigureAwait(false);
-                attempt.Ended = Stopwatch.GetTimestamp();
-                CountOpen();
-                result = Result(attempt, PortStatus.Open, answered: true, $"Tunnel through {proxy} stands.");
-            }
-            catch (OperationCanceledException)
-            {
-                Drop();
-                return;
-            }
-            catch (PSSocketException ex)
-            {
-                attempt.Ended = Stopwatch.GetTimestamp();
-                var status = ex.Kind switch
-                {
-                    SocketErrorKind.ProxyTargetRefused => PortStatus.Closed,
-                    SocketErrorKind.ProxyTargetUnreachable or SocketErrorKind.ProxyTtlExpired or SocketErrorKind.ConnectionTimedOut => PortStatus.Filtered,
-                    _ => PortStatus.Error,
-                };
-                result = Result(attempt, status, answered: status == PortStatus.Closed, ex.Message);
-                proxyFailure = ProxyFailure(ex.Kind, ex);
-            }
-            catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException)
-            {
-                attempt.Ended = Stopwatch.GetTimestamp();
-                result = Result(attempt, PortStatus.Error, answered: false, "The proxy connection failed: " + ex.Message);
-                proxyFailure = ProxyFailure(SocketErrorKind.ProxyError,
-                    new PSSocketException(SocketErrorKind.ProxyError, $"The connection to the proxy {proxy} failed: {ex.Message}", ex, target: proxy.ToString()));
-            }
-
-            if (socket is not null)
-            {
-                CloseAbortive(socket);
-            }
-
-            if (probe.Address.Equals(IPAddress.None))
-            {
-                result.Address = null;
-            }
-
-            Deliver(probe, result, proxyFailure);
-        }
-
-        /// <summary>
-        /// A failure of the proxy itself (unreachable, credential refused, not a proxy, rules) is the
-        /// same for every port: the first of each kind goes out as an error beside its row, the
-        /// other rows say it in Detail only.
-        /// </summary>
-        private PSSocketException? ProxyFailure(SocketErrorKind kind, PSSocketException ex)
-        {
-            if (kind is not (SocketErrorKind.ProxyUnreachable or SocketErrorKind.ProxyAuthenticationFailed or SocketErrorKind.ProxyError or SocketErrorKind.ProxyNotAllowed))
-            {
-                return null;
-            }
-
-            lock (_proxyFailuresReported)
-            {
-                return _proxyFailuresReported.Add(kind) ? ex : null;
-            }
-        }
-
-        private void Connect(Attempt attempt)
-        {
-            var probe = attempt.Probe;
-            try
-            {
-                attempt.Socket = new Socket(probe.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-                if (_options.LocalEndPointFor?.Invoke(new IPEndPoint(probe.Address, probe.Port)) is IPEndPoint local)
+                attempt.Socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                if (_options.LocalEndPointFor?.Invoke(new IPEndPoint(address, probe.Port)) is IPEndPoint local)
                 {
                     attempt.Socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
                     attempt.Socket.Bind(local);
@@ -166,36 +107,36 @@ namespace PSSocket.Net
             catch (SocketException ex)
             {
                 attempt.Socket?.Dispose();
-                if (TryRetryLocal(attempt, ex.SocketErrorCode))
+                if (!TryRetryLocal(attempt, ex.SocketErrorCode))
                 {
-                    return;
+                    Settle(run, Result(probe, attempt, PortStatus.Error, answered: false,
+                        ex.SocketErrorCode == SocketError.TooManyOpenSockets
+                            ? "Out of sockets (file descriptors): lower -ThrottleLimit. " + ex.Message
+                            : "Could not create the probe socket: " + ex.Message));
                 }
 
-                Deliver(probe, Result(attempt, PortStatus.Error, answered: false,
-                    ex.SocketErrorCode == SocketError.TooManyOpenSockets
-                        ? "Out of sockets (file descriptors): lower -ThrottleLimit. " + ex.Message
-                        : "Could not create the probe socket: " + ex.Message));
+                return;
+            }
+
+            if (!run.Join(attempt))
+            {
+                // The probe ended (answered elsewhere, timed out, stopped) while this connect was made ready.
+                attempt.Socket.Dispose();
                 return;
             }
 
             if (!_argsPool.TryDequeue(out var args))
             {
                 args = new SocketAsyncEventArgs();
-                args.Completed += (_, e) => OnConnected(e);
+                args.Completed += _onConnected;
             }
 
             args.UserToken = attempt;
-            args.RemoteEndPoint = new IPEndPoint(probe.Address, probe.Port);
+            args.RemoteEndPoint = new IPEndPoint(address, probe.Port);
             attempt.Started = Stopwatch.GetTimestamp();
-            if (_timeouts is null)
+            if (localRetry == 0 && tryIndex < _options.Retries)
             {
-                attempt.Deadline = long.MaxValue;
-                _waiting[attempt] = 0;
-            }
-            else
-            {
-                attempt.Deadline = attempt.Started + _timeouts.Ticks;
-                _timeouts.Add(attempt);
+                _timeouts?.Add(HedgeLane, run, attempt.Started);
             }
 
             bool pending;
@@ -215,57 +156,44 @@ namespace PSSocket.Net
             }
             else if (Token.IsCancellationRequested)
             {
-                attempt.Abort(Cancelled);
+                run.Abort();
             }
         }
 
+        // On an I/O completion thread (or the starting one): an exception must not escape.
         private void OnConnected(SocketAsyncEventArgs args)
         {
+            var attempt = (Attempt)args.UserToken!;
+            var error = args.SocketError;
+            attempt.Ended = Stopwatch.GetTimestamp();
+            args.UserToken = null;
+            args.RemoteEndPoint = null;
+            _argsPool.Enqueue(args);
             try
             {
-                var attempt = (Attempt)args.UserToken!;
-                var error = args.SocketError;
-                attempt.Ended = Stopwatch.GetTimestamp();
-                args.UserToken = null;
-                args.RemoteEndPoint = null;
-                _argsPool.Enqueue(args);
-                int prior = Interlocked.Exchange(ref attempt.State, Done);
-                if (_timeouts is null)
-                {
-                    _waiting.TryRemove(attempt, out _);
-                }
-
-                Finish(attempt, prior, error);
+                Finish(attempt, error);
             }
             catch (Exception ex)
             {
-                // An exception on an I/O completion thread would end the process; record it instead.
-                Fault(ex);
+                attempt.Socket?.Dispose();
+                Fail(attempt.Run.Probe, ex);
             }
         }
 
-        private void Finish(Attempt attempt, int prior, SocketError error)
+        private void Finish(Attempt attempt, SocketError error)
         {
+            var run = attempt.Run;
+            var probe = run.Probe;
             var socket = attempt.Socket!;
-            var probe = attempt.Probe;
-            if (prior == Cancelled || (Token.IsCancellationRequested && error == SocketError.OperationAborted))
+            if (!run.Leave(attempt) || (Token.IsCancellationRequested && error == SocketError.OperationAborted))
             {
+                // Another connect of the probe answered first, its time is up, or the scan stopped.
                 socket.Dispose();
-                Drop();
-                return;
-            }
-
-            if (prior == TimedOut)
-            {
-                socket.Dispose();
-                if (attempt.Try < _options.Retries && !Token.IsCancellationRequested && !IsDisposed)
+                if (Token.IsCancellationRequested)
                 {
-                    Connect(attempt.Next());
-                    return;
+                    End(probe, null);
                 }
 
-                Deliver(probe, Result(attempt, PortStatus.Filtered, answered: false,
-                    $"No answer within {_options.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s{Tries(attempt)}."));
                 return;
             }
 
@@ -275,7 +203,7 @@ namespace PSSocket.Net
                     break;
                 case SocketError.ConnectionRefused:
                     socket.Dispose();
-                    Deliver(probe, Result(attempt, PortStatus.Closed, answered: true, "Connection refused."));
+                    Settle(run, Result(probe, attempt, PortStatus.Closed, answered: true, "Connection refused."));
                     return;
                 case SocketError.TimedOut:
                 case SocketError.HostUnreachable:
@@ -283,24 +211,29 @@ namespace PSSocket.Net
                 case SocketError.HostDown:
                 case SocketError.AccessDenied:
                     socket.Dispose();
-                    Deliver(probe, Result(attempt, PortStatus.Filtered, answered: false, Describe(error)));
+                    Settle(run, Result(probe, attempt, PortStatus.Filtered, answered: false, Describe(error)));
                     return;
                 default:
                     socket.Dispose();
-                    if (TryRetryLocal(attempt, error))
+                    if (!TryRetryLocal(attempt, error))
                     {
-                        return;
+                        Settle(run, Result(probe, attempt, PortStatus.Error, answered: false, Describe(error)));
                     }
 
-                    Deliver(probe, Result(attempt, PortStatus.Error, answered: false, Describe(error)));
                     return;
             }
 
             if (IsSelfConnect(socket))
             {
                 CloseAbortive(socket);
-                Deliver(probe, Result(attempt, PortStatus.Closed, answered: true,
+                Settle(run, Result(probe, attempt, PortStatus.Closed, answered: true,
                     "Connection refused (the connect reached its own socket: the OS picked the probed port as the local port)."));
+                return;
+            }
+
+            if (!run.Close())
+            {
+                CloseAbortive(socket);
                 return;
             }
 
@@ -308,133 +241,48 @@ namespace PSSocket.Net
             string? again = attempt.Try > 0 ? $"Answered on try {attempt.Try + 1}." : null;
             if (_options.Tls)
             {
-                _ = InspectTlsAsync(socket, attempt, again);
+                Watch(probe, InspectTlsAsync(socket, probe, Result(probe, attempt, PortStatus.Open, answered: true, again)));
             }
             else if (_options.Banner)
             {
-                _ = ReadBannerAsync(socket, attempt, again);
+                Watch(probe, ReadBannerAsync(socket, probe, Result(probe, attempt, PortStatus.Open, answered: true, again)));
             }
             else
             {
                 CloseAbortive(socket);
-                Deliver(probe, Result(attempt, PortStatus.Open, answered: true, again));
+                End(probe, Result(probe, attempt, PortStatus.Open, answered: true, again));
             }
         }
 
-        private async Task InspectTlsAsync(Socket socket, Attempt attempt, string? detail)
+        // A deadline of the probe, on the sweeper's thread: the timeout, or the next hedged connect.
+        private void OnDeadline(ProbeRun run, int lane)
         {
-            var result = (TlsPortCheckResult)Result(attempt, PortStatus.Open, answered: true, detail);
-            Func<Stream, Task>? banner = null;
-            if (_options.Banner)
-            {
-                banner = async stream => result.Banner = await PortBannerProbe.ReadAsync(stream,
-                    PortBannerProbe.ProbeFor(attempt.Probe.Port, _options.BannerProbe), _options.BannerTimeout, Token).ConfigureAwait(false);
-            }
-
             try
             {
-                var timeout = _timeouts is null ? TimeSpan.FromSeconds(30) : _options.Timeout;
-                string serverName = _options.TlsServerName ?? PortTlsProbe.ServerName(attempt.Probe.Label, attempt.Probe.Address);
-                await PortTlsProbe.InspectAsync(socket, serverName, timeout, result, Token, _options.CheckRevocation, _options.TrustedCertificates, banner).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                CloseAbortive(socket);
-                Drop();
-                return;
+                if (lane == ExpiryLane)
+                {
+                    Settle(run, Result(run.Probe, null, PortStatus.Filtered, answered: false,
+                        $"No answer within {_options.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s{Tries(run.Tries)}."));
+                }
+                else if (!Token.IsCancellationRequested && !IsDisposed && run.NextTry(_options.Retries + 1) is int next)
+                {
+                    Connect(run, next, 0);
+                }
             }
             catch (Exception ex)
             {
-                result.TlsError = "The TLS handshake failed: " + ex.Message;
-            }
-
-            CloseAbortive(socket);
-            Deliver(attempt.Probe, result);
-        }
-
-        private async Task ReadBannerAsync(Socket socket, Attempt attempt, string? detail)
-        {
-            var result = (BannerPortCheckResult)Result(attempt, PortStatus.Open, answered: true, detail);
-            try
-            {
-                using var stream = new NetworkStream(socket, ownsSocket: false);
-                result.Banner = await PortBannerProbe.ReadAsync(stream, PortBannerProbe.ProbeFor(attempt.Probe.Port, _options.BannerProbe), _options.BannerTimeout, Token).ConfigureAwait(false);
-                if (result.Banner is null)
-                {
-                    result.Detail = Join(detail, $"No banner within {_options.BannerTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s.");
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                CloseAbortive(socket);
-                Drop();
-                return;
-            }
-
-            CloseAbortive(socket);
-            Deliver(attempt.Probe, result);
-        }
-
-        private static string Join(string? first, string second) => first is null ? second : first + " " + second;
-
-        internal static bool IsSelfConnect(Socket socket)
-        {
-            try
-            {
-                return socket.LocalEndPoint is IPEndPoint local && socket.RemoteEndPoint is IPEndPoint remote && local.Equals(remote);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                return false;
+                Fail(run.Probe, ex);
             }
         }
 
-        private static void CloseAbortive(Socket socket)
+        /// <summary>The probe's answer: the first one counts; the probe's other connects are closed.</summary>
+        private void Settle(ProbeRun run, PortCheckResult result)
         {
-            try
+            if (run.Close())
             {
-                // Linger 0: close with a reset, so no TIME_WAIT piles up over a full sweep.
-                socket.LingerState = new LingerOption(true, 0);
+                End(run.Probe, result);
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                // The socket is closing anyway; an ordinary close is fine then.
-            }
-
-            socket.Dispose();
         }
-
-        private PortCheckResult Result(Attempt attempt, PortStatus status, bool answered, string? detail)
-        {
-            var probe = attempt.Probe;
-            var result = NewResult();
-            result.ComputerName = probe.Label;
-            result.Address = probe.Address;
-            result.Port = probe.Port;
-            result.Status = status;
-            result.Latency = answered && attempt.Started != 0 ? Math.Round((attempt.Ended - attempt.Started) * 1000.0 / Stopwatch.Frequency, 3) : null;
-            result.Service = WellKnownPorts.NameOf(probe.Port);
-            result.Detail = detail;
-            return result;
-        }
-
-        // Every row of one run has the same type, so Export-Csv writes the same columns for all.
-        private PortCheckResult NewResult() =>
-            _options.Tls ? new TlsPortCheckResult() : _options.Banner ? new BannerPortCheckResult() : new PortCheckResult();
-
-        private static string Tries(Attempt attempt) =>
-            attempt.Try == 0 ? "" : $" ({(attempt.Try + 1).ToString(CultureInfo.InvariantCulture)} tries)";
-
-        private static string Describe(SocketError error) => error switch
-        {
-            SocketError.TimedOut => "The connect timed out in the operating system.",
-            SocketError.HostUnreachable => "Host unreachable (a router or firewall answered for it).",
-            SocketError.NetworkUnreachable => "Network unreachable (no route).",
-            SocketError.HostDown => "The host is down.",
-            SocketError.AccessDenied => "A local firewall rule refused the connect.",
-            SocketError.AddressNotAvailable => "No local port or address was available for the probe (ephemeral ports exhausted?): lower -ThrottleLimit.",
-            _ => "The connect failed: " + error + ".",
-        };
 
         /// <summary>
         /// A probe that failed for a local, passing reason (no ephemeral port free at that
@@ -461,19 +309,24 @@ namespace PSSocket.Net
                 delay = Math.Min(1000, 50 << Math.Min(5, attempt.LocalRetry));
             }
 
-            var next = attempt.Next();
-            next.Try = attempt.Try;
-            next.LocalRetry = attempt.LocalRetry + 1;
+            var run = attempt.Run;
             _ = Task.Delay(delay, Token).ContinueWith(
                 t =>
                 {
-                    if (t.IsCanceled)
+                    try
                     {
-                        Drop();
+                        if (t.IsCanceled)
+                        {
+                            End(run.Probe, null);
+                        }
+                        else if (!run.IsClosed)
+                        {
+                            Connect(run, attempt.Try, attempt.LocalRetry + 1);
+                        }
                     }
-                    else
+                    catch (Exception ex)
                     {
-                        Connect(next);
+                        Fail(run.Probe, ex);
                     }
                 },
                 CancellationToken.None,
@@ -487,15 +340,15 @@ namespace PSSocket.Net
         {
             if (_timeouts is not null)
             {
-                foreach (var attempt in _timeouts.Snapshot())
+                foreach (var run in _timeouts.Snapshot())
                 {
-                    ((Attempt)attempt).Abort(Cancelled);
+                    ((ProbeRun)run).Abort();
                 }
             }
 
-            foreach (var attempt in _waiting.Keys)
+            foreach (var run in _waiting.Keys)
             {
-                attempt.Abort(Cancelled);
+                run.Abort();
             }
         }
 
@@ -517,17 +370,150 @@ namespace PSSocket.Net
             base.Dispose(disposing);
         }
 
-        /// <summary>One connect of a probe; a retry is a new attempt of the same probe.</summary>
-        private sealed class Attempt : ITimedProbe
+        private static string Tries(int tries) =>
+            tries <= 1 ? "" : $" ({tries.ToString(CultureInfo.InvariantCulture)} tries)";
+
+        /// <summary>
+        /// One probe of a port: its connects in flight (the first, hedged ones, local retries) and
+        /// whether it is over. Closing it (an answer, the timeout, Ctrl+C) happens once and closes
+        /// the connects still in flight; they then come back aborted and are ignored.
+        /// </summary>
+        private sealed class ProbeRun : ITimedProbe
         {
-            public Attempt(ScanProbe probe) => Probe = probe;
+            private readonly PortScanner _scanner;
+            private Attempt? _live;
+            private bool _closed;
+
+            public ProbeRun(PortScanner scanner, ScanProbe probe)
+            {
+                _scanner = scanner;
+                Probe = probe;
+            }
 
             public ScanProbe Probe { get; }
 
-            // Tries after the first that got no answer in time; local retries do not count.
-            public int Try { get; set; }
+            public long Started { get; set; }
 
-            public int LocalRetry { get; set; }
+            // Connects begun that count as tries (the first and the hedged ones).
+            public int Tries { get; set; }
+
+            public bool IsClosed
+            {
+                get
+                {
+                    lock (this)
+                    {
+                        return _closed;
+                    }
+                }
+            }
+
+            public void Expire(int lane) => _scanner.OnDeadline(this, lane);
+
+            /// <summary>The number of the next hedged try, or null when the probe is over or tried enough.</summary>
+            public int? NextTry(int most)
+            {
+                lock (this)
+                {
+                    if (_closed || Tries >= most)
+                    {
+                        return null;
+                    }
+
+                    return Tries++;
+                }
+            }
+
+            public bool Join(Attempt attempt)
+            {
+                lock (this)
+                {
+                    if (_closed)
+                    {
+                        return false;
+                    }
+
+                    attempt.NextLive = _live;
+                    _live = attempt;
+                    return true;
+                }
+            }
+
+            /// <summary>The connect came back: false when the probe was closed meanwhile (its answer is moot).</summary>
+            public bool Leave(Attempt attempt)
+            {
+                lock (this)
+                {
+                    if (_live == attempt)
+                    {
+                        _live = attempt.NextLive;
+                    }
+                    else
+                    {
+                        for (var a = _live; a is not null; a = a.NextLive)
+                        {
+                            if (a.NextLive == attempt)
+                            {
+                                a.NextLive = attempt.NextLive;
+                                break;
+                            }
+                        }
+                    }
+
+                    return !_closed;
+                }
+            }
+
+            /// <summary>Closes the probe once (true the first time) and closes its connects in flight.</summary>
+            public bool Close()
+            {
+                Attempt? live;
+                lock (this)
+                {
+                    if (_closed)
+                    {
+                        return false;
+                    }
+
+                    _closed = true;
+                    live = _live;
+                    _live = null;
+                }
+
+                _scanner._waiting.TryRemove(this, out _);
+                for (var a = live; a is not null; a = a.NextLive)
+                {
+                    // Closing the socket ends its pending connect with OperationAborted; Finish then ignores it.
+                    a.Socket?.Dispose();
+                }
+
+                return true;
+            }
+
+            /// <summary>Ctrl+C or dispose: the probe ends without a result.</summary>
+            public void Abort()
+            {
+                Close();
+                _scanner.End(Probe, null);
+            }
+        }
+
+        /// <summary>One connect of a probe.</summary>
+        private sealed class Attempt
+        {
+            public Attempt(ProbeRun run, int tryIndex, int localRetry)
+            {
+                Run = run;
+                Try = tryIndex;
+                LocalRetry = localRetry;
+            }
+
+            public ProbeRun Run { get; }
+
+            // Which try this connect is: 0 the first, then the hedged ones; local retries keep their try's number.
+            public int Try { get; }
+
+            public int LocalRetry { get; }
 
             public Socket? Socket { get; set; }
 
@@ -535,23 +521,8 @@ namespace PSSocket.Net
 
             public long Ended { get; set; }
 
-            public long Deadline { get; set; }
-
-            // Pending -> Done (answered) | TimedOut (sweeper) | Cancelled (Ctrl+C), exactly once.
-            public int State;
-
-            public Attempt Next() => new(Probe) { Try = Try + 1 };
-
-            public void Expire() => Abort(TimedOut);
-
-            public void Abort(int why)
-            {
-                if (Interlocked.CompareExchange(ref State, why, Pending) == Pending)
-                {
-                    // Closing the socket ends the pending connect with OperationAborted; OnConnected then reports it.
-                    Socket?.Dispose();
-                }
-            }
+            // The probe's connects in flight, a short list under the probe's lock.
+            public Attempt? NextLive { get; set; }
         }
     }
 }

@@ -53,10 +53,10 @@ namespace PSSocket.Net
             Token = _cts.Token;
             _targets = new ScanTargets(options, Token);
             int limit = options.ThrottleLimit;
-            if (options.LimitByDescriptors && DescriptorLimit.ProbeBudget() is int budget && budget < limit)
+            if (options.LimitByDescriptors && DescriptorLimit.ProbeBudget() is int budget && budget / options.SocketsPerProbe < limit)
             {
-                // Every probe in flight holds a socket: past the descriptor limit sockets fail, and so does the runtime.
-                limit = budget;
+                // Every probe in flight holds its sockets: past the descriptor limit sockets fail, and so does the runtime.
+                limit = Math.Max(1, budget / options.SocketsPerProbe);
             }
 
             Slots = new ProbeSlots(limit);
@@ -159,7 +159,11 @@ namespace PSSocket.Net
             return false;
         }
 
-        /// <summary>Starts one probe; it must end with exactly one <see cref="Deliver(ScanProbe, TResult)"/> or <see cref="Drop"/>.</summary>
+        /// <summary>
+        /// Starts one probe; it ends with <see cref="End"/>, once. A probe that throws, here or in
+        /// a task handed to <see cref="Watch"/>, ends as an Error row (see <see cref="Fail"/>): the
+        /// scan goes on and still ends.
+        /// </summary>
         protected abstract void StartProbe(ScanProbe probe);
 
         /// <summary>The result row for one port of a target that could not be probed.</summary>
@@ -171,29 +175,88 @@ namespace PSSocket.Net
         /// <summary>Counts an open port for <see cref="OpenFound"/>.</summary>
         protected void CountOpen() => Interlocked.Increment(ref _open);
 
-        /// <summary>A probe's result: queued for the caller.</summary>
-        protected void Deliver(ScanProbe probe, TResult result) => Deliver(probe, result, null);
-
-        /// <summary>A probe's result with an error the caller writes beside it (a failure of something the whole scan uses, such as its proxy).</summary>
-        protected void Deliver(ScanProbe probe, TResult result, PSSocketException? error)
+        /// <summary>
+        /// The one end of every probe: its result is queued for the caller (with an error the caller
+        /// writes beside it, such as a failure of the scan's proxy), or with no result (cancelled) its
+        /// slot is free again. Only the first call for a probe counts.
+        /// </summary>
+        protected void End(ScanProbe probe, TResult? result, PSSocketException? error = null)
         {
             if (probe is null)
             {
                 throw new ArgumentNullException(nameof(probe));
             }
 
+            if (Interlocked.Exchange(ref probe.Ended, 1) != 0)
+            {
+                return;
+            }
+
+            if (result is null)
+            {
+                if (!_disposed)
+                {
+                    Slots.Release();
+                }
+
+                ReleaseActive();
+                return;
+            }
+
             Enqueue(new ScanItem<TResult>(result, error, probe.TargetId, probe.PortIndex, probe.AddressCount));
         }
 
-        /// <summary>A probe ended without a result (cancelled): its slot is free again.</summary>
-        protected void Drop()
+        /// <summary>
+        /// A probe that failed in a way it did not foresee ends as an Error row saying so, or
+        /// without one when the scan was stopped.
+        /// </summary>
+        protected void Fail(ScanProbe probe, Exception error)
         {
-            if (!_disposed)
+            if (probe is null)
             {
-                Slots.Release();
+                throw new ArgumentNullException(nameof(probe));
             }
 
-            ReleaseActive();
+            if (error is OperationCanceledException && Token.IsCancellationRequested)
+            {
+                End(probe, null);
+                return;
+            }
+
+            var failure = new PSSocketException(SocketErrorKind.SocketError,
+                $"The probe of port {probe.Port} failed: {error?.Message}", error, target: probe.Label);
+            End(probe, Unprobed(probe.Target, probe.Port, failure));
+        }
+
+        /// <summary>
+        /// Watches the asynchronous part of a probe, which ends it with <see cref="End"/>: when the
+        /// work throws, or finishes without having ended the probe, the probe ends as
+        /// <see cref="Fail"/> says, so no probe is left holding its slot.
+        /// </summary>
+        protected void Watch(ScanProbe probe, Task work)
+        {
+            if (work is null)
+            {
+                throw new ArgumentNullException(nameof(work));
+            }
+
+            work.ContinueWith(
+                (t, state) =>
+                {
+                    var p = (ScanProbe)state!;
+                    if (t.Status != TaskStatus.RanToCompletion)
+                    {
+                        Fail(p, t.Exception?.GetBaseException() ?? new OperationCanceledException());
+                    }
+                    else if (Volatile.Read(ref p.Ended) == 0)
+                    {
+                        Fail(p, new InvalidOperationException("The probe finished without a result."));
+                    }
+                },
+                probe,
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
         }
 
         /// <summary>Something broke the engine itself: the scan stops and the caller's next take says why.</summary>
@@ -294,15 +357,38 @@ namespace PSSocket.Net
             }
 
             Interlocked.Add(ref _expected, expanded.Count * ports.Length);
+            if (expanded.ResolvedRemotely)
+            {
+                for (int i = 0; i < ports.Length; i++)
+                {
+                    await Slots.WaitAsync(Token).ConfigureAwait(false);
+                    Start(new ScanProbe(target, target.Host, null, ports[i], id, i, 1));
+                }
+
+                return;
+            }
+
             foreach (var address in expanded.Addresses)
             {
                 string label = expanded.LabelFor(address);
                 for (int i = 0; i < ports.Length; i++)
                 {
                     await Slots.WaitAsync(Token).ConfigureAwait(false);
-                    Interlocked.Increment(ref _active);
-                    StartProbe(new ScanProbe(target, label, address, ports[i], id, i, expanded.Count));
+                    Start(new ScanProbe(target, label, address, ports[i], id, i, expanded.Count));
                 }
+            }
+        }
+
+        private void Start(ScanProbe probe)
+        {
+            Interlocked.Increment(ref _active);
+            try
+            {
+                StartProbe(probe);
+            }
+            catch (Exception ex)
+            {
+                Fail(probe, ex);
             }
         }
 
@@ -334,7 +420,10 @@ namespace PSSocket.Net
     /// <summary>One address × port to probe, and where its result belongs.</summary>
     public sealed class ScanProbe
     {
-        internal ScanProbe(PortScanTarget target, string label, IPAddress address, int port, long targetId, int portIndex, long addressCount)
+        // 0 until the probe ended (ScanEngine.End), then 1.
+        internal int Ended;
+
+        internal ScanProbe(PortScanTarget target, string label, IPAddress? address, int port, long targetId, int portIndex, long addressCount)
         {
             Target = target;
             Label = label;
@@ -351,8 +440,11 @@ namespace PSSocket.Net
         /// <summary>The ComputerName the result carries (the name as given, or the address of a range).</summary>
         public string Label { get; }
 
-        /// <summary>The address to probe.</summary>
-        public IPAddress Address { get; }
+        /// <summary>
+        /// The address to probe; null when the name is not resolved here but travels to the proxy as
+        /// it is (<see cref="ScanOptions.ResolveNamesRemotely"/>): <see cref="Label"/> is that name.
+        /// </summary>
+        public IPAddress? Address { get; }
 
         /// <summary>The port to probe.</summary>
         public int Port { get; }

@@ -17,7 +17,11 @@ namespace PSSocket.Net
         /// <summary>How long a probe may wait for an answer; zero or less: no limit of ours.</summary>
         public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(1);
 
-        /// <summary>How many times a probe that got no answer within <see cref="Timeout"/> is tried again (fresh) before it counts as unanswered.</summary>
+        /// <summary>
+        /// How many more tries a probe that got no answer gets before it counts as unanswered: TCP
+        /// sends them hedged, spread over <see cref="Timeout"/> while the first still waits; UDP after
+        /// each try's timeout.
+        /// </summary>
         public int Retries { get; set; }
 
         /// <summary>How many probes may be in flight (and finished but not yet taken) at once.</summary>
@@ -40,6 +44,9 @@ namespace PSSocket.Net
 
         /// <summary>Keeps probes in flight below what the process may still open (Unix RLIMIT_NOFILE); tests turn it off.</summary>
         internal bool LimitByDescriptors { get; set; } = true;
+
+        /// <summary>The most sockets one probe holds at once (the descriptor budget is divided by it).</summary>
+        internal virtual int SocketsPerProbe => 1;
 
         /// <summary>True when <see cref="Timeout"/> sets a limit of ours.</summary>
         internal bool HasTimeout => Timeout > TimeSpan.Zero && Timeout != System.Threading.Timeout.InfiniteTimeSpan;
@@ -71,6 +78,9 @@ namespace PSSocket.Net
 
         /// <summary>Every probe goes through this proxy (SOCKS or HTTP CONNECT): the proxy's answer says Open, Closed or Filtered.</summary>
         public Proxy.ProxyEndpoint? Proxy { get; set; }
+
+        /// <summary>Hedged tries (<see cref="ScanOptions.Retries"/>) each hold a socket while the first still waits.</summary>
+        internal override int SocketsPerProbe => HasTimeout && Proxy is null ? Retries + 1 : 1;
 
         /// <summary>Tests only: the local endpoint a probe binds before connecting, or null.</summary>
         internal Func<IPEndPoint, IPEndPoint?>? LocalEndPointFor { get; set; }

@@ -21,6 +21,14 @@ namespace PSSocket.Net
             LabelIsAddress = labelIsAddress;
         }
 
+        private ExpandedTarget(PortScanTarget target)
+        {
+            Target = target;
+            Addresses = Array.Empty<IPAddress>();
+            Count = 1;
+            ResolvedRemotely = true;
+        }
+
         internal ExpandedTarget(PortScanTarget target, PSSocketException error)
         {
             Target = target;
@@ -34,7 +42,13 @@ namespace PSSocket.Net
         /// <summary>The addresses to probe, in order (lazily produced for a range).</summary>
         public IEnumerable<IPAddress> Addresses { get; }
 
-        /// <summary>How many addresses <see cref="Addresses"/> holds.</summary>
+        /// <summary>
+        /// True when the name is not resolved here but handed to the probe as it is, once (a proxy
+        /// resolves it, <see cref="ScanOptions.ResolveNamesRemotely"/>): <see cref="Addresses"/> is empty.
+        /// </summary>
+        public bool ResolvedRemotely { get; }
+
+        /// <summary>How many addresses <see cref="Addresses"/> holds (1 for a name resolved remotely).</summary>
         public long Count { get; }
 
         /// <summary>True for a range: each result is labelled with its own address, not the range.</summary>
@@ -42,6 +56,8 @@ namespace PSSocket.Net
 
         /// <summary>Why the target has no addresses (name not found, wrong family), or null.</summary>
         public PSSocketException? Error { get; }
+
+        internal static ExpandedTarget Unresolved(PortScanTarget target) => new(target);
 
         /// <summary>The ComputerName a result for this address carries.</summary>
         public string LabelFor(IPAddress address) => LabelIsAddress ? address.ToString() : Target.Host;
@@ -131,8 +147,7 @@ namespace PSSocket.Net
 
             if (_options.ResolveNamesRemotely)
             {
-                // The name travels as it is; IPAddress.None stands for "not resolved here".
-                return new ExpandedTarget(target, new[] { IPAddress.None }, 1, labelIsAddress: false);
+                return ExpandedTarget.Unresolved(target);
             }
 
             if (!_lookups.TryRemove(target, out var lookup))

@@ -36,26 +36,23 @@ namespace PSSocket.Net
         }
 
         /// <inheritdoc />
-        protected override void StartProbe(ScanProbe probe) => _ = RunAsync(probe);
+        protected override void StartProbe(ScanProbe probe) => Watch(probe, RunAsync(probe));
 
+        // Cancellation and what the prober did not foresee end the probe in Watch.
         private async Task RunAsync(ScanProbe probe)
         {
+            var address = probe.Address ?? throw new InvalidOperationException("A UDP probe needs an address; names are resolved here.");
             UdpPortCheckResult result;
             try
             {
-                result = await UdpPortProber.ProbeAsync(probe.Label, probe.Address, probe.Port, _options, Token, probe.Target.UdpPlan).ConfigureAwait(false);
+                result = await UdpPortProber.ProbeAsync(probe.Label, address, probe.Port, _options, Token, probe.Target.UdpPlan).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
-            {
-                Drop();
-                return;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
+            catch (Exception ex) when (ex is not (OutOfMemoryException or OperationCanceledException))
             {
                 result = new UdpPortCheckResult
                 {
                     ComputerName = probe.Label,
-                    Address = probe.Address,
+                    Address = address,
                     Port = probe.Port,
                     Status = PortStatus.Error,
                     Service = ServiceTable.Udp.NameOf(probe.Port),
@@ -69,7 +66,7 @@ namespace PSSocket.Net
                 CountOpen();
             }
 
-            Deliver(probe, result);
+            End(probe, result);
         }
 
         /// <inheritdoc />

@@ -23,9 +23,10 @@ namespace PSSocket.Commands
         public double Timeout { get; set; } = 1;
 
         /// <summary>
-        /// How many more times a port that gave no answer within -Timeout is tried, each with a fresh
-        /// connect, before it is reported Filtered (default 1; 0 = one try). A lost SYN on a lossy link
-        /// then does not make an open port look filtered; a filtered port takes (Retries + 1) x Timeout.
+        /// How many more connects a port that has not answered yet gets, each sent while the earlier
+        /// ones still wait (hedged), spread evenly over -Timeout (default 1; 0 = one connect). A lost
+        /// SYN on a lossy link then does not make an open port look filtered, and a silent port is
+        /// still reported after -Timeout.
         /// </summary>
         [Parameter]
         [ValidateRange(0, 10)]
