@@ -44,7 +44,7 @@ function Get-CpuSeconds {
 }
 
 function Get-Median([double[]] $Values) {
-    $s = $Values | Sort-Object
+    $s = @($Values | Sort-Object)
     $n = $s.Count
     if ($n % 2) { $s[[int][Math]::Floor($n / 2)] } else { ($s[$n / 2 - 1] + $s[$n / 2]) / 2 }
 }

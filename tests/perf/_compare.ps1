@@ -5,7 +5,7 @@
 
 function Get-CompareMedian([double[]] $Values) {
     if (-not $Values.Count) { return $null }
-    $s = $Values | Sort-Object
+    $s = @($Values | Sort-Object)
     $n = $s.Count
     if ($n % 2) { $s[[int][Math]::Floor($n / 2)] } else { ($s[$n / 2 - 1] + $s[$n / 2]) / 2 }
 }
