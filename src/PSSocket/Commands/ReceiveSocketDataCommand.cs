@@ -201,9 +201,9 @@ namespace PSSocket.Commands
             {
                 WriteDebug($"Received {data.Length} bytes on session {tcp.Id}: {Hex.Preview(data)}");
             }
-            else
+            else if (VerboseOn)
             {
-                Verbose(() => $"Received {data.Length} bytes on session {tcp.Id} ({tcp.Available} still buffered)");
+                WriteVerbose($"Received {data.Length} bytes on session {tcp.Id} ({tcp.Available} still buffered)");
             }
 
             if (Path is not null)

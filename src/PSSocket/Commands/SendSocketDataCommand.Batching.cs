@@ -107,7 +107,8 @@ namespace PSSocket.Commands
 
             // A secret is decoded only into this array, which the engine clears once no write holds it; transcripts record ********.
             var bytes = OutgoingData.Encode(raw, EncodingFor(tcp), TerminatorFor(tcp));
-            string sent = OutgoingData.Describe(raw, bytes, DebugOn);
+            // Described before the send (a secret's array is cleared after it), and only when shown: a line round trip is mostly such small costs.
+            string? sent = DebugOn || VerboseOn ? OutgoingData.Describe(raw, bytes, DebugOn) : null;
             if (secret)
             {
                 Run(t => tcp.SendSecretAsync(bytes, Deadline.AfterSeconds(Timeout), t));
@@ -117,7 +118,10 @@ namespace PSSocket.Commands
                 Run(t => tcp.SendAsync(bytes, 0, bytes.Length, Deadline.AfterSeconds(Timeout), t));
             }
 
-            Report($"Sent {sent} on session {tcp.Id}");
+            if (sent is not null)
+            {
+                Report($"Sent {sent} on session {tcp.Id}");
+            }
         }
 
         /// <summary>Debug when on (the message then carries a hex preview), else Verbose.</summary>
