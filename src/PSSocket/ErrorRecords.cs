@@ -36,6 +36,22 @@ namespace PSSocket
         public static ErrorRecord From(PSSocketException ex, object? target = null) =>
             new(ex, ex.Kind.ToString(), CategoryOf(ex.Kind), target ?? ex.Target);
 
+        /// <summary>
+        /// A failure to open an output file. A NoClobber refusal names -Append as the other way out
+        /// only on a command that has it (Start-SocketTranscript, Receive-SocketData -Path), never on
+        /// one that cannot append (Start-SocketRelay, Connect-TcpSocket -TranscriptPath).
+        /// </summary>
+        public static ErrorRecord FromFileWrite(PSSocketException ex, object? target, bool canAppend)
+        {
+            var record = From(ex, target);
+            if (canAppend && ex.Kind == SocketErrorKind.NoClobber)
+            {
+                record.ErrorDetails = new ErrorDetails(ex.Message + " -Append adds to it instead.");
+            }
+
+            return record;
+        }
+
         /// <summary>What a client record keeps of a failure: the engine's kind as ErrorId, or the message of anything else; never the exception's stack trace.</summary>
         public static ErrorRecord ForRecord(Exception ex, object? target) =>
             ex is PSSocketException pse ? From(pse, target) : Create(SocketErrorKind.SocketError, ex.Message, target);

@@ -36,12 +36,12 @@ namespace PSSocket.Net
             if (Has(message, "frame size") || Has(message, "corrupted frame") || Has(message, "wrong version number") || Has(message, "packet length too long")
                 || Has(message, "record layer failure") || Has(message, "http request"))
             {
-                return "the peer does not speak TLS: it answered with data that is not a TLS handshake (is this a plain-text port? connect without -UseTls/-Tls, or use STARTTLS with Start-SocketTls)";
+                return NotTls;
             }
 
             if (Has(message, "unexpected EOF") || Has(message, "0 bytes from the transport stream"))
             {
-                return "the peer closed the connection during the TLS handshake (it may not speak TLS on this port, or it refused our TLS versions or certificate)";
+                return ClosedInHandshake;
             }
 
             if (Has(message, "protocol version") || Has(message, "unsupported protocol") || Has(message, "no protocols available") || Has(message, "version too low")
@@ -62,6 +62,20 @@ namespace PSSocket.Net
 
             return message;
         }
+
+        private const string NotTls = "the peer does not speak TLS: it answered with data that is not a TLS handshake (is this a plain-text port? connect without -UseTls/-Tls, or use STARTTLS with Start-SocketTls)";
+        private const string ClosedInHandshake = "the peer closed the connection during the TLS handshake (it may not speak TLS on this port, or it refused our TLS versions or certificate)";
+
+        private const string ClientNotTls = "the client does not speak TLS: it sent data that is not a TLS handshake (a plain-text client on this TLS port: have it connect with TLS, or serve plain-text clients on another port without -Certificate)";
+        private const string ClientClosedInHandshake = "the client closed the connection during the TLS handshake (it may not trust this certificate, or it accepts none of the TLS versions allowed here: see -Certificate and -TlsProtocol)";
+
+        /// <summary>
+        /// A handshake failure as the serving side's operator reads it (servers, relays, TLS
+        /// listeners): the advice <see cref="Describe"/> gives a connecting client ("connect without
+        /// -UseTls") becomes advice about the client and this end's -Certificate.
+        /// </summary>
+        public static string ForServer(string message) =>
+            (message ?? throw new ArgumentNullException(nameof(message))).Replace(NotTls, ClientNotTls).Replace(ClosedInHandshake, ClientClosedInHandshake);
 
         private static bool Has(string text, string part) => text.IndexOf(part, StringComparison.OrdinalIgnoreCase) >= 0;
 

@@ -93,7 +93,7 @@ namespace PSSocket.Sessions
             new(SocketErrorKind.PermissionDenied, $"'{path}' is a symbolic link, and PSSocket does not write through one: in a shared folder another user could point it at a file of yours. Give the path of the file itself (or remove the link).", target: path);
 
         internal static PSSocketException Clobber(string path, Exception? inner) =>
-            new(SocketErrorKind.NoClobber, $"The file '{path}' already exists and -NoClobber keeps it. Give another path, or leave out -NoClobber to replace it (-Append adds to it).", inner, target: path);
+            new(SocketErrorKind.NoClobber, $"The file '{path}' already exists and -NoClobber keeps it. Give another path, or leave out -NoClobber to replace it.", inner, target: path);
 
         private static FileStream OpenOwnerOnly(string path, FileMode mode, int bufferSize)
         {

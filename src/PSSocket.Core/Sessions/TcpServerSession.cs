@@ -287,6 +287,19 @@ namespace PSSocket
                     result = new ServerHandlerResult(result.Output, errors, threw: true, estimatedBytes: result.EstimatedBytes + 256);
                 }
 
+                if (!result.Threw && Session.SocketError is { } broken && broken != System.Net.Sockets.SocketError.Success)
+                {
+                    // The script block ended without a terminating error, but the connection broke under it
+                    // (a reset, a broken pipe): the client was not served to the end, so the record says failed.
+                    var errors = new System.Collections.Generic.List<object>(result.Errors);
+                    if (errors.Count == 0)
+                    {
+                        errors.Add(new PSSocketException(PSSocketException.Classify(broken), $"The connection with {Endpoints.Format(Client)} broke while the script block served it: {Session.CloseReason}", socketError: broken, target: Client));
+                    }
+
+                    result = new ServerHandlerResult(result.Output, errors, threw: true, estimatedBytes: result.EstimatedBytes + 256);
+                }
+
                 return new ServerClientRecord(_server, Client, StartedAt, clock.Elapsed, result, Session.CloseReason, Session.Id);
             }
 

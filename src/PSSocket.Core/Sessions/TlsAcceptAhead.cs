@@ -238,8 +238,14 @@ namespace PSSocket.Sessions
                 Interlocked.Increment(ref _reset);
             }
 
+            if (failure is PSSocketException { Kind: SocketErrorKind.AuthenticationFailed } refused && TlsDiagnostics.ForServer(refused.Message) is { } words && words != refused.Message)
+            {
+                // Advice for whoever runs this end: the client's side of it is not this operator's to change.
+                failure = new PSSocketException(refused.Kind, words, refused.InnerException, refused.SocketError, refused.Target);
+            }
+
             var accepted = failure is null ? new TlsAccepted(session, null) : new TlsAccepted(null, failure as PSSocketException
-                ?? new PSSocketException(SocketErrorKind.AuthenticationFailed, $"The TLS handshake with {Endpoints.Format(remote)} failed: {failure.Message}", failure, target: session));
+                ?? new PSSocketException(SocketErrorKind.AuthenticationFailed, $"The TLS handshake with {Endpoints.Format(remote)} failed: {TlsDiagnostics.ForServer(failure.Message)}", failure, target: session));
             bool queued = false;
             lock (_gate)
             {
@@ -275,7 +281,7 @@ namespace PSSocket.Sessions
                 // The record outlives the session: it keeps the words and the address, not the
                 // failed session (its buffers and streams) that the error named as its target.
                 var error = new PSSocketException((failure as PSSocketException)?.Kind ?? SocketErrorKind.AuthenticationFailed, failure.Message, socketError: (failure as PSSocketException)?.SocketError ?? System.Net.Sockets.SocketError.Success, target: remote);
-                _refused(new TlsRefusal(remote, started, clock.Elapsed, error, probe, probe ? "Closed by the client before any data" : session.CloseReason ?? "TLS handshake failed"));
+                _refused(new TlsRefusal(remote, started, clock.Elapsed, error, probe, probe ? "Closed by the client before any data" : TlsDiagnostics.ForServer(session.CloseReason ?? "TLS handshake failed")));
             }
         }
 

@@ -26,7 +26,7 @@ namespace PSSocket.Commands
             }
             catch (PSSocketException ex)
             {
-                WriteError(ErrorRecords.From(ex, Path));
+                WriteError(ErrorRecords.FromFileWrite(ex, Path, canAppend: true));
                 return null;
             }
             catch (Exception ex) when (ErrorRecords.IsFileOpenFailure(ex))

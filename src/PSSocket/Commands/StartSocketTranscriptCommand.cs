@@ -85,7 +85,7 @@ namespace PSSocket.Commands
             }
             catch (PSSocketException ex)
             {
-                cmdlet.WriteError(ErrorRecords.From(ex, tcp));
+                cmdlet.WriteError(ErrorRecords.FromFileWrite(ex, tcp, canAppend: cmdlet.MyInvocation.MyCommand.Parameters.ContainsKey("Append")));
             }
             catch (Exception ex) when (ErrorRecords.IsFileOpenFailure(ex))
             {
