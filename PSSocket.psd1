@@ -10,7 +10,7 @@
     PowerShellVersion    = '5.1'
     RequiredAssemblies   = @('PSSocket.Core.dll')
     TypesToProcess       = @('PSSocket.Types.ps1xml')
-    FormatsToProcess     = @('PSSocket.Format.ps1xml')
+    FormatsToProcess     = @('PSSocket.Format.ps1xml', 'PSSocket.Servers.Format.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'Connect-TcpSocket'

@@ -115,7 +115,7 @@ function Invoke-Build {
     $out = Get-ModuleOutput
     if (Test-Path $out) { Remove-Item -Recurse -Force $out }
     New-Item -ItemType Directory -Force $out | Out-Null
-    foreach ($f in 'PSSocket.dll', 'PSSocket.Core.dll', 'PSSocket.Format.ps1xml', 'PSSocket.Types.ps1xml', 'DeviceProfiles.psd1', 'PSSocket.pdb', 'PSSocket.Core.pdb') {
+    foreach ($f in 'PSSocket.dll', 'PSSocket.Core.dll', 'PSSocket.Format.ps1xml', 'PSSocket.Servers.Format.ps1xml', 'PSSocket.Types.ps1xml', 'DeviceProfiles.psd1', 'PSSocket.pdb', 'PSSocket.Core.pdb') {
         Copy-Item (Join-Path $bin $f) $out
     }
     $manifest = Get-Content -Raw (Join-Path $Root 'PSSocket.psd1')

@@ -61,7 +61,7 @@ namespace PSSocket.Tests
             "SocketSession", "TcpSession", "UdpSession", "DatagramSession", "RawSession",
             "TcpListenerSession", "TlsListenerSession", "ServerClientSession",
             "SocketServerSession", "TcpServerSession", "UdpServerSession", "RelaySession", "UdpRelaySession",
-            "SocketDatagram", "RawPacket", "ServerClientRecord", "UdpServerRequest",
+            "SocketDatagram", "RawPacket", "ServerClientRecord", "UdpServerRequest", "SocketTranscriptInfo",
             "ConversationStepKind", "ConversationStepResult", "ConversationTranscript",
             "SessionKind", "SessionState", "TranscriptFormat", "IPFamily",
             "SshSession", "SshCommandResult",

@@ -320,8 +320,19 @@ Describe 'Start-SocketTranscript and Stop-SocketTranscript' {
         Receive-SocketData $c -Line -Timeout 5 | Should -Be 'first'
         Receive-SocketData $c -Until 'bold' -Timeout 5 | Out-Null
         { Start-SocketTranscript $c -Path $Log } | Should -Throw -ErrorId 'InvalidArgument,PSSocket.Commands.StartSocketTranscriptCommand'
-        (Stop-SocketTranscript $c).FullName | Should -Be $Log
+        $stopped = Stop-SocketTranscript $c
         $c.TranscriptPath | Should -BeNullOrEmpty
+        # The transcript's facts, not a FileInfo: the path, the records marked >> or <<, the size.
+        $stopped | Should -BeOfType [PSSocket.SocketTranscriptInfo]
+        $stopped.Path | Should -Be $Log
+        $stopped.SessionId | Should -Be $c.Id
+        $stopped.Records | Should -Be 5
+        $stopped.Bytes | Should -Be (Get-Item $Log).Length
+        $view = $stopped | Out-String -Width 80
+        $view | Should -Match 'Session\s+Format\s+Records\s+Bytes\s+Path'
+        $view | Should -Match ("\b$($c.Id)\s+Text\s+5\s+$((Get-Item $Log).Length)\s+" + [regex]::Escape($Log))
+        # Its Path binds to Get-Content -Path from the pipeline.
+        ($stopped | Get-Content) | Should -HaveCount 7
         $lines = Get-Content $Log
         $lines | Should -HaveCount 7
         $lines[0] | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ## Transcript of session'

@@ -22,7 +22,7 @@ Describe 'The module package' {
     }
 
     It 'has the module files at the package root' {
-        foreach ($f in 'PSSocket.psd1', 'PSSocket.dll', 'PSSocket.Core.dll', 'PSSocket.Format.ps1xml', 'PSSocket.Types.ps1xml', 'en-US/PSSocket.dll-Help.xml', 'en-US/about_PSSocket.help.txt') {
+        foreach ($f in 'PSSocket.psd1', 'PSSocket.dll', 'PSSocket.Core.dll', 'PSSocket.Format.ps1xml', 'PSSocket.Servers.Format.ps1xml', 'PSSocket.Types.ps1xml', 'en-US/PSSocket.dll-Help.xml', 'en-US/about_PSSocket.help.txt') {
             $Entries | Should -Contain $f
         }
     }

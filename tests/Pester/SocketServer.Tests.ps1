@@ -63,13 +63,14 @@ Describe 'Start-SocketServer (TCP)' {
         $srv.ClientsAccepted | Should -BeOfType [int]
         $srv.ClientsActive | Should -BeOfType [int]
         $srv.ClientsFailed | Should -BeOfType [int]
-        ($srv | Format-Table -View Server | Out-String -Width 200) | Should -Match 'Accepted\s+Active\s+Failed'
-        # The default table is the session table, so servers among other sessions stay one table.
+        ($srv | Format-Table -View Server | Out-String -Width 200) | Should -Match 'Listen\s+Target\s+Clients\s+Failed\s+Bytes'
+        # A server's own table takes the sessions after it too, so servers among other sessions stay one table.
         $other = New-TcpListener -Port 0
         try {
             $table = @($srv, $other) | Format-Table | Out-String -Width 200
-            $table | Should -Match '\d+ clients, \d+ active'
-            $table | Should -Match 'TcpListener\s+Listening'
+            $table | Should -Match 'Listen\s+Target\s+Clients\s+Failed\s+Bytes\s+State\s+Kind'
+            $table | Should -Not -Match '\d+ clients, \d+ active'
+            $table | Should -Match 'Listening\s+TcpListener'
             ($table -split "`n" | Where-Object { $_ -match '^\s*-+\s+-+' }).Count | Should -Be 1
         }
         finally { Remove-SocketSession $other }

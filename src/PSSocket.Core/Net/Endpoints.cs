@@ -199,6 +199,8 @@ namespace PSSocket.Net
         {
             null => "",
             IPEndPoint ip when ip.AddressFamily == AddressFamily.InterNetworkV6 => $"[{ip.Address}]:{ip.Port}",
+            // A relay's target as given (a name or an address), not DnsEndPoint's "Unspecified/host:port".
+            DnsEndPoint dns => dns.Host.IndexOf(':') >= 0 ? $"[{dns.Host}]:{dns.Port}" : $"{dns.Host}:{dns.Port}",
             _ => ep.ToString(),
         };
 

@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.IO;
 using System.Net.Security;
 using System.Runtime.InteropServices;
@@ -155,6 +156,15 @@ namespace PSSocket.Net
             copy.TrustedCertificates.AddRange(TrustedCertificates);
             return copy;
         }
+
+        /// <summary>The settings in words (what views and Format-List show), e.g. "TLS to db01, certificate checked".</summary>
+        public override string ToString()
+        {
+            string to = string.IsNullOrEmpty(ServerName) ? "TLS" : $"TLS to {TlsDiagnostics.Escape(ServerName)}";
+            string check = SkipCertificateCheck ? "certificate not checked" : CheckRevocation ? "certificate and revocation checked" : "certificate checked";
+            string client = ClientCertificate is null ? "" : $", client certificate {TextEncoding.Escape(ClientCertificate.Subject)}";
+            return $"{to}, {check}{client}";
+        }
     }
 
     /// <summary>How a server side starts TLS: its certificate and what it asks of clients.</summary>
@@ -178,5 +188,10 @@ namespace PSSocket.Net
 
         /// <summary>Asks every client for a certificate and refuses clients without a valid one.</summary>
         public bool RequireClientCertificate { get; set; }
+
+        /// <summary>The settings in words (what views and Format-List show): the certificate, its expiry, whether clients must prove themselves.</summary>
+        public override string ToString() =>
+            $"TLS as {TextEncoding.Escape(Certificate.Subject)} (expires {Certificate.NotAfter.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)})"
+            + (RequireClientCertificate ? ", client certificate required" : "");
     }
 }

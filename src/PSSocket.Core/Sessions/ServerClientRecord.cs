@@ -54,5 +54,42 @@ namespace PSSocket
 
         /// <summary>Roughly how many bytes keeping this record costs (what -MaxRecordBytes counts).</summary>
         public long EstimatedBytes { get; }
+
+        /// <summary>The close reason of a server's client whose script block ended (the usual end).</summary>
+        public const string ScriptBlockEnded = "The server's script block for this client ended";
+
+        /// <summary>
+        /// The record in one line for the table view: the output (one item as text, more as a
+        /// count), the errors, then why the connection closed unless an error already says it.
+        /// </summary>
+        public static string Summary(object[]? output, string[]? errors, string? closeReason)
+        {
+            var parts = new List<string>();
+            if (output is { Length: 1 } && output[0] is not null)
+            {
+                parts.Add(output[0].ToString());
+            }
+            else if (output is { Length: > 1 })
+            {
+                parts.Add($"({output.Length} items)");
+            }
+
+            foreach (var e in errors ?? Array.Empty<string>())
+            {
+                if (!string.IsNullOrEmpty(e))
+                {
+                    parts.Add(e);
+                }
+            }
+
+            string text = string.Join("; ", parts);
+            // A server's client ends that way when all went as planned: saying so on every row is noise.
+            if (!string.IsNullOrEmpty(closeReason) && closeReason != ScriptBlockEnded && text.IndexOf(closeReason, StringComparison.Ordinal) < 0)
+            {
+                text = text.Length == 0 ? closeReason! : $"{text} ({closeReason})";
+            }
+
+            return text;
+        }
     }
 }

@@ -74,7 +74,9 @@ namespace PSSocket.Commands
                 return;
             }
 
-            foreach (var s in all.Where(Wanted))
+            // Servers and relays after the other sessions: the list then opens with the connections'
+            // table, which shows a server's listening endpoint and a relay's target too.
+            foreach (var s in all.Where(Wanted).OrderBy(x => x is SocketServerSession ? 1 : 0).ThenBy(x => x.Id))
             {
                 WriteObject(s);
             }

@@ -1,4 +1,3 @@
-using System.IO;
 using System.Management.Automation;
 
 namespace PSSocket.Commands
@@ -7,7 +6,7 @@ namespace PSSocket.Commands
     /// <para type="synopsis">Stops recording a session's traffic and closes the transcript file.</para>
     /// </summary>
     [Cmdlet(VerbsLifecycle.Stop, "SocketTranscript")]
-    [OutputType(typeof(FileInfo))]
+    [OutputType(typeof(SocketTranscriptInfo))]
     public sealed class StopSocketTranscriptCommand : SessionCmdlet
     {
         /// <summary>The session: a session object, Id or Name.</summary>
@@ -31,7 +30,7 @@ namespace PSSocket.Commands
             }
 
             Verbose(() => $"Stopped recording session {session.Id} to {path}");
-            WriteObject(new FileInfo(path));
+            WriteObject(SocketTranscriptInfo.Read(session, path));
         }
     }
 }
