@@ -129,3 +129,69 @@ s.close()
         finally { Remove-SocketSession $srv }
     }
 }
+
+Describe 'Receive-SocketData after a send found the connection reset' {
+    It 'says that receiving failed and why (an earlier send failed), not "Sending on session ... failed" (python3 peer that resets)' {
+        $port = Get-FreeTcpPort
+        $peer = Start-Peer python3 '-c', @"
+import socket, struct, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(('127.0.0.1', $port)); l.listen(4)
+while True:
+    c, _ = l.accept()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    time.sleep(0.2)
+    c.close()
+"@
+        try {
+            Wait-TcpPort -Port $port
+            $c = Connect-TcpSocket 127.0.0.1 $port
+            Start-Sleep -Milliseconds 600
+            $sendError = $null
+            for ($i = 0; $i -lt 40 -and -not $sendError; $i++) {
+                Send-SocketData $c "probe $i" -Line -ErrorVariable sendError -ErrorAction SilentlyContinue
+                Start-Sleep -Milliseconds 50
+            }
+            $sendError | Should -Not -BeNullOrEmpty
+            "$($sendError[0])" | Should -Match '^Sending on session'
+            $err = $null
+            try { Receive-SocketData $c -Line -Timeout 5 -ErrorAction Stop } catch { $err = $_ }
+            $err | Should -Not -BeNullOrEmpty
+            "$err" | Should -Match '^Receiving on session .+ failed: the connection was already broken \(an earlier send failed: '
+            "$err" | Should -Not -Match '^Sending'
+            $err.FullyQualifiedErrorId | Should -Match '^(ConnectionReset|ConnectionAborted|SocketError),PSSocket.Commands.ReceiveSocketDataCommand$'
+            $c.State | Should -Be 'Faulted'
+        }
+        finally {
+            Remove-AllSocketSessions
+            Stop-Peer $peer
+        }
+    }
+}
+
+Describe 'Start-SocketRelay -Udp with TLS or proxy parameters' {
+    It 'names the parameters that do not go with -Udp as a terminating InvalidArgument (<Given>)' -ForEach @(
+        @{ Given = '-Certificate'; Extra = @{ Certificate = 'relay.pem' }; Names = '-Certificate' }
+        @{ Given = '-Proxy'; Extra = @{ Proxy = 'socks5://127.0.0.1:1080' }; Names = '-Proxy' }
+        @{ Given = '-UseTls -Proxy'; Extra = @{ UseTls = $true; Proxy = 'http://127.0.0.1:3128' }; Names = '-UseTls and -Proxy' }
+    ) {
+        $err = $null
+        try { Start-SocketRelay -Port 0 -ComputerName 127.0.0.1 -TargetPort 53 -Udp @Extra -ErrorAction Stop } catch { $err = $_ }
+        $err | Should -Not -BeNullOrEmpty
+        $err.FullyQualifiedErrorId | Should -Be 'InvalidArgument,PSSocket.Commands.StartSocketRelayCommand'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        "$err" | Should -Match ([regex]::Escape("$Names do"))
+        "$err" | Should -Match 'not go with -Udp'
+        "$err" | Should -Not -Match 'Parameter set cannot be resolved'
+        Get-SocketSession -Kind Relay | Should -BeNullOrEmpty
+    }
+
+    It 'still starts a TCP relay with -Certificate, and a -Udp relay without it (socat echo)' {
+        $tcp = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -Certificate $script:ServerPem
+        $udp = Start-SocketRelay 0 127.0.0.1 $script:Echo.Port -Udp
+        try {
+            $tcp.IsTls | Should -BeTrue
+            $udp | Should -BeOfType [PSSocket.UdpRelaySession]
+        }
+        finally { Remove-SocketSession $tcp, $udp }
+    }
+}

@@ -19,6 +19,7 @@ namespace PSSocket.Sessions
         private byte[]? _readChunk;
         private volatile bool _remoteClosed;
         private volatile PSSocketException? _fault;
+        private Tuple<string, string>? _faultCause; // what was being done when the first fault came, and the system's words for it
 
         /// <summary>A read has seen the end of the peer's stream.</summary>
         public bool RemoteClosed => _remoteClosed;
@@ -361,12 +362,26 @@ namespace PSSocket.Sessions
 
         // ---- faults ----------------------------------------------------------------------------
 
-        private void ThrowIfFaulted()
+        /// <summary>
+        /// Throws the recorded fault, worded for the operation now asked for: a receive after a send
+        /// broke the connection says that receiving failed and why ("an earlier send failed: Broken
+        /// pipe"), not "Sending ... failed".
+        /// </summary>
+        private void ThrowIfFaulted(string doing = "Receiving")
         {
-            if (_fault is { } fault)
+            if (_fault is not { } fault)
+            {
+                return;
+            }
+
+            if (Volatile.Read(ref _faultCause) is not { } cause || cause.Item1 == doing)
             {
                 throw fault;
             }
+
+            throw new PSSocketException(fault.Kind,
+                $"{doing} on session {_owner} failed: the connection was already broken (an earlier {(cause.Item1 == "Sending" ? "send" : cause.Item1.ToLowerInvariant())} failed: {cause.Item2}). Data already buffered can still be read.",
+                fault, fault.SocketError, _owner);
         }
 
         /// <summary>The exception to throw for a failed read or write (SessionClosed when we closed it ourselves); the first fault is kept.</summary>
@@ -381,12 +396,17 @@ namespace PSSocket.Sessions
             var socketEx = ex as SocketException ?? ex.InnerException as SocketException;
             var error = socketEx?.SocketErrorCode ?? SocketError.ConnectionReset;
             var kind = PSSocketException.Classify(error);
+            string detail = socketEx?.Message ?? TlsDiagnostics.Describe(ex);
             var fault = new PSSocketException(
                 kind == SocketErrorKind.SocketError ? SocketErrorKind.ConnectionReset : kind,
-                $"{doing} on session {_owner} failed: {socketEx?.Message ?? TlsDiagnostics.Describe(ex)}. Data already buffered can still be read.",
+                $"{doing} on session {_owner} failed: {detail}. Data already buffered can still be read.",
                 ex, error, _owner);
             _ledger.RecordFault(fault, error);
-            _fault ??= fault;
+            if (Interlocked.CompareExchange(ref _faultCause, Tuple.Create(doing, detail), null) is null)
+            {
+                _fault ??= fault;
+            }
+
             return fault;
         }
     }

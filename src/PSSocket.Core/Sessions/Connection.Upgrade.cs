@@ -28,7 +28,7 @@ namespace PSSocket.Sessions
                     throw new PSSocketException(SocketErrorKind.InvalidArgument, $"Session {_owner} already uses TLS.", target: _owner);
                 }
 
-                ThrowIfFaulted();
+                ThrowIfFaulted("Starting TLS");
                 if (_remoteClosed)
                 {
                     throw new PSSocketException(SocketErrorKind.RemoteClosed, $"The peer of session {_owner} has closed the connection; TLS cannot start.", target: _owner);

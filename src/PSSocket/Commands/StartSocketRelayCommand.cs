@@ -113,6 +113,7 @@ namespace PSSocket.Commands
             Require("the traffic log", new[] { nameof(TranscriptPath) }, nameof(TranscriptFormat), nameof(NoClobber));
             if (ParameterSetName == UdpSet && Udp)
             {
+                RefuseTcpOnlyWithUdp();
                 if (IdleTimeout < 0.1)
                 {
                     ThrowTerminatingError(ErrorRecords.InvalidArgument("-IdleTimeout 0 (never) applies to TCP connections; a -Udp mapping needs one of 0.1 seconds or more, or it would never be released.", IdleTimeout));
