@@ -696,7 +696,8 @@ while True:
             $relay.ClientsActive | Should -Be 1
             (Invoke-UdpSend 127.0.0.1 $relay.Port 'one-shot' -WaitForReply -Timeout 10).Text | Should -Be 'one-shot'
             $relay.MappingsActive | Should -Be 2
-            (Get-SocketSession -Kind Relay | Format-Table | Out-String -Width 200) | Should -Match '2 senders, 2 mapped'
+            (Get-SocketSession -Kind Relay | Format-Table | Out-String -Width 200) | Should -Match 'udpfwd\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+\s+2\s+0\s'
+            ($relay | Format-List | Out-String -Width 200) | Should -Match 'MappingsActive\s+: 2'
         }
         finally { Stop-Peer $echo }
     }
