@@ -1,6 +1,3 @@
-using System;
-using System.Net.Sockets;
-
 namespace PSSocket
 {
     /// <summary>What went wrong, as a stable identifier the cmdlet layer turns into an ErrorId.</summary>

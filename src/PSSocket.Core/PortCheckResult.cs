@@ -1,7 +1,3 @@
-using System;
-using System.Globalization;
-using System.Net;
-
 namespace PSSocket
 {
     /// <summary>What a port check found (TCP: Open, Closed, Filtered, Error; UDP adds OpenOrFiltered).</summary>

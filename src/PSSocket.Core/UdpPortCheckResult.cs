@@ -1,6 +1,3 @@
-using System.Net;
-using PSSocket.Net;
-
 namespace PSSocket
 {
     /// <summary>One target × port of Test-UdpPort.</summary>

@@ -1,11 +1,4 @@
-using System;
-using System.IO;
 using System.Reflection;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Sessions.Ssh;
-using Renci.SshNet;
-using Renci.SshNet.Common;
 
 namespace PSSocket.Ssh
 {

@@ -1,13 +1,4 @@
-using System;
-using System.Net;
-using System.Net.Sockets;
 using System.Reflection;
-using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Sessions.Ssh;
-using Renci.SshNet;
-using Renci.SshNet.Common;
 
 namespace PSSocket.Ssh
 {

@@ -1,16 +1,6 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security;
-using System.Threading;
-using System.Threading.Tasks;
 using PSSocket.Net;
-using PSSocket.Sessions.Ssh;
-using Renci.SshNet;
-using Renci.SshNet.Common;
 
 namespace PSSocket.Ssh
 {

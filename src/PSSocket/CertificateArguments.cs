@@ -1,9 +1,4 @@
-using System.Collections;
-using System.IO;
-using System.Management.Automation;
-using System.Security;
 using System.Security.Cryptography.X509Certificates;
-using PSSocket.Net;
 
 namespace PSSocket
 {

@@ -1,11 +1,4 @@
-using System;
-using System.Collections;
-using System.Collections.Generic;
-using System.Linq;
-using System.Management.Automation;
 using System.Management.Automation.Language;
-using PSSocket.Net;
-using PSSocket.Sessions;
 
 namespace PSSocket
 {

@@ -1,8 +1,3 @@
-using System;
-using System.Collections;
-using System.IO;
-using System.Linq;
-using System.Management.Automation;
 using System.Management.Automation.Language;
 using PSSocket.Sessions.Devices;
 

@@ -1,7 +1,3 @@
-using System;
-using System.Management.Automation;
-using PSSocket.Net;
-
 namespace PSSocket
 {
     /// <summary>The one place engine failures become ErrorRecords: stable ErrorId, category, target.</summary>

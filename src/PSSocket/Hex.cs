@@ -1,6 +1,3 @@
-using System;
-using System.Text;
-
 namespace PSSocket
 {
     /// <summary>Payload previews for Debug output (never Verbose).</summary>

@@ -1,10 +1,5 @@
-using System;
-using System.Management.Automation;
 using System.Management.Automation.Host;
 using System.Runtime.InteropServices;
-using System.Threading.Tasks;
-using PSSocket.Net;
-using PSSocket.Sessions;
 
 namespace PSSocket
 {

@@ -1,7 +1,4 @@
-using System.Linq;
-using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using PSSocket.Sessions;
 
 namespace PSSocket
 {

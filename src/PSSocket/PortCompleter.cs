@@ -1,8 +1,3 @@
-using System.Collections;
-using System.Collections.Generic;
-using System.Linq;
-using PSSocket.Net;
-
 namespace PSSocket
 {
     /// <summary>Completes well-known service names (and the common ranges) for -Port: UDP names for Test-UdpPort, TCP names otherwise.</summary>

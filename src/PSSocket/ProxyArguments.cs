@@ -1,4 +1,3 @@
-using System.Management.Automation;
 using PSSocket.Net.Proxy;
 
 namespace PSSocket

@@ -1,9 +1,4 @@
-using System;
-using System.Collections;
 using System.Globalization;
-using System.Management.Automation;
-using System.Net;
-using PSSocket.Net;
 
 namespace PSSocket
 {

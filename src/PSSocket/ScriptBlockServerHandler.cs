@@ -1,11 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Sessions;
 
 namespace PSSocket
 {

@@ -1,5 +1,3 @@
-using System;
-using System.IO;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using PSSocket.Sessions.Ssh;

@@ -1,7 +1,4 @@
 #if NETSTANDARD
-using System;
-using System.Collections.Generic;
-using System.IO;
 using System.Reflection;
 using System.Runtime.Loader;
 

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace PSSocket.Net
 {
     /// <summary>Byte counts for narrow table columns: exact up to 99999, then KB, MB, GB, TB (1024-based, one decimal).</summary>

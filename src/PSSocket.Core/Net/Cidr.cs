@@ -1,9 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-
 namespace PSSocket.Net
 {
     /// <summary>An IPv4 or IPv6 network in CIDR notation (10.1.2.0/28, fd00::/124) that expands to its addresses.</summary>

@@ -1,11 +1,3 @@
-using System;
-using System.Globalization;
-using System.Linq;
-using System.Net;
-using System.Net.Sockets;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSSocket.Net
 {
     /// <summary>Parsing and resolving the addresses users type.</summary>

@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-
 namespace PSSocket.Net
 {
     /// <summary>Conversions for <see cref="IPFamily"/>.</summary>

@@ -1,8 +1,5 @@
-using System;
-using System.Globalization;
 using System.Numerics;
 using System.Security;
-using System.Text;
 
 namespace PSSocket.Net
 {

@@ -1,7 +1,3 @@
-using System;
-using System.Globalization;
-using System.Net;
-
 namespace PSSocket.Net
 {
     /// <summary>One target of a port scan: a host name, a literal address or a CIDR range, with its ports.</summary>

@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-
 namespace PSSocket.Net
 {
     /// <summary>The state of one TCP probe and of each of its connects (see PortScanner.cs).</summary>

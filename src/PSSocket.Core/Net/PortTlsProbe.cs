@@ -1,14 +1,6 @@
-using System;
-using System.Globalization;
-using System.IO;
-using System.Linq;
-using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-using System.Threading;
-using System.Threading.Tasks;
 
 namespace PSSocket.Net
 {

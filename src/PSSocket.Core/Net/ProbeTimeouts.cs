@@ -1,9 +1,3 @@
-using System;
-using System.Collections.Concurrent;
-using System.Collections.Generic;
-using System.Diagnostics;
-using System.Threading;
-
 namespace PSSocket.Net
 {
     /// <summary>Something in flight that acts when one of its deadlines passes.</summary>

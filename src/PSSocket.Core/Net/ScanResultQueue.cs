@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Concurrent;
-using System.Threading;
-
 namespace PSSocket.Net
 {
     /// <summary>

@@ -1,9 +1,3 @@
-using System;
-using System.Net;
-using System.Net.Sockets;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSSocket.Net
 {
     /// <summary>How to open a TCP connection.</summary>

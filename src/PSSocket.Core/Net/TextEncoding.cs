@@ -1,8 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Globalization;
-using System.Text;
-
 namespace PSSocket.Net
 {
     /// <summary>Encoding names users type, and text helpers that respect character boundaries.</summary>

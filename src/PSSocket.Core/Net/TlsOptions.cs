@@ -1,6 +1,3 @@
-using System;
-using System.Globalization;
-using System.IO;
 using System.Net.Security;
 using System.Runtime.InteropServices;
 using System.Security.Authentication;

@@ -1,7 +1,3 @@
-using System;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSSocket.Net
 {
     /// <summary>What Test-UdpPort asks of a scan, beyond what every scan takes.</summary>

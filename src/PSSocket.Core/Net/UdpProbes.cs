@@ -1,7 +1,3 @@
-using System;
-using System.Globalization;
-using System.Text;
-
 namespace PSSocket.Net
 {
     /// <summary>What Test-UdpPort sends to make a UDP service answer.</summary>

@@ -1,8 +1,4 @@
-using System;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace PSSocket
 {

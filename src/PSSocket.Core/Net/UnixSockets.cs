@@ -1,10 +1,4 @@
-using System;
-using System.Globalization;
-using System.IO;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Threading;
-using System.Threading.Tasks;
 
 namespace PSSocket.Net
 {

@@ -1,9 +1,3 @@
-using System;
-using System.IO;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
-
 namespace PSSocket.Sessions
 {
     /// <summary>Receiving: the one loop that feeds a frame rule, and streaming to a file.</summary>

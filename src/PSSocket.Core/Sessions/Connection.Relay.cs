@@ -1,9 +1,3 @@
-using System;
-using System.IO;
-using System.Net.Sockets;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSSocket.Sessions
 {
     /// <summary>

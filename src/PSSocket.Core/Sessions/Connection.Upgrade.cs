@@ -1,9 +1,4 @@
-using System;
-using System.IO;
 using System.Net.Security;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
 
 namespace PSSocket.Sessions
 {

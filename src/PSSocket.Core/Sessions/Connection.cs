@@ -1,10 +1,4 @@
-using System;
-using System.IO;
 using System.Net.Security;
-using System.Net.Sockets;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
 
 namespace PSSocket.Sessions
 {

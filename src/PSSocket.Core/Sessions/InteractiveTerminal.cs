@@ -1,10 +1,3 @@
-using System;
-using System.Globalization;
-using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
-
 namespace PSSocket.Sessions
 {
     /// <summary>

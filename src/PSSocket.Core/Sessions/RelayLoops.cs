@@ -1,9 +1,4 @@
-using System;
-using System.Collections.Concurrent;
-using System.Net;
 using System.Net.NetworkInformation;
-using System.Net.Sockets;
-using PSSocket.Net;
 
 namespace PSSocket.Sessions
 {

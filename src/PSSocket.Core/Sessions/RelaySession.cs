@@ -1,15 +1,6 @@
-using System;
-using System.Diagnostics;
-using System.IO;
-using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
 using PSSocket.Net.Proxy;
-using PSSocket.Sessions;
 
 namespace PSSocket
 {

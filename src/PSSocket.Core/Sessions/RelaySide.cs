@@ -1,8 +1,3 @@
-using System;
-using System.Net;
-using System.Net.Sockets;
-using System.Threading.Tasks;
-
 namespace PSSocket.Sessions
 {
     /// <summary>

@@ -1,8 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Net;
-using PSSocket.Sessions;
-
 namespace PSSocket
 {
     /// <summary>One served client (or, for a UDP server, one datagram): who, when, how long, what came out and how it ended.</summary>

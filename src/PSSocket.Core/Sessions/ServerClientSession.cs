@@ -1,6 +1,3 @@
-using System.IO;
-using System.Net.Sockets;
-
 namespace PSSocket
 {
     /// <summary>

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
-
 namespace PSSocket.Sessions
 {
     /// <summary>One piece of a server's work: a client to serve, a datagram to answer, a connection to relay.</summary>

@@ -1,9 +1,3 @@
-using System;
-using System.Globalization;
-using System.IO;
-using System.Text;
-using PSSocket.Net;
-
 namespace PSSocket.Sessions
 {
     /// <summary>Which way data moved.</summary>

@@ -1,9 +1,3 @@
-using System;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using PSSocket.Net;
-
 namespace PSSocket
 {
     /// <summary>One datagram as it arrived: who sent it, its bytes and when. Boundaries are kept: one object per datagram.</summary>

@@ -1,13 +1,3 @@
-using System;
-using System.Collections.Concurrent;
-using System.Collections.Generic;
-using System.Net;
-using System.Net.Sockets;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
-using PSSocket.Sessions;
-
 namespace PSSocket
 {
     /// <summary>

@@ -1,10 +1,3 @@
-using System;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using PSSocket.Net;
-using PSSocket.Sessions;
-
 namespace PSSocket
 {
     /// <summary>

@@ -1,13 +1,4 @@
-using System;
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
-using PSSocket.Sessions;
 
 namespace PSSocket
 {

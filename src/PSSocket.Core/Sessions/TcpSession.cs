@@ -1,13 +1,4 @@
-using System;
-using System.IO;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.RegularExpressions;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
-using PSSocket.Sessions;
 
 namespace PSSocket
 {

@@ -1,6 +1,3 @@
-using System;
-using System.Net;
-
 namespace PSSocket
 {
     /// <summary>One datagram a UDP server received: handed to the script block as <c>$_</c>.</summary>

@@ -1,6 +1,3 @@
-using System.Net.Sockets;
-using PSSocket.Net;
-
 namespace PSSocket
 {
     /// <summary>

@@ -1,7 +1,3 @@
-using System.Management.Automation;
-using System.Security;
-using System.Text;
-using PSSocket.Net;
 using PSSocket.Sessions.Ssh;
 
 namespace PSSocket.Commands

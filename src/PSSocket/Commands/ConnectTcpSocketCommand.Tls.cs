@@ -1,7 +1,3 @@
-using System.Management.Automation;
-using System.Security;
-using PSSocket.Net;
-
 namespace PSSocket.Commands
 {
     /// <summary>Connect-TcpSocket's parameters for what wraps the connection: TLS (-UseTls and its details) and a proxy (-Proxy).</summary>

@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using System.Net.Sockets;
-using PSSocket.Net;
 using PSSocket.Net.Proxy;
 
 namespace PSSocket.Commands

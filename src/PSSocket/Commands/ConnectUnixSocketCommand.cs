@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using PSSocket.Net;
-
 namespace PSSocket.Commands
 {
     /// <summary>

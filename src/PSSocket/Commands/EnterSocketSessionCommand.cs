@@ -1,7 +1,3 @@
-using System.Management.Automation;
-using PSSocket.Net;
-using PSSocket.Sessions;
-
 namespace PSSocket.Commands
 {
     /// <summary>

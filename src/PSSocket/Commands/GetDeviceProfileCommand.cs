@@ -1,5 +1,3 @@
-using System.Linq;
-using System.Management.Automation;
 using PSSocket.Sessions.Devices;
 
 namespace PSSocket.Commands

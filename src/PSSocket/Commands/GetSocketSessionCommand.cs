@@ -1,8 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using System.Management.Automation;
-using PSSocket.Sessions;
-
 namespace PSSocket.Commands
 {
     /// <summary>

@@ -1,7 +1,3 @@
-using System;
-using System.IO;
-using System.Management.Automation;
-using PSSocket.Net;
 using PSSocket.Sessions.Devices;
 
 namespace PSSocket.Commands

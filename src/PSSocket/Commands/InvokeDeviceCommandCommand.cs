@@ -1,8 +1,3 @@
-using System;
-using System.Collections;
-using System.Collections.Generic;
-using System.Management.Automation;
-using System.Security;
 using System.Text.RegularExpressions;
 using PSSocket.Sessions.Devices;
 

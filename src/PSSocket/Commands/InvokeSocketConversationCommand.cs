@@ -1,12 +1,5 @@
-using System;
-using System.Collections;
-using System.Collections.Generic;
 using System.Globalization;
-using System.Management.Automation;
-using System.Security;
 using System.Text.RegularExpressions;
-using PSSocket.Net;
-using PSSocket.Sessions;
 
 namespace PSSocket.Commands
 {

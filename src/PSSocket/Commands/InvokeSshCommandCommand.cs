@@ -1,10 +1,5 @@
-using System;
 using System.Collections.Concurrent;
-using System.Collections.Generic;
 using System.Diagnostics;
-using System.Management.Automation;
-using System.Threading;
-using System.Threading.Tasks;
 using PSSocket.Sessions.Ssh;
 
 namespace PSSocket.Commands

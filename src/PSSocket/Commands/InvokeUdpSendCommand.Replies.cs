@@ -1,6 +1,3 @@
-using System;
-using PSSocket.Net;
-
 namespace PSSocket.Commands
 {
     /// <summary>Invoke-UdpSend's end: the gathered bytes go out, then -WaitForReply collects the replies (one per datagram, -Count, or every reply of a group within -Timeout).</summary>

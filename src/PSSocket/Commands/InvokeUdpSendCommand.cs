@@ -1,11 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Management.Automation;
-using System.Net;
-using System.Text;
-using PSSocket.Net;
-
 namespace PSSocket.Commands
 {
     /// <summary>

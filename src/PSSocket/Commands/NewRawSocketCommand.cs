@@ -1,8 +1,3 @@
-using System.Collections.Generic;
-using System.Management.Automation;
-using System.Text;
-using PSSocket.Net;
-
 namespace PSSocket.Commands
 {
     /// <summary>

@@ -1,10 +1,3 @@
-using System.Collections.Generic;
-using System.Management.Automation;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using PSSocket.Net;
-
 namespace PSSocket.Commands
 {
     /// <summary>

@@ -1,8 +1,3 @@
-using System;
-using System.IO;
-using PSSocket.Net;
-using PSSocket.Sessions;
-
 namespace PSSocket.Commands
 {
     /// <summary>Receive-SocketData -Path: the output file, opened once per invocation (replaced only by the first open), and the streaming receive that writes chunks to it with constant memory.</summary>

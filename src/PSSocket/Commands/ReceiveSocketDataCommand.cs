@@ -1,9 +1,3 @@
-using System;
-using System.Management.Automation;
-using System.Text;
-using PSSocket.Net;
-using PSSocket.Sessions;
-
 namespace PSSocket.Commands
 {
     /// <summary>

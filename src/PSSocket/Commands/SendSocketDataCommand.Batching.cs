@@ -1,10 +1,3 @@
-using System;
-using System.IO;
-using System.Management.Automation;
-using System.Text;
-using PSSocket.Net;
-using PSSocket.Sessions;
-
 namespace PSSocket.Commands
 {
     /// <summary>Send-SocketData from the pipeline: small items gathered into fewer writes (SendBatcher), bytes gathered into one send, and what is left sent at the end.</summary>

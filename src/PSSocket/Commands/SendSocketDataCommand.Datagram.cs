@@ -1,9 +1,3 @@
-using System;
-using System.IO;
-using System.Management.Automation;
-using System.Net;
-using PSSocket.Net;
-
 namespace PSSocket.Commands
 {
     /// <summary>Send-SocketData on Udp and Raw sessions: each item is one datagram.</summary>

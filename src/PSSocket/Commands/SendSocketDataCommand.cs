@@ -1,10 +1,3 @@
-using System;
-using System.Collections;
-using System.Collections.Generic;
-using System.IO;
-using System.Management.Automation;
-using System.Text;
-
 namespace PSSocket.Commands
 {
     /// <summary>

@@ -1,8 +1,3 @@
-using System.Linq;
-using System.Management.Automation;
-using System.Security;
-using PSSocket.Net;
-
 namespace PSSocket.Commands
 {
     /// <summary>Start-SocketRelay's TCP-only parameters: TLS from the clients (-Certificate), TLS to the target (-UseTls), and a proxy toward the target (-Proxy).</summary>

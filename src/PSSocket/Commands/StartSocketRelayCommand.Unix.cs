@@ -1,7 +1,3 @@
-using System.Management.Automation;
-using PSSocket.Net;
-using PSSocket.Sessions;
-
 namespace PSSocket.Commands
 {
     /// <summary>Start-SocketRelay with a Unix socket on either side: listening on one, relaying to one, or both.</summary>

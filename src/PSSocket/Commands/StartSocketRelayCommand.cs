@@ -1,8 +1,4 @@
-using System;
-using System.Management.Automation;
-using PSSocket.Net;
 using PSSocket.Net.Proxy;
-using PSSocket.Sessions;
 
 namespace PSSocket.Commands
 {

@@ -1,11 +1,3 @@
-using System;
-using System.IO;
-using System.Management.Automation;
-using System.Security;
-using System.Text;
-using PSSocket.Net;
-using PSSocket.Sessions;
-
 namespace PSSocket.Commands
 {
     /// <summary>

@@ -1,7 +1,3 @@
-using System.Management.Automation;
-using System.Security;
-using PSSocket.Net;
-
 namespace PSSocket.Commands
 {
     /// <summary>

@@ -1,7 +1,3 @@
-using System;
-using System.IO;
-using System.Management.Automation;
-
 namespace PSSocket.Commands
 {
     /// <summary>

@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using PSSocket.Sessions;
-
 namespace PSSocket.Commands
 {
     /// <summary>

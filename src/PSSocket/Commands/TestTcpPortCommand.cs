@@ -1,7 +1,3 @@
-using System;
-using System.Management.Automation;
-using PSSocket.Net;
-
 namespace PSSocket.Commands
 {
     /// <summary>

@@ -1,7 +1,3 @@
-using System;
-using System.Globalization;
-using System.Text;
-
 namespace PSSocket.Net.Proxy
 {
     /// <summary>HTTP CONNECT with Basic authentication (RFC 9110 section 9.3.6, RFC 7617).</summary>

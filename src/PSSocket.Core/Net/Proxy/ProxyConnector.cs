@@ -1,9 +1,3 @@
-using System;
-using System.Net;
-using System.Net.Sockets;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSSocket.Net.Proxy
 {
     /// <summary>Opens a TCP connection to a target through a SOCKS or HTTP CONNECT proxy.</summary>

@@ -1,7 +1,3 @@
-using System;
-using System.Globalization;
-using System.Net;
-
 namespace PSSocket.Net.Proxy
 {
     /// <summary>The proxy protocols a TCP connection can be tunnelled through.</summary>

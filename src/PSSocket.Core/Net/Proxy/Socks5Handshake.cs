@@ -1,9 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-
 namespace PSSocket.Net.Proxy
 {
     /// <summary>SOCKS5 CONNECT (RFC 1928) with user/password authentication (RFC 1929).</summary>

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSSocket
 {
     /// <summary>A device's answer to one command, as Invoke-DeviceCommand returns it.</summary>

@@ -1,12 +1,4 @@
-using System;
-using System.Collections.Concurrent;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using System.Security;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
 
 namespace PSSocket.Sessions.Devices
 {

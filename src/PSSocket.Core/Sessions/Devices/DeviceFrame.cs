@@ -1,9 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.Diagnostics;
-using System.Text;
 using System.Text.RegularExpressions;
-using PSSocket.Net;
 
 namespace PSSocket.Sessions.Devices
 {

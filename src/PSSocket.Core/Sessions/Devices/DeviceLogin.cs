@@ -1,9 +1,5 @@
-using System;
 using System.Security;
 using System.Text.RegularExpressions;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
 
 namespace PSSocket.Sessions.Devices
 {

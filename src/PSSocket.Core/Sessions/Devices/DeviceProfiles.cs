@@ -1,8 +1,4 @@
-using System;
 using System.Collections;
-using System.Collections.Concurrent;
-using System.Collections.Generic;
-using System.Linq;
 
 namespace PSSocket.Sessions.Devices
 {

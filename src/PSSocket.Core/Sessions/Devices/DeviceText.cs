@@ -1,7 +1,3 @@
-using System;
-using System.Text;
-using PSSocket.Net;
-
 namespace PSSocket.Sessions.Devices
 {
     /// <summary>

@@ -1,5 +1,3 @@
-using System;
-
 namespace PSSocket
 {
     /// <summary>What Invoke-SshCommand returns for a command run on one host: a non-zero ExitStatus is a result, not an error.</summary>

@@ -1,10 +1,4 @@
-using System;
-using System.IO;
-using System.Net;
 using System.Security;
-using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
 using PSSocket.Net.Proxy;
 
 namespace PSSocket.Sessions.Ssh

@@ -1,10 +1,3 @@
-using System;
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using System.Threading;
-using System.Threading.Tasks;
-
 namespace PSSocket.Sessions.Ssh
 {
     /// <summary>Runs a command on an exec channel within a time limit, for Invoke-SshCommand on a new or an open connection.</summary>

@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Text;
 using PSSocket.Net.Ssh;
 
 namespace PSSocket.Sessions.Ssh

@@ -1,7 +1,3 @@
-using System;
-using System.Diagnostics;
-using System.Threading;
-using System.Threading.Tasks;
 using PSSocket.Sessions.Ssh;
 
 namespace PSSocket

@@ -1,12 +1,3 @@
-using System;
-using System.Collections;
-using System.Collections.Generic;
-using System.IO;
-using System.Management.Automation;
-using System.Security;
-using System.Text;
-using PSSocket.Net;
-
 namespace PSSocket.Commands
 {
     /// <summary>

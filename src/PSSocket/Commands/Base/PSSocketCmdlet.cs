@@ -1,9 +1,3 @@
-using System;
-using System.Management.Automation;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Sessions;
-
 namespace PSSocket.Commands
 {
     /// <summary>

@@ -1,7 +1,4 @@
-using System;
 using System.Globalization;
-using System.Management.Automation;
-using PSSocket.Net;
 
 namespace PSSocket.Commands
 {

@@ -1,9 +1,4 @@
-using System;
 using System.Globalization;
-using System.Threading;
-using System.Threading.Tasks;
-using PSSocket.Net;
-using PSSocket.Sessions;
 
 namespace PSSocket.Commands
 {

@@ -1,6 +1,3 @@
-using System.Text;
-using PSSocket.Sessions;
-
 namespace PSSocket.Commands
 {
     /// <summary>The steps every cmdlet that opens a session takes the same way.</summary>

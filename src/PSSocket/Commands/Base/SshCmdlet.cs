@@ -1,7 +1,3 @@
-using System;
-using System.Management.Automation;
-using System.Security;
-using PSSocket.Net;
 using PSSocket.Sessions.Ssh;
 
 namespace PSSocket.Commands

@@ -1,6 +1,3 @@
-using System;
-using System.Management.Automation;
-
 namespace PSSocket.Commands
 {
     /// <summary>Turns a -Path / -UnixSocket argument into a Unix socket endpoint the same way for every cmdlet.</summary>
