@@ -10,6 +10,26 @@ namespace PSSocket.Sessions
         /// <summary>How long a relayed TLS side's close_notify may wait for a peer that reads nothing.</summary>
         private static readonly TimeSpan s_relayCloseNotifyLimit = TimeSpan.FromSeconds(5);
 
+        /// <summary>
+        /// The socket when a relay may move this connection's bytes below it (splice): a plain
+        /// socket with nothing buffered, no read in flight and nobody observing; else null.
+        /// </summary>
+        public Socket? BareSocket => IsPlain && _buffer.Count == 0 && _pendingRead is null && !_remoteClosed && _observers.IsEmpty ? Socket : null;
+
+        /// <summary>Counts bytes a relay moved below the connection.</summary>
+        public void CountRelayed(long received, long sent)
+        {
+            if (received > 0)
+            {
+                _ledger.CountReceived(received);
+            }
+
+            if (sent > 0)
+            {
+                _ledger.CountSent(sent);
+            }
+        }
+
         /// <summary>What is buffered, else one read of the stream, into destination; 0 at the end of the peer's stream.</summary>
         public async Task<int> ReadSomeAsync(byte[] destination)
         {

@@ -227,6 +227,8 @@ namespace PSSocket
             private bool _probe;
             private IPEndPoint? _noted;
             private Task<int>? _firstRead;
+            private volatile SplicedRelay? _splice;
+            private volatile bool _stopping;
 
             public RelayWork(RelaySession relay, RelaySide client)
             {
@@ -291,8 +293,9 @@ namespace PSSocket
                         }
 
                         _activity.Touch();
-                        var up = PumpAsync(_client, target, toTarget: true, _firstRead, firstBuffer);
-                        var down = PumpAsync(target, _client, toTarget: false);
+                        var (up, down) = _log is null && firstBuffer is null && SplicedRelay.TryCreate(_client.BareSocket, target.BareSocket) is { } splice
+                            ? StartSplicing(splice, target)
+                            : (PumpAsync(_client, target, toTarget: true, _firstRead, firstBuffer), PumpAsync(target, _client, toTarget: false));
                         using var pumping = new CancellationTokenSource();
                         var watch = _relay.IdleTimeout > TimeSpan.Zero ? WatchIdleAsync(_relay.IdleTimeout, pumping.Token) : Task.CompletedTask;
                         try
@@ -336,6 +339,7 @@ namespace PSSocket
                 finally
                 {
                     RelayLoops.ForgetConnection(_noted);
+                    _splice?.Dispose();
                     _client.Close(reason);
                     _target?.Close(reason);
                     _ = _firstRead?.ContinueWith(t => t.Exception, TaskScheduler.Default);
@@ -371,25 +375,57 @@ namespace PSSocket
 
                         _log?.OnData(toTarget ? DataDirection.Sent : DataDirection.Received, buffer, 0, n, redacted: false);
                         await to.WriteAsync(buffer, n).ConfigureAwait(false);
-                        _activity.Touch();
-                        if (toTarget)
-                        {
-                            Interlocked.Add(ref _up, n);
-                            Interlocked.Add(ref _relay._toTarget, n);
-                            _relay.CountReceived(n);
-                        }
-                        else
-                        {
-                            Interlocked.Add(ref _down, n);
-                            Interlocked.Add(ref _relay._fromTarget, n);
-                            _relay.CountSent(n);
-                        }
+                        Relayed(toTarget, n);
                     }
                 }
                 finally
                 {
                     ChunkPool.Return(buffer);
                 }
+            }
+
+            /// <summary>Counts n bytes passed on (written to the other side) in one direction.</summary>
+            private void Relayed(bool toTarget, int n)
+            {
+                _activity.Touch();
+                if (toTarget)
+                {
+                    Interlocked.Add(ref _up, n);
+                    Interlocked.Add(ref _relay._toTarget, n);
+                    _relay.CountReceived(n);
+                }
+                else
+                {
+                    Interlocked.Add(ref _down, n);
+                    Interlocked.Add(ref _relay._fromTarget, n);
+                    _relay.CountSent(n);
+                }
+            }
+
+            /// <summary>Both directions moved by the kernel (<see cref="SplicedRelay"/>), each ending as <see cref="PumpAsync"/> does.</summary>
+            private (Task Up, Task Down) StartSplicing(SplicedRelay splice, RelaySide target)
+            {
+                var up = SpliceAsync(splice, 0, _client, target, toTarget: true);
+                var down = SpliceAsync(splice, 1, target, _client, toTarget: false);
+                _splice = splice;
+                if (_stopping)
+                {
+                    splice.Stop();
+                }
+
+                return (up, down);
+            }
+
+            private async Task SpliceAsync(SplicedRelay splice, int direction, RelaySide from, RelaySide to, bool toTarget)
+            {
+                await splice.PumpAsync(direction, from.BareSocket!, to.BareSocket!, n =>
+                {
+                    from.CountRelayed(n, 0);
+                    to.CountRelayed(0, n);
+                    Relayed(toTarget, n);
+                }).ConfigureAwait(false);
+                Interlocked.Increment(ref _ended);
+                await to.EndSendingAsync().ConfigureAwait(false);
             }
 
             /// <summary>Closes both sides once no byte has been relayed either way for the idle timeout; ends when the pumps do.</summary>
@@ -414,6 +450,9 @@ namespace PSSocket
 
             public override void Interrupt(string reason)
             {
+                // Spliced directions end first: the sockets close once no thread uses them.
+                _stopping = true;
+                _splice?.Stop();
                 _client.Abort();
                 _target?.Abort();
             }

@@ -30,6 +30,12 @@ namespace PSSocket.Sessions
             return handshake(_session);
         }
 
+        /// <summary>The socket when a relay may move this side's bytes below its connection (splice), else null.</summary>
+        public Socket? BareSocket => Connection.BareSocket;
+
+        /// <summary>Counts bytes a relay moved below the connection.</summary>
+        public void CountRelayed(long received, long sent) => Connection.CountRelayed(received, sent);
+
         public Task<int> ReadAsync(byte[] buffer) => Connection.ReadSomeAsync(buffer);
 
         public Task WriteAsync(byte[] buffer, int count) => Connection.WriteAllAsync(buffer, count);

@@ -13,6 +13,9 @@ namespace PSSocket.Sessions
         /// <summary>The file traffic is recorded to, or null.</summary>
         public string? TranscriptPath => _transcript?.Path;
 
+        /// <summary>Nobody sees the traffic.</summary>
+        public bool IsEmpty => _observers.Length == 0;
+
         public void Add(ISessionObserver observer)
         {
             if (observer is null)
