@@ -1,8 +1,4 @@
-using System;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Threading;
-using System.Threading.Tasks;
 using PSSocket.Net.Native;
 
 namespace PSSocket.Sessions

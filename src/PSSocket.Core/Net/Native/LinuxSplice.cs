@@ -1,5 +1,3 @@
-using System;
-using System.Net.Sockets;
 using System.Reflection;
 using System.Runtime.InteropServices;
 
