@@ -11,6 +11,9 @@ namespace PSSocket.Net
         private sealed class ProbeRun : ITimedProbe
         {
             private readonly PortScanner _scanner;
+            // 1 once the probe's timeout runs (PortScanner.WatchRun).
+            public int Watched;
+
             private Attempt? _live;
             private bool _closed;
 
@@ -115,6 +118,10 @@ namespace PSSocket.Net
                 {
                     // Closing the socket ends its pending connect with OperationAborted; Finish then ignores it.
                     a.Socket?.Dispose();
+                    if (Volatile.Read(ref a.Fd) != NoFd)
+                    {
+                        _scanner.CancelNative(a);
+                    }
                 }
 
                 return true;
@@ -131,6 +138,10 @@ namespace PSSocket.Net
         /// <summary>One connect of a probe.</summary>
         private sealed class Attempt
         {
+            // The fast path's descriptor: NoFd, HeldFd or the descriptor (see PortScanner.Native.cs).
+            public int Fd = NoFd;
+
+
             public Attempt(ProbeRun run, int tryIndex, int localRetry)
             {
                 Run = run;
@@ -146,6 +157,9 @@ namespace PSSocket.Net
             public int LocalRetry { get; }
 
             public Socket? Socket { get; set; }
+
+            // The fast path's key for the descriptor's epoll watch.
+            public long Key { get; set; }
 
             public long Started { get; set; }
 

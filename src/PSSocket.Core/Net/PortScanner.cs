@@ -38,6 +38,7 @@ namespace PSSocket.Net
         {
             _options = options;
             _onConnected = (_, e) => OnConnected(e);
+            InitNative(options);
             if (options.HasTimeout)
             {
                 _timeouts = options.Retries > 0
@@ -68,17 +69,36 @@ namespace PSSocket.Net
             }
 
             var run = new ProbeRun(this, probe) { Started = Stopwatch.GetTimestamp() };
+            if (!_native)
+            {
+                // The fast path watches a probe only once its connect waits (most loopback probes never do).
+                WatchRun(run);
+            }
+
+            run.Tries = 1;
+            Connect(run, 0, 0);
+        }
+
+        /// <summary>From now on the probe's timeout runs (or, without one, Ctrl+C can find it); once per probe.</summary>
+        private void WatchRun(ProbeRun run)
+        {
+            if (Interlocked.Exchange(ref run.Watched, 1) != 0)
+            {
+                return;
+            }
+
             if (_timeouts is null)
             {
                 _waiting[run] = 0;
+                if (run.IsClosed)
+                {
+                    _waiting.TryRemove(run, out _);
+                }
             }
             else
             {
                 _timeouts.Add(ExpiryLane, run, run.Started);
             }
-
-            run.Tries = 1;
-            Connect(run, 0, 0);
         }
 
         private void Connect(ProbeRun run, int tryIndex, int localRetry)
@@ -86,6 +106,11 @@ namespace PSSocket.Net
             var probe = run.Probe;
             var address = probe.Address!;
             var attempt = new Attempt(run, tryIndex, localRetry);
+            if (ConnectNative(attempt))
+            {
+                return;
+            }
+
             try
             {
                 attempt.Socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -98,14 +123,7 @@ namespace PSSocket.Net
             catch (SocketException ex)
             {
                 attempt.Socket?.Dispose();
-                if (!TryRetryLocal(attempt, ex.SocketErrorCode))
-                {
-                    Settle(run, Result(probe, attempt, PortStatus.Error, answered: false,
-                        ex.SocketErrorCode == SocketError.TooManyOpenSockets
-                            ? "Out of sockets (file descriptors): lower -ThrottleLimit. " + ex.Message
-                            : "Could not create the probe socket: " + ex.Message));
-                }
-
+                SocketFailed(attempt, ex.SocketErrorCode, ex.Message);
                 return;
             }
 
@@ -151,6 +169,19 @@ namespace PSSocket.Net
             }
         }
 
+        /// <summary>The probe's socket could not be made or bound: tried again when the reason passes, else an Error row.</summary>
+        private void SocketFailed(Attempt attempt, SocketError error, string? message = null)
+        {
+            message ??= new SocketException((int)error).Message;
+            if (!TryRetryLocal(attempt, error))
+            {
+                Settle(attempt.Run, Result(attempt.Run.Probe, attempt, PortStatus.Error, answered: false,
+                    error == SocketError.TooManyOpenSockets
+                        ? "Out of sockets (file descriptors): lower -ThrottleLimit. " + message
+                        : "Could not create the probe socket: " + message));
+            }
+        }
+
         // On an I/O completion thread (or the starting one): an exception must not escape.
         private void OnConnected(SocketAsyncEventArgs args)
         {
@@ -162,7 +193,7 @@ namespace PSSocket.Net
             _argsPool.Enqueue(args);
             try
             {
-                Finish(attempt, error);
+                Finish(attempt, error, new ProbeSocket(attempt.Socket!));
             }
             catch (Exception ex)
             {
@@ -171,11 +202,10 @@ namespace PSSocket.Net
             }
         }
 
-        private void Finish(Attempt attempt, SocketError error)
+        private void Finish(Attempt attempt, SocketError error, ProbeSocket socket)
         {
             var run = attempt.Run;
             var probe = run.Probe;
-            var socket = attempt.Socket!;
             if (!run.Leave(attempt) || (Token.IsCancellationRequested && error == SocketError.OperationAborted))
             {
                 // Another connect of the probe answered first, its time is up, or the scan stopped.
@@ -214,9 +244,9 @@ namespace PSSocket.Net
                     return;
             }
 
-            if (IsSelfConnect(socket))
+            if (socket.IsSelfConnect())
             {
-                CloseAbortive(socket);
+                socket.CloseAbortive();
                 Settle(run, Result(probe, attempt, PortStatus.Closed, answered: true,
                     "Connection refused (the connect reached its own socket: the OS picked the probed port as the local port)."));
                 return;
@@ -224,7 +254,7 @@ namespace PSSocket.Net
 
             if (!run.Close())
             {
-                CloseAbortive(socket);
+                socket.CloseAbortive();
                 return;
             }
 
@@ -232,15 +262,15 @@ namespace PSSocket.Net
             string? again = attempt.Try > 0 ? $"Answered on try {attempt.Try + 1}." : null;
             if (_options.Tls)
             {
-                Watch(probe, InspectTlsAsync(socket, probe, Result(probe, attempt, PortStatus.Open, answered: true, again)));
+                Watch(probe, InspectTlsAsync(socket.Socket, probe, Result(probe, attempt, PortStatus.Open, answered: true, again)));
             }
             else if (_options.Banner)
             {
-                Watch(probe, ReadBannerAsync(socket, probe, Result(probe, attempt, PortStatus.Open, answered: true, again)));
+                Watch(probe, ReadBannerAsync(socket.Socket, probe, Result(probe, attempt, PortStatus.Open, answered: true, again)));
             }
             else
             {
-                CloseAbortive(socket);
+                socket.CloseAbortive();
                 End(probe, Result(probe, attempt, PortStatus.Open, answered: true, again));
             }
         }
@@ -252,6 +282,11 @@ namespace PSSocket.Net
             {
                 if (lane == ExpiryLane)
                 {
+                    if (run.IsClosed)
+                    {
+                        return;
+                    }
+
                     Settle(run, Result(run.Probe, null, PortStatus.Filtered, answered: false,
                         $"No answer within {_options.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s{Tries(run.Tries)}."));
                 }
@@ -350,6 +385,8 @@ namespace PSSocket.Net
             {
                 _timeouts?.Dispose();
                 base.Dispose(disposing);
+                _waiter?.Dispose();
+                CloseSpares();
                 foreach (var args in _argsPool.ToArray())
                 {
                     args.Dispose();

@@ -79,6 +79,9 @@ namespace PSSocket.Net
         /// <summary>Hedged tries (<see cref="ScanOptions.Retries"/>) each hold a socket while the first still waits.</summary>
         internal override int SocketsPerProbe => HasTimeout && Proxy is null ? Retries + 1 : 1;
 
+        /// <summary>Probes through the Linux system calls where they can be used (tests turn it off to check the Socket path).</summary>
+        internal bool NativeConnect { get; set; } = true;
+
         /// <summary>Tests only: the local endpoint a probe binds before connecting, or null.</summary>
         internal Func<IPEndPoint, IPEndPoint?>? LocalEndPointFor { get; set; }
     }
