@@ -98,7 +98,7 @@ namespace PSSocket.Tests
         }
 
         // Linux drops SYNs to a listener whose accept queue is full: no answer, like a firewall drop.
-        private static async Task<(Socket Listener, List<Socket> Fillers)> UnansweredPortAsync()
+        internal static async Task<(Socket Listener, List<Socket> Fillers)> UnansweredPortAsync()
         {
             var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
