@@ -185,32 +185,51 @@ else {
         & ip netns exec $ns nft add rule inet f input tcp dport $range drop
         Write-Host "1,000 filtered ports ($range) with a 1 s timeout in namespace $ns ($Repeat rounds)" -ForegroundColor Cyan
         $child = Join-Path ([IO.Path]::GetTempPath()) "psst-bench-child-$([guid]::NewGuid().ToString('n')).ps1"
+        # The child times only the sweep: Test-TcpPort with the default -Retries (1, hedged), or the raw
+        # .NET loop a user would write (TcpClient.ConnectAsync for all 1,000 at once, one 1 s wait, no retry).
         Set-Content $child @'
-param([string] $Manifest, [string] $Ports)
-Import-Module $Manifest
+param([string] $Manifest, [int] $First, [int] $Last, [string] $Mode)
+if ($Mode -eq 'module') { Import-Module $Manifest }
 $sw = [Diagnostics.Stopwatch]::StartNew()
-$r = Test-TcpPort 127.0.0.1 -Port $Ports -Timeout 1
+if ($Mode -eq 'module') {
+    $r = Test-TcpPort 127.0.0.1 -Port "$First-$Last" -Timeout 1
+    $filtered = @($r.Where({ $_.Status -eq 'Filtered' })).Count
+}
+else {
+    $clients = [System.Net.Sockets.TcpClient[]]::new($Last - $First + 1)
+    $tasks = [System.Threading.Tasks.Task[]]::new($clients.Length)
+    for ($i = 0; $i -lt $clients.Length; $i++) {
+        $clients[$i] = [System.Net.Sockets.TcpClient]::new()
+        $tasks[$i] = $clients[$i].ConnectAsync('127.0.0.1', $First + $i)
+    }
+    try { $null = [System.Threading.Tasks.Task]::WaitAll($tasks, 1000) } catch [AggregateException] { $null = $_ }
+    $filtered = @($tasks.Where({ -not $_.IsCompleted })).Count
+    foreach ($c in $clients) { $c.Dispose() }
+}
 $s = $sw.Elapsed.TotalSeconds
-"$s $(@($r.Where({ $_.Status -eq 'Filtered' })).Count)"
+"$s $filtered"
 '@
-        $script:inner = [System.Collections.Generic.List[double]]::new()
-        $script:filteredCounts = [System.Collections.Generic.List[int]]::new()
+        $script:inner = @{ module = [System.Collections.Generic.List[double]]::new(); raw = [System.Collections.Generic.List[double]]::new() }
+        $script:filteredCounts = @{ module = [System.Collections.Generic.List[int]]::new(); raw = [System.Collections.Generic.List[int]]::new() }
+        function Invoke-FilteredChild([string] $Mode) {
+            $line = & ip netns exec $ns @pwshCmd -NoProfile -NonInteractive -File $child -Manifest $manifest -First $base -Last ($base + 999) -Mode $Mode | Select-Object -Last 1
+            $parts = "$line".Split(' ')
+            $script:inner[$Mode].Add([double]::Parse($parts[0], [Globalization.CultureInfo]::InvariantCulture))
+            $script:filteredCounts[$Mode].Add([int] $parts[1])
+        }
         $filteredCases = [ordered]@{
-            'fresh pwsh in netns: Test-TcpPort (process wall)' = {
-                Measure-Seconds {
-                    $line = & ip netns exec $ns @pwshCmd -NoProfile -NonInteractive -File $child -Manifest $manifest -Ports $range | Select-Object -Last 1
-                    $parts = "$line".Split(' ')
-                    $script:inner.Add([double]::Parse($parts[0], [Globalization.CultureInfo]::InvariantCulture))
-                    $script:filteredCounts.Add([int] $parts[1])
-                }
-            }
+            'fresh pwsh in netns: Test-TcpPort (process wall)' = { Measure-Seconds { Invoke-FilteredChild 'module' } }
+            'fresh pwsh in netns: raw .NET loop, no retry (process wall)' = { Measure-Seconds { Invoke-FilteredChild 'raw' } }
             'nmap -sT -n -Pn -T5 in netns' = { Measure-Seconds { $null = & ip netns exec $ns nmap -sT -n -Pn -T5 -p $range 127.0.0.1 -oG - } }
         }
         $filteredSamples = Invoke-Rotating $filteredCases $Repeat
         $filtered = [ordered]@{}
         foreach ($k in $filteredSamples.Keys) { $filtered[$k] = Get-Stats $filteredSamples[$k] }
-        $filtered['Test-TcpPort alone (inside the child pwsh)'] = Get-Stats $script:inner.ToArray()
-        $filtered['Filtered results per run'] = @($script:filteredCounts)
+        $filtered['Test-TcpPort alone (inside the child pwsh)'] = Get-Stats $script:inner['module'].ToArray()
+        $filtered['raw .NET loop alone, no retry (inside the child pwsh)'] = Get-Stats $script:inner['raw'].ToArray()
+        $filtered['Filtered results per run'] = @($script:filteredCounts['module'])
+        $filtered['Unanswered per run, raw .NET loop'] = @($script:filteredCounts['raw'])
+        $ratios['filtered: Test-TcpPort (-Retries 1) / raw .NET loop (no retry)'] = [Math]::Round($filtered['Test-TcpPort alone (inside the child pwsh)'].Median / $filtered['raw .NET loop alone, no retry (inside the child pwsh)'].Median, 2)
         $report.Filtered = $filtered
         Remove-Item $child -ErrorAction SilentlyContinue
     }
