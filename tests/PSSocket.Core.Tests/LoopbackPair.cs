@@ -1,6 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.Tasks;
 
 namespace PSSocket.Tests
 {
@@ -16,6 +18,30 @@ namespace PSSocket.Tests
             var connected = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             connected.Connect(listener.LocalEndPoint!);
             return (listener.Accept(), connected);
+        }
+
+        /// <summary>
+        /// A loopback port that never answers a connect: Linux drops SYNs to a listener whose
+        /// accept queue is full, as a firewall that drops would. Dispose the fillers and the listener.
+        /// </summary>
+        public static async Task<(Socket Listener, List<Socket> Fillers)> UnansweredPortAsync()
+        {
+            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(0);
+            var ep = (IPEndPoint)listener.LocalEndPoint!;
+            var fillers = new List<Socket>();
+            bool full = false;
+            for (int i = 0; i < 8 && !full; i++)
+            {
+                var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                fillers.Add(s);
+                var connect = s.ConnectAsync(ep);
+                full = await Task.WhenAny(connect, Task.Delay(500)) != connect;
+            }
+
+            Xunit.Assert.True(full, "could not fill the accept queue");
+            return (listener, fillers);
         }
     }
 

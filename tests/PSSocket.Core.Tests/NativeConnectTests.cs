@@ -155,7 +155,7 @@ namespace PSSocket.Tests
         {
             // The listener's accept queue is full: the SYN goes unanswered until the queue drains and
             // the kernel sends the SYN again (about 1 s later), so the probe waits on the epoll thread.
-            var (listener, fillers) = await PortScannerTests.UnansweredPortAsync();
+            var (listener, fillers) = await LoopbackPair.UnansweredPortAsync();
             try
             {
                 int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
@@ -205,7 +205,7 @@ namespace PSSocket.Tests
         [PlatformFact(Needs.Linux)]
         public async Task ASilentPortGetsItsHedgedConnectsAndIsFilteredAfterTheTimeout()
         {
-            var (listener, fillers) = await PortScannerTests.UnansweredPortAsync();
+            var (listener, fillers) = await LoopbackPair.UnansweredPortAsync();
             try
             {
                 int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
@@ -238,7 +238,7 @@ namespace PSSocket.Tests
         {
             // Closed ports (reused sockets), an open one, and silent ones still waiting when the scan
             // is disposed: every descriptor of the fast path is closed afterwards.
-            var (silent, fillers) = await PortScannerTests.UnansweredPortAsync();
+            var (silent, fillers) = await LoopbackPair.UnansweredPortAsync();
             var open = new TcpListener(IPAddress.Loopback, 0);
             open.Start();
             var closed = Enumerable.Range(0, 20).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)).ToList();

@@ -97,31 +97,10 @@ namespace PSSocket.Tests
             Assert.Contains("its own socket", result.Detail);
         }
 
-        // Linux drops SYNs to a listener whose accept queue is full: no answer, like a firewall drop.
-        internal static async Task<(Socket Listener, List<Socket> Fillers)> UnansweredPortAsync()
-        {
-            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(0);
-            var ep = (IPEndPoint)listener.LocalEndPoint!;
-            var fillers = new List<Socket>();
-            bool full = false;
-            for (int i = 0; i < 8 && !full; i++)
-            {
-                var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                fillers.Add(s);
-                var connect = s.ConnectAsync(ep);
-                full = await Task.WhenAny(connect, Task.Delay(500)) != connect;
-            }
-
-            Assert.True(full, "could not fill the accept queue");
-            return (listener, fillers);
-        }
-
         [PlatformFact(Needs.Linux)]
         public async Task APortThatNeverAnswersIsFilteredAfterTheTimeout()
         {
-            var (listener, fillers) = await UnansweredPortAsync();
+            var (listener, fillers) = await LoopbackPair.UnansweredPortAsync();
             try
             {
                 int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
@@ -144,7 +123,7 @@ namespace PSSocket.Tests
         [InlineData(0)]
         public async Task StopsPromptlyWhenCancelled(int timeoutSeconds)
         {
-            var (listener, fillers) = await UnansweredPortAsync();
+            var (listener, fillers) = await LoopbackPair.UnansweredPortAsync();
             try
             {
                 int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
@@ -288,7 +267,7 @@ namespace PSSocket.Tests
         [PlatformFact(Needs.Linux)]
         public async Task AHedgedConnectThatThrowsStillEndsTheProbe()
         {
-            var (listener, fillers) = await UnansweredPortAsync();
+            var (listener, fillers) = await LoopbackPair.UnansweredPortAsync();
             try
             {
                 int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
@@ -315,7 +294,7 @@ namespace PSSocket.Tests
         [PlatformFact(Needs.Linux)]
         public async Task ASilentPortIsTriedAgainBeforeItsTimeoutIsUpAndIsFilteredAfterTheTimeout()
         {
-            var (listener, fillers) = await UnansweredPortAsync();
+            var (listener, fillers) = await LoopbackPair.UnansweredPortAsync();
             try
             {
                 int port = ((IPEndPoint)listener.LocalEndPoint!).Port;

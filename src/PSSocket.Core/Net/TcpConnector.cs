@@ -25,6 +25,9 @@ namespace PSSocket.Net
         /// <summary>Returns a connected socket or throws PSSocketException with the last failure.</summary>
         public static async Task<Socket> ConnectAsync(string host, int port, TcpConnectOptions options, CancellationToken token)
         {
+            // Asked before the first await: a cmdlet's thread blocks on this task whichever thread
+            // resolves the name, so the connect may wait on the thread that gets there.
+            bool callerWaits = CallerWaits.OnThisThread;
             Endpoints.CheckRemotePort(port);
             var deadline = Deadline.After(options.Timeout);
             var family = options.AddressFamily == AddressFamily.Unspecified ? (AddressFamily?)null : options.AddressFamily;
@@ -36,7 +39,7 @@ namespace PSSocket.Net
                 options.OnAttempt?.Invoke(endpoint);
                 try
                 {
-                    return await ConnectOneAsync(endpoint, options, deadline, token, host).ConfigureAwait(false);
+                    return await ConnectOneAsync(endpoint, options, deadline, host, callerWaits, token).ConfigureAwait(false);
                 }
                 catch (PSSocketException ex) when (ex.Kind != SocketErrorKind.ConnectionTimedOut || !deadline.Expired)
                 {
@@ -53,7 +56,10 @@ namespace PSSocket.Net
         }
 
         /// <summary>One attempt at one address.</summary>
-        public static async Task<Socket> ConnectOneAsync(IPEndPoint endpoint, TcpConnectOptions options, Deadline deadline, CancellationToken token, string? hostForMessages = null)
+        public static Task<Socket> ConnectOneAsync(IPEndPoint endpoint, TcpConnectOptions options, Deadline deadline, CancellationToken token, string? hostForMessages = null) =>
+            ConnectOneAsync(endpoint, options, deadline, hostForMessages, CallerWaits.OnThisThread, token);
+
+        private static async Task<Socket> ConnectOneAsync(IPEndPoint endpoint, TcpConnectOptions options, Deadline deadline, string? hostForMessages, bool callerWaits, CancellationToken token)
         {
             // ::ffff:a.b.c.d is an IPv4 host: an IPv4 socket reaches it on every platform.
             endpoint = Endpoints.Unmap(endpoint ?? throw new ArgumentNullException(nameof(endpoint)));
@@ -67,6 +73,18 @@ namespace PSSocket.Net
                 if (options.KeepAlive)
                 {
                     socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+                }
+
+                if (callerWaits && !PlatformRules.IsWindows)
+                {
+                    if (!ConnectHere(socket, endpoint, deadline, token))
+                    {
+                        throw TimedOut(target, endpoint);
+                    }
+
+                    var connected = socket;
+                    socket = null;
+                    return connected;
                 }
 
                 var connect = socket.ConnectAsync(endpoint);
@@ -84,9 +102,7 @@ namespace PSSocket.Net
                 if (!done)
                 {
                     Abandon(connect);
-                    throw new PSSocketException(SocketErrorKind.ConnectionTimedOut,
-                        $"Connecting to {target} timed out: no answer (the port may be filtered by a firewall, or the host is down).",
-                        socketError: SocketError.TimedOut, target: Endpoints.Format(endpoint));
+                    throw TimedOut(target, endpoint);
                 }
 
                 await connect.ConfigureAwait(false);
@@ -103,6 +119,56 @@ namespace PSSocket.Net
                 socket?.Dispose();
             }
         }
+
+        /// <summary>
+        /// Connects on the calling thread, which blocks anyway (a cmdlet's): a non-blocking connect,
+        /// then Poll for writable (success or failure) in slices. The socket is never handed to
+        /// the runtime's event loop: on Linux and macOS an async connect registers it there for
+        /// good, and from then on every segment that arrives wakes that loop and a pool thread
+        /// although nobody waits on them (a line round trip paid about twice its own CPU for that).
+        /// Windows keeps the async connect (its completion ports have no such cost, and select
+        /// reports a failed connect apart). False when the deadline passed first.
+        /// </summary>
+        private static bool ConnectHere(Socket socket, IPEndPoint endpoint, Deadline deadline, CancellationToken token)
+        {
+            socket.Blocking = false;
+            try
+            {
+                socket.Connect(endpoint);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+                while (true)
+                {
+                    token.ThrowIfCancellationRequested();
+                    int slice = CallerWaits.NextSlice(deadline);
+                    if (slice == 0)
+                    {
+                        return false;
+                    }
+
+                    if (socket.Poll(slice, SelectMode.SelectWrite))
+                    {
+                        break;
+                    }
+                }
+            }
+
+            // Writable means finished, either way: the socket's pending error says which.
+            var error = (SocketError)(int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+            if (error != SocketError.Success)
+            {
+                throw new SocketException((int)error);
+            }
+
+            socket.Blocking = true;
+            return true;
+        }
+
+        private static PSSocketException TimedOut(string target, IPEndPoint endpoint) =>
+            new(SocketErrorKind.ConnectionTimedOut,
+                $"Connecting to {target} timed out: no answer (the port may be filtered by a firewall, or the host is down).",
+                socketError: SocketError.TimedOut, target: Endpoints.Format(endpoint));
 
         /// <summary>Turns off Nagle's algorithm on a TCP socket; other families (Unix) have none to turn off.</summary>
         internal static void SendAtOnce(Socket socket)

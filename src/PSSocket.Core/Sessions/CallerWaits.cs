@@ -13,6 +13,24 @@ namespace PSSocket.Sessions
 
         internal static bool OnThisThread => s_blocking;
 
+        /// <summary>
+        /// How long the next Poll on this thread may wait, in microseconds: at most 50 ms, so a
+        /// cancellation or a close is seen within one slice; 0 once the deadline has passed.
+        /// </summary>
+        internal static int NextSlice(Deadline deadline)
+        {
+            const int SliceMicroseconds = 50_000;
+            var remaining = deadline.Remaining;
+            if (remaining == TimeSpan.Zero)
+            {
+                return 0;
+            }
+
+            return remaining == Timeout.InfiniteTimeSpan
+                ? SliceMicroseconds
+                : (int)Math.Max(1, Math.Min(SliceMicroseconds, remaining.Ticks / 10));
+        }
+
         /// <summary>Marks this thread until the returned scope is disposed.</summary>
         public static Scope Enter()
         {

@@ -53,20 +53,16 @@ namespace PSSocket.Sessions
         /// </summary>
         private bool FillOnThisThread(int room, Deadline deadline, CancellationToken token)
         {
-            const int SliceMicroseconds = 50_000;
             while (true)
             {
                 token.ThrowIfCancellationRequested();
                 _ledger.ThrowIfClosed(_owner);
-                var remaining = deadline.Remaining;
-                if (remaining == TimeSpan.Zero)
+                int slice = CallerWaits.NextSlice(deadline);
+                if (slice == 0)
                 {
                     return false;
                 }
 
-                int slice = remaining == Timeout.InfiniteTimeSpan
-                    ? SliceMicroseconds
-                    : (int)Math.Max(1, Math.Min(SliceMicroseconds, remaining.Ticks / 10));
                 bool ready;
                 try
                 {
