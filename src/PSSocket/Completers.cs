@@ -85,32 +85,40 @@ namespace PSSocket
 
     /// <summary>Turns an encoding name or code page (or an Encoding object) into an Encoding.</summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-    public sealed class EncodingTransformationAttribute : ArgumentTransformationAttribute
+    public sealed class EncodingTransformationAttribute : PSSocketTransformationAttribute
     {
         /// <inheritdoc />
-        public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+        protected override object? TransformValue(object? raw, object? inputData) => raw switch
         {
-            var raw = inputData is PSObject pso ? pso.BaseObject : inputData;
-            switch (raw)
-            {
-                case null:
-                    return null;
-                case System.Text.Encoding e:
-                    return e;
-                case int cp:
-                    raw = cp.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    break;
-            }
+            null => null,
+            System.Text.Encoding e => e,
+            int cp => TextEncoding.Resolve(cp.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            _ => TextEncoding.Resolve(raw.ToString() ?? ""),
+        };
+    }
 
+    /// <summary>
+    /// A parameter transformation of PSSocket: it sees the value unwrapped from its PSObject, and
+    /// an invalid value the engine reports (PSSocketException) becomes PowerShell's transformation
+    /// error, naming the parameter.
+    /// </summary>
+    public abstract class PSSocketTransformationAttribute : ArgumentTransformationAttribute
+    {
+        /// <inheritdoc />
+        public sealed override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+        {
             try
             {
-                return TextEncoding.Resolve(raw.ToString() ?? "");
+                return TransformValue(inputData is PSObject pso ? pso.BaseObject : inputData, inputData);
             }
             catch (PSSocketException ex)
             {
                 throw new ArgumentTransformationMetadataException(ex.Message, ex);
             }
         }
+
+        /// <summary>The value for the parameter: <paramref name="raw"/> is the value unwrapped; return <paramref name="inputData"/> to leave it to PowerShell's own conversion.</summary>
+        protected abstract object? TransformValue(object? raw, object? inputData);
     }
 }
 
@@ -175,15 +183,14 @@ namespace PSSocket
 
     /// <summary>Turns a well-known service name (http, redis, ntp ...) given for a port into its number.</summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-    public sealed class ServicePortTransformationAttribute : ArgumentTransformationAttribute
+    public sealed class ServicePortTransformationAttribute : PSSocketTransformationAttribute
     {
         /// <summary>Which service names the parameter takes (default Tcp).</summary>
         public ServiceProtocol Protocol { get; set; }
 
         /// <inheritdoc />
-        public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+        protected override object? TransformValue(object? raw, object? inputData)
         {
-            var raw = inputData is PSObject pso ? pso.BaseObject : inputData;
             if (raw is string text && !int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _))
             {
                 string name = text.Trim();
@@ -205,32 +212,16 @@ namespace PSSocket
 
     /// <summary>Turns a probe name (Dns, Ntp, Snmp, None, Auto, or a service such as domain) into a UdpProbe; a blank value (an empty CSV cell) is Auto.</summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-    public sealed class UdpProbeTransformationAttribute : ArgumentTransformationAttribute
+    public sealed class UdpProbeTransformationAttribute : PSSocketTransformationAttribute
     {
         /// <inheritdoc />
-        public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+        protected override object? TransformValue(object? raw, object? inputData) => raw switch
         {
-            var raw = inputData is PSObject pso ? pso.BaseObject : inputData;
-            switch (raw)
-            {
-                case null:
-                    return UdpProbe.Auto;
-                case string text when string.IsNullOrWhiteSpace(text):
-                    return UdpProbe.Auto;
-                case string text:
-                    try
-                    {
-                        return UdpProbePlan.ProbeNamed(text, text);
-                    }
-                    catch (PSSocketException ex)
-                    {
-                        throw new ArgumentTransformationMetadataException(ex.Message, ex);
-                    }
-
-                default:
-                    return inputData;
-            }
-        }
+            null => UdpProbe.Auto,
+            string text when string.IsNullOrWhiteSpace(text) => UdpProbe.Auto,
+            string text => UdpProbePlan.ProbeNamed(text, text),
+            _ => inputData,
+        };
     }
 
     /// <summary>Completes the proxy schemes for -Proxy (never file names).</summary>

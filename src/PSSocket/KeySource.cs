@@ -54,12 +54,8 @@ namespace PSSocket
             return handle != IntPtr.Zero && handle != new IntPtr(-1);
         }
 
-        /// <summary>
-        /// One key if one is waiting: its character, and its virtual key code (ConsoleKey's numbers,
-        /// which are Windows' VK codes; 0 when unknown) for keys with no character such as the
-        /// arrows; escape is Ctrl+]; endOfInput when input is exhausted.
-        /// </summary>
-        public abstract bool TryRead(out char c, out int virtualKey, out bool escape, out bool endOfInput);
+        /// <summary>The key waiting, if one is.</summary>
+        public abstract KeyPress? TryRead();
 
         public virtual void Dispose()
         {
@@ -79,23 +75,16 @@ namespace PSSocket
 
         public override bool Echoes => true;
 
-        public override bool TryRead(out char c, out int virtualKey, out bool escape, out bool endOfInput)
+        public override KeyPress? TryRead()
         {
-            c = '\0';
-            virtualKey = 0;
-            escape = false;
-            endOfInput = false;
             if (!_raw.KeyAvailable)
             {
-                return false;
+                return null;
             }
 
             var key = _raw.ReadKey(ReadKeyOptions.NoEcho | ReadKeyOptions.IncludeKeyDown);
             bool ctrl = (key.ControlKeyState & (ControlKeyStates.LeftCtrlPressed | ControlKeyStates.RightCtrlPressed)) != 0;
-            c = key.VirtualKeyCode == 13 ? '\r' : key.Character;
-            virtualKey = key.VirtualKeyCode;
-            escape = IsEscape(key.Character, key.VirtualKeyCode, ctrl);
-            return true;
+            return new KeyPress(key.VirtualKeyCode == 13 ? '\r' : key.Character, key.VirtualKeyCode, IsEscape(key.Character, key.VirtualKeyCode, ctrl));
         }
     }
 
@@ -103,22 +92,16 @@ namespace PSSocket
     {
         public override bool Echoes => true;
 
-        public override bool TryRead(out char c, out int virtualKey, out bool escape, out bool endOfInput)
+        public override KeyPress? TryRead()
         {
-            c = '\0';
-            virtualKey = 0;
-            escape = false;
-            endOfInput = false;
             if (!Console.KeyAvailable)
             {
-                return false;
+                return null;
             }
 
             var key = Console.ReadKey(intercept: true);
-            c = key.Key == ConsoleKey.Enter ? '\r' : key.KeyChar;
-            virtualKey = (int)key.Key;
-            escape = IsEscape(key.KeyChar, (int)key.Key, (key.Modifiers & ConsoleModifiers.Control) != 0);
-            return true;
+            bool ctrl = (key.Modifiers & ConsoleModifiers.Control) != 0;
+            return new KeyPress(key.Key == ConsoleKey.Enter ? '\r' : key.KeyChar, (int)key.Key, IsEscape(key.KeyChar, (int)key.Key, ctrl));
         }
     }
 
@@ -131,42 +114,60 @@ namespace PSSocket
 
         public override bool Echoes => false;
 
-        public override bool TryRead(out char c, out int virtualKey, out bool escape, out bool endOfInput)
+        public override KeyPress? TryRead()
         {
-            c = '\0';
-            virtualKey = 0;
-            escape = false;
-            endOfInput = false;
             if (_current is not null)
             {
                 if (_at < _current.Length)
                 {
-                    c = _current[_at++];
-                    escape = c == InteractiveTerminal.EscapeChar;
-                    return true;
+                    char c = _current[_at++];
+                    return new KeyPress(c, 0, c == InteractiveTerminal.EscapeChar);
                 }
 
                 _current = null;
-                c = '\n';
-                return true;
+                return new KeyPress('\n', 0, false);
             }
 
             _pending ??= Task.Run(Console.In.ReadLine);
             if (!_pending.IsCompleted)
             {
-                return false;
+                return null;
             }
 
             _current = _pending.GetAwaiter().GetResult();
             _pending = null;
             _at = 0;
-            if (_current is null)
-            {
-                endOfInput = true;
-                return true;
-            }
-
-            return TryRead(out c, out virtualKey, out escape, out endOfInput);
+            return _current is null ? KeyPress.EndOfInput : TryRead();
         }
+    }
+
+    /// <summary>
+    /// One key: its character, and its virtual key code (ConsoleKey's numbers, which are Windows'
+    /// VK codes; 0 when unknown) for keys with no character such as the arrows; Escape when it is
+    /// Ctrl+]; EndOfInput (and nothing else) when redirected input is exhausted.
+    /// </summary>
+    internal readonly struct KeyPress
+    {
+        public KeyPress(char character, int virtualKey, bool escape)
+        {
+            Character = character;
+            VirtualKey = virtualKey;
+            Escape = escape;
+            IsEndOfInput = false;
+        }
+
+        private KeyPress(bool endOfInput)
+            : this('\0', 0, false) => IsEndOfInput = endOfInput;
+
+        /// <summary>Redirected input has ended.</summary>
+        public static KeyPress EndOfInput => new(endOfInput: true);
+
+        public char Character { get; }
+
+        public int VirtualKey { get; }
+
+        public bool Escape { get; }
+
+        public bool IsEndOfInput { get; }
     }
 }

@@ -9,8 +9,6 @@ namespace PSSocket.Commands
     [OutputType(typeof(SshSession))]
     public sealed class ConnectSshShellCommand : SshCmdlet
     {
-        private int _position;
-
         /// <summary>The SSH server: a host name or address, optionally as user@host or host:port. A pipeline of targets connects each; a failed one is an error and the others still connect.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ComputerNameSet)]
         [Alias("HostName", "CN", "Address", "IPAddress", "Host")]
@@ -68,26 +66,17 @@ namespace PSSocket.Commands
         protected override void BeginProcessing()
         {
             base.BeginProcessing();
-            if (DeviceType is not null)
+            if (DeviceType is { } type)
             {
-                try
-                {
-                    DeviceType = DeviceProfileArguments.Resolve(null, DeviceType, null).Name;
-                }
-                catch (PSSocketException ex)
-                {
-                    ThrowTerminatingError(ErrorRecords.From(ex));
-                }
+                DeviceType = Checked(() => DeviceProfileArguments.Resolve(null, type, null).Name);
             }
         }
 
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
-            _position++;
-            if (string.IsNullOrWhiteSpace(ComputerName))
+            if (!IsTargetEntry(ComputerName))
             {
-                WriteError(ErrorRecords.BlankTarget(ComputerName, _position));
                 return;
             }
 

@@ -28,11 +28,6 @@ namespace PSSocket.Commands
         [Alias("TimeoutSec")]
         public double Timeout { get; set; } = 10;
 
-        /// <summary>A name for the session, unique among live sessions; other cmdlets accept it for -Session.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Name { get; set; }
-
         /// <summary>Restricts the connection to IPv4 or IPv6 (default: every address the name resolves to, in turn).</summary>
         [Parameter]
         public IPFamily AddressFamily { get; set; } = IPFamily.Any;
@@ -71,24 +66,16 @@ namespace PSSocket.Commands
 
         private TlsClientOptions? _tls;
         private ProxyEndpoint? _proxy;
-        private int _position;
 
         /// <inheritdoc />
         protected override void BeginProcessing()
         {
-            try
+            if (DeviceType is { } type)
             {
-                if (DeviceType is not null)
-                {
-                    DeviceType = DeviceProfileArguments.Resolve(null, DeviceType, null).Name;
-                }
+                DeviceType = Checked(() => DeviceProfileArguments.Resolve(null, type, null).Name);
+            }
 
-                _proxy = ProxyArguments.Resolve(Proxy, ProxyCredential);
-            }
-            catch (PSSocketException ex)
-            {
-                ThrowTerminatingError(ErrorRecords.From(ex));
-            }
+            _proxy = Checked(() => ProxyArguments.Resolve(Proxy, ProxyCredential));
 
             Require("TLS", new[] { nameof(UseTls) }, nameof(TlsServerName), nameof(SkipCertificateCheck), nameof(ClientCertificate), nameof(ClientCertificatePassword), nameof(TlsProtocol), nameof(TrustedCertificate), nameof(CheckRevocation));
             CheckTlsServerName(TlsServerName);
@@ -97,30 +84,21 @@ namespace PSSocket.Commands
                 return;
             }
 
-            try
+            // The client certificate is loaded here so a bad file or password stops the command
+            // before any connect; one loaded from a file is loaded again for each session, which owns it.
+            _tls = Checked(() => TlsArguments.ClientOptions(this, null, SkipCertificateCheck, ClientCertificate, ClientCertificatePassword, TrustedCertificate, CheckRevocation, TlsProtocol));
+            if (ClientCertificate is not null && CertificateArguments.LoadsNew(ClientCertificate))
             {
-                // The client certificate is loaded here so a bad file or password stops the command
-                // before any connect; one loaded from a file is loaded again for each session, which owns it.
-                _tls = TlsArguments.ClientOptions(this, null, SkipCertificateCheck, ClientCertificate, ClientCertificatePassword, TrustedCertificate, CheckRevocation, TlsProtocol);
-                if (ClientCertificate is not null && CertificateArguments.LoadsNew(ClientCertificate))
-                {
-                    _tls.ClientCertificate!.Dispose();
-                    _tls.ClientCertificate = null;
-                }
-            }
-            catch (PSSocketException ex)
-            {
-                ThrowTerminatingError(ErrorRecords.From(ex));
+                _tls.ClientCertificate!.Dispose();
+                _tls.ClientCertificate = null;
             }
         }
 
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
-            _position++;
-            if (string.IsNullOrWhiteSpace(ComputerName))
+            if (!IsTargetEntry(ComputerName))
             {
-                WriteError(ErrorRecords.BlankTarget(ComputerName, _position));
                 return;
             }
 

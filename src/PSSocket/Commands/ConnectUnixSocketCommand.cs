@@ -18,11 +18,6 @@ namespace PSSocket.Commands
         [Parameter]
         public SwitchParameter Datagram { get; set; }
 
-        /// <summary>A name for the session, unique among live sessions; other cmdlets accept it for -Session.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Name { get; set; }
-
         /// <summary>Seconds allowed for connecting (default 10; 0 waits forever). A Unix socket answers at once unless its listener's queue is full.</summary>
         [Parameter]
         [Alias("TimeoutSec")]

@@ -5,28 +5,17 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Enter, "SocketSession")]
     [OutputType(typeof(void))]
-    public sealed class EnterSocketSessionCommand : SessionCmdlet
+    public sealed class EnterSocketSessionCommand : PipedSessionCmdlet
     {
-        /// <summary>The session: a session object, Id or Name.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Id", "SessionId")]
-        [ArgumentCompleter(typeof(SessionCompleter))]
-        [ValidateNotNull]
-        public object Session { get; set; } = null!;
-
         /// <summary>Prints what arrives as a hex dump (offset, hex bytes, printable characters) instead of text.</summary>
         [Parameter]
         public SwitchParameter Hex { get; set; }
 
         /// <inheritdoc />
-        protected override object? SessionArgument => Session;
-
-        /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
         {
-            if (session is not TcpSession tcp)
+            if (Expect<TcpSession>(session, "Enter-SocketSession needs a connected Tcp session") is not { } tcp)
             {
-                WriteError(ErrorRecords.WrongKind(session, "Enter-SocketSession needs a connected Tcp session"));
                 return;
             }
 
@@ -60,9 +49,9 @@ namespace PSSocket.Commands
                     ui.Write(incoming);
                 }
 
-                while (keys.TryRead(out char c, out int virtualKey, out bool escape, out bool endOfInput))
+                while (keys.TryRead() is { } key)
                 {
-                    if (escape)
+                    if (key.Escape)
                     {
                         ui.WriteLine();
                         ui.WriteLine($"Returned to PowerShell; session {tcp} stays {tcp.State}.");
@@ -70,13 +59,13 @@ namespace PSSocket.Commands
                     }
 
                     byte[]? send;
-                    if (endOfInput)
+                    if (key.IsEndOfInput)
                     {
                         send = terminal.EndOfInput();
                     }
                     else
                     {
-                        string echo = terminal.Type(c, virtualKey, keys.Echoes, out send);
+                        string echo = terminal.Type(key.Character, key.VirtualKey, keys.Echoes, out send);
                         if (echo.Length > 0)
                         {
                             ui.Write(echo);
@@ -88,7 +77,7 @@ namespace PSSocket.Commands
                         Run(t => terminal.SendAsync(send, t));
                     }
 
-                    if (endOfInput)
+                    if (key.IsEndOfInput)
                     {
                         return;
                     }

@@ -7,7 +7,6 @@ namespace PSSocket.Commands
     {
         private DeviceFleet? _fleet;
         private ProgressBar? _bar;
-        private int _position;
 
         /// <summary>The devices: host names or addresses ("host:port" works too). Objects with a ComputerName or HostName property (and DeviceType, Port) bind from the pipeline, such as the rows of a CSV inventory.</summary>
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ComputerNameSet)]
@@ -46,10 +45,8 @@ namespace PSSocket.Commands
             _fleet ??= StartFleet();
             foreach (var entry in ComputerName)
             {
-                _position++;
-                if (string.IsNullOrWhiteSpace(entry))
+                if (!IsTargetEntry(entry))
                 {
-                    WriteError(ErrorRecords.BlankTarget(entry, _position));
                     continue;
                 }
 

@@ -102,9 +102,8 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
         {
-            if (session is not TcpSession tcp)
+            if (Expect<TcpSession>(session, "Invoke-DeviceCommand needs an interactive session (telnet, TCP or an SSH shell)") is not { } tcp)
             {
-                WriteError(ErrorRecords.WrongKind(session, "Invoke-DeviceCommand needs an interactive session (telnet, TCP or an SSH shell)"));
                 return;
             }
 

@@ -8,16 +8,9 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "SocketConversation")]
     [OutputType(typeof(ConversationTranscript))]
-    public sealed class InvokeSocketConversationCommand : SessionCmdlet
+    public sealed class InvokeSocketConversationCommand : PipedSessionCmdlet
     {
         private List<ConversationStep> _steps = new();
-
-        /// <summary>The session: a session object, Id or Name.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Id", "SessionId")]
-        [ArgumentCompleter(typeof(SessionCompleter))]
-        [ValidateNotNull]
-        public object Session { get; set; } = null!;
 
         /// <summary>
         /// The steps, in order: hashtables or objects with the keys Expect (text to wait for),
@@ -47,9 +40,6 @@ namespace PSSocket.Commands
         public int MaxBytes { get; set; } = TcpSession.DefaultMaxBytes;
 
         /// <inheritdoc />
-        protected override object? SessionArgument => Session;
-
-        /// <inheritdoc />
         protected override void BeginProcessing()
         {
             _steps = new List<ConversationStep>(Script.Length);
@@ -69,9 +59,8 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
         {
-            if (session is not TcpSession tcp)
+            if (Expect<TcpSession>(session, "Invoke-SocketConversation needs a connected Tcp session") is not { } tcp)
             {
-                WriteError(ErrorRecords.WrongKind(session, "Invoke-SocketConversation needs a connected Tcp session"));
                 return;
             }
 

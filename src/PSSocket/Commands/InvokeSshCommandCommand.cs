@@ -13,7 +13,6 @@ namespace PSSocket.Commands
     {
         private const string SessionSet = "Session";
         private readonly List<string> _targets = new();
-        private int _position;
 
         /// <summary>The SSH servers: host names or addresses, optionally as user@host or host:port. Each connects, runs the command and disconnects; a host that fails is an error for that host while the others run.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ComputerNameSet)]
@@ -60,10 +59,8 @@ namespace PSSocket.Commands
 
             foreach (var target in ComputerName)
             {
-                _position++;
-                if (string.IsNullOrWhiteSpace(target))
+                if (!IsTargetEntry(target))
                 {
-                    WriteError(ErrorRecords.BlankTarget(target, _position));
                     continue;
                 }
 
@@ -74,9 +71,8 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
         {
-            if (session is not SshSession ssh)
+            if (Expect<SshSession>(session, "Invoke-SshCommand -Session takes an SSH session (Connect-SshShell)") is not { } ssh)
             {
-                WriteError(ErrorRecords.WrongKind(session, "Invoke-SshCommand -Session takes an SSH session (Connect-SshShell)"));
                 return;
             }
 

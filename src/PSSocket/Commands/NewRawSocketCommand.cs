@@ -5,7 +5,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.New, "RawSocket")]
     [OutputType(typeof(RawSession))]
-    public sealed class NewRawSocketCommand : PSSocketCmdlet
+    public sealed class NewRawSocketCommand : DatagramCmdlet
     {
         /// <summary>The IP protocol: Icmp (default), IcmpV6, Igmp, Tcp, Udp, or a protocol number 1-255.</summary>
         [Parameter(Position = 0)]
@@ -18,22 +18,6 @@ namespace PSSocket.Commands
         [Alias("LocalAddress", "BindAddress")]
         [ArgumentCompleter(typeof(BindAddressCompleter))]
         public string? Address { get; set; }
-
-        /// <summary>A name for the session.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Name { get; set; }
-
-        /// <summary>How packet bytes are shown as Text (default UTF-8 without BOM).</summary>
-        [Parameter]
-        [EncodingTransformation]
-        [ArgumentCompleter(typeof(EncodingCompleter))]
-        public Encoding? Encoding { get; set; }
-
-        /// <summary>The most packets kept waiting to be read (default 10000); beyond it they are counted in DroppedDatagrams.</summary>
-        [Parameter]
-        [ValidateRange(1, 10_000_000)]
-        public int QueueLimit { get; set; } = DatagramSession.DefaultQueueLimit;
 
         /// <inheritdoc />
         protected override void ProcessRecord()

@@ -19,11 +19,6 @@ namespace PSSocket.Commands
         [ArgumentCompleter(typeof(BindAddressCompleter))]
         public string Address { get; set; } = "Loopback";
 
-        /// <summary>A name for the listener session.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Name { get; set; }
-
         /// <summary>How many connections the system queues before they are accepted (default 512).</summary>
         [Parameter]
         [ValidateRange(1, 65535)]

@@ -5,7 +5,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.New, "UdpListener", DefaultParameterSetName = LocalSet)]
     [OutputType(typeof(UdpSession))]
-    public sealed class NewUdpListenerCommand : PSSocketCmdlet
+    public sealed class NewUdpListenerCommand : DatagramCmdlet
     {
         private const string LocalSet = "Local";
         private const string RemoteEndPointSet = "RemoteEndPoint";
@@ -24,22 +24,6 @@ namespace PSSocket.Commands
         [Alias("LocalAddress", "BindAddress")]
         [ArgumentCompleter(typeof(BindAddressCompleter))]
         public string Address { get; set; } = "Loopback";
-
-        /// <summary>A name for the session.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Name { get; set; }
-
-        /// <summary>How datagram text is encoded and decoded (default UTF-8 without BOM).</summary>
-        [Parameter]
-        [EncodingTransformation]
-        [ArgumentCompleter(typeof(EncodingCompleter))]
-        public Encoding? Encoding { get; set; }
-
-        /// <summary>The most datagrams kept waiting to be read (default 10000); what arrives beyond it is counted in the session's DroppedDatagrams.</summary>
-        [Parameter]
-        [ValidateRange(1, 10_000_000)]
-        public int QueueLimit { get; set; } = DatagramSession.DefaultQueueLimit;
 
         /// <summary>Multicast groups to join (IPv4 224.0.0.0/4 or IPv6 ff00::/8), on the interface of -Address.</summary>
         [Parameter]

@@ -23,11 +23,6 @@ namespace PSSocket.Commands
         [Parameter]
         public SwitchParameter Force { get; set; }
 
-        /// <summary>A name for the listener session.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Name { get; set; }
-
         /// <summary>How many connections the system queues before they are accepted (default 512).</summary>
         [Parameter]
         [ValidateRange(1, 65535)]

@@ -6,7 +6,7 @@ namespace PSSocket.Commands
     [Cmdlet(VerbsCommunications.Receive, "SocketData", DefaultParameterSetName = AvailableSet)]
     [OutputType(typeof(string), typeof(byte[]))]
     [OutputType(typeof(System.Text.RegularExpressions.Match), ParameterSetName = new[] { PatternSet })]
-    public sealed partial class ReceiveSocketDataCommand : SessionCmdlet
+    public sealed partial class ReceiveSocketDataCommand : PipedSessionCmdlet
     {
         private const string AvailableSet = "Available";
         private const string CountSet = "Count";
@@ -14,13 +14,6 @@ namespace PSSocket.Commands
         private const string PatternSet = "Pattern";
         private const string LineSet = "Line";
         private const string ToEndSet = "ToEnd";
-
-        /// <summary>The session: a session object, Id or Name.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Id", "SessionId")]
-        [ArgumentCompleter(typeof(SessionCompleter))]
-        [ValidateNotNull]
-        public object Session { get; set; } = null!;
 
         /// <summary>Exactly this many bytes; with -Line, this many lines.</summary>
         [Parameter(Mandatory = true, ParameterSetName = CountSet)]
@@ -91,9 +84,6 @@ namespace PSSocket.Commands
 
         private ReceiveRequest _request = null!;
         private bool _fileStarted;
-
-        /// <inheritdoc />
-        protected override object? SessionArgument => Session;
 
         /// <inheritdoc />
         protected override void BeginProcessing()

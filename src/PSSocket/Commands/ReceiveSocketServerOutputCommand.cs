@@ -19,9 +19,8 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
         {
-            if (session is not SocketServerSession server)
+            if (Expect<SocketServerSession>(session, "Receive-SocketServerOutput reads servers from Start-SocketServer (use Receive-SocketData for other sessions)") is not { } server)
             {
-                WriteError(ErrorRecords.WrongKind(session, "Receive-SocketServerOutput reads servers from Start-SocketServer (use Receive-SocketData for other sessions)"));
                 return;
             }
 

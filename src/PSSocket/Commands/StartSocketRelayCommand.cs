@@ -51,11 +51,6 @@ namespace PSSocket.Commands
         [ArgumentCompleter(typeof(BindAddressCompleter))]
         public string Address { get; set; } = "Loopback";
 
-        /// <summary>A name for the relay session.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Name { get; set; }
-
         /// <summary>How many clients are relayed at once (default 256); more wait in the accept backlog until one ends. With -Udp: how many senders are mapped at once; datagrams from further senders are refused and counted.</summary>
         [Parameter]
         [ValidateRange(1, 65535)]
@@ -97,14 +92,7 @@ namespace PSSocket.Commands
         protected override void ProcessRecord()
         {
             CheckWaitParameters();
-            try
-            {
-                TargetEntry.CheckHostCharacters(ComputerName);
-            }
-            catch (PSSocketException ex)
-            {
-                ThrowTerminatingError(ErrorRecords.From(ex));
-            }
+            Checked(() => TargetEntry.CheckHostCharacters(ComputerName));
 
             Require("the traffic log", new[] { nameof(TranscriptPath) }, nameof(TranscriptFormat), nameof(NoClobber));
             if (ParameterSetName == UdpSet && Udp)
@@ -126,15 +114,7 @@ namespace PSSocket.Commands
             Require("a TLS side of the relay", new[] { nameof(Certificate), nameof(UseTls) }, nameof(TlsProtocol));
             CheckTlsServerName(TlsServerName);
 
-            ProxyEndpoint? proxy = null;
-            try
-            {
-                proxy = ProxyArguments.Resolve(Proxy, ProxyCredential);
-            }
-            catch (PSSocketException ex)
-            {
-                ThrowTerminatingError(ErrorRecords.From(ex));
-            }
+            var proxy = Checked(() => ProxyArguments.Resolve(Proxy, ProxyCredential));
 
             TlsClientOptions? targetTls = null;
             TlsServerOptions? clientTls = null;

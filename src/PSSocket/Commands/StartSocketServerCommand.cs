@@ -51,11 +51,6 @@ namespace PSSocket.Commands
         [ValidateRange(1, 1024)]
         public int ThrottleLimit { get; set; } = DefaultThrottleLimit;
 
-        /// <summary>A name for the server session.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Name { get; set; }
-
         /// <summary>
         /// Makes it a TLS server with this certificate and its private key: an X509Certificate2, a
         /// Cert: drive path, or the path of a PFX or PEM (certificate and key) file. Each accepted

@@ -5,17 +5,10 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Start, "SocketTls", DefaultParameterSetName = ClientSet)]
     [OutputType(typeof(TcpSession))]
-    public sealed class StartSocketTlsCommand : SessionCmdlet, ITlsServerParameters
+    public sealed class StartSocketTlsCommand : PipedSessionCmdlet, ITlsServerParameters
     {
         private const string ClientSet = "Client";
         private const string ServerSet = "Server";
-
-        /// <summary>The TCP session to encrypt: a session object, Id or Name.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Id", "SessionId")]
-        [ArgumentCompleter(typeof(SessionCompleter))]
-        [ValidateNotNull]
-        public object Session { get; set; } = null!;
 
         /// <summary>The name sent as SNI and checked against the server certificate (default: the host name the session connected to).</summary>
         [Parameter(ParameterSetName = ClientSet)]
@@ -81,9 +74,6 @@ namespace PSSocket.Commands
         public SwitchParameter PassThru { get; set; }
 
         /// <inheritdoc />
-        protected override object? SessionArgument => Session;
-
-        /// <inheritdoc />
         object[]? ITlsServerParameters.TrustedCertificate => RequireClientCertificate ? TrustedCertificate : null;
 
         /// <inheritdoc />
@@ -98,9 +88,8 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
         {
-            if (session is not TcpSession tcp)
+            if (Expect<TcpSession>(session, "Start-SocketTls needs a TCP session from Connect-TcpSocket or Wait-TcpConnection") is not { } tcp)
             {
-                WriteError(ErrorRecords.WrongKind(session, "Start-SocketTls needs a TCP session from Connect-TcpSocket or Wait-TcpConnection"));
                 return;
             }
 

@@ -5,15 +5,8 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Start, "SocketTranscript", SupportsShouldProcess = true)]
     [OutputType(typeof(FileInfo))]
-    public sealed class StartSocketTranscriptCommand : SessionCmdlet
+    public sealed class StartSocketTranscriptCommand : PipedSessionCmdlet
     {
-        /// <summary>The session: a session object, Id or Name.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Id", "SessionId")]
-        [ArgumentCompleter(typeof(SessionCompleter))]
-        [ValidateNotNull]
-        public object Session { get; set; } = null!;
-
         /// <summary>The file to write; it is replaced unless -Append is given.</summary>
         [Parameter(Mandatory = true, Position = 1)]
         [Alias("OutputPath", "FilePath")]
@@ -38,14 +31,10 @@ namespace PSSocket.Commands
         public SwitchParameter PassThru { get; set; }
 
         /// <inheritdoc />
-        protected override object? SessionArgument => Session;
-
-        /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
         {
-            if (session is not TcpSession tcp)
+            if (Expect<TcpSession>(session, "Start-SocketTranscript needs a connected Tcp session") is not { } tcp)
             {
-                WriteError(ErrorRecords.WrongKind(session, "Start-SocketTranscript needs a connected Tcp session"));
                 return;
             }
 

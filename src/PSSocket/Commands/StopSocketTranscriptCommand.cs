@@ -5,18 +5,8 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Stop, "SocketTranscript")]
     [OutputType(typeof(SocketTranscriptInfo))]
-    public sealed class StopSocketTranscriptCommand : SessionCmdlet
+    public sealed class StopSocketTranscriptCommand : PipedSessionCmdlet
     {
-        /// <summary>The session: a session object, Id or Name.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("Id", "SessionId")]
-        [ArgumentCompleter(typeof(SessionCompleter))]
-        [ValidateNotNull]
-        public object Session { get; set; } = null!;
-
-        /// <inheritdoc />
-        protected override object? SessionArgument => Session;
-
         /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
         {

@@ -55,14 +55,7 @@ namespace PSSocket.Commands
         {
             _commandLinePayload = Payload;
             _commandLineProbe = Probe;
-            try
-            {
-                _payload = PayloadBytes(Payload, Probe);
-            }
-            catch (PSSocketException ex)
-            {
-                ThrowTerminatingError(ErrorRecords.From(ex));
-            }
+            _payload = Checked(() => PayloadBytes(Payload, Probe));
         }
 
         /// <inheritdoc />

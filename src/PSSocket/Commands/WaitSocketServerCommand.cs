@@ -20,9 +20,8 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
         {
-            if (session is not SocketServerSession server)
+            if (Expect<SocketServerSession>(session, "Wait-SocketServer waits for servers from Start-SocketServer and relays from Start-SocketRelay (use Receive-SocketData to wait on other sessions)") is not { } server)
             {
-                WriteError(ErrorRecords.WrongKind(session, "Wait-SocketServer waits for servers from Start-SocketServer and relays from Start-SocketRelay (use Receive-SocketData to wait on other sessions)"));
                 return;
             }
 

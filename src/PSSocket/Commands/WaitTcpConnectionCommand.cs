@@ -35,9 +35,8 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void ProcessSession(SocketSession session)
         {
-            if (session is not TcpListenerSession listener)
+            if (Expect<TcpListenerSession>(session, "Wait-TcpConnection needs a listener from New-TcpListener or New-UnixListener") is not { } listener)
             {
-                WriteError(ErrorRecords.WrongKind(session, "Wait-TcpConnection needs a listener from New-TcpListener or New-UnixListener"));
                 return;
             }
 

@@ -7,6 +7,8 @@ namespace PSSocket.Commands
     /// </summary>
     public abstract partial class PSSocketCmdlet
     {
+        private int _targetEntries;
+
         /// <summary>
         /// Refuses (terminating InvalidArgument) any of <paramref name="given"/> bound without one of
         /// <paramref name="needs"/>: "-A and -B apply to WHAT: add -C (or -D)." names only the
@@ -37,6 +39,47 @@ namespace PSSocket.Commands
             {
                 ThrowTerminatingError(ErrorRecords.InvalidArgument($"-TlsServerName '{TlsDiagnostics.Escape(name)}' is not a host name: {badName}.", "TlsServerName"));
             }
+        }
+
+        /// <summary>
+        /// Checks or resolves an argument with the engine before any work starts: what the engine
+        /// refuses (PSSocketException) is misuse, so a terminating error.
+        /// </summary>
+        protected T Checked<T>(Func<T> check)
+        {
+            try
+            {
+                return check();
+            }
+            catch (PSSocketException ex)
+            {
+                ThrowTerminatingError(ErrorRecords.From(ex));
+                throw;
+            }
+        }
+
+        /// <summary>Checks an argument with the engine before any work starts (see the other overload).</summary>
+        protected void Checked(Action check) => Checked(() =>
+        {
+            check();
+            return true;
+        });
+
+        /// <summary>
+        /// Counts one entry of a target list (-ComputerName, piped or a list) and says whether it
+        /// names something: a blank entry is that entry's non-terminating error, named by its
+        /// position, and the rest goes on.
+        /// </summary>
+        protected bool IsTargetEntry(string? entry)
+        {
+            _targetEntries++;
+            if (!string.IsNullOrWhiteSpace(entry))
+            {
+                return true;
+            }
+
+            WriteError(ErrorRecords.BlankTarget(entry, _targetEntries));
+            return false;
         }
 
         private static string Join(IReadOnlyList<string> names, string conjunction)

@@ -123,14 +123,7 @@ namespace PSSocket.Commands
                 }
             }
 
-            try
-            {
-                _engine = CreateEngine();
-            }
-            catch (PSSocketException ex)
-            {
-                ThrowTerminatingError(ErrorRecords.From(ex));
-            }
+            _engine = Checked(CreateEngine);
 
             _clock.Start();
         }

@@ -28,6 +28,22 @@ namespace PSSocket.Commands
             }
         }
 
+        /// <summary>
+        /// The session as the kind this command works on; otherwise null, with the WrongKind error
+        /// written, whose message says what the command needs.
+        /// </summary>
+        protected T? Expect<T>(SocketSession session, string needs)
+            where T : SocketSession
+        {
+            if (session is T typed)
+            {
+                return typed;
+            }
+
+            WriteError(ErrorRecords.WrongKind(session, needs));
+            return null;
+        }
+
         /// <summary>Does the cmdlet's work for one resolved session.</summary>
         protected abstract void ProcessSession(SocketSession session);
 

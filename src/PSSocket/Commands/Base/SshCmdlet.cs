@@ -76,14 +76,7 @@ namespace PSSocket.Commands
         /// <inheritdoc />
         protected override void BeginProcessing()
         {
-            try
-            {
-                _proxy = ProxyArguments.Resolve(Proxy, ProxyCredential);
-            }
-            catch (PSSocketException ex)
-            {
-                ThrowTerminatingError(ErrorRecords.From(ex));
-            }
+            _proxy = Checked(() => ProxyArguments.Resolve(Proxy, ProxyCredential));
 
             foreach (var f in HostKeyFingerprint ?? Array.Empty<string>())
             {

@@ -5,7 +5,7 @@ namespace PSSocket.Commands
     /// the foreground (for -Duration, until the server stops, or Ctrl+C) and then stops the server,
     /// writing each client's record as it finishes with -PassThru and a line per client with -Verbose.
     /// </summary>
-    public abstract class StartServerCmdlet : PSSocketCmdlet
+    public abstract class StartServerCmdlet : NewSessionCmdlet
     {
         /// <summary>Stays in the foreground after starting, until -Duration passes, the server is stopped (Stop-SocketServer from elsewhere), or Ctrl+C; then stops it. Without -Wait the session is output and the server runs in the background.</summary>
         [Parameter]

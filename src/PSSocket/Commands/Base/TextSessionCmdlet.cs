@@ -6,7 +6,7 @@ namespace PSSocket.Commands
     /// New-UnixListener): -Encoding and -NewLine, declared once. Each cmdlet's help page says what
     /// they mean for it.
     /// </summary>
-    public abstract class TextSessionCmdlet : PSSocketCmdlet
+    public abstract class TextSessionCmdlet : NewSessionCmdlet
     {
         /// <summary>The text encoding of the session, or the one accepted sessions start with (default UTF-8 without BOM).</summary>
         [Parameter]
