@@ -92,25 +92,7 @@ namespace PSSocket.Net
             var sb = new StringBuilder(count + 16);
             for (int i = 0; i < count && sb.Length < MaxShown; i++)
             {
-                byte b = bytes[i];
-                switch (b)
-                {
-                    case (byte)'\r': sb.Append("\\r"); break;
-                    case (byte)'\n': sb.Append("\\n"); break;
-                    case (byte)'\t': sb.Append("\\t"); break;
-                    case (byte)'\\': sb.Append("\\\\"); break;
-                    default:
-                        if (b >= 0x20 && b < 0x7F)
-                        {
-                            sb.Append((char)b);
-                        }
-                        else
-                        {
-                            sb.Append("\\x").Append(b.ToString("X2", CultureInfo.InvariantCulture));
-                        }
-
-                        break;
-                }
+                TextEncoding.AppendByte(sb, bytes[i], "X2");
             }
 
             return sb.Length > MaxShown ? sb.ToString(0, MaxShown) : sb.ToString();

@@ -160,6 +160,33 @@ namespace PSSocket.Net
             return sb?.ToString() ?? s;
         }
 
+        /// <summary>
+        /// Appends one received byte so a person can read it: printable ASCII as it is, \r \n \t
+        /// and \\ escaped, any other byte as \x and two hex digits (<paramref name="hexFormat"/>
+        /// "X2" or "x2": each output keeps the case it has always shown).
+        /// </summary>
+        internal static void AppendByte(StringBuilder sb, byte b, string hexFormat)
+        {
+            switch (b)
+            {
+                case (byte)'\r': sb.Append("\\r"); break;
+                case (byte)'\n': sb.Append("\\n"); break;
+                case (byte)'\t': sb.Append("\\t"); break;
+                case (byte)'\\': sb.Append("\\\\"); break;
+                default:
+                    if (b is >= 0x20 and < 0x7F)
+                    {
+                        sb.Append((char)b);
+                    }
+                    else
+                    {
+                        sb.Append("\\x").Append(b.ToString(hexFormat, System.Globalization.CultureInfo.InvariantCulture));
+                    }
+
+                    break;
+            }
+        }
+
         // Line and paragraph separators break a line; the bidirectional embeddings, overrides and
         // isolates reorder what follows them on screen.
         private static bool IsLayoutControl(char c) =>

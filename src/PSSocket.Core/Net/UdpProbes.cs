@@ -260,25 +260,7 @@ namespace PSSocket.Net
             var sb = new StringBuilder(count);
             for (int i = offset; i < offset + count && i < bytes.Length; i++)
             {
-                byte b = bytes[i];
-                switch (b)
-                {
-                    case (byte)'\r': sb.Append("\\r"); break;
-                    case (byte)'\n': sb.Append("\\n"); break;
-                    case (byte)'\t': sb.Append("\\t"); break;
-                    case (byte)'\\': sb.Append("\\\\"); break;
-                    default:
-                        if (b is >= 0x20 and < 0x7F)
-                        {
-                            sb.Append((char)b);
-                        }
-                        else
-                        {
-                            sb.Append("\\x").Append(b.ToString("x2", CultureInfo.InvariantCulture));
-                        }
-
-                        break;
-                }
+                TextEncoding.AppendByte(sb, bytes[i], "x2");
             }
 
             return sb.ToString();

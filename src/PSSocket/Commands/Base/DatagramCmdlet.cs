@@ -4,14 +4,8 @@ namespace PSSocket.Commands
     /// Base of the cmdlets that open a datagram session (New-UdpListener, New-RawSocket): received
     /// datagrams wait in a queue of their own, and their Text is decoded with -Encoding.
     /// </summary>
-    public abstract class DatagramCmdlet : NewSessionCmdlet
+    public abstract class DatagramCmdlet : EncodedSessionCmdlet
     {
-        /// <summary>How datagram text is encoded and decoded (default UTF-8 without BOM).</summary>
-        [Parameter]
-        [EncodingTransformation]
-        [ArgumentCompleter(typeof(EncodingCompleter))]
-        public Encoding? Encoding { get; set; }
-
         /// <summary>The most datagrams kept waiting to be read (default 10000); what arrives beyond it is counted in the session's DroppedDatagrams.</summary>
         [Parameter]
         [ValidateRange(1, 10_000_000)]

@@ -11,4 +11,17 @@ namespace PSSocket.Commands
         [ValidateNotNullOrEmpty]
         public string? Name { get; set; }
     }
+
+    /// <summary>
+    /// A cmdlet that opens a session whose data is also read and written as text (TCP and Unix
+    /// connections and listeners, UDP and raw sockets): -Encoding, declared once.
+    /// </summary>
+    public abstract class EncodedSessionCmdlet : NewSessionCmdlet
+    {
+        /// <summary>The text encoding of the session, or the one accepted sessions start with (default UTF-8 without BOM).</summary>
+        [Parameter]
+        [EncodingTransformation]
+        [ArgumentCompleter(typeof(EncodingCompleter))]
+        public Encoding? Encoding { get; set; }
+    }
 }

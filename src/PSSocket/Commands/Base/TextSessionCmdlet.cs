@@ -6,14 +6,8 @@ namespace PSSocket.Commands
     /// New-UnixListener): -Encoding and -NewLine, declared once. Each cmdlet's help page says what
     /// they mean for it.
     /// </summary>
-    public abstract class TextSessionCmdlet : NewSessionCmdlet
+    public abstract class TextSessionCmdlet : EncodedSessionCmdlet
     {
-        /// <summary>The text encoding of the session, or the one accepted sessions start with (default UTF-8 without BOM).</summary>
-        [Parameter]
-        [EncodingTransformation]
-        [ArgumentCompleter(typeof(EncodingCompleter))]
-        public Encoding? Encoding { get; set; }
-
         /// <summary>What -Line sends and what ends a received line, or what accepted sessions start with (default "`n"; "`r`n", or Any: a line ends at "`r`n", "`n" or a bare "`r", and Any sends "`r`n").</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
