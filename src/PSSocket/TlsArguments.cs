@@ -2,9 +2,11 @@ namespace PSSocket
 {
     /// <summary>
     /// The TLS-server parameters New-TcpListener, Start-SocketServer, Start-SocketRelay and
-    /// Start-SocketTls -AsServer share. PowerShell binds only the properties of a cmdlet's own class,
-    /// and each cmdlet puts them in its own parameter sets with its own help, so each declares them;
-    /// what they mean (how they become <see cref="TlsServerOptions"/>) is said once, in
+    /// Start-SocketTls -AsServer share. Each cmdlet puts them in its own parameter sets
+    /// (Start-SocketTls: the Server set; Start-SocketRelay: the TCP and UDP sets) and the cmdlets
+    /// derive from different bases, so each declares them (New-TcpListener inherits
+    /// -TrustedCertificate, -CheckRevocation and -TlsProtocol from TlsTextSessionCmdlet); what they
+    /// mean (how they become <see cref="TlsServerOptions"/>) is said once, in
     /// <see cref="TlsArguments.ServerOptions"/>. A cmdlet whose -TrustedCertificate or
     /// -CheckRevocation also serves its client side implements those two explicitly.
     /// </summary>

@@ -27,25 +27,6 @@ namespace PSSocket.Commands
         [Parameter]
         public SecureString? ClientCertificatePassword { get; set; }
 
-        /// <summary>The TLS versions allowed (default: what the operating system allows, the secure choice).</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public TlsVersion[]? TlsProtocol { get; set; }
-
-        /// <summary>
-        /// Extra certificates to trust without touching any certificate store: a CA certificate
-        /// (object or PEM/DER/PFX path) whose chain the server certificate must end in, or the
-        /// server certificate itself.
-        /// </summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        [Alias("CertificateAuthority", "CACertificate")]
-        public object[]? TrustedCertificate { get; set; }
-
-        /// <summary>Checks the peer's certificate chain against the CRL distribution points its certificates name (fetched online): a revoked certificate fails with AuthenticationFailed, a CRL that cannot be fetched with RevocationUnknown. Off by default.</summary>
-        [Parameter]
-        public SwitchParameter CheckRevocation { get; set; }
-
         /// <summary>
         /// Connects through a proxy: socks5:// (the target name resolved here), socks5h:// (resolved by
         /// the proxy), socks4:// or socks4a://, or http:// (HTTP CONNECT). A user and password may be

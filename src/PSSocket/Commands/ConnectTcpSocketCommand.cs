@@ -7,7 +7,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommunications.Connect, "TcpSocket")]
     [OutputType(typeof(TcpSession))]
-    public sealed partial class ConnectTcpSocketCommand : TextSessionCmdlet
+    public sealed partial class ConnectTcpSocketCommand : TlsTextSessionCmdlet
     {
         /// <summary>The host name or IP address to connect to; "host:port" (or "host:service", e.g. "web01:https") also works when -Port is omitted. A blank entry is an error naming its position; the other entries still connect.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]

@@ -5,7 +5,7 @@ namespace PSSocket.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.New, "TcpListener")]
     [OutputType(typeof(TcpListenerSession))]
-    public sealed class NewTcpListenerCommand : TextSessionCmdlet, ITlsServerParameters
+    public sealed class NewTcpListenerCommand : TlsTextSessionCmdlet, ITlsServerParameters
     {
         /// <summary>The port to listen on; 0 (the default) lets the system pick a free one, shown on the session.</summary>
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -39,21 +39,6 @@ namespace PSSocket.Commands
         /// <summary>Asks every client for a certificate and refuses clients without one that validates (against the machine's trust and -TrustedCertificate).</summary>
         [Parameter]
         public SwitchParameter RequireClientCertificate { get; set; }
-
-        /// <summary>Extra CA certificates (objects or PEM/DER/PFX paths) that client certificates may chain to, without touching any certificate store.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        [Alias("CertificateAuthority", "CACertificate")]
-        public object[]? TrustedCertificate { get; set; }
-
-        /// <summary>With -RequireClientCertificate: checks each client certificate's chain against the CRL distribution points it names (fetched online); a revoked certificate is refused, and so is one whose CRL cannot be fetched. Off by default.</summary>
-        [Parameter]
-        public SwitchParameter CheckRevocation { get; set; }
-
-        /// <summary>The TLS versions accepted (default: what the operating system allows).</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public TlsVersion[]? TlsProtocol { get; set; }
 
         /// <inheritdoc />
         protected override void ProcessRecord()
