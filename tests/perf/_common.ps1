@@ -87,7 +87,7 @@ function Write-BenchResult {
         [string] $Unit = 's',
         [switch] $HigherIsBetter,
         [hashtable] $Targets = @{},
-        [hashtable] $Extra = @{}
+        [System.Collections.IDictionary] $Extra = @{}
     )
     $rows = foreach ($k in $Samples.Keys) {
         $vals = [double[]]@($Samples[$k] | ForEach-Object { & $Figure $_ })
