@@ -418,6 +418,35 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.cl
         $timedOut.CategoryInfo.Category | Should -Be 'OperationTimeout'
     }
 
+    It 'stops a connect nobody answers at once on Ctrl+C, even with -Timeout 0, and registers nothing' {
+        # A listener that never accepts, its queue filled: the kernel drops further SYNs.
+        $l = New-TcpListener -Backlog 1
+        $fill = @(for ($i = 0; $i -lt 4; $i++) {
+                $c = [System.Net.Sockets.Socket]::new('InterNetwork', 'Stream', 'Tcp')
+                $null = $c.ConnectAsync('127.0.0.1', $l.Port)
+                $c
+            })
+        $ps = New-ModulePowerShell
+        try {
+            Start-Sleep -Milliseconds 300
+            $before = @(Get-SocketSession).Count
+            $null = $ps.AddScript("Connect-TcpSocket 127.0.0.1 $($l.Port) -Timeout 0")
+            $h = $ps.BeginInvoke()
+            Start-Sleep -Milliseconds 1000
+            $h.IsCompleted | Should -BeFalse -Because 'nothing answers the connect'
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            $stop = $ps.BeginStop($null, $null)
+            $stop.AsyncWaitHandle.WaitOne(10000) | Should -BeTrue
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 5
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            @(Get-SocketSession).Count | Should -Be $before
+        }
+        finally {
+            $ps.Dispose()
+            $fill | ForEach-Object Dispose
+        }
+    }
+
     It 'ends a receive in another runspace with SessionClosed when the session is removed' {
         $p = New-LoopbackPair
         $ps = New-ModulePowerShell

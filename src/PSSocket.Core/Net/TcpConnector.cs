@@ -27,7 +27,7 @@ namespace PSSocket.Net
         {
             // Asked before the first await: a cmdlet's thread blocks on this task whichever thread
             // resolves the name, so the connect may wait on the thread that gets there.
-            bool callerWaits = CallerWaits.OnThisThread;
+            bool callerWaits = WaitingThread.IsMarked;
             Endpoints.CheckRemotePort(port);
             var deadline = Deadline.After(options.Timeout);
             var family = options.AddressFamily == AddressFamily.Unspecified ? (AddressFamily?)null : options.AddressFamily;
@@ -57,62 +57,40 @@ namespace PSSocket.Net
 
         /// <summary>One attempt at one address.</summary>
         public static Task<Socket> ConnectOneAsync(IPEndPoint endpoint, TcpConnectOptions options, Deadline deadline, CancellationToken token, string? hostForMessages = null) =>
-            ConnectOneAsync(endpoint, options, deadline, hostForMessages, CallerWaits.OnThisThread, token);
+            ConnectOneAsync(endpoint, options, deadline, hostForMessages, WaitingThread.IsMarked, token);
 
         private static async Task<Socket> ConnectOneAsync(IPEndPoint endpoint, TcpConnectOptions options, Deadline deadline, string? hostForMessages, bool callerWaits, CancellationToken token)
         {
             // ::ffff:a.b.c.d is an IPv4 host: an IPv4 socket reaches it on every platform.
             endpoint = Endpoints.Unmap(endpoint ?? throw new ArgumentNullException(nameof(endpoint)));
             var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            string target = hostForMessages is null || IPAddress.TryParse(hostForMessages, out _)
-                ? Endpoints.Format(endpoint)
-                : $"{hostForMessages} ({Endpoints.Format(endpoint)})";
             try
             {
-                socket.NoDelay = options.NoDelay;
+                if (options.NoDelay)
+                {
+                    socket.NoDelay = true;
+                }
+
                 if (options.KeepAlive)
                 {
                     socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
                 }
 
-                if (callerWaits && !PlatformRules.IsWindows)
-                {
-                    if (!ConnectHere(socket, endpoint, deadline, token))
-                    {
-                        throw TimedOut(target, endpoint);
-                    }
-
-                    var connected = socket;
-                    socket = null;
-                    return connected;
-                }
-
-                var connect = socket.ConnectAsync(endpoint);
-                bool done;
-                try
-                {
-                    done = await deadline.WaitAsync(connect, token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    Abandon(connect);
-                    throw;
-                }
-
+                bool done = callerWaits && !PlatformRules.IsWindows
+                    ? ConnectHere(socket, endpoint, deadline, token)
+                    : await ConnectAsync(socket, endpoint, deadline, token).ConfigureAwait(false);
                 if (!done)
                 {
-                    Abandon(connect);
-                    throw TimedOut(target, endpoint);
+                    throw TimedOut(Describe(endpoint, hostForMessages), endpoint);
                 }
 
-                await connect.ConfigureAwait(false);
                 var result = socket;
                 socket = null;
                 return result;
             }
             catch (SocketException ex)
             {
-                throw PSSocketException.From(ex, $"Connecting to {target} failed", Endpoints.Format(endpoint));
+                throw PSSocketException.From(ex, $"Connecting to {Describe(endpoint, hostForMessages)} failed", Endpoints.Format(endpoint));
             }
             finally
             {
@@ -120,14 +98,44 @@ namespace PSSocket.Net
             }
         }
 
+        /// <summary>The target as messages name it (built only for a message): the host name with its address, or the address alone.</summary>
+        private static string Describe(IPEndPoint endpoint, string? host) =>
+            host is null || IPAddress.TryParse(host, out _) ? Endpoints.Format(endpoint) : $"{host} ({Endpoints.Format(endpoint)})";
+
+        /// <summary>Connects asynchronously; false when the deadline passed first (the attempt is abandoned).</summary>
+        private static async Task<bool> ConnectAsync(Socket socket, IPEndPoint endpoint, Deadline deadline, CancellationToken token)
+        {
+            var connect = socket.ConnectAsync(endpoint);
+            bool done;
+            try
+            {
+                done = await deadline.WaitAsync(connect, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Abandon(connect);
+                throw;
+            }
+
+            if (!done)
+            {
+                Abandon(connect);
+                return false;
+            }
+
+            await connect.ConfigureAwait(false);
+            return true;
+        }
+
         /// <summary>
         /// Connects on the calling thread, which blocks anyway (a cmdlet's): a non-blocking connect,
-        /// then Poll for writable (success or failure) in slices. The socket is never handed to
+        /// then Poll for writable (success or failure) in slices, so the deadline and Ctrl+C are
+        /// seen within one. No thread-pool hop and no timer per connect (a piped batch of targets
+        /// opens about as fast as blocking TcpClient connects), and the socket is never handed to
         /// the runtime's event loop: on Linux and macOS an async connect registers it there for
-        /// good, and from then on every segment that arrives wakes that loop and a pool thread
-        /// although nobody waits on them (a line round trip paid about twice its own CPU for that).
-        /// Windows keeps the async connect (its completion ports have no such cost, and select
-        /// reports a failed connect apart). False when the deadline passed first.
+        /// good, and every segment that arrives afterwards wakes that loop and a pool thread
+        /// although nobody waits on them. Windows keeps the async connect (its completion ports
+        /// have no such cost). False when the deadline passed first.
         /// </summary>
         private static bool ConnectHere(Socket socket, IPEndPoint endpoint, Deadline deadline, CancellationToken token)
         {
@@ -141,13 +149,13 @@ namespace PSSocket.Net
                 while (true)
                 {
                     token.ThrowIfCancellationRequested();
-                    int slice = CallerWaits.NextSlice(deadline);
+                    int slice = WaitingThread.NextSlice(deadline);
                     if (slice == 0)
                     {
                         return false;
                     }
 
-                    if (socket.Poll(slice, SelectMode.SelectWrite))
+                    if (socket.Poll(slice, SelectMode.SelectWrite) || socket.Poll(0, SelectMode.SelectError))
                     {
                         break;
                     }
@@ -161,8 +169,9 @@ namespace PSSocket.Net
                 throw new SocketException((int)error);
             }
 
+            // NetworkStream takes only blocking sockets; Connected records the finished connect.
             socket.Blocking = true;
-            return true;
+            return socket.Connected;
         }
 
         private static PSSocketException TimedOut(string target, IPEndPoint endpoint) =>

@@ -8,35 +8,12 @@ namespace PSSocket.Sessions
     /// </summary>
     public static class CallerWaits
     {
-        [ThreadStatic]
-        private static bool s_blocking;
-
-        internal static bool OnThisThread => s_blocking;
-
-        /// <summary>
-        /// How long the next Poll on this thread may wait, in microseconds: at most 50 ms, so a
-        /// cancellation or a close is seen within one slice; 0 once the deadline has passed.
-        /// </summary>
-        internal static int NextSlice(Deadline deadline)
-        {
-            const int SliceMicroseconds = 50_000;
-            var remaining = deadline.Remaining;
-            if (remaining == TimeSpan.Zero)
-            {
-                return 0;
-            }
-
-            return remaining == Timeout.InfiniteTimeSpan
-                ? SliceMicroseconds
-                : (int)Math.Max(1, Math.Min(SliceMicroseconds, remaining.Ticks / 10));
-        }
+        internal static bool OnThisThread => WaitingThread.IsMarked;
 
         /// <summary>Marks this thread until the returned scope is disposed.</summary>
         public static Scope Enter()
         {
-            bool previous = s_blocking;
-            s_blocking = true;
-            return new Scope(previous);
+            return new Scope(WaitingThread.Mark(true));
         }
 
         /// <summary>Restores the previous marking when disposed.</summary>
@@ -47,7 +24,7 @@ namespace PSSocket.Sessions
             internal Scope(bool previous) => _previous = previous;
 
             /// <inheritdoc />
-            public void Dispose() => s_blocking = _previous;
+            public void Dispose() => WaitingThread.Mark(_previous);
 
             /// <inheritdoc />
             public bool Equals(Scope other) => _previous == other._previous;

@@ -57,7 +57,7 @@ namespace PSSocket.Sessions
             {
                 token.ThrowIfCancellationRequested();
                 _ledger.ThrowIfClosed(_owner);
-                int slice = CallerWaits.NextSlice(deadline);
+                int slice = WaitingThread.NextSlice(deadline);
                 if (slice == 0)
                 {
                     return false;

@@ -8,7 +8,6 @@ namespace PSSocket
     /// <summary>TLS on a TCP session: started at connect, on accept, or later in place (STARTTLS).</summary>
     public partial class TcpSession
     {
-        private readonly System.Collections.Generic.List<IDisposable> _disposeWhenClosed = new();
 
         /// <inheritdoc />
         public override bool IsTls => _connection.Tls is not null;
@@ -123,31 +122,7 @@ namespace PSSocket
                 throw new ArgumentNullException(nameof(resource));
             }
 
-            lock (_disposeWhenClosed)
-            {
-                if (State != SessionState.Closed)
-                {
-                    _disposeWhenClosed.Add(resource);
-                    return;
-                }
-            }
-
-            resource.Dispose();
-        }
-
-        private void DisposeSessionResources()
-        {
-            IDisposable[] resources;
-            lock (_disposeWhenClosed)
-            {
-                resources = _disposeWhenClosed.ToArray();
-                _disposeWhenClosed.Clear();
-            }
-
-            foreach (var resource in resources)
-            {
-                resource.Dispose();
-            }
+            WhenClosed(_ => resource.Dispose());
         }
 
         private string OnSession => Id == 0 ? "" : $" on session {this}";

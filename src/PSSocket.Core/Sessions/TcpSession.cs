@@ -284,7 +284,6 @@ namespace PSSocket
         protected override void OnClose()
         {
             _connection.Close(CloseReason ?? "Closed");
-            DisposeSessionResources();
         }
     }
 }

@@ -126,9 +126,10 @@ namespace PSSocket.Commands
             };
             // Attempts are reported from pool threads (after an async name lookup), where a
             // cmdlet must not write: collect them and write them from the pipeline thread.
-            var attempts = new System.Collections.Concurrent.ConcurrentQueue<System.Net.IPEndPoint>();
+            System.Collections.Concurrent.ConcurrentQueue<System.Net.IPEndPoint>? attempts = null;
             if (VerboseOn)
             {
+                attempts = new();
                 options.OnAttempt = attempts.Enqueue;
                 Verbose(() => (System.Net.IPAddress.TryParse(host, out _) || _proxy is { ResolvesTargetName: true } ? $"Connecting to {host} port {port}" : $"Resolving {host} and connecting to port {port}")
                     + (_proxy is null ? "" : $" through proxy {_proxy}")
@@ -146,7 +147,7 @@ namespace PSSocket.Commands
                 }
                 finally
                 {
-                    while (attempts.TryDequeue(out var ep))
+                    while (attempts is not null && attempts.TryDequeue(out var ep))
                     {
                         Verbose(() => _proxy is null ? $"Connecting to {host} at {Endpoints.Format(ep)}" : $"Connecting to proxy {_proxy.Host} at {Endpoints.Format(ep)}");
                     }

@@ -21,8 +21,14 @@ namespace PSSocket.Commands
             foreach (var item in Session)
             {
                 var raw = item is PSObject pso ? pso.BaseObject : item;
-                if (raw is SocketSession given && SessionManager.Resolve(given) is null)
+                if (raw is SocketSession given)
                 {
+                    if (SessionManager.Resolve(given) is not null)
+                    {
+                        Remove(given);
+                        continue;
+                    }
+
                     // Already unregistered (removed earlier, a stopped server, a server's client that ended):
                     // the wanted end state holds; make sure it is closed too.
                     given.Close("Removed by the user");
