@@ -46,13 +46,9 @@ namespace PSSocket.Sessions
                 return null;
             }
 
-            try
-            {
-                // A splice on a blocking socket waits inside the kernel; non-blocking, it returns and the thread polls.
-                client.Blocking = false;
-                target.Blocking = false;
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            // A splice on a blocking socket waits inside the kernel; non-blocking, it returns and the thread polls.
+            if (LinuxSplice.HandleOf(client) is not { } clientHandle || LinuxSplice.HandleOf(target) is not { } targetHandle
+                || !LinuxSplice.MakeNonBlocking(client, clientHandle) || !LinuxSplice.MakeNonBlocking(target, targetHandle))
             {
                 LinuxSplice.Close(waker);
                 Array.ForEach(pipes, LinuxSplice.Close);
@@ -84,10 +80,15 @@ namespace PSSocket.Sessions
                 {
                     ThrowIfStopped();
                     long n = LinuxSplice.Splice(inFd, writeEnd, capacity);
-                    if (n < 0)
+                    if (n == -LinuxSplice.WouldBlock)
                     {
                         WaitFor(inFd, LinuxSplice.PollIn);
                         continue;
+                    }
+
+                    if (n < 0)
+                    {
+                        throw LinuxSplice.SocketFailure((int)-n);
                     }
 
                     if (n == 0)
@@ -99,6 +100,11 @@ namespace PSSocket.Sessions
                     while (n > 0)
                     {
                         long m = LinuxSplice.Splice(readEnd, outFd, (int)n);
+                        if (m < 0 && m != -LinuxSplice.WouldBlock)
+                        {
+                            throw LinuxSplice.SocketFailure((int)-m);
+                        }
+
                         if (m <= 0)
                         {
                             WaitFor(outFd, LinuxSplice.PollOut);

@@ -23,7 +23,13 @@ namespace PSSocket.Net.Native
         private const int FSetPipeSize = 1031;
         private const int FGetPipeSize = 1032;
         private const int EIntr = 4;
-        private const int EAgain = 11;
+        private const int FGetFl = 3;
+
+        /// <summary>The errno of a call that would block (EAGAIN).</summary>
+        public const int WouldBlock = 11;
+
+        /// <summary>The errno of a call the descriptor does not take (EINVAL).</summary>
+        public const int InvalidArgument = 22;
 
         /// <summary>Bytes a pipe is asked to hold (the system's default limit for a user): fewer calls per GiB.</summary>
         public const int PipeBytes = 1 << 20;
@@ -99,55 +105,89 @@ namespace PSSocket.Net.Native
         }
 
         /// <summary>
-        /// Moves up to count bytes from one descriptor to the other, one of them a pipe; the bytes
-        /// moved, 0 at the end of the source, -1 when it would block. Other failures throw.
+        /// Moves up to count bytes from one descriptor to the other, one of them a pipe: the bytes
+        /// moved, 0 at the end of the source, or minus the errno (<see cref="WouldBlock"/> when it would block).
         /// </summary>
-        /// <exception cref="SocketException">The call failed (the connection was reset, ...).</exception>
         public static long Splice(int from, int to, int count)
         {
             while (true)
             {
                 long n = splice(from, IntPtr.Zero, to, IntPtr.Zero, (UIntPtr)(uint)count, SpliceMove | SpliceNonBlock).ToInt64();
-                if (n >= 0)
-                {
-                    return n;
-                }
-
-                int errno = Marshal.GetLastWin32Error();
-                if (errno == EAgain)
-                {
-                    return -1;
-                }
-
+                int errno = n < 0 ? Marshal.GetLastWin32Error() : 0;
                 if (errno != EIntr)
                 {
-                    throw Failure(errno);
+                    return n < 0 ? -errno : n;
                 }
             }
         }
 
-        /// <summary>sendfile(2) from a file at offset (advanced) to a socket: the bytes sent, 0 at the end of the file, -1 when the socket is full.</summary>
-        /// <exception cref="SocketException">The call failed.</exception>
+        /// <summary>Moves up to count bytes from a pipe into a file at offset (advanced): the bytes moved, or minus the errno.</summary>
+        public static long SpliceToFile(int pipe, int file, ref long offset, int count)
+        {
+            while (true)
+            {
+                long n = spliceAt(pipe, IntPtr.Zero, file, ref offset, (UIntPtr)(uint)count, SpliceMove).ToInt64();
+                int errno = n < 0 ? Marshal.GetLastWin32Error() : 0;
+                if (errno != EIntr)
+                {
+                    return n < 0 ? -errno : n;
+                }
+            }
+        }
+
+        /// <summary>sendfile(2) from a file at offset (advanced) to a socket: the bytes sent, 0 at the end of the file, or minus the errno.</summary>
         public static long SendFile(int socket, int file, ref long offset, int count)
         {
             while (true)
             {
                 long n = sendfile(socket, file, ref offset, (UIntPtr)(uint)count).ToInt64();
-                if (n >= 0)
-                {
-                    return n;
-                }
-
-                int errno = Marshal.GetLastWin32Error();
-                if (errno == EAgain)
-                {
-                    return -1;
-                }
-
+                int errno = n < 0 ? Marshal.GetLastWin32Error() : 0;
                 if (errno != EIntr)
                 {
-                    throw Failure(errno);
+                    return n < 0 ? -errno : n;
                 }
+            }
+        }
+
+        /// <summary>read(2) into buffer: the bytes read, or minus the errno.</summary>
+        public static long Read(int fd, byte[] buffer, int count)
+        {
+            long n = read(fd, buffer, (UIntPtr)(uint)count).ToInt64();
+            return n < 0 ? -Marshal.GetLastWin32Error() : n;
+        }
+
+        /// <summary>pwrite(2) of count bytes from buffer at start to the file at offset: the bytes written, or minus the errno.</summary>
+        public static long WriteAt(int fd, byte[] buffer, int start, int count, long offset)
+        {
+            var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+            try
+            {
+                long n = pwrite(fd, handle.AddrOfPinnedObject() + start, (UIntPtr)(uint)count, offset).ToInt64();
+                return n < 0 ? -Marshal.GetLastWin32Error() : n;
+            }
+            finally
+            {
+                handle.Free();
+            }
+        }
+
+        /// <summary>
+        /// Makes the socket's descriptor non-blocking without changing what the socket's own calls
+        /// do: the runtime keeps a descriptor it once made non-blocking so, and emulates blocking
+        /// for its blocking calls. False when the descriptor is still blocking afterwards.
+        /// </summary>
+        public static bool MakeNonBlocking(Socket socket, SafeHandle handle)
+        {
+            try
+            {
+                bool blocking = socket.Blocking;
+                socket.Blocking = false;
+                socket.Blocking = blocking;
+                return (fcntl(handle.DangerousGetHandle().ToInt32(), FGetFl, 0) & ONonBlock) != 0;
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return false;
             }
         }
 
@@ -162,7 +202,7 @@ namespace PSSocket.Net.Native
             if (n < 0)
             {
                 int errno = Marshal.GetLastWin32Error();
-                return errno == EIntr ? false : throw Failure(errno);
+                return errno == EIntr ? false : throw SocketFailure(errno);
             }
 
             return n > 0 && (fds[0].Revents & (events | PollErrorBits)) != 0;
@@ -175,8 +215,8 @@ namespace PSSocket.Net.Native
             return poll(fds, (UIntPtr)1, 0) > 0;
         }
 
-        /// <summary>The error a failed call reports, as the socket layer names it.</summary>
-        private static SocketException Failure(int errno) => new((int)(errno switch
+        /// <summary>The error a failed call on a socket reports, as the socket layer names it.</summary>
+        public static SocketException SocketFailure(int errno) => new((int)(errno switch
         {
             104 => SocketError.ConnectionReset,
             32 => SocketError.Shutdown,
@@ -220,5 +260,14 @@ namespace PSSocket.Net.Native
 
         [DllImport("libc", SetLastError = true)]
         private static extern int close(int fd);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern IntPtr read(int fd, byte[] buffer, UIntPtr count);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern IntPtr pwrite(int fd, IntPtr buffer, UIntPtr count, long offset);
+
+        [DllImport("libc", EntryPoint = "splice", SetLastError = true)]
+        private static extern IntPtr spliceAt(int fdIn, IntPtr offIn, int fdOut, ref long offOut, UIntPtr length, uint flags);
     }
 }
