@@ -87,6 +87,12 @@ $cases = [ordered]@{
 
 try {
     Write-Host "sessions: $Count sessions opened by one piped Connect-TcpSocket, closed by one piped Remove-SocketSession, $Repeat rounds"
+    # Warm-up, unrecorded: 200 sessions each way, so JIT and the binders' first use are not timed
+    # (build.ps1 -Compare runs each build in a fresh process with -Repeat 1).
+    $full = $Count, $RoundTrips, $targets
+    $Count, $RoundTrips, $targets = 200, 100, $targets[0..199]
+    foreach ($k in $cases.Keys) { $null = & $cases[$k] }
+    $Count, $RoundTrips, $targets = $full
     $samples = Invoke-Alternating $cases -Repeat $Repeat
     $raw = 'raw .NET TcpClient'
     $m = { param($case, $k) Get-Median ([double[]]@($samples[$case] | ForEach-Object { $_[$k] })) }
