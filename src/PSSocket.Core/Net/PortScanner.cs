@@ -2,9 +2,9 @@ namespace PSSocket.Net
 {
     /// <summary>
     /// The TCP connect probe of a port scan (<see cref="ScanEngine{TResult}"/> does the targets, slots
-    /// and results): a non-blocking connect per address × port, on pooled SocketAsyncEventArgs, with
-    /// no task and no timer of its own (one sweeper, <see cref="ProbeTimeouts"/>, watches every
-    /// deadline). A port that has not answered when a hedge is due is tried again with a fresh
+    /// and results): a non-blocking connect per address × port, on Linux through the system calls
+    /// themselves (PortScanner.Native.cs), elsewhere on pooled SocketAsyncEventArgs, with no task and
+    /// no timer of its own (one sweeper, <see cref="ProbeTimeouts"/>, watches every deadline). A port that has not answered when a hedge is due is tried again with a fresh
     /// connect while the first still waits: the <see cref="ScanOptions.Retries"/> extra connects
     /// are spread evenly over the <see cref="ScanOptions.Timeout"/>, the first answer of any of them
     /// counts, and a port none of them got an answer from within the timeout is Filtered. A connect
