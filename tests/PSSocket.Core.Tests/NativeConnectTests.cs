@@ -22,25 +22,9 @@ namespace PSSocket.Tests
     {
         private static (List<PortCheckResult> Results, long NativeConnects) Scan(PortScanOptions options, TimeSpan limit, params PortScanTarget[] targets)
         {
-            using var scanner = new PortScanner(options, CancellationToken.None);
-            foreach (var t in targets)
-            {
-                scanner.Add(t);
-            }
-
-            scanner.Complete();
-            var results = new List<PortCheckResult>();
-            var clock = Stopwatch.StartNew();
-            while (!scanner.IsFinished && clock.Elapsed < limit)
-            {
-                if (scanner.TryTake(out var item, 100))
-                {
-                    results.Add(item.Result);
-                }
-            }
-
-            Assert.True(scanner.IsFinished, $"the scan did not finish within {limit.TotalSeconds} s");
-            return (results, scanner.NativeConnects);
+            var (results, finished, nativeConnects) = PortScannerTests.ScanWithin(options, limit, targets);
+            Assert.True(finished, $"the scan did not finish within {limit.TotalSeconds} s");
+            return (results, nativeConnects);
         }
 
         // Bound, not listening: refuses connects for as long as the socket lives.

@@ -217,10 +217,15 @@ namespace PSSocket.Tests
 
         // The scan's results, or what it had when it did not finish within the limit (old code: a probe
         // that threw kept its slot and the scan never ended).
-        private static (List<PortCheckResult> Results, bool Finished) ScanWithin(PortScanOptions options, TimeSpan limit, PortScanTarget target)
+        /// <summary>Scans within a time limit: the results, whether the scan finished, and how many connects took the Linux fast path.</summary>
+        internal static (List<PortCheckResult> Results, bool Finished, long NativeConnects) ScanWithin(PortScanOptions options, TimeSpan limit, params PortScanTarget[] targets)
         {
             using var scanner = new PortScanner(options, CancellationToken.None);
-            scanner.Add(target);
+            foreach (var target in targets)
+            {
+                scanner.Add(target);
+            }
+
             scanner.Complete();
             var results = new List<PortCheckResult>();
             var clock = Stopwatch.StartNew();
@@ -232,7 +237,7 @@ namespace PSSocket.Tests
                 }
             }
 
-            return (results, scanner.IsFinished);
+            return (results, scanner.IsFinished, scanner.NativeConnects);
         }
 
         [Fact]
@@ -249,7 +254,7 @@ namespace PSSocket.Tests
                 {
                     LocalEndPointFor = remote => remote.Port == throwing ? throw new InvalidOperationException("injected probe failure") : null,
                 };
-                var (results, finished) = ScanWithin(options, TimeSpan.FromSeconds(60), new PortScanTarget("127.0.0.1", new[] { open, throwing, closed }));
+                var (results, finished, _) = ScanWithin(options, TimeSpan.FromSeconds(60), new PortScanTarget("127.0.0.1", new[] { open, throwing, closed }));
                 Assert.True(finished, "the scan did not end after a probe threw");
                 var byPort = results.ToDictionary(r => r.Port);
                 Assert.Equal(3, byPort.Count);
@@ -278,7 +283,7 @@ namespace PSSocket.Tests
                     Retries = 1,
                     LocalEndPointFor = _ => Interlocked.Increment(ref calls) > 1 ? throw new InvalidOperationException("injected hedge failure") : null,
                 };
-                var (results, finished) = ScanWithin(options, TimeSpan.FromSeconds(60), new PortScanTarget("127.0.0.1", new[] { port }));
+                var (results, finished, _) = ScanWithin(options, TimeSpan.FromSeconds(60), new PortScanTarget("127.0.0.1", new[] { port }));
                 Assert.True(finished, "the scan did not end after a hedged connect threw");
                 var result = Assert.Single(results);
                 Assert.Equal(PortStatus.Error, result.Status);
@@ -311,7 +316,7 @@ namespace PSSocket.Tests
                         return null;
                     },
                 };
-                var (results, finished) = ScanWithin(options, TimeSpan.FromSeconds(60), new PortScanTarget("127.0.0.1", new[] { port }));
+                var (results, finished, _) = ScanWithin(options, TimeSpan.FromSeconds(60), new PortScanTarget("127.0.0.1", new[] { port }));
                 Assert.True(finished);
                 var result = Assert.Single(results);
                 Assert.Equal(PortStatus.Filtered, result.Status);
