@@ -214,14 +214,21 @@ namespace PSSocket.Sessions
         }
 
         /// <summary>
-        /// Closes once, gracefully: close_notify on TLS, then a shutdown so data still in the
-        /// kernel's send buffer reaches the peer before the FIN (Close(0) would reset the
-        /// connection and drop it), then the stream stack and the transcript. The first reason
-        /// recorded (here or before) is the one the session shows.
+        /// Closes the session this connection belongs to, whoever asks (a fault path, a relay, a
+        /// server letting a client go): there is one close, the session's, and it runs the
+        /// session's own clean-up (certificates loaded for it, what waits for its close) and then
+        /// <see cref="Release"/>. The first reason recorded (here or before) is the one the session shows.
         /// </summary>
-        public void Close(string reason)
+        public void Close(string reason) => _owner.Close(reason);
+
+        /// <summary>
+        /// Releases what the connection holds, once, gracefully: close_notify on TLS, then a
+        /// shutdown so data still in the kernel's send buffer reaches the peer before the FIN
+        /// (Close(0) would reset the connection and drop it), then the stream stack and the
+        /// transcript. Only the session's close calls it (the session is marked closed first).
+        /// </summary>
+        internal void Release()
         {
-            _ledger.TryClose(reason);
             if (Interlocked.Exchange(ref _released, 1) == 1)
             {
                 return;

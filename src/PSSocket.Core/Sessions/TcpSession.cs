@@ -283,7 +283,7 @@ namespace PSSocket
         /// <inheritdoc />
         protected override void OnClose()
         {
-            _connection.Close(CloseReason ?? "Closed");
+            _connection.Release();
         }
     }
 }
