@@ -574,6 +574,8 @@ for _ in range(3):
         $err + $err2 | Should -BeNullOrEmpty
         $c2 = Start-SocketServer -Port 0 { "served $($_.RemoteEndPoint.Port)" }
         $c = Connect-TcpSocket 127.0.0.1 $c2.Port
+        # The connect is done once the kernel queued it; the stop may only come after the accept.
+        Wait-Until { $c2.ClientsAccepted -ge 1 } -TimeoutSec 30 | Should -BeTrue
         Stop-SocketServer $c2 -Wait -Timeout 10
         (Receive-SocketServerOutput $c2 | Where-Object { $_.ClientEndPoint.Port -eq $c.LocalEndPoint.Port }).Output | Should -Be "served $($c.LocalEndPoint.Port)"
         Remove-SocketSession $c
