@@ -31,7 +31,7 @@ $Body
 
 AfterAll { Remove-Item -Recurse -Force $script:Dir -ErrorAction SilentlyContinue }
 
-Describe 'Send-SocketData -Path and Receive-SocketData -Path move files exactly (the kernel copy on Linux)' {
+Describe 'Send-SocketData -Path and Receive-SocketData -Path move files exactly' {
     AfterEach { Remove-AllSocketSessions }
 
     It 'sends 64 MiB to python3, which gets every byte once and in order, and counts them in BytesSent' {

@@ -124,12 +124,6 @@ namespace PSSocket.Sessions
 
                 ThrowIfFaulted();
                 _ledger.ThrowIfClosed(_owner);
-                if (_pendingRead is null && TrySpliceToFile(destination, count - written, written, count, stallTimeout, progress, token) is { } spliced)
-                {
-                    written += await spliced.ConfigureAwait(false);
-                    continue;
-                }
-
                 if (_pendingRead is null)
                 {
                     // Bulk transfers read 256 KiB at a time: a quarter of the system calls.
@@ -140,7 +134,9 @@ namespace PSSocket.Sessions
 
                 if (!await Deadline.After(stallTimeout).WaitAsync(_pendingRead, token).ConfigureAwait(false))
                 {
-                    throw StallTimeout(stallTimeout, written, count);
+                    throw new PSSocketException(SocketErrorKind.ReceiveTimeout,
+                        $"Nothing arrived on session {_owner} within {Describe(stallTimeout)} after {written}{(count is null ? "" : $" of {count}")} bytes. The session is still open.",
+                        target: _owner);
                 }
 
                 // Straight from the read chunk to the destination: no copy through the buffer.
@@ -159,11 +155,6 @@ namespace PSSocket.Sessions
 
             return written;
         }
-
-        private PSSocketException StallTimeout(TimeSpan stallTimeout, long written, long? count) =>
-            new(SocketErrorKind.ReceiveTimeout,
-                $"Nothing arrived on session {_owner} within {Describe(stallTimeout)} after {written}{(count is null ? "" : $" of {count}")} bytes. The session is still open.",
-                target: _owner);
 
         /// <summary>Synchronous writes for plain files: their async path only adds a thread hop.</summary>
         private static void WriteTo(Stream destination, byte[] data, int offset, int count)

@@ -51,11 +51,6 @@ namespace PSSocket.Sessions
             long total = 0;
             try
             {
-                if (TrySendFile(source, stallTimeout, progress, token) is { } sent)
-                {
-                    return await sent.ConfigureAwait(false);
-                }
-
                 int n;
                 bool syncSource = source is FileStream { IsAsync: false } or MemoryStream;
                 while ((n = syncSource ? source.Read(chunk, 0, chunk.Length) : await source.ReadAsync(chunk, 0, chunk.Length, token).ConfigureAwait(false)) > 0)

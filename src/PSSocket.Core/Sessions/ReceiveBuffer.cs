@@ -41,9 +41,6 @@ namespace PSSocket.Sessions
         }
 
         /// <summary>How many leading bytes of data just read are the rest of a line ending already taken (0 or 1); decides it once.</summary>
-        /// <summary>A line was taken up to a CR: an LF that comes next belongs to it (<see cref="LineEndingRest"/>).</summary>
-        public bool HasLineEndingRest => _lfBelongsToTakenLine;
-
         public int LineEndingRest(byte[] data, int offset, int count)
         {
             if (!_lfBelongsToTakenLine || count <= 0)

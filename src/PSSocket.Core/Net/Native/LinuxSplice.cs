@@ -4,9 +4,8 @@ using System.Runtime.InteropServices;
 namespace PSSocket.Net.Native
 {
     /// <summary>
-    /// Linux's zero-copy system calls for stream copying where nobody must see the bytes:
-    /// splice(2) moves pages between a socket and a pipe (or a pipe and a file) without a copy
-    /// through user memory, sendfile(2) sends a file's pages. Available only on Linux under .NET
+    /// Linux's zero-copy system call for relaying where nobody must see the bytes: splice(2)
+    /// moves pages between a socket and a pipe without a copy through user memory. Available only on Linux under .NET
     /// (not Mono, whose sockets do not expose their SafeHandle); every caller keeps its managed
     /// copy for everywhere else and for the first failure of a call here.
     /// </summary>
@@ -27,9 +26,6 @@ namespace PSSocket.Net.Native
 
         /// <summary>The errno of a call that would block (EAGAIN).</summary>
         public const int WouldBlock = 11;
-
-        /// <summary>The errno of a call the descriptor does not take (EINVAL).</summary>
-        public const int InvalidArgument = 22;
 
         /// <summary>Bytes a pipe is asked to hold (the system's default limit for a user): fewer calls per GiB.</summary>
         public const int PipeBytes = 1 << 20;
@@ -121,56 +117,6 @@ namespace PSSocket.Net.Native
             }
         }
 
-        /// <summary>Moves up to count bytes from a pipe into a file at offset (advanced): the bytes moved, or minus the errno.</summary>
-        public static long SpliceToFile(int pipe, int file, ref long offset, int count)
-        {
-            while (true)
-            {
-                long n = spliceAt(pipe, IntPtr.Zero, file, ref offset, (UIntPtr)(uint)count, SpliceMove).ToInt64();
-                int errno = n < 0 ? Marshal.GetLastWin32Error() : 0;
-                if (errno != EIntr)
-                {
-                    return n < 0 ? -errno : n;
-                }
-            }
-        }
-
-        /// <summary>sendfile(2) from a file at offset (advanced) to a socket: the bytes sent, 0 at the end of the file, or minus the errno.</summary>
-        public static long SendFile(int socket, int file, ref long offset, int count)
-        {
-            while (true)
-            {
-                long n = sendfile(socket, file, ref offset, (UIntPtr)(uint)count).ToInt64();
-                int errno = n < 0 ? Marshal.GetLastWin32Error() : 0;
-                if (errno != EIntr)
-                {
-                    return n < 0 ? -errno : n;
-                }
-            }
-        }
-
-        /// <summary>read(2) into buffer: the bytes read, or minus the errno.</summary>
-        public static long Read(int fd, byte[] buffer, int count)
-        {
-            long n = read(fd, buffer, (UIntPtr)(uint)count).ToInt64();
-            return n < 0 ? -Marshal.GetLastWin32Error() : n;
-        }
-
-        /// <summary>pwrite(2) of count bytes from buffer at start to the file at offset: the bytes written, or minus the errno.</summary>
-        public static long WriteAt(int fd, byte[] buffer, int start, int count, long offset)
-        {
-            var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
-            try
-            {
-                long n = pwrite(fd, handle.AddrOfPinnedObject() + start, (UIntPtr)(uint)count, offset).ToInt64();
-                return n < 0 ? -Marshal.GetLastWin32Error() : n;
-            }
-            finally
-            {
-                handle.Free();
-            }
-        }
-
         /// <summary>
         /// Makes the socket's descriptor non-blocking without changing what the socket's own calls
         /// do: the runtime keeps a descriptor it once made non-blocking so, and emulates blocking
@@ -247,9 +193,6 @@ namespace PSSocket.Net.Native
         private static extern IntPtr splice(int fdIn, IntPtr offIn, int fdOut, IntPtr offOut, UIntPtr length, uint flags);
 
         [DllImport("libc", SetLastError = true)]
-        private static extern IntPtr sendfile(int outFd, int inFd, ref long offset, UIntPtr count);
-
-        [DllImport("libc", SetLastError = true)]
         private static extern int poll([In, Out] PollFd[] fds, UIntPtr count, int timeout);
 
         [DllImport("libc", SetLastError = true)]
@@ -260,14 +203,5 @@ namespace PSSocket.Net.Native
 
         [DllImport("libc", SetLastError = true)]
         private static extern int close(int fd);
-
-        [DllImport("libc", SetLastError = true)]
-        private static extern IntPtr read(int fd, byte[] buffer, UIntPtr count);
-
-        [DllImport("libc", SetLastError = true)]
-        private static extern IntPtr pwrite(int fd, IntPtr buffer, UIntPtr count, long offset);
-
-        [DllImport("libc", EntryPoint = "splice", SetLastError = true)]
-        private static extern IntPtr spliceAt(int fdIn, IntPtr offIn, int fdOut, ref long offOut, UIntPtr length, uint flags);
     }
 }
