@@ -41,8 +41,8 @@ namespace PSSocket.Sessions
             var pipes = new[] { -1, -1, -1, -1 };
             if (waker < 0 || !LinuxSplice.TryCreatePipe(out pipes[0], out pipes[1], out int up) || !LinuxSplice.TryCreatePipe(out pipes[2], out pipes[3], out int down))
             {
-                LinuxSplice.Close(waker);
-                Array.ForEach(pipes, LinuxSplice.Close);
+                LinuxConnect.Close(waker);
+                Array.ForEach(pipes, LinuxConnect.Close);
                 return null;
             }
 
@@ -50,8 +50,8 @@ namespace PSSocket.Sessions
             if (LinuxSplice.HandleOf(client) is not { } clientHandle || LinuxSplice.HandleOf(target) is not { } targetHandle
                 || !LinuxSplice.MakeNonBlocking(client, clientHandle) || !LinuxSplice.MakeNonBlocking(target, targetHandle))
             {
-                LinuxSplice.Close(waker);
-                Array.ForEach(pipes, LinuxSplice.Close);
+                LinuxConnect.Close(waker);
+                Array.ForEach(pipes, LinuxConnect.Close);
                 return null;
             }
 
@@ -122,8 +122,8 @@ namespace PSSocket.Sessions
             }
             finally
             {
-                LinuxSplice.Close(Interlocked.Exchange(ref _pipes[2 * direction], -1));
-                LinuxSplice.Close(Interlocked.Exchange(ref _pipes[(2 * direction) + 1], -1));
+                LinuxConnect.Close(Interlocked.Exchange(ref _pipes[2 * direction], -1));
+                LinuxConnect.Close(Interlocked.Exchange(ref _pipes[(2 * direction) + 1], -1));
                 if (sourceHeld)
                 {
                     source.DangerousRelease();
@@ -173,13 +173,13 @@ namespace PSSocket.Sessions
         {
             lock (_gate)
             {
-                LinuxSplice.Close(_waker);
+                LinuxConnect.Close(_waker);
                 _waker = -1;
             }
 
             for (int i = 0; i < _pipes.Length; i++)
             {
-                LinuxSplice.Close(Interlocked.Exchange(ref _pipes[i], -1));
+                LinuxConnect.Close(Interlocked.Exchange(ref _pipes[i], -1));
             }
         }
     }

@@ -146,8 +146,14 @@ namespace PSSocket.Net.Native
             _ = close(fd);
         }
 
-        /// <summary>Closes the descriptor (on Linux it is closed even when close reports an error).</summary>
-        public static void Close(int fd) => _ = close(fd);
+        /// <summary>Closes the descriptor, if there is one (fd &gt;= 0; on Linux it is closed even when close reports an error).</summary>
+        public static void Close(int fd)
+        {
+            if (fd >= 0)
+            {
+                _ = close(fd);
+            }
+        }
 
         /// <summary>sockaddr_in or sockaddr_in6 of an address and port.</summary>
         public static byte[] SockAddr(IPAddress address, int port)
@@ -177,7 +183,7 @@ namespace PSSocket.Net.Native
             return sa;
         }
 
-        /// <summary>The SocketError .NET gives for a Linux errno of socket, bind or connect.</summary>
+        /// <summary>The SocketError .NET gives for a Linux errno of a socket call (socket, bind, connect, splice).</summary>
         public static SocketError ToSocketError(int errno) => errno switch
         {
             0 => SocketError.Success,

@@ -92,14 +92,6 @@ namespace PSSocket.Net.Native
             _ = write(waker, ref one, (UIntPtr)8);
         }
 
-        public static void Close(int fd)
-        {
-            if (fd >= 0)
-            {
-                _ = close(fd);
-            }
-        }
-
         /// <summary>
         /// Moves up to count bytes from one descriptor to the other, one of them a pipe: the bytes
         /// moved, 0 at the end of the source, or minus the errno (<see cref="WouldBlock"/> when it would block).
@@ -161,18 +153,12 @@ namespace PSSocket.Net.Native
             return poll(fds, (UIntPtr)1, 0) > 0;
         }
 
-        /// <summary>The error a failed call on a socket reports, as the socket layer names it.</summary>
+        /// <summary>The error a failed splice on a socket reports, as the socket layer names it (the errno table is <see cref="LinuxConnect.ToSocketError"/>'s).</summary>
         public static SocketException SocketFailure(int errno) => new((int)(errno switch
         {
-            104 => SocketError.ConnectionReset,
             32 => SocketError.Shutdown,
-            107 => SocketError.NotConnected,
-            103 => SocketError.ConnectionAborted,
-            110 => SocketError.TimedOut,
-            101 => SocketError.NetworkUnreachable,
-            113 => SocketError.HostUnreachable,
             9 => SocketError.OperationAborted,
-            _ => SocketError.SocketError,
+            _ => LinuxConnect.ToSocketError(errno),
         }));
 
         [StructLayout(LayoutKind.Sequential)]
@@ -201,7 +187,5 @@ namespace PSSocket.Net.Native
         [DllImport("libc", SetLastError = true)]
         private static extern IntPtr write(int fd, ref long value, UIntPtr count);
 
-        [DllImport("libc", SetLastError = true)]
-        private static extern int close(int fd);
     }
 }
