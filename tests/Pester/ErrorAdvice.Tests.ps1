@@ -94,12 +94,15 @@ ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode 
 raw = socket.create_connection(('127.0.0.1', $($srv.Port)), timeout=30)
 s = ctx.wrap_socket(raw, server_hostname='localhost')
 print(s.recv(100).decode().strip())
+print(s.getsockname()[1])
 raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
 raw.close()
 "@
-            & timeout 60 python3 -c $py | Should -Be 'hello'
+            $out = @(& timeout 60 python3 -c $py)
+            $out[0] | Should -Be 'hello'
             Wait-Until { $srv.ClientsAccepted -ge 1 -and $srv.ClientsActive -eq 0 } -Timeout 30 | Should -BeTrue
-            $r = @(Receive-SocketServerOutput $srv)
+            # This client's record, by its port: a parallel test's port sweep may reach the server too.
+            $r = @(Receive-SocketServerOutput $srv | Where-Object { $_.ClientEndPoint.Port -eq [int] $out[1] })
             $r | Should -HaveCount 1
             $r[0].CloseReason | Should -Match 'reset|broken pipe'
             $r[0].Succeeded | Should -BeFalse
